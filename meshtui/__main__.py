@@ -1,0 +1,5 @@
+"""Allow ``python -m meshtui``."""
+
+from meshtui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Envoy access-log parsing and traffic statistics (pure logic)."""

@@ -1,0 +1,1 @@
+"""Non-interactive subcommands; each module registers one subcommand with the CLI."""

@@ -1,0 +1,1 @@
+"""Data files shipped with meshtui (CRD schemas, with their licence)."""

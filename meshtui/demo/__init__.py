@@ -1,0 +1,1 @@
+"""Demo manifests shipped with meshtui."""

@@ -1,0 +1,1 @@
+"""Envoy config-dump parsing and istioctl-compatible proxy-config tables (pure logic)."""

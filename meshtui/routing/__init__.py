@@ -1,0 +1,1 @@
+"""Request matching, tracing and weight algebra over the mesh model (pure logic)."""

@@ -1,0 +1,1 @@
+"""Where the mesh comes from: the Source protocol and its implementations."""

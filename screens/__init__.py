@@ -1,0 +1,1 @@
+"""Textual screens of meshtui (installed as meshtui.screens)."""

@@ -1,0 +1,1 @@
+"""Textual CSS of meshtui (installed as meshtui.styles)."""
