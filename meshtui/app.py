@@ -1,0 +1,200 @@
+"""The Textual application: a thin composition root that wires a Source to the screens.
+
+Loading and watching run in thread workers; the mesh index is only touched on the event loop
+(watch events are queued by the worker and applied in batches by a timer), so no widget ever
+sees a half-applied change and nothing blocks the loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import queue
+import threading
+import time
+from collections.abc import Callable
+from importlib.resources import files
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import get_current_worker
+
+from meshtui.messages import MeshUpdated
+
+# How often queued watch events are applied and painted: fast enough to feel live (the design
+# asks for ≤ 100 ms from event to screen), slow enough to coalesce bursts into one repaint.
+EVENT_BATCH_SECONDS = 0.05
+
+
+class MeshApp(App[int]):
+    """meshtui's application object."""
+
+    CSS_PATH = str(files("meshtui.styles").joinpath("app.tcss"))
+    TITLE = "meshtui"
+    BINDINGS = [
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit-ctrl-c"),
+    ]
+
+    def __init__(
+        self,
+        source_factory: Callable[[], Any],
+        *,
+        scope: str | None = None,
+        read_only: bool = False,
+    ) -> None:
+        super().__init__()
+        self._source_factory = source_factory
+        self.source: Any | None = None
+        self.index: Any | None = None
+        self.scope = scope
+        self.read_only_flag = read_only
+        self._stop = threading.Event()
+        self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def on_mount(self) -> None:
+        """Show the mesh screen at once, then load in the background."""
+        from meshtui.screens.mesh import MeshScreen
+
+        self.push_screen(MeshScreen())
+        self._status(source="connecting…", scope=self.scope or "all namespaces")
+        self.load_mesh()
+        self.set_interval(EVENT_BATCH_SECONDS, self._drain_events)
+
+    # -- workers ------------------------------------------------------------------------------
+
+    def load_mesh(self) -> None:
+        """Open the source and build the index in a thread."""
+        self.run_worker(self._load, thread=True, exclusive=True, group="load", exit_on_error=False)
+
+    def _load(self) -> None:
+        from meshtui.model.index import MeshIndex
+
+        try:
+            source = self._source_factory()
+        except Exception as exc:  # noqa: BLE001 - any failure to open must reach the user as text
+            self.call_from_thread(self._failed, f"cannot open source: {exc}")
+            return
+        self.source = source
+        try:
+            snap = source.snapshot()
+            index = MeshIndex(snap.objects)
+        except Exception as exc:  # noqa: BLE001
+            self.call_from_thread(self._failed, f"cannot load the mesh: {exc}")
+            return
+        reason = None if not self.read_only_flag else "--read-only"
+        if reason is None:
+            try:
+                reason = source.read_only_reason()
+            except Exception:  # noqa: BLE001 - unknown rights: let the write path find out
+                reason = None
+        self.call_from_thread(self._loaded, index, snap.errors, reason)
+        self._watch(source, snap.resume)
+
+    def _watch(self, source: Any, resume: dict[str, str]) -> None:
+        from meshtui.sources.base import ObjectEvent, ResyncEvent, StateEvent
+
+        worker = get_current_worker()
+        try:
+            for event in source.watch(self._stop, resume):
+                if worker.is_cancelled or self._stop.is_set():
+                    return
+                if isinstance(event, (ObjectEvent, ResyncEvent, StateEvent)):
+                    self._events.put(event)
+        except Exception as exc:  # noqa: BLE001
+            self._events.put(exc)
+
+    # -- on the event loop ----------------------------------------------------------------------
+
+    def _loaded(self, index: Any, errors: list[Any], read_only_reason: str | None) -> None:
+        self.index = index
+        self._status(
+            source=getattr(self.source, "description", "?"),
+            state="live",
+            read_only=read_only_reason,
+            counts=self._counts(),
+        )
+        for err in errors[:5]:
+            self.notify(str(err), severity="warning", timeout=10)
+        if len(errors) > 5:
+            self.notify(f"{len(errors) - 5} more load errors", severity="warning")
+        self.screen.post_message(MeshUpdated(index))
+
+    def _failed(self, message: str) -> None:
+        self._status(state="stale", since=time.time())
+        self.notify(message, severity="error", timeout=30)
+
+    def _drain_events(self) -> None:
+        from meshtui.sources.base import ObjectEvent, ResyncEvent, StateEvent
+
+        if self.index is None:
+            return
+        changed: list[tuple[str, Any]] = []
+        resynced = False
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(event, ObjectEvent):
+                if event.type == "DELETED":
+                    meta = event.object.get("metadata") or {}
+                    self.index.delete(event.object.get("kind", ""), meta.get("namespace") or "", meta.get("name", ""))
+                else:
+                    self.index.upsert(event.object)
+                changed.append((event.type, event.object))
+            elif isinstance(event, ResyncEvent):
+                self.index.replace_kinds(event.kinds, event.objects)
+                resynced = True
+            elif isinstance(event, StateEvent):
+                self._status(state=event.state.value, since=event.since)
+            elif isinstance(event, Exception):
+                self._status(state="stale", since=time.time())
+                self.notify(f"watch stopped: {event}", severity="error")
+        if changed or resynced:
+            self._status(counts=self._counts())
+            self.screen.post_message(MeshUpdated(self.index, changed or None))
+
+    def _counts(self) -> str:
+        if self.index is None:
+            return ""
+        ix = self.index
+        return (
+            f"{ix.count('Service')} svc · {ix.count('VirtualService')} vs · "
+            f"{ix.count('DestinationRule')} dr · {ix.count('Pod')} pods"
+        )
+
+    def _status(self, **values: Any) -> None:
+        from meshtui.widgets.status_bar import StatusBar
+
+        for bar in self.screen.query(StatusBar):
+            for k, v in values.items():
+                setattr(bar, k, v)
+        self._status_values = {**getattr(self, "_status_values", {}), **values}
+
+    def on_screen_resume(self) -> None:
+        """A newly shown screen gets the current status line."""
+        self._status(**getattr(self, "_status_values", {}))
+
+    def action_help(self) -> None:
+        """Toggle the panel listing every binding of the focused screen."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def on_unmount(self) -> None:
+        """Stop the watch and release the source (the demo sandbox stops with it)."""
+        self._stop.set()
+        if self.source is not None:
+            try:
+                self.source.close()
+            except Exception:  # noqa: BLE001 - closing must never keep the app from exiting
+                pass
+
+
+def run_app(source_factory: Callable[[], Any], args: argparse.Namespace) -> int:
+    """Run the UI on the source the factory opens; returns the exit code."""
+    scope = None if getattr(args, "all_namespaces", False) else getattr(args, "namespace", None)
+    app = MeshApp(source_factory, scope=scope, read_only=bool(getattr(args, "read_only", False)))
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,54 @@
+"""``meshtui sandbox``: run the sandbox API server alone, in the foreground, for kubectl & co."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+
+from meshtui.commands.common import CommandError
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the ``sandbox`` subcommand."""
+    p = sub.add_parser("sandbox", help="run the sandbox Kubernetes API server (until Ctrl-C)",
+                       description="Serve the demo mesh over the Kubernetes API on 127.0.0.1 and "
+                                   "write a kubeconfig for it (contexts meshtui-sandbox and "
+                                   "meshtui-sandbox-readonly).")
+    p.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    p.add_argument("--kubeconfig-out", metavar="FILE", default=None,
+                   help="where to write the kubeconfig (default: $XDG_STATE_HOME/meshtui/sandbox.kubeconfig)")
+    p.add_argument("--scale", type=int, default=0, metavar="N",
+                   help="add N services, each with a VirtualService, a DestinationRule and 4 pods")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the sandbox, print how to use it, and serve until interrupted."""
+    from meshtui.sandbox import kubeconfig
+    from meshtui.sandbox.server import Sandbox, SandboxError
+
+    if not 0 <= args.port <= 65535:
+        raise CommandError(f"--port {args.port}: not a port number")
+    if args.scale < 0:
+        raise CommandError(f"--scale {args.scale}: must be 0 or more")
+    sandbox = Sandbox(port=args.port, scale=args.scale)
+    try:
+        sandbox.start()
+    except SandboxError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        try:
+            path = sandbox.write_kubeconfig(args.kubeconfig_out or kubeconfig.default_path())
+        except OSError as exc:
+            raise CommandError(f"cannot write the kubeconfig: {exc.strerror or exc}") from None
+        print(f"meshtui sandbox serving {sandbox.url}", flush=True)
+        print(f"kubeconfig: {path} (contexts {kubeconfig.ADMIN_CONTEXT}, {kubeconfig.READONLY_CONTEXT})")
+        print(f"export KUBECONFIG={path}", flush=True)
+        print("Press Ctrl-C to stop.", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        return 0
+    finally:
+        sandbox.stop()

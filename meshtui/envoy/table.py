@@ -1,0 +1,37 @@
+"""A proxy-config table: columns, rows, the raw object behind each row, and istioctl's layout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshtui.envoy.dump import gc_paused
+from meshtui.envoy.tabwriter import format_cells
+
+
+@dataclass
+class Table:
+    """Rows as istioctl prints them; ``raw[i]`` is the dump object row ``i`` came from.
+
+    ``padding`` and ``minwidth`` are the tabwriter settings istioctl uses for this table
+    (5 for most tables, 1 for listeners and the bootstrap summary). The UI shows ``rows`` in a
+    data table and the JSON of ``raw[i]`` for the selected row; the CLI prints ``render()``.
+    """
+
+    columns: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    raw: list[Any] = field(default_factory=list)
+    padding: int = 5
+    minwidth: int = 0
+    header: bool = True
+
+    def add(self, row: list[str], raw: Any = None) -> None:
+        """Append one row and the object it describes."""
+        self.rows.append(row)
+        self.raw.append(raw)
+
+    @gc_paused
+    def render(self) -> str:
+        """The table as Go's tabwriter formats it for istioctl (trailing cells padded)."""
+        lines = [self.columns, *self.rows] if self.header else self.rows
+        return format_cells(lines, minwidth=self.minwidth, padding=self.padding)

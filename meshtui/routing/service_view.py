@@ -1,0 +1,308 @@
+"""What the mesh browser shows for one service, computed from the index (pure).
+
+The UI draws these records; everything here is plain data so that it can be tested without a
+terminal and reused by any screen or command that describes a service's routing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshtui.model.hosts import fqdn, host_matches
+
+SUBSET_STYLES = ("green", "yellow", "cyan", "magenta", "blue", "red")
+
+
+@dataclass(slots=True)
+class DestinationView:
+    """One weighted destination of a rule."""
+
+    position: int
+    host: str
+    subset: str | None
+    port: int | None
+    weight: int
+
+    @property
+    def label(self) -> str:
+        """`reviews v2 :9080` in the short form a person reads."""
+        text = self.host.split(".")[0] if self.host.endswith(".svc.cluster.local") else self.host
+        if self.subset:
+            text += f" {self.subset}"
+        if self.port:
+            text += f" :{self.port}"
+        return text
+
+
+@dataclass(slots=True)
+class RuleView:
+    """One http rule: its match blocks (OR'ed lists of AND'ed conditions), extras, destinations."""
+
+    index: int
+    name: str | None
+    matches: list[list[str]]
+    extras: list[str]
+    destinations: list[DestinationView]
+
+
+@dataclass(slots=True)
+class VirtualServiceView:
+    """A VirtualService that routes, or is bound to, the service."""
+
+    key: Any
+    namespace: str
+    name: str
+    hosts: list[str]
+    gateways: list[str]
+    http: list[RuleView]
+    tls: list[dict[str, Any]]
+    tcp: list[dict[str, Any]]
+
+
+@dataclass(slots=True)
+class SubsetView:
+    """A DestinationRule subset and how many pods (or replicas) it selects."""
+
+    name: str
+    labels: dict[str, str]
+    ready: int
+    total: int
+    # "pods" from a cluster; "replicas" (desired, from Deployments) for manifests on disk.
+    unit: str = "pods"
+
+
+@dataclass(slots=True)
+class ServiceRoutes:
+    """Everything the route tree shows for one service."""
+
+    short_name: str
+    host: str
+    virtual_services: list[VirtualServiceView] = field(default_factory=list)
+    destination_rule: Any | None = None
+    policy_lines: list[str] = field(default_factory=list)
+    subsets: list[SubsetView] = field(default_factory=list)
+    gateways: list[str] = field(default_factory=list)
+    subset_styles: dict[str, str] = field(default_factory=dict)
+
+
+def string_match(what: str, match: Any) -> str:
+    """`uri prefix /test/v1`, `header x-istio-cohort = "internal"` for a StringMatch."""
+    kind = getattr(match, "kind", None) or "exact"
+    value = getattr(match, "value", "")
+    if kind == "exact":
+        return f'{what} = "{value}"'
+    if kind == "prefix":
+        return f"{what} prefix {value}"
+    return f"{what} regex {value}"
+
+
+def match_conditions(m: Any) -> list[str]:
+    """Every condition of one HTTPMatchRequest as readable text (AND'ed together)."""
+    out: list[str] = []
+    if getattr(m, "uri", None) is not None:
+        text = string_match("uri", m.uri)
+        out.append(text + " (ignore case)" if getattr(m, "ignore_uri_case", False) else text)
+    for attr in ("scheme", "method", "authority"):
+        value = getattr(m, attr, None)
+        if value is not None:
+            out.append(string_match(attr, value))
+    for name, sm in (getattr(m, "headers", None) or {}).items():
+        out.append(string_match(f"header {name}", sm))
+    for name, sm in (getattr(m, "without_headers", None) or {}).items():
+        out.append("without " + string_match(f"header {name}", sm))
+    for name, sm in (getattr(m, "query_params", None) or {}).items():
+        out.append(string_match(f"query {name}", sm))
+    if getattr(m, "port", None):
+        out.append(f"port {m.port}")
+    for gw in getattr(m, "gateways", None) or []:
+        out.append(f"gateway {gw}")
+    labels = getattr(m, "source_labels", None) or {}
+    if labels:
+        out.append("source " + ",".join(f"{k}={v}" for k, v in labels.items()))
+    if getattr(m, "source_namespace", None):
+        out.append(f"source namespace {m.source_namespace}")
+    return out or ["(every request)"]
+
+
+def _pct(value: Any) -> str:
+    if isinstance(value, dict):
+        value = value.get("value")
+    return "100%" if value is None else f"{float(value):g}%"
+
+
+def rule_extras(raw_rule: dict[str, Any]) -> list[str]:
+    """Rewrite, redirect, timeout, retries, fault, mirror, CORS and header manipulation."""
+    out: list[str] = []
+    rw = raw_rule.get("rewrite") or {}
+    if rw:
+        parts = [f"uri → {rw['uri']}" for _ in [0] if "uri" in rw]
+        if "authority" in rw:
+            parts.append(f"authority → {rw['authority']}")
+        if "uriRegexRewrite" in rw:
+            r = rw["uriRegexRewrite"] or {}
+            parts.append(f"uri regex {r.get('match')} → {r.get('rewrite')}")
+        out.append("rewrite " + ", ".join(parts))
+    if raw_rule.get("redirect"):
+        r = raw_rule["redirect"]
+        out.append("redirect " + " ".join(f"{k}={v}" for k, v in r.items()))
+    if raw_rule.get("directResponse"):
+        d = raw_rule["directResponse"]
+        out.append(f"direct response {d.get('status')}")
+    if raw_rule.get("timeout"):
+        out.append(f"timeout {raw_rule['timeout']}")
+    if raw_rule.get("retries"):
+        r = raw_rule["retries"]
+        text = f"retries {r.get('attempts', '?')}"
+        if r.get("perTryTimeout"):
+            text += f" × {r['perTryTimeout']}"
+        if r.get("retryOn"):
+            text += f" on {r['retryOn']}"
+        out.append(text)
+    fault = raw_rule.get("fault") or {}
+    if fault.get("delay"):
+        d = fault["delay"]
+        out.append(f"fault delay {d.get('fixedDelay')} for {_pct(d.get('percentage', d.get('percent')))}")
+    if fault.get("abort"):
+        a = fault["abort"]
+        code = a.get("httpStatus") or a.get("grpcStatus")
+        out.append(f"fault abort {code} for {_pct(a.get('percentage'))}")
+    mirrors = list(raw_rule.get("mirrors") or [])
+    if raw_rule.get("mirror"):
+        mirrors.insert(0, {"destination": raw_rule["mirror"], "percentage": raw_rule.get("mirrorPercentage")})
+    for m in mirrors:
+        d = m.get("destination") or {}
+        out.append(f"mirror → {d.get('host')} {d.get('subset') or ''} {_pct(m.get('percentage'))}".replace("  ", " "))
+    if raw_rule.get("corsPolicy"):
+        c = raw_rule["corsPolicy"]
+        origins = [next(iter(o.values())) for o in c.get("allowOrigins") or [] if isinstance(o, dict) and o]
+        out.append("CORS " + (", ".join(map(str, origins)) or "policy"))
+    headers = raw_rule.get("headers") or {}
+    for side in ("request", "response"):
+        ops = headers.get(side) or {}
+        for op in ("set", "add"):
+            for k, v in (ops.get(op) or {}).items():
+                out.append(f"{side} header {op} {k}: {v}")
+        for k in ops.get("remove") or []:
+            out.append(f"{side} header remove {k}")
+    if raw_rule.get("delegate"):
+        d = raw_rule["delegate"]
+        out.append(f"delegate → {d.get('namespace') or ''}/{d.get('name')}")
+    return out
+
+
+def _rule_view(vs: Any, rule: Any) -> RuleView:
+    dests: list[DestinationView] = []
+    routes = list(rule.route or [])
+    for i, rd in enumerate(routes):
+        d = rd.destination
+        weight = rd.weight if rd.weight is not None else (100 if len(routes) == 1 else 0)
+        dests.append(
+            DestinationView(i, fqdn(d.host or "", vs.namespace), d.subset, d.port, int(weight))
+        )
+    return RuleView(
+        index=rule.index,
+        name=rule.name,
+        matches=[match_conditions(m) for m in rule.match or []],
+        extras=rule_extras(rule.raw),
+        destinations=dests,
+    )
+
+
+def _binds(vs: Any, vs_host: str, host: str) -> bool:
+    """Whether a VirtualService host names ``host``. A wildcard counts only for mesh traffic:
+    a gateway-only `hosts: ["*"]` (bookinfo's) shapes that gateway, not every service."""
+    if vs_host == host:
+        return True
+    return vs_host.startswith("*") and "mesh" in vs.effective_gateways and host_matches(vs_host, host)
+
+
+def _routes_to(vs: Any, host: str) -> bool:
+    for rule in vs.http:
+        for rd in rule.route or []:
+            if fqdn(rd.destination.host or "", vs.namespace) == host:
+                return True
+    for section in ("tls", "tcp"):
+        for r in vs.spec.get(section) or []:
+            for rd in r.get("route") or []:
+                if fqdn((rd.get("destination") or {}).get("host", ""), vs.namespace) == host:
+                    return True
+    return False
+
+
+def service_routes(index: Any, service: Any) -> ServiceRoutes:
+    """The route tree's content for ``service`` (a model Service or ServiceEntry)."""
+    if service.kind == "ServiceEntry":
+        host = service.hosts[0] if service.hosts else service.name
+    else:
+        host = fqdn(service.name, service.namespace)
+    view = ServiceRoutes(short_name=service.name, host=host)
+    styles: dict[str, str] = {}
+    for vs in sorted(index.virtual_services, key=lambda v: (v.namespace, v.name)):
+        bound = any(_binds(vs, fqdn(h, vs.namespace), host) for h in vs.hosts)
+        if not bound and not _routes_to(vs, host):
+            continue
+        rules = [_rule_view(vs, r) for r in vs.http]
+        for r in rules:
+            for d in r.destinations:
+                if d.subset and d.subset not in styles:
+                    styles[d.subset] = SUBSET_STYLES[len(styles) % len(SUBSET_STYLES)]
+        view.virtual_services.append(
+            VirtualServiceView(
+                key=vs.key, namespace=vs.namespace, name=vs.name, hosts=list(vs.hosts),
+                gateways=list(vs.gateways), http=rules,
+                tls=list(vs.spec.get("tls") or []), tcp=list(vs.spec.get("tcp") or []),
+            )
+        )
+        for gw in vs.gateways:
+            if gw != "mesh":
+                label = f"gateway {gw} (VirtualService {vs.name}: {', '.join(vs.hosts)})"
+                if label not in view.gateways:
+                    view.gateways.append(label)
+    dr = index.destination_rule_for(host, service.namespace)
+    view.destination_rule = dr
+    if dr is not None:
+        view.policy_lines = policy_lines(dr.spec.get("trafficPolicy") or {})
+        for s in dr.subsets:
+            if s.name not in styles:
+                styles[s.name] = SUBSET_STYLES[len(styles) % len(SUBSET_STYLES)]
+            ready, total, unit = _subset_workloads(index, host, s.name, service.namespace)
+            view.subsets.append(SubsetView(s.name, dict(s.labels), ready, total, unit))
+            for line in policy_lines(s.traffic_policy.raw if s.traffic_policy is not None else {}):
+                view.policy_lines.append(f"subset {s.name}: {line}")
+    view.subset_styles = styles
+    return view
+
+
+def _subset_workloads(index: Any, host: str, subset: str, namespace: str) -> tuple[int, int, str]:
+    """(ready, total, unit) of what a subset selects: pods, or Deployments' desired replicas
+    when the source has no pods (manifests on disk)."""
+    if index.count("Pod"):
+        pods = index.pods_for_subset(host, subset, namespace)
+        return sum(1 for p in pods if p.ready), len(pods), "pods"
+    deployments = index.deployments_for_subset(host, subset, namespace)
+    total = sum(d.replicas or 0 for d in deployments)
+    return total, total, "replicas"
+
+
+def policy_lines(tp: dict[str, Any]) -> list[str]:
+    """A traffic policy as readable lines: load balancer, hash key, pools, outlier, TLS."""
+    out: list[str] = []
+    lb = tp.get("loadBalancer") or {}
+    if lb.get("simple"):
+        out.append(f"load balancer {lb['simple']}")
+    ch = lb.get("consistentHash") or {}
+    if ch:
+        key = next((f"{k} {v}" for k, v in ch.items() if k != "minimumRingSize"), "consistent hash")
+        out.append(f"consistent hash on {key}")
+    pool = tp.get("connectionPool") or {}
+    for proto, settings in pool.items():
+        if isinstance(settings, dict) and settings:
+            out.append(f"connection pool {proto}: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+    od = tp.get("outlierDetection") or {}
+    if od:
+        out.append("outlier detection " + ", ".join(f"{k}={v}" for k, v in od.items()))
+    tls = tp.get("tls") or {}
+    if tls.get("mode"):
+        out.append(f"TLS {tls['mode']}")
+    return out

@@ -1,0 +1,365 @@
+"""The files source: a directory of YAML manifests, as an SRE keeps them in a GitOps repository.
+
+Reading (``snapshot``) walks the directory and parses every file with PyYAML's fast loader,
+remembering for each object its file, document index and the file's SHA-256. Writing (``apply``)
+edits the one document in place with ruamel.yaml's round-trip loader so that only the edited
+values change (see :mod:`meshtui.sources.yamlio`), refuses when the file changed on disk since it
+was read, and replaces the file atomically. ``watch`` polls the directory.
+
+What ``watch`` yields:
+
+- ``ObjectEvent`` ADDED / MODIFIED / DELETED for objects that appear, change or disappear
+  (including a file created, edited or removed by another program, and this source's own writes);
+- a file that stops parsing keeps its last good objects (an editor saving half a change should
+  not make services vanish) and the source reports ``StateEvent(STALE, detail=<file:line:col:
+  cause>)``; when every file parses again it reports ``StateEvent(LIVE)``. Other load problems
+  (an object defined twice, a missing name) are summarised in the detail of a LIVE event.
+  ``FilesSource.errors`` always holds the current list.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+from meshtui.sources.base import (
+    ApplyResult,
+    ConflictError,
+    ConnectionState,
+    ForbiddenError,
+    InvalidObjectError,
+    LoadError,
+    NotFoundError,
+    ObjectEvent,
+    ObjectKey,
+    RawObject,
+    Snapshot,
+    SourceError,
+    SourceEvent,
+    StateEvent,
+)
+from meshtui.sources.files_index import (
+    CLUSTER_SCOPED,
+    FileState,
+    Location,
+    build_index,
+    decode,
+    object_problem,
+    read_file,
+    scan,
+    sha256,
+)
+from meshtui.sources.yamlio import (
+    EditError,
+    atomic_write,
+    detect_indent,
+    document_spans,
+    dump_new,
+    edit_document,
+    fingerprint,
+    load_all,
+)
+
+READ_ONLY_REASON = "read-only: started with --read-only"
+_NO_PODS = "a directory of manifests has no pods: {what} needs a cluster or --demo"
+# A file modified this recently is re-hashed on every poll even when its mtime and size look
+# unchanged: a second write within the filesystem's timestamp granularity would otherwise hide.
+_RACY_SECONDS = 2.0
+
+
+class FilesSource:
+    """A ``Source`` over a directory of multi-document YAML manifests."""
+
+    def __init__(
+        self,
+        path: str,
+        read_only: bool = False,
+        *,
+        poll_interval: float = 1.0,
+        default_namespace: str = "default",
+    ) -> None:
+        self.root = os.path.abspath(path)
+        #: What the status bar shows: the directory as given.
+        self.description = path
+        self.read_only = read_only
+        self.poll_interval = poll_interval
+        self.default_namespace = default_namespace
+        self._lock = threading.RLock()
+        self._files: dict[str, FileState] = {}
+        self._objects: dict[ObjectKey, tuple[RawObject, Location]] = {}
+        self._errors: list[LoadError] = []
+        self._loaded = False
+
+    # ---- reading -----------------------------------------------------------------------------
+
+    def read_only_reason(self) -> str | None:
+        """``read-only: started with --read-only`` when writes are refused, else ``None``."""
+        return READ_ONLY_REASON if self.read_only else None
+
+    @property
+    def errors(self) -> list[LoadError]:
+        """The load problems as of the last read (parse errors, duplicates, malformed objects)."""
+        with self._lock:
+            return list(self._errors)
+
+    def location(self, key: ObjectKey) -> Location | None:
+        """Where the object ``key`` is written (file, document), e.g. to open it in an editor."""
+        with self._lock:
+            entry = self._objects.get(key)
+            return entry[1] if entry else None
+
+    def snapshot(self) -> Snapshot:
+        """Read every manifest below the directory. Objects are shared: do not modify them."""
+        if not os.path.isdir(self.root):
+            raise NotFoundError(f"{self.description}: not a directory")
+        files = {p: read_file(p, self.default_namespace) for p in scan(self.root)}
+        with self._lock:
+            self._files = files
+            self._reindex()
+            self._loaded = True
+            return Snapshot(objects=[obj for obj, _ in self._objects.values()], errors=list(self._errors))
+
+    def _reindex(self) -> None:
+        self._objects, self._errors = build_index(self._files, self.root)
+
+    # ---- watching ----------------------------------------------------------------------------
+
+    def watch(self, stop: threading.Event, resume: dict[str, str] | None = None) -> Iterator[SourceEvent]:
+        """Poll the directory every ``poll_interval`` seconds and yield what changed since the
+        last ``snapshot()``, this source's own writes included (``resume`` is unused: the files
+        are their own state)."""
+        if not self._loaded:
+            self.snapshot()
+        with self._lock:
+            seen = dict(self._objects)
+        reported = self._health()
+        while not stop.wait(self.poll_interval):
+            self.refresh()
+            with self._lock:
+                now = dict(self._objects)
+            events = _diff(seen, now)
+            seen = now
+            yield from events
+            health = self._health()
+            if health != reported:
+                reported = health
+                yield StateEvent(health[0], time.time(), health[1])
+
+    def _health(self) -> tuple[ConnectionState, str]:
+        with self._lock:
+            errors = list(self._errors)
+            stale = any(state.parse_failed for state in self._files.values())
+        if not errors:
+            return ConnectionState.LIVE, ""
+        detail = str(errors[0]) + (f" (+{len(errors) - 1} more problems)" if len(errors) > 1 else "")
+        return (ConnectionState.STALE if stale else ConnectionState.LIVE), detail
+
+    def refresh(self) -> None:
+        """Look at the directory once and re-read the files that changed since the last read."""
+        current = scan(self.root)
+        now = time.time()
+        with self._lock:
+            known = dict(self._files)
+        changed: dict[str, FileState] = {}
+        for path, (mtime_ns, size) in current.items():
+            old = known.get(path)
+            racy = now - mtime_ns / 1e9 < _RACY_SECONDS
+            if old is not None and (old.mtime_ns, old.size) == (mtime_ns, size) and not racy:
+                continue
+            state = read_file(path, self.default_namespace)
+            if old is not None and state.sha256 == old.sha256:
+                old.mtime_ns, old.size = state.mtime_ns, state.size
+                continue
+            if state.parse_failed and old is not None:
+                state.objects = old.objects  # keep the last good objects while the file is broken
+            changed[path] = state
+        removed = [p for p in known if p not in current]
+        if not changed and not removed:
+            return
+        with self._lock:
+            for path in removed:
+                self._files.pop(path, None)
+            self._files.update(changed)
+            self._reindex()
+
+    # ---- writing -----------------------------------------------------------------------------
+
+    def apply(
+        self,
+        obj: RawObject,
+        *,
+        base: RawObject | None = None,
+        dry_run: bool = False,
+        path: str | None = None,
+    ) -> ApplyResult:
+        """Write ``obj`` into its file in place, if the file still holds ``base`` as read.
+
+        Only the values that differ between ``base`` and ``obj`` change in the file. With no
+        ``base`` the object is new: it is appended as a document to ``path`` (relative to the
+        directory) or to ``<kind>-<name>.yaml``. ``dry_run`` does everything but the write.
+        Raises ``ForbiddenError`` (read-only), ``ConflictError`` (changed since read, or exists),
+        ``NotFoundError`` (base no longer in the directory), ``InvalidObjectError``.
+        """
+        if self.read_only:
+            raise ForbiddenError(READ_ONLY_REASON)
+        problem = object_problem(obj)
+        if problem:
+            raise InvalidObjectError(f"cannot write: {problem}")
+        if not self._loaded:
+            self.snapshot()
+        if base is None:
+            return self._create(obj, dry_run, path)
+        key = ObjectKey.of(base)
+        with self._lock:
+            entry = self._objects.get(key)
+            state = self._files.get(entry[1].path) if entry else None
+            taken = self._objects.get(ObjectKey.of(obj)) if ObjectKey.of(obj) != key else None
+        if entry is None or state is None:
+            raise NotFoundError(f"{key} is no longer in {self.description}")
+        current, where = entry
+        shown = where.describe(self.root)
+        if taken is not None:
+            raise ConflictError(f"{ObjectKey.of(obj)} already exists in {taken[1].describe(self.root)}", taken[0])
+        if fingerprint(current) != fingerprint(base):
+            raise ConflictError(f"{key} changed since it was read ({shown}); nothing was written", current)
+        if state.parse_failed:
+            raise SourceError(f"{_rel(where.path, self.root)} does not parse: {state.errors[0]}; fix it first")
+        text, crlf = self._read_checked(where.path, state.sha256, key)
+        spans = document_spans(text)
+        if where.doc >= len(spans):
+            raise ConflictError(f"{shown} is gone; nothing was written", None)
+        start, end = spans[where.doc]
+        try:
+            new_doc = edit_document(text[start:end], base, obj, where.item, detect_indent(text))
+        except EditError as exc:
+            raise SourceError(f"{shown}: {exc}") from exc
+        new_text = text[:start] + new_doc + text[end:]
+        stored = self._check_reads_back(new_text, where, obj)
+        if not dry_run:
+            atomic_write(where.path, new_text, crlf)
+            self._refresh(where.path)
+        return ApplyResult(stored, dry_run)
+
+    def _create(self, obj: RawObject, dry_run: bool, path: str | None) -> ApplyResult:
+        key = ObjectKey.of(obj)
+        with self._lock:
+            existing = self._objects.get(key)
+        if existing is not None:
+            raise ConflictError(f"{key} already exists in {existing[1].describe(self.root)}", existing[0])
+        name = path or f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
+        target = os.path.abspath(os.path.join(self.root, name))
+        if os.path.commonpath([target, self.root]) != self.root:
+            raise SourceError(f"{name}: outside {self.description}")
+        text, crlf, indent = "", False, (2, 2, 0)
+        if os.path.exists(target):
+            with self._lock:
+                known = self._files.get(target)
+            text, crlf = self._read_checked(target, known.sha256 if known else None, key)
+            indent = detect_indent(text) if text.strip() else indent
+        prefix = text
+        if prefix and not prefix.endswith("\n"):
+            prefix += "\n"
+        lines = [ln.strip() for ln in prefix.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+        if lines and lines[-1] != "---":
+            prefix += "---\n"
+        new_text = prefix + dump_new(obj, indent)
+        docs = len(document_spans(new_text))
+        stored = self._check_reads_back(new_text, Location(target, docs - 1), obj)
+        if not dry_run:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            atomic_write(target, new_text, crlf)
+            self._refresh(target)
+        return ApplyResult(stored, dry_run)
+
+    def _read_checked(self, path: str, expected: str | None, key: ObjectKey) -> tuple[str, bool]:
+        """The file's text (LF newlines) and whether it used CRLF; ``ConflictError`` when its
+        hash is no longer ``expected``."""
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            raise ConflictError(f"{_rel(path, self.root)} was removed since it was read; nothing was written")
+        if expected is not None and sha256(data) != expected:
+            fresh = read_file(path, self.default_namespace)
+            current = next((o for o, _ in fresh.objects if ObjectKey.of(o) == key), None)
+            raise ConflictError(
+                f"{_rel(path, self.root)} changed on disk since it was read; nothing was written", current
+            )
+        text = decode(data)
+        crlf = "\r\n" in text
+        return (text.replace("\r\n", "\n") if crlf else text), crlf
+
+    def _check_reads_back(self, new_text: str, where: Location, obj: RawObject) -> RawObject:
+        """Parse the would-be file with the reading loader and return the object it now holds;
+        refuse (nothing written) when that is not exactly ``obj``."""
+        try:
+            doc: Any = load_all(new_text)[where.doc]
+            stored = doc["items"][where.item] if where.item is not None else doc
+        except (yaml.YAMLError, IndexError, KeyError, TypeError) as exc:
+            raise SourceError(f"{where.describe(self.root)}: the edit would break the file; nothing was written") from exc
+        expected = self._with_namespace(obj)
+        stored = self._with_namespace(stored)
+        if fingerprint(stored) != fingerprint(expected):
+            raise SourceError(
+                f"{where.describe(self.root)}: the edited file would not read back as the object; nothing was written"
+            )
+        return stored
+
+    def _with_namespace(self, obj: RawObject) -> RawObject:
+        meta = obj.get("metadata") or {}
+        if meta.get("namespace") or obj.get("kind") in CLUSTER_SCOPED:
+            return obj
+        return {**obj, "metadata": {**meta, "namespace": self.default_namespace}}
+
+    def _refresh(self, path: str) -> None:
+        state = read_file(path, self.default_namespace)
+        with self._lock:
+            self._files[path] = state
+            self._reindex()
+
+    # ---- what a directory does not have ------------------------------------------------------
+
+    def logs(
+        self,
+        namespace: str,
+        pod: str,
+        *,
+        container: str = "istio-proxy",
+        follow: bool = True,
+        tail_lines: int | None = None,
+        since_seconds: int | None = None,
+        stop: threading.Event | None = None,
+    ) -> Iterator[str]:
+        """Always ``NotFoundError``: manifests on disk have no running pods."""
+        raise NotFoundError(_NO_PODS.format(what="logs of " + f"{namespace}/{pod}"))
+
+    def envoy_admin(self, namespace: str, pod: str, path: str) -> bytes:
+        """Always ``NotFoundError``: manifests on disk have no Envoy to ask."""
+        raise NotFoundError(_NO_PODS.format(what=f"Envoy admin of {namespace}/{pod}"))
+
+    def close(self) -> None:
+        """Nothing to release: the source holds no connections or threads."""
+
+
+def _rel(path: str, root: str) -> str:
+    return os.path.relpath(path, root)
+
+
+def _diff(
+    before: dict[ObjectKey, tuple[RawObject, Location]], after: dict[ObjectKey, tuple[RawObject, Location]]
+) -> list[ObjectEvent]:
+    """Events that turn ``before`` into ``after`` (deletions last, so a move reads as a change)."""
+    events: list[ObjectEvent] = []
+    for key, (obj, _) in after.items():
+        old = before.get(key)
+        if old is None:
+            events.append(ObjectEvent("ADDED", obj))
+        elif old[0] is not obj and fingerprint(old[0]) != fingerprint(obj):
+            events.append(ObjectEvent("MODIFIED", obj))
+    events.extend(ObjectEvent("DELETED", obj) for key, (obj, _) in before.items() if key not in after)
+    return events

@@ -1,0 +1,182 @@
+"""Which kinds the kube source reads, at which API version, and how to list them in pages.
+
+Istio's ``networking.istio.io`` kinds are served in ``v1``, ``v1beta1`` and/or ``v1alpha3``
+depending on the Istio release; discovery picks, per kind, the most stable version the server
+serves. Flagger ``Canary`` and Argo ``Rollout`` are read when their CRDs exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from meshtui.sources.base import LoadError, RawObject
+from meshtui.sources.kube_rest import HttpError, Rest
+from meshtui.sources.kube_slim import slim_pod
+
+ISTIO_GROUP = "networking.istio.io"
+ISTIO_VERSION_PREFERENCE = ("v1", "v1beta1", "v1alpha3")
+ISTIO_KINDS = (
+    ("VirtualService", "virtualservices"),
+    ("DestinationRule", "destinationrules"),
+    ("Gateway", "gateways"),
+    ("ServiceEntry", "serviceentries"),
+    ("Sidecar", "sidecars"),
+)
+# Progressive-delivery controllers whose objects own traffic splits: read when installed.
+OPTIONAL_CRDS = (
+    ("flagger.app", "Canary", "canaries"),
+    ("argoproj.io", "Rollout", "rollouts"),
+)
+MESH_CONFIG_NAMESPACE = "istio-system"
+MESH_CONFIG_NAME = "istio"
+PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """One kind to list and watch: where it lives and how its records are kept."""
+
+    kind: str
+    group: str  # '' for core
+    version: str
+    plural: str
+    namespaced: bool = True
+    # Optional kinds (mesh config, Flagger, Argo) are skipped silently when absent or forbidden.
+    optional: bool = False
+    # A fixed namespace and object name (the mesh ConfigMap), whatever the namespace scope.
+    fixed_namespace: str | None = None
+    fixed_name: str | None = None
+    slim: Callable[[RawObject], RawObject] | None = None
+
+    @property
+    def api_version(self) -> str:
+        """``group/version``, or ``version`` for the core group."""
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def _prefix(self) -> str:
+        return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+
+    def collection_path(self, scope: str | None) -> str:
+        """The list/watch URL path for namespace ``scope`` (None: all namespaces)."""
+        namespace = self.fixed_namespace or (scope if self.namespaced else None)
+        if namespace:
+            return f"{self._prefix}/namespaces/{namespace}/{self.plural}"
+        return f"{self._prefix}/{self.plural}"
+
+    def object_path(self, namespace: str, name: str) -> str:
+        """The URL path of one object."""
+        if self.namespaced:
+            return f"{self._prefix}/namespaces/{namespace}/{self.plural}/{name}"
+        return f"{self._prefix}/{self.plural}/{name}"
+
+    def field_selector(self, scope: str | None) -> str | None:
+        """Restricts the list to the one object meshtui reads (mesh ConfigMap, scoped Namespace)."""
+        if self.fixed_name:
+            return f"metadata.name={self.fixed_name}"
+        if self.kind == "Namespace" and scope:
+            return f"metadata.name={scope}"
+        return None
+
+    def record(self, obj: RawObject) -> RawObject:
+        """The record kept for a listed or watched object: typed (apiVersion/kind set), maybe slim.
+
+        List items of built-in kinds come without apiVersion and kind, so they are set here; the
+        apiVersion is the version the object was read with, which writes reuse.
+        """
+        obj["apiVersion"] = self.api_version
+        obj["kind"] = self.kind
+        return self.slim(obj) if self.slim else obj
+
+
+CORE_KINDS = (
+    KindSpec("Namespace", "", "v1", "namespaces", namespaced=False),
+    KindSpec("Service", "", "v1", "services"),
+    KindSpec("Pod", "", "v1", "pods", slim=slim_pod),
+    KindSpec("Endpoints", "", "v1", "endpoints"),
+    KindSpec("ConfigMap", "", "v1", "configmaps", optional=True,
+             fixed_namespace=MESH_CONFIG_NAMESPACE, fixed_name=MESH_CONFIG_NAME),
+)
+
+
+def _resources(rest: Rest, group_version: str) -> set[str]:
+    try:
+        doc = rest.json("GET", f"/apis/{group_version}")
+    except HttpError as exc:
+        if exc.status in (403, 404, 503):
+            return set()
+        raise
+    return {r.get("name", "") for r in (doc or {}).get("resources") or () if isinstance(r, dict)}
+
+
+def discover(rest: Rest) -> tuple[list[KindSpec], list[LoadError]]:
+    """The kinds to read on this server; errors say what is missing (e.g. no Istio CRDs).
+
+    Raises ``UnavailableError`` when the server cannot be reached.
+    """
+    groups_doc = rest.json("GET", "/apis") or {}
+    groups: dict[str, dict[str, Any]] = {
+        g.get("name", ""): g for g in groups_doc.get("groups") or () if isinstance(g, dict)
+    }
+    specs = list(CORE_KINDS)
+    errors: list[LoadError] = []
+
+    istio = groups.get(ISTIO_GROUP)
+    served = {v.get("version") for v in (istio or {}).get("versions") or ()}
+    by_version = {v: _resources(rest, f"{ISTIO_GROUP}/{v}") for v in ISTIO_VERSION_PREFERENCE if v in served}
+    missing = []
+    for kind, plural in ISTIO_KINDS:
+        version = next((v for v in ISTIO_VERSION_PREFERENCE if plural in by_version.get(v, ())), None)
+        if version is None:
+            missing.append(kind)
+        else:
+            specs.append(KindSpec(kind, ISTIO_GROUP, version, plural))
+    if istio is None:
+        errors.append(LoadError(f"{ISTIO_GROUP} is not served by this cluster: Istio CRDs are not installed"))
+    elif missing:
+        errors.append(LoadError(f"{ISTIO_GROUP}: the server does not serve {', '.join(missing)}"))
+
+    for group, kind, plural in OPTIONAL_CRDS:
+        info = groups.get(group)
+        if not info:
+            continue
+        version = (info.get("preferredVersion") or {}).get("version")
+        if version and plural in _resources(rest, f"{group}/{version}"):
+            specs.append(KindSpec(kind, group, version, plural, optional=True))
+    return specs, errors
+
+
+def list_kind(rest: Rest, spec: KindSpec, scope: str | None, page_size: int = PAGE_SIZE) -> tuple[list[RawObject], str]:
+    """Every object of ``spec`` in ``scope``, listed in pages; returns (records, list resourceVersion).
+
+    Pages share one consistent snapshot (``continue``); when the continue token expires (410)
+    the list restarts from the beginning, as the API documentation asks of consistent clients.
+    Raises ``HttpError`` / ``UnavailableError``.
+    """
+    selector = spec.field_selector(scope)
+    path = spec.collection_path(scope)
+    for _attempt in range(3):
+        records: list[RawObject] = []
+        token = ""
+        rv = ""
+        try:
+            while True:
+                query: list[tuple[str, Any]] = [("limit", page_size)]
+                if token:
+                    query.append(("continue", token))
+                if selector:
+                    query.append(("fieldSelector", selector))
+                page = rest.json("GET", path, query) or {}
+                records.extend(spec.record(item) for item in page.get("items") or ())
+                meta = page.get("metadata") or {}
+                rv = str(meta.get("resourceVersion") or rv)
+                token = meta.get("continue") or ""
+                if not token:
+                    return records, rv
+        except HttpError as exc:
+            if exc.status == 410 and token:
+                continue  # continue token expired mid-list: restart for a consistent snapshot
+            raise
+    raise HttpError(410, f"listing {spec.plural}: continue token kept expiring")

@@ -1,0 +1,153 @@
+"""Pod-level reads of the kube source: container logs (follow) and Envoy admin via port-forward."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from meshtui.sources.base import NotFoundError, SourceError, UnavailableError
+from meshtui.sources.kube_rest import HttpError, Rest, describe_connection_error, one_line
+from meshtui.sources.kube_watch import Canceller, close_response
+
+ENVOY_ADMIN_PORT = 15000
+# Envoy answers from memory; a 20 MB config dump through the API server takes seconds, not minutes.
+ENVOY_ADMIN_TIMEOUT = 30.0
+
+
+def stream_logs(
+    rest: Rest,
+    namespace: str,
+    pod: str,
+    *,
+    container: str,
+    follow: bool,
+    tail_lines: int | None,
+    since_seconds: int | None,
+    stops: Sequence[threading.Event],
+) -> Iterator[str]:
+    """Yield the container's log lines (no newline) until the log ends or one of ``stops`` is set.
+
+    This is the request ``CoreV1Api.read_namespaced_pod_log(follow=True, _preload_content=False)``
+    sends (``GET .../pods/{pod}/log``), issued through the same ``ApiClient`` so that the read can
+    have a connect timeout and no read timeout: a quiet followed log is not an error. A set stop
+    event shuts the socket down, so the generator ends within ~0.1 s even while no line arrives.
+    """
+    query: list[tuple[str, Any]] = [("container", container), ("follow", "true" if follow else "false")]
+    if tail_lines is not None:
+        query.append(("tailLines", int(tail_lines)))
+    if since_seconds is not None:
+        query.append(("sinceSeconds", int(since_seconds)))
+    path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
+    try:
+        resp = rest.open("GET", path, query, read_timeout=None if follow else 60.0, accept="*/*")
+    except HttpError as exc:
+        raise _log_error(exc, namespace, pod, container) from exc
+    halt = threading.Event()
+    canceller = Canceller(stops, halt, 0.1)
+    canceller.start()
+    canceller.register(resp)
+    import urllib3.exceptions
+
+    buf = b""
+    try:
+        for chunk in resp.stream(amt=None, decode_content=True):
+            if halt.is_set():
+                return
+            buf += chunk
+            if b"\n" not in buf:
+                continue
+            *lines, buf = buf.split(b"\n")
+            for line in lines:
+                yield line.decode("utf-8", "replace").rstrip("\r")
+                if halt.is_set():
+                    return
+        if buf and not halt.is_set():
+            yield buf.decode("utf-8", "replace").rstrip("\r")
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        if not halt.is_set():
+            raise UnavailableError(
+                f"log of {namespace}/{pod} [{container}]: {describe_connection_error(exc, rest.host)}"
+            ) from exc
+    finally:
+        halt.set()
+        canceller.unregister(resp)
+        close_response(resp)
+        canceller.join(timeout=1.0)
+
+
+def _log_error(exc: HttpError, namespace: str, pod: str, container: str) -> SourceError:
+    if exc.status == 404:
+        return NotFoundError(f"pod {namespace}/{pod} not found")
+    if exc.status == 400:
+        # "container X is not valid for pod Y" / "container X in pod Y is waiting to start"
+        if "not valid" in exc.message or "not found" in exc.message:
+            return NotFoundError(f"log of {namespace}/{pod}: {exc.message}")
+        return UnavailableError(f"log of {namespace}/{pod} [{container}]: {exc.message}")
+    if exc.status == 403:
+        from meshtui.sources.base import ForbiddenError
+
+        return ForbiddenError(f"log of {namespace}/{pod}: forbidden: {exc.message}")
+    return UnavailableError(f"log of {namespace}/{pod} [{container}]: HTTP {exc.status}: {exc.message}")
+
+
+def envoy_admin_get(rest: Rest, namespace: str, pod: str, path: str) -> bytes:
+    """GET ``path`` from the pod's Envoy admin port through the API server's port-forward.
+
+    Same route as ``istioctl proxy-config``: ``kubernetes.stream.portforward`` opens the
+    ``pods/portforward`` websocket to port 15000, and an HTTP/1.1 request is written to the
+    forwarded socket. Returns the response body; raises ``NotFoundError`` (no such pod, or Envoy
+    answered 404) or ``UnavailableError`` (anything else), each with a one-line cause.
+    """
+    from kubernetes.client import CoreV1Api
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.stream import portforward
+
+    if not path.startswith("/"):
+        path = "/" + path
+    where = f"{namespace}/{pod}:{ENVOY_ADMIN_PORT}"
+    api = CoreV1Api(rest.api_client)
+    try:
+        pf = portforward(
+            api.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(ENVOY_ADMIN_PORT)
+        )
+    except ApiException as exc:
+        raise _portforward_error(rest, namespace, pod, str(exc.reason or exc)) from exc
+    except Exception as exc:  # websocket/socket errors surface raw from the stream module
+        raise UnavailableError(f"port-forward to {where}: {one_line(str(exc), 200)}") from exc
+    sock = pf.socket(ENVOY_ADMIN_PORT)
+    try:
+        sock.settimeout(ENVOY_ADMIN_TIMEOUT)
+        conn = http.client.HTTPConnection("localhost", ENVOY_ADMIN_PORT, timeout=ENVOY_ADMIN_TIMEOUT)
+        conn.sock = sock  # speak HTTP over the forwarded stream instead of dialling
+        try:
+            conn.request("GET", path, headers={"Connection": "close"})
+            resp = conn.getresponse()
+            body = resp.read()
+        except (http.client.HTTPException, OSError) as exc:
+            detail = pf.error(ENVOY_ADMIN_PORT) or str(exc) or type(exc).__name__
+            raise UnavailableError(f"envoy admin {path} on {where}: {one_line(detail, 200)}") from exc
+        if resp.status == 404:
+            raise NotFoundError(f"envoy admin {path} on {where}: 404 {resp.reason}")
+        if resp.status >= 400:
+            text = one_line(body.decode("utf-8", "replace"), 150)
+            raise UnavailableError(f"envoy admin {path} on {where}: HTTP {resp.status} {text}")
+        return body
+    finally:
+        pf.close()
+
+
+def _portforward_error(rest: Rest, namespace: str, pod: str, reason: str) -> SourceError:
+    """Tell a missing pod from an unreachable one after the websocket handshake failed."""
+    try:
+        rest.json("GET", f"/api/v1/namespaces/{namespace}/pods/{pod}")
+    except HttpError as exc:
+        if exc.status == 404:
+            return NotFoundError(f"pod {namespace}/{pod} not found")
+    except UnavailableError as exc:
+        return exc
+    # websocket-client puts the response headers after " -+-+- "; keep the status line.
+    return UnavailableError(
+        f"port-forward to {namespace}/{pod}:{ENVOY_ADMIN_PORT}: {one_line(reason.split(' -+-+- ')[0], 200)}"
+    )

@@ -1,0 +1,238 @@
+"""Raw JSON requests through the official ``kubernetes`` client's ``ApiClient``.
+
+The generated per-kind methods turn bodies into typed models (for core kinds in recent clients
+the body is validated into e.g. ``V1Service``, which drops fields the client does not know), and
+their typed responses cost seconds and gigabytes on big lists. Here every request goes through the
+client's own URL building, authentication (tokens, exec plugins, client certificates), TLS and
+proxy handling, but bodies stay plain JSON: ``_preload_content=False`` style, decoded with orjson.
+
+This module imports nothing from ``kubernetes`` at import time; the caller hands in an ``ApiClient``.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+
+from meshtui.sources.base import UnavailableError
+
+Query = Sequence[tuple[str, Any]]
+
+# Connect timeout for every request, and the read timeout of requests that are not streams.
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 60.0
+
+_gc_lock = threading.Lock()
+_gc_depth = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a large JSON document is decoded.
+
+    Decoding a 20,000-pod list allocates millions of containers; with the collector running it
+    repeatedly walks them all (several times slower). Reference counting still frees everything.
+    Nested and concurrent users share one pause: the last one out restores the previous setting.
+    """
+    global _gc_depth, _gc_was_enabled
+    with _gc_lock:
+        if _gc_depth == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_depth += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+def decode(data: bytes) -> Any:
+    """orjson-decode ``data`` with the garbage collector paused."""
+    with gc_paused():
+        return orjson.loads(data)
+
+
+class HttpError(Exception):
+    """The API server answered with a non-2xx status; ``status_obj`` is its Status, if any."""
+
+    def __init__(self, status: int, message: str, status_obj: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.status_obj = status_obj or {}
+
+    @property
+    def reason(self) -> str:
+        """The Status ``reason`` (e.g. ``Expired``, ``Conflict``), or ''."""
+        return str(self.status_obj.get("reason") or "")
+
+    @property
+    def causes(self) -> list[dict[str, Any]]:
+        """``details.causes`` of the Status (field paths for 422)."""
+        details = self.status_obj.get("details") or {}
+        return [c for c in details.get("causes") or [] if isinstance(c, dict)]
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Collapse whitespace so a server message fits on one line."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def http_error_from(status: int, body: bytes, fallback: str) -> HttpError:
+    """Build an ``HttpError`` from a response body that is usually a Kubernetes Status."""
+    status_obj: dict[str, Any] | None = None
+    message = ""
+    try:
+        parsed = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        parsed = None
+    if isinstance(parsed, dict):
+        status_obj = parsed
+        message = str(parsed.get("message") or "")
+    elif body:
+        message = body.decode("utf-8", "replace")
+    return HttpError(status, one_line(message or fallback or f"HTTP {status}"), status_obj)
+
+
+def describe_connection_error(exc: BaseException, host: str) -> str:
+    """A one-line cause for a failed connection (urllib3 wraps the real reason deeply)."""
+    reason: BaseException | None = exc
+    # MaxRetryError.reason -> NewConnectionError / ProtocolError -> OSError ...
+    for _ in range(4):
+        inner = getattr(reason, "reason", None)
+        if isinstance(inner, BaseException):
+            reason = inner
+            continue
+        if reason is not None and reason.args and isinstance(reason.args[-1], BaseException):
+            reason = reason.args[-1]
+            continue
+        break
+    text = str(reason or exc)
+    # "<urllib3.connection.HTTPConnection object at 0x..>: Failed to establish ..." -> the tail
+    if ">: " in text:
+        text = text.split(">: ", 1)[1]
+    return one_line(f"cannot reach {host}: {text}", 200)
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    import urllib3.exceptions
+
+    from kubernetes.client.exceptions import ApiException
+
+    return (urllib3.exceptions.HTTPError, OSError, ApiException)
+
+
+class Rest:
+    """Plain-JSON requests on a ``kubernetes.client.ApiClient`` (its auth, TLS and pool)."""
+
+    def __init__(self, api_client: Any) -> None:
+        self.api_client = api_client
+        self.host: str = api_client.configuration.host
+        self._new_style = hasattr(api_client, "param_serialize")
+
+    def open(
+        self,
+        method: str,
+        path: str,
+        query: Query = (),
+        body: Any = None,
+        *,
+        read_timeout: float | None = READ_TIMEOUT,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+    ) -> Any:
+        """Send a request and return the streaming ``urllib3.HTTPResponse`` of a 2xx answer.
+
+        Non-2xx answers raise ``HttpError``; connection failures raise ``UnavailableError``.
+        ``read_timeout=None`` waits forever between bytes (follow streams: cancel them with
+        ``response.shutdown()`` from another thread).
+        """
+        # A (connect, read) pair: the client turns it into urllib3.Timeout(connect=, read=), and a
+        # read of None waits forever between bytes.
+        timeout = (CONNECT_TIMEOUT, read_timeout)
+        headers = {"Accept": accept}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        try:
+            resp = self._send(method, path, list(query), headers, body, timeout)
+        except HttpError:
+            raise
+        except _connection_errors() as exc:
+            raise UnavailableError(describe_connection_error(exc, self.host)) from exc
+        if not 200 <= resp.status <= 299:
+            try:
+                data = resp.data
+            except _connection_errors():
+                data = b""
+            finally:
+                resp.release_conn()
+            raise http_error_from(resp.status, data, str(resp.reason or ""))
+        return resp
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        query: list[tuple[str, Any]],
+        headers: dict[str, str],
+        body: Any,
+        timeout: tuple[float, float | None],
+    ) -> Any:
+        if self._new_style:
+            # kubernetes >= 35: param_serialize builds URL + auth headers; call_api sends with
+            # preload_content=False and returns a RESTResponse wrapping the urllib3 response.
+            req = self.api_client.param_serialize(
+                method, path, query_params=query, header_params=headers, body=body,
+                auth_settings=["BearerToken"],
+            )
+            return self.api_client.call_api(*req, _request_timeout=timeout).response
+        # Older clients (python-legacy generator): call_api raises ApiException on non-2xx.
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            return self.api_client.call_api(
+                path, method, query_params=query, header_params=headers, body=body,
+                auth_settings=["BearerToken"], _preload_content=False,
+                _return_http_data_only=True, _request_timeout=timeout,
+            )
+        except ApiException as exc:
+            if not exc.status:
+                raise
+            raise http_error_from(exc.status, (exc.body or "").encode(), str(exc.reason or "")) from exc
+
+    def json(self, method: str, path: str, query: Query = (), body: Any = None,
+             *, content_type: str = "application/json") -> Any:
+        """Send a request and decode its JSON answer (garbage collector paused)."""
+        resp = self.open(method, path, query, body, content_type=content_type)
+        try:
+            data = resp.data
+        except _connection_errors() as exc:
+            raise UnavailableError(describe_connection_error(exc, self.host)) from exc
+        finally:
+            resp.release_conn()
+        return decode(data) if data else None
+
+
+def iter_lines(resp: Any) -> Iterator[bytes]:
+    """Yield the newline-separated lines of a streaming response as they arrive (no newline)."""
+    buf = b""
+    for chunk in resp.stream(amt=None, decode_content=False):
+        if not chunk:
+            continue
+        buf += chunk
+        if b"\n" not in buf:
+            continue
+        *lines, buf = buf.split(b"\n")
+        yield from lines
+    if buf:
+        yield buf

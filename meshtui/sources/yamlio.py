@@ -1,0 +1,364 @@
+"""YAML reading and in-place writing for the files source.
+
+Reading uses PyYAML's C loader (about 20x faster than ruamel's round-trip loader), with
+timestamps left as strings as the Kubernetes API returns them. Writing uses ruamel.yaml's
+round-trip mode on the one document being edited, applies the smallest set of edits that turns
+``base`` into ``obj``, and carries the result back into the file text with
+:func:`meshtui.sources.files_merge.merge_edit`, so every byte outside the edited values stays.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from difflib import SequenceMatcher
+from typing import Any
+
+import yaml
+
+from meshtui.sources.files_merge import merge_edit
+
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class FastLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loader (C when available) that keeps timestamps as strings, like the API server."""
+
+
+FastLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+
+
+class EditError(Exception):
+    """The edit could not be carried out on the file text (its one-line cause is the message)."""
+
+
+def load_all(text: str) -> list[Any]:
+    """Every document of ``text`` as plain Python values (raises ``yaml.YAMLError``)."""
+    return list(yaml.load_all(text, Loader=FastLoader))
+
+
+def document_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the documents of ``text``; together they cover the whole text.
+
+    A span runs from the end of the previous one to the end of its document's line, so the
+    comments and the ``---`` before a document belong to it, and the last span takes the tail.
+    """
+    ends = [ev.end_mark.index for ev in yaml.parse(text, Loader=FastLoader) if isinstance(ev, yaml.DocumentEndEvent)]
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for i, end in enumerate(ends):
+        if i == len(ends) - 1:
+            end = len(text)
+        elif end > 0 and text[end - 1] != "\n":
+            nl = text.find("\n", end)
+            rest = text[end : nl if nl >= 0 else len(text)].strip()
+            if not rest or rest.startswith("#"):
+                end = nl + 1 if nl >= 0 else len(text)
+        end = max(end, start)
+        spans.append((start, end))
+        start = end
+    return spans
+
+
+_BLOCK_SCALAR = re.compile(r"[|>][-+0-9]*\s*(#.*)?$")
+
+
+def _content_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(indent, stripped) of lines that hold YAML structure (no comments, blanks, block text)."""
+    block_indent: int | None = None
+    for raw in text.splitlines():
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#") or stripped in ("---", "..."):
+            continue
+        indent = len(raw) - len(raw.lstrip(" "))
+        if block_indent is not None:
+            if indent > block_indent:
+                continue
+            block_indent = None
+        if _BLOCK_SCALAR.search(stripped) and ":" in stripped or stripped.startswith("- |"):
+            block_indent = indent
+        yield indent, stripped
+
+
+def detect_indent(text: str) -> tuple[int, int, int]:
+    """The (mapping, sequence, offset) indentation most used in ``text``, in ruamel's terms.
+
+    ``key:\\n  - a`` is sequence 4 / offset 2; ``key:\\n- a`` is sequence 2 / offset 0.
+    """
+    maps: Counter[int] = Counter()
+    seqs: Counter[tuple[int, int]] = Counter()
+    prev: tuple[int, str] | None = None
+    for indent, stripped in _content_lines(text):
+        if prev is not None:
+            p_indent, p_text = prev
+            opens = p_text.endswith(":") or re.search(r":\s+#", p_text) is not None
+            if p_text.startswith("- "):
+                p_indent += 2 + (len(p_text) - 2 - len(p_text[2:].lstrip(" ")))
+                p_text = p_text[2:].lstrip(" ")
+            if opens and indent >= p_indent:
+                if stripped.startswith("- ") or stripped == "-":
+                    after = stripped[1:]
+                    gap = len(after) - len(after.lstrip(" ")) if after.strip() else 1
+                    offset = indent - p_indent
+                    seqs[(offset + 1 + gap, offset)] += 1
+                elif indent > p_indent:
+                    maps[indent - p_indent] += 1
+        prev = (indent, stripped)
+    mapping = maps.most_common(1)[0][0] if maps else 2
+    sequence, offset = seqs.most_common(1)[0][0] if seqs else (2, 0)
+    return mapping, max(sequence, offset + 2), offset
+
+
+def _round_trip(indent: tuple[int, int, int]) -> Any:
+    from ruamel.yaml import YAML
+
+    rt = YAML(typ="rt")
+    rt.preserve_quotes = True
+    rt.allow_duplicate_keys = True
+    rt.width = 1 << 16  # never fold long lines
+    rt.indent(mapping=indent[0], sequence=indent[1], offset=indent[2])
+    return rt
+
+
+def fingerprint(value: Any) -> str:
+    """A canonical text of a plain value, for comparing (tells ``True`` from ``1``)."""
+    try:
+        return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
+    except TypeError:  # keys of mixed types (YAML 1.1 reads a key `on` as True)
+        return json.dumps(_keys_as_text(value), sort_keys=True, default=str, separators=(",", ":"))
+
+
+def _keys_as_text(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {f"{type(k).__name__}:{k}": _keys_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_keys_as_text(v) for v in value]
+    return value
+
+
+# ---- minimal edits on ruamel's CommentedMap / CommentedSeq ---------------------------------
+
+
+def _needs_quotes(text: str) -> bool:
+    """Whether a plain scalar ``text`` would read back as something other than a string in
+    YAML 1.1 (PyYAML, Kubernetes' go-yaml): ``yes``, ``on``, ``0777``, ``1_000``, dates..."""
+    tag = yaml.resolver.Resolver().resolve(yaml.ScalarNode, text, (True, False))
+    return tag != "tag:yaml.org,2002:str"
+
+
+def to_round_trip(value: Any) -> Any:
+    """A plain value as ruamel nodes, with strings that YAML 1.1 would misread quoted."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
+
+    if isinstance(value, dict):
+        cm = CommentedMap()
+        for k, v in value.items():
+            cm[_key(k)] = to_round_trip(v)
+        return cm
+    if isinstance(value, list):
+        return CommentedSeq(to_round_trip(v) for v in value)
+    if isinstance(value, str):
+        if "\n" in value.rstrip("\n") and not any(c in value for c in "\t\r"):
+            return LiteralScalarString(value)
+        if _needs_quotes(value):
+            return DoubleQuotedScalarString(value)
+    return value
+
+
+def _key(key: Any) -> Any:
+    """A mapping key that reads back as the same string (``on`` would be read as True)."""
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    return DoubleQuotedScalarString(key) if isinstance(key, str) and _needs_quotes(key) else key
+
+
+def _restyle(old: Any, new: Any) -> Any:
+    """``new`` in the scalar style ``old`` was written in, where that still reads back right."""
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString, SingleQuotedScalarString
+
+    if isinstance(new, str) and isinstance(old, (SingleQuotedScalarString, DoubleQuotedScalarString)):
+        return type(old)(new)
+    if isinstance(new, str) and isinstance(old, ScalarString) and "\n" in new:
+        return type(old)(new)
+    return to_round_trip(new)
+
+
+def _edit_value(container: Any, key: Any, old: Any, new: Any) -> None:
+    if fingerprint(old) == fingerprint(new):
+        return
+    cur = container[key]
+    if isinstance(old, dict) and isinstance(new, dict) and isinstance(cur, dict):
+        edit_mapping(cur, old, new)
+    elif isinstance(old, list) and isinstance(new, list) and isinstance(cur, list) and len(cur) == len(old):
+        edit_sequence(cur, old, new)
+    else:
+        container[key] = _restyle(cur, new)
+
+
+def edit_mapping(target: Any, base: dict[str, Any], new: dict[str, Any]) -> None:
+    """Turn ``target`` (a CommentedMap equal to ``base``) into ``new`` with minimal edits."""
+    for k in base:
+        if k not in new and k in target:
+            del target[k]
+    keys = list(new)
+    for pos, k in enumerate(keys):
+        if k in base and fingerprint(base[k]) == fingerprint(new[k]):
+            continue  # unchanged (possibly a default the file leaves out, like the namespace)
+        if k in base and k in target:
+            _edit_value(target, k, base[k], new[k])
+            continue
+        if k in target:
+            target[k] = _restyle(target[k], new[k])
+            continue
+        # Insert after the nearest key before it (in new's order) that the file already has.
+        at = 0
+        for prev in reversed(keys[:pos]):
+            if prev in target:
+                at = list(target).index(prev) + 1
+                break
+        target.insert(at, _key(k), to_round_trip(new[k]))
+
+
+def edit_sequence(target: Any, base: list[Any], new: list[Any]) -> None:
+    """Turn ``target`` (a CommentedSeq equal to ``base``) into ``new`` with minimal edits.
+
+    Items are aligned by similarity, so removing the first of two routes deletes that route's
+    lines and keeps the other's, instead of rewriting the first into the second.
+    """
+    if len(base) == len(new):
+        for i, (b, n) in enumerate(zip(base, new)):
+            _edit_value(target, i, b, n)
+        return
+    ops = _align(base, new)
+    # Apply from the end so the indices of what is still to do stay valid.
+    for op, i, j in reversed(ops):
+        if op == "edit":
+            _edit_value(target, i, base[i], new[j])
+        elif op == "delete":
+            del target[i]
+        else:
+            target.insert(i, to_round_trip(new[j]))
+
+
+def _leaves(value: Any, prefix: str = "") -> set[str]:
+    if isinstance(value, dict):
+        return {leaf for k, v in value.items() for leaf in _leaves(v, f"{prefix}.{k}")}
+    if isinstance(value, list):
+        return {leaf for i, v in enumerate(value) for leaf in _leaves(v, f"{prefix}[{i}]")}
+    return {f"{prefix}={fingerprint(value)}"}
+
+
+def _align(base: list[Any], new: list[Any]) -> list[tuple[str, int, int]]:
+    """Cheapest script of ("edit", i, j) / ("delete", i, -) / ("insert", i, j) turning base into
+    new; editing an item costs its dissimilarity (0..1), deleting or inserting costs 1."""
+    if len(base) * len(new) > 40_000:  # huge lists: exact matches only
+        matcher = SequenceMatcher(None, [fingerprint(b) for b in base], [fingerprint(n) for n in new], autojunk=False)
+        script: list[tuple[str, int, int]] = []
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            common = min(i2 - i1, j2 - j1) if tag != "equal" else i2 - i1
+            script.extend(("edit", i1 + k, j1 + k) for k in range(common))
+            script.extend(("delete", i, -1) for i in range(i1 + common, i2))
+            script.extend(("insert", i2, j) for j in range(j1 + common, j2))
+        return script
+    lb, ln = [_leaves(b) for b in base], [_leaves(n) for n in new]
+
+    def cost(i: int, j: int) -> float:
+        union = len(lb[i] | ln[j])
+        return 1.0 - (len(lb[i] & ln[j]) / union if union else 1.0)
+
+    rows, cols = len(base), len(new)
+    best = [[0.0] * (cols + 1) for _ in range(rows + 1)]
+    for i in range(rows + 1):
+        for j in range(cols + 1):
+            if i == 0 or j == 0:
+                best[i][j] = float(i + j)
+                continue
+            best[i][j] = min(best[i - 1][j - 1] + cost(i - 1, j - 1), best[i - 1][j] + 1, best[i][j - 1] + 1)
+    script = []
+    i, j = rows, cols
+    while i or j:
+        if i and j and best[i][j] == best[i - 1][j - 1] + cost(i - 1, j - 1):
+            script.append(("edit", i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif i and best[i][j] == best[i - 1][j] + 1:
+            script.append(("delete", i - 1, -1))
+            i -= 1
+        else:
+            script.append(("insert", i, j - 1))
+            j -= 1
+    script.reverse()
+    return script
+
+
+# ---- one document ------------------------------------------------------------------------------
+
+
+def edit_document(doc_text: str, base: Any, new: Any, item: int | None, indent: tuple[int, int, int]) -> str:
+    """The text of one document with ``base`` turned into ``new``, everything else kept.
+
+    ``item`` is the index in ``items`` when the object sits in a ``kind: List`` document.
+    """
+    rt = _round_trip(indent)
+    try:
+        doc = rt.load(doc_text)
+        normalized = _dump(rt, doc)
+        target = doc["items"][item] if item is not None else doc
+    except Exception as exc:  # ruamel raises many unrelated types on odd input
+        raise EditError(f"cannot edit this document with the round-trip loader: {_one_line(exc)}") from exc
+    if not isinstance(target, dict):
+        raise EditError("the document is not a mapping")
+    edit_mapping(target, base, new)
+    return merge_edit(doc_text, normalized, _dump(rt, doc))
+
+
+def dump_new(obj: dict[str, Any], indent: tuple[int, int, int] = (2, 2, 0)) -> str:
+    """The YAML text of a new object, in the given indentation."""
+    return _dump(_round_trip(indent), to_round_trip(obj))
+
+
+def _dump(rt: Any, doc: Any) -> str:
+    buf = io.StringIO()
+    rt.dump(doc, buf)
+    return buf.getvalue()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+# ---- files -------------------------------------------------------------------------------------
+
+
+def atomic_write(path: str, text: str, newline_crlf: bool = False) -> None:
+    """Replace ``path`` with ``text`` atomically (temp file in the same directory + rename),
+    keeping the file's mode."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        mode: int | None = os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        mode = None
+    data = text.replace("\n", "\r\n") if newline_crlf else text
+    fd, tmp = tempfile.mkstemp(prefix=".meshtui-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

@@ -1,0 +1,168 @@
+"""The routes of one service drawn as a tree: VirtualService → rule → match → destinations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from meshtui.widgets import describe
+
+
+class RouteTree(Tree[Any]):
+    """Shows the VirtualServices, DestinationRule and gateways of the service in focus.
+
+    ``show_service`` rebuilds the tree but keeps which nodes were expanded (by path of labels),
+    so a watch event that changes a weight does not collapse what the user opened.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("routes", **kwargs)
+        self.show_root = False
+        self.guide_depth = 3
+
+    def show_service(self, index: Any, service: Any | None) -> None:
+        """Render ``service`` (a model Service or ServiceEntry) from ``index``; None clears."""
+        collapsed = self._collapsed_paths()
+        cursor = self._cursor_path()
+        self.clear()
+        if service is None:
+            self.root.add_leaf(Text("Select a service", style="dim"))
+            return
+        from meshtui.routing.service_view import service_routes
+
+        view = service_routes(index, service)
+        self._add_virtual_services(view)
+        self._add_destination_rule(view)
+        self._add_exposure(view)
+        self._restore(collapsed, cursor)
+
+    # -- sections -------------------------------------------------------------------------
+
+    def _add_virtual_services(self, view: Any) -> None:
+        if not view.virtual_services:
+            self.root.add_leaf(
+                Text(
+                    f"No VirtualService routes {view.short_name}: all traffic goes round-robin "
+                    f"to every pod of {view.short_name}",
+                    style="italic dim",
+                )
+            )
+            return
+        colours = view.subset_styles
+        for vs in view.virtual_services:
+            label = Text.assemble(
+                ("VirtualService ", "bold"),
+                (f"{vs.namespace}/{vs.name}", "bold cyan"),
+                ("  hosts ", "dim"),
+                ", ".join(vs.hosts),
+            )
+            if vs.gateways:
+                label.append("  gateways ", style="dim")
+                label.append(", ".join(vs.gateways))
+            vs_node = self.root.add(label, data=("vs", vs.key), expand=True)
+            for rule in vs.http:
+                self._add_rule(vs_node, rule, colours)
+            for kind, rules in (("tls", vs.tls), ("tcp", vs.tcp)):
+                for i, r in enumerate(rules):
+                    node = vs_node.add(Text(f"{kind}[{i}]", style="bold"), expand=True)
+                    for m in r.get("match") or []:
+                        node.add_leaf(Text("when " + ", ".join(f"{k}={v}" for k, v in m.items())))
+                    for d in r.get("route") or []:
+                        dest = d.get("destination") or {}
+                        node.add_leaf(
+                            Text(f"→ {dest.get('host')} {dest.get('subset') or ''} {d.get('weight', 100)}%")
+                        )
+
+    def _add_rule(self, parent: TreeNode[Any], rule: Any, colours: dict[str, str]) -> None:
+        title = Text(f"http[{rule.index}]", style="bold")
+        if rule.name:
+            title.append(f" {rule.name}", style="bold magenta")
+        if rule.destinations and len(rule.destinations) > 1:
+            title.append("  ")
+            title.append_text(
+                describe.stacked_bar(
+                    [(d.label, d.weight, colours.get(d.subset or "", "white")) for d in rule.destinations]
+                )
+            )
+        node = parent.add(title, data=("rule", rule.index), expand=True)
+        if rule.matches:
+            for i, conds in enumerate(rule.matches):
+                prefix = "when " if i == 0 else "or   "
+                node.add_leaf(Text(prefix + " and ".join(conds), style="yellow"))
+        else:
+            node.add_leaf(Text("when (every request)", style="dim yellow"))
+        for extra in rule.extras:
+            node.add_leaf(Text(extra, style="italic"))
+        for d in rule.destinations:
+            style = colours.get(d.subset or "", "white")
+            line = Text("→ ")
+            line.append(d.label.ljust(32), style=style)
+            line.append_text(describe.weight_bar(d.weight, style))
+            line.append(f" {d.weight:>3}%")
+            node.add_leaf(line, data=("dest", rule.index, d.position))
+
+    def _add_destination_rule(self, view: Any) -> None:
+        dr = view.destination_rule
+        if dr is None:
+            self.root.add_leaf(Text("No DestinationRule: default traffic policy", style="italic dim"))
+            return
+        label = Text.assemble(
+            ("DestinationRule ", "bold"), (f"{dr.namespace}/{dr.name}", "bold cyan"), ("  host ", "dim"), dr.host
+        )
+        node = self.root.add(label, data=("dr", dr.key), expand=True)
+        for line in view.policy_lines:
+            node.add_leaf(Text(line, style="italic"))
+        for s in view.subsets:
+            text = Text(f"subset {s.name}".ljust(18), style=view.subset_styles.get(s.name, "white"))
+            text.append(" " + ",".join(f"{k}={v}" for k, v in s.labels.items()).ljust(24))
+            pods_style = "green" if s.ready and s.ready == s.total else ("red" if not s.ready else "yellow")
+            if s.unit == "pods":
+                text.append(f" pods {s.ready}/{s.total} ready", style=pods_style)
+            else:
+                text.append(f" {s.total} replicas (desired)", style=pods_style)
+            node.add_leaf(text)
+
+    def _add_exposure(self, view: Any) -> None:
+        if not view.gateways:
+            return
+        node = self.root.add(Text("Exposed through", style="bold"), expand=True)
+        for gw in view.gateways:
+            node.add_leaf(Text(gw))
+
+    # -- keeping the user's place across rebuilds ------------------------------------------
+
+    def _path(self, node: TreeNode[Any]) -> tuple[str, ...]:
+        parts: list[str] = []
+        while node is not None and not node.is_root:
+            parts.append(str(node.data) if node.data is not None else str(node.label)[:40])
+            node = node.parent  # type: ignore[assignment]
+        return tuple(reversed(parts))
+
+    def _collapsed_paths(self) -> set[tuple[str, ...]]:
+        out: set[tuple[str, ...]] = set()
+        stack = list(self.root.children)
+        while stack:
+            n = stack.pop()
+            if n.children and not n.is_expanded:
+                out.add(self._path(n))
+            stack.extend(n.children)
+        return out
+
+    def _cursor_path(self) -> tuple[str, ...] | None:
+        node = self.cursor_node
+        return self._path(node) if node is not None else None
+
+    def _restore(self, collapsed: set[tuple[str, ...]], cursor: tuple[str, ...] | None) -> None:
+        # New nodes open expanded; nodes the user had collapsed stay collapsed.
+        stack = list(self.root.children)
+        while stack:
+            n = stack.pop()
+            p = self._path(n)
+            if p in collapsed:
+                n.collapse()
+            if cursor is not None and p == cursor:
+                self.move_cursor(n)
+            stack.extend(n.children)

@@ -1,0 +1,136 @@
+"""The home screen: namespaces → services on the left, the routes of the selection on the right."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static, Tree
+
+from meshtui.messages import MeshUpdated
+from meshtui.widgets.mesh_tree import MeshTree
+from meshtui.widgets.route_tree import RouteTree
+from meshtui.widgets.status_bar import StatusBar
+
+
+class MeshScreen(Screen[None]):
+    """Browse the mesh: pick a service, read its routes, splits, subsets and exposure."""
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="filter", tooltip="Filter services by name"),
+        Binding("y", "yaml", "YAML", id="yaml", tooltip="Show the selected object's YAML"),
+        Binding("escape", "clear_filter", "Back", show=False, id="back"),
+        Binding("question_mark", "app.help", "Help", id="help"),
+        Binding("q", "app.quit", "Quit", id="quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._index: Any | None = None
+        self._selected: tuple[str, str, str] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter services (esc clears)", id="filter")
+        with Horizontal(id="panes"):
+            yield MeshTree(id="mesh-tree")
+            with Vertical(id="detail"):
+                yield Static(Text("Loading the mesh…", style="dim"), id="detail-title")
+                yield RouteTree(id="route-tree")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Focus the browser; the filter stays hidden until `/`."""
+        self.query_one("#filter", Input).display = False
+        self.query_one(MeshTree).focus()
+
+    # -- data in ------------------------------------------------------------------------------
+
+    def on_mesh_updated(self, message: MeshUpdated) -> None:
+        """Repaint from the new index, keeping cursor and expanded nodes."""
+        self._index = message.index
+        tree = self.query_one(MeshTree)
+        tree.refresh_from(message.index, self.app.scope)  # type: ignore[attr-defined]
+        if message.changed:
+            for kind, obj in message.changed:
+                if kind == "DELETED":
+                    meta = obj.get("metadata") or {}
+                    self.notify(f"{obj.get('kind')} {meta.get('namespace')}/{meta.get('name')} was deleted")
+        if self._selected is None:
+            self._select_first_service(tree)
+        self._show_selected()
+
+    def _select_first_service(self, tree: MeshTree) -> None:
+        for ns_node in tree.root.children:
+            for leaf in ns_node.children:
+                tree.move_cursor(leaf)
+                self._selected = (leaf.data[1], leaf.data[2], leaf.data[3])
+                return
+
+    def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[Any]) -> None:
+        """Follow the cursor of the browser in the detail pane."""
+        if event.control.id != "mesh-tree":
+            return
+        data = event.node.data
+        if isinstance(data, tuple) and data and data[0] == "svc":
+            self._selected = (data[1], data[2], data[3])
+            self._show_selected()
+
+    def _show_selected(self) -> None:
+        if self._index is None or self._selected is None:
+            return
+        kind, ns, name = self._selected
+        service = self._index.get(kind, ns, name)
+        title = self.query_one("#detail-title", Static)
+        if service is None:
+            title.update(Text(f"{kind} {ns}/{name} no longer exists", style="red"))
+            self.query_one(RouteTree).show_service(self._index, None)
+            return
+        header = Text.assemble((f"{kind} ", "dim"), (f"{ns}/{name}", "bold"))
+        if kind == "Service":
+            ports = ", ".join(f"{p.name or ''}:{p.port}" for p in service.ports)
+            header.append(f"   ports {ports}", style="dim")
+        title.update(header)
+        self.query_one(RouteTree).show_service(self._index, service)
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        """Show the filter input."""
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Filter the browser as the user types."""
+        if event.input.id == "filter" and self._index is not None:
+            tree = self.query_one(MeshTree)
+            tree.filter_text = event.value.strip().lower()
+            tree.refresh_from(self._index, self.app.scope)  # type: ignore[attr-defined]
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the filter returns to the browser, keeping the filter."""
+        if event.input.id == "filter":
+            self.query_one(MeshTree).focus()
+
+    def action_clear_filter(self) -> None:
+        """Esc: clear and hide the filter."""
+        box = self.query_one("#filter", Input)
+        if box.display:
+            box.value = ""
+            box.display = False
+            self.query_one(MeshTree).focus()
+
+    def action_yaml(self) -> None:
+        """Show the selected service's YAML, read-only."""
+        if self._index is None or self._selected is None:
+            return
+        obj = self._index.get(*self._selected)
+        if obj is not None:
+            from meshtui.screens.yaml_view import YamlScreen
+
+            self.app.push_screen(YamlScreen(obj.raw))
