@@ -33,6 +33,7 @@ class MeshApp(App[int]):
     TITLE = "meshtui"
     BINDINGS = [
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit-ctrl-c"),
+        Binding("colon", "prompt", "Command", id="command", tooltip="Jump to a view (:vs, :pods, :ns NAME…)"),
     ]
 
     def __init__(
@@ -174,6 +175,66 @@ class MeshApp(App[int]):
     def on_screen_resume(self) -> None:
         """A newly shown screen gets the current status line."""
         self._status(**getattr(self, "_status_values", {}))
+
+    # -- navigation -----------------------------------------------------------------------------
+
+    def action_prompt(self) -> None:
+        """Open the `:` prompt."""
+        from meshtui.screens.prompt import CommandPrompt
+
+        if not isinstance(self.screen, CommandPrompt):
+            self.push_screen(CommandPrompt(), self.run_command)
+
+    def run_command(self, line: str | None) -> None:
+        """Carry out a `:` command: a view (`vs`, `pods`…), `ns [NAME]`, `mesh`, `quit`."""
+        from meshtui.widgets.kind_rows import ALIASES, VIEWS
+
+        if not line:
+            return
+        word, _, arg = line.partition(" ")
+        word, arg = word.lower(), arg.strip()
+        word = ALIASES.get(word, word)
+        if word in ("q", "quit", "q!"):
+            self.exit(0)
+        elif word in ("mesh", "home", "svc") and word != "svc" or word == "":
+            self._to_home()
+        elif word in ("ns", "namespace", "namespaces"):
+            self._set_scope(arg or None)
+        elif word in VIEWS:
+            if self.index is None:
+                self.notify("the mesh is still loading", severity="warning")
+                return
+            from meshtui.screens.kind_view import KindScreen
+
+            self._to_home()
+            self.push_screen(KindScreen(VIEWS[word], self.index, self.scope))
+        else:
+            self.notify(f"unknown command :{line} (try :vs :dr :gw :se :svc :pods :ns NAME :mesh :q)",
+                        severity="error")
+
+    def _to_home(self) -> None:
+        from meshtui.screens.mesh import MeshScreen
+
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, MeshScreen):
+            self.pop_screen()
+
+    def _set_scope(self, namespace: str | None) -> None:
+        if namespace and self.index is not None and namespace not in self.index.namespaces:
+            self.notify(f"no namespace {namespace!r} in this mesh", severity="error")
+            return
+        self.scope = namespace
+        self._status(scope=namespace or "all namespaces")
+        self._to_home()
+        if self.index is not None:
+            self.screen.post_message(MeshUpdated(self.index))
+
+    def show_in_browser(self, key: tuple[str, str, str]) -> None:
+        """Go back to the mesh browser with the service behind ``key`` selected."""
+        from meshtui.screens.mesh import MeshScreen
+
+        self._to_home()
+        if isinstance(self.screen, MeshScreen):
+            self.screen.select_object(*key)
 
     def action_help(self) -> None:
         """Toggle the panel listing every binding of the focused screen."""

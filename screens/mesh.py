@@ -64,6 +64,26 @@ class MeshScreen(Screen[None]):
             self._select_first_service(tree)
         self._show_selected()
 
+    def select_object(self, kind: str, namespace: str, name: str) -> None:
+        """Select the service that ``kind namespace/name`` is about (itself, the host of a
+        DestinationRule, the first destination of a VirtualService, the service of a pod)."""
+        from meshtui.routing.service_view import service_for_object
+
+        if self._index is None:
+            return
+        target = service_for_object(self._index, kind, namespace, name)
+        if target is None:
+            self.notify(f"no service in the mesh for {kind} {namespace}/{name}", severity="warning")
+            return
+        tree = self.query_one(MeshTree)
+        node = tree.node_for(target)
+        if node is not None:
+            if node.parent is not None:
+                node.parent.expand()
+            tree.move_cursor(node)
+        self._selected = target
+        self._show_selected()
+
     def _select_first_service(self, tree: MeshTree) -> None:
         for ns_node in tree.root.children:
             for leaf in ns_node.children:

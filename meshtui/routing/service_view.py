@@ -306,3 +306,33 @@ def policy_lines(tp: dict[str, Any]) -> list[str]:
     if tls.get("mode"):
         out.append(f"TLS {tls['mode']}")
     return out
+
+
+def service_for_object(index: Any, kind: str, namespace: str, name: str) -> tuple[str, str, str] | None:
+    """The (kind, namespace, name) of the service an object is about, for "show in browser"."""
+    obj = index.get(kind, namespace, name)
+    if obj is None:
+        return None
+    if kind in ("Service", "ServiceEntry"):
+        return (kind, obj.namespace or namespace, obj.name)
+    hosts: list[str] = []
+    if kind == "DestinationRule":
+        hosts = [obj.host]
+    elif kind == "VirtualService":
+        hosts = [rd.destination.host for r in obj.http for rd in r.route] + list(obj.hosts)
+    elif kind == "Pod":
+        for svc in index.services:
+            if svc.namespace == obj.namespace and svc.selector and all(
+                obj.labels.get(k) == v for k, v in svc.selector.items()
+            ):
+                return ("Service", svc.namespace, svc.name)
+        return None
+    elif kind == "Gateway":
+        for vs in index.virtual_services:
+            if any(g.split("/")[-1] == obj.name for g in vs.gateways):
+                return service_for_object(index, "VirtualService", vs.namespace, vs.name)
+        return None
+    for h in hosts:
+        for target in index.services_for_host(fqdn(h, obj.namespace)):
+            return (target.kind, target.namespace, target.name)
+    return None

@@ -10,6 +10,7 @@ Envoy configuration, so that a better generator can replace it in one spot.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -39,80 +40,125 @@ class Store(Protocol):
     def list(self, resource: str, namespace: str | None = None) -> list[dict]: ...
 
 
+class StoreSnapshot:
+    """The objects a dump reads, listed on the loop thread and readable from any thread.
+
+    Stored objects are never changed in place (a write stores a new dict), so holding the
+    lists is a consistent snapshot, and generation can run in a worker thread without stalling
+    the event loop on a big mesh.
+    """
+
+    KINDS = ("namespaces", "services", "pods", "endpoints", "configmaps", "destinationrules",
+             "virtualservices", "gateways", "serviceentries", "sidecars")
+
+    def __init__(self, store: Store) -> None:
+        self._lists = {kind: store.list(kind) for kind in self.KINDS}
+        self._by_key: dict[str, dict[tuple[str, str], dict]] = {}
+
+    def list(self, resource: str, namespace: str | None = None) -> list[dict]:
+        """Objects of one kind, optionally of one namespace."""
+        objs = self._lists.get(resource, [])
+        if namespace:
+            return [o for o in objs if _meta(o).get("namespace") == namespace]
+        return list(objs)
+
+    def get(self, resource: str, namespace: str, name: str) -> dict | None:
+        """One object, or None."""
+        index = self._by_key.get(resource)
+        if index is None:
+            index = self._by_key[resource] = {
+                (_meta(o).get("namespace", ""), _meta(o).get("name", "")): o
+                for o in self._lists.get(resource, [])}
+        return index.get((namespace or "", name))
+
+
+@dataclass(frozen=True)
+class AdminRequest:
+    """One parsed admin request; ``close`` when the client asked to close after it."""
+
+    method: str
+    target: str
+    close: bool
+
+
 class AdminConnection:
-    """One TCP connection to a pod's Envoy admin: bytes in, response bytes out."""
+    """One TCP connection to a pod's Envoy admin: bytes in, requests out, responses back.
 
-    def __init__(self, store: Store, namespace: str, pod: str) -> None:
-        self.store, self.namespace, self.pod = store, namespace, pod
+    :meth:`feed` runs on the event loop; :meth:`respond` is pure and may run in a worker thread.
+    """
+
+    def __init__(self, namespace: str, pod: str) -> None:
+        self.namespace, self.pod = namespace, pod
         self._buf = b""
-        self.closed = False  # set once a response said "connection: close"
+        self.closed = False  # set once a request said "connection: close" (or was malformed)
 
-    def feed(self, data: bytes) -> list[bytes]:
-        """Consume client bytes; return the complete responses they make ready, in order."""
+    def feed(self, data: bytes) -> list[AdminRequest | bytes]:
+        """Consume client bytes; return the complete requests (or ready error responses)."""
         if self.closed:
             return []
         self._buf += data
-        out: list[bytes] = []
+        out: list[AdminRequest | bytes] = []
         while not self.closed:
             end = self._buf.find(b"\r\n\r\n")
             if end < 0:
                 if len(self._buf) > MAX_HEADER_BYTES:
-                    out.append(self._respond(431, b"", "text/plain", close=True))
+                    out.append(self._error(431))
                 break
-            head = self._buf[:end].decode("latin-1")
-            lines = head.split("\r\n")
+            lines = self._buf[:end].decode("latin-1").split("\r\n")
             parts = lines[0].split(" ")
             headers = {}
             for line in lines[1:]:
                 key, sep, value = line.partition(":")
                 if sep:
                     headers[key.strip().lower()] = value.strip()
-            if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-                out.append(self._respond(400, b"", "text/plain", close=True))
+            body_len = headers.get("content-length", "0")
+            if len(parts) != 3 or not parts[2].startswith("HTTP/1.") or not body_len.isdigit():
+                out.append(self._error(400))
                 break
-            try:
-                body_len = int(headers.get("content-length", "0"))
-            except ValueError:
-                out.append(self._respond(400, b"", "text/plain", close=True))
-                break
-            if len(self._buf) < end + 4 + body_len:
+            if len(self._buf) < end + 4 + int(body_len):
                 break  # wait for the rest of the body (admin GETs have none)
-            self._buf = self._buf[end + 4 + body_len:]
+            self._buf = self._buf[end + 4 + int(body_len):]
             conn = headers.get("connection", "").lower()
             close = conn == "close" or (parts[2] == "HTTP/1.0" and conn != "keep-alive")
-            out.append(self._handle(parts[0], parts[1], close))
+            self.closed = close
+            out.append(AdminRequest(parts[0], parts[1], close))
         return out
 
-    def _handle(self, method: str, target: str, close: bool) -> bytes:
-        url = urlsplit(target)
+    def _error(self, status: int) -> bytes:
+        self.closed = True
+        return _response(status, b"", "text/plain", True)
+
+    def respond(self, store: Store, req: AdminRequest) -> bytes:
+        """The response bytes to one request, generated from ``store``."""
+        url = urlsplit(req.target)
         query = parse_qs(url.query, keep_blank_values=True)
         if url.path not in ("/config_dump", "/clusters", "/ready"):
-            return self._respond(404, _HELP.encode(), "text/plain", close)
-        if method not in ("GET", "HEAD"):
-            return self._respond(405, b"", "text/plain", close)
+            return _response(404, _HELP.encode(), "text/plain", req.close)
+        if req.method not in ("GET", "HEAD"):
+            return _response(405, b"", "text/plain", req.close)
         if url.path == "/ready":
-            return self._respond(200, b"LIVE\n", "text/plain", close)
+            return _response(200, b"LIVE\n", "text/plain", req.close)
         if url.path == "/config_dump":
-            dump = build_config_dump(self.store, self.namespace, self.pod, "include_eds" in query)
-            return self._respond(200, orjson.dumps(dump, option=orjson.OPT_INDENT_2),
-                                 "application/json", close)
-        statuses = build_cluster_statuses(self.store, self.namespace, self.pod)
+            dump = build_config_dump(store, self.namespace, self.pod, "include_eds" in query)
+            return _response(200, orjson.dumps(dump, option=orjson.OPT_INDENT_2),
+                             "application/json", req.close)
+        statuses = build_cluster_statuses(store, self.namespace, self.pod)
         if query.get("format") == ["json"]:
-            return self._respond(200, orjson.dumps(statuses, option=orjson.OPT_INDENT_2),
-                                 "application/json", close)
-        return self._respond(200, _clusters_text(statuses).encode(), "text/plain", close)
+            return _response(200, orjson.dumps(statuses, option=orjson.OPT_INDENT_2),
+                             "application/json", req.close)
+        return _response(200, _clusters_text(statuses).encode(), "text/plain", req.close)
 
-    def _respond(self, status: int, body: bytes, ctype: str, close: bool) -> bytes:
-        self.closed = self.closed or close
-        head = (
-            f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\n"
-            f"content-type: {ctype}\r\ncache-control: no-cache, max-age=0\r\n"
-            f"x-content-type-options: nosniff\r\ndate: {formatdate(usegmt=True)}\r\n"
-            f"server: envoy\r\ncontent-length: {len(body)}\r\n"
-            + ("connection: close\r\n" if close else "")
-            + "\r\n"
-        )
-        return head.encode("latin-1") + body
+
+def _response(status: int, body: bytes, ctype: str, close: bool) -> bytes:
+    head = (
+        f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\n"
+        f"content-type: {ctype}\r\ncache-control: no-cache, max-age=0\r\n"
+        f"x-content-type-options: nosniff\r\ndate: {formatdate(usegmt=True)}\r\n"
+        f"server: envoy\r\ncontent-length: {len(body)}\r\n"
+        + ("connection: close\r\n" if close else "")
+        + "\r\n"
+    )
+    return head.encode("latin-1") + body
 
 
 # --- generation -------------------------------------------------------------------------------
@@ -159,36 +205,41 @@ def _target_port(svc_port: dict, pod: dict) -> int:
 
 
 class _Mesh:
-    """The store objects one dump needs, read once."""
+    """The store objects one dump needs, read once and indexed (a scaled mesh has 20k pods)."""
 
     def __init__(self, store: Store) -> None:
         self.services = store.list("services")
-        self.pods = store.list("pods")
-        self.drs = store.list("destinationrules")
-        self.vss = [v for v in store.list("virtualservices")
-                    if not (v.get("spec") or {}).get("gateways")
-                    or "mesh" in v["spec"]["gateways"]]
-
-    def subsets(self, host: str) -> list[tuple[str, dict, dict]]:
-        """(subset name, labels, DestinationRule) for every subset declared for ``host``."""
-        out = []
-        for dr in self.drs:
+        self.pods_by_ns: dict[str, list[dict]] = {}
+        for pod in store.list("pods"):
+            if _ready(pod):
+                self.pods_by_ns.setdefault(_meta(pod).get("namespace", ""), []).append(pod)
+        self.subsets_by_host: dict[str, list[tuple[str, dict]]] = {}
+        for dr in store.list("destinationrules"):
             spec = dr.get("spec") or {}
-            if fqdn(str(spec.get("host", "")), _meta(dr).get("namespace", "")) == host:
-                for s in spec.get("subsets") or []:
-                    out.append((str(s.get("name")), s.get("labels") or {}, dr))
-        return out
+            host = fqdn(str(spec.get("host", "")), _meta(dr).get("namespace", ""))
+            subsets = self.subsets_by_host.setdefault(host, [])
+            subsets += [(str(s.get("name")), s.get("labels") or {}) for s in spec.get("subsets") or []]
+        # Istio applies the oldest VirtualService of a host; the store lists by name, and
+        # creationTimestamp is only second-precise, so "first listed" stands in for "oldest".
+        self.vs_by_host: dict[str, dict] = {}
+        for vs in store.list("virtualservices"):
+            spec, ns = vs.get("spec") or {}, _meta(vs).get("namespace", "")
+            if not spec.get("gateways") or "mesh" in spec["gateways"]:
+                for h in spec.get("hosts") or []:
+                    self.vs_by_host.setdefault(fqdn(str(h), ns), vs)
+        self._selected: dict[int, list[dict]] = {}
 
     def endpoints(self, svc: dict, port: dict, labels: dict | None = None) -> list[tuple]:
         """(pod, ip, port) of the ready pods behind a service port, narrowed by subset labels."""
-        ns, sel = _meta(svc).get("namespace"), (svc.get("spec") or {}).get("selector")
-        out = []
-        for pod in self.pods:
-            plabels = _meta(pod).get("labels") or {}
-            if (_meta(pod).get("namespace") == ns and _selects(sel, plabels) and _ready(pod)
-                    and all(plabels.get(k) == v for k, v in (labels or {}).items())):
-                out.append((pod, pod["status"]["podIP"], _target_port(port, pod)))
-        return out
+        selected = self._selected.get(id(svc))
+        if selected is None:
+            sel = (svc.get("spec") or {}).get("selector")
+            selected = self._selected[id(svc)] = [
+                p for p in self.pods_by_ns.get(_meta(svc).get("namespace", ""), [])
+                if _selects(sel, _meta(p).get("labels") or {})]
+        return [(pod, pod["status"]["podIP"], _target_port(port, pod)) for pod in selected
+                if all((_meta(pod).get("labels") or {}).get(k) == v
+                       for k, v in (labels or {}).items())]
 
 
 def _outbound_clusters(mesh: _Mesh) -> list[tuple[str, dict, dict, dict | None, str]]:
@@ -196,10 +247,10 @@ def _outbound_clusters(mesh: _Mesh) -> list[tuple[str, dict, dict, dict | None, 
     out = []
     for svc in mesh.services:
         host = fqdn(_meta(svc).get("name", ""), _meta(svc).get("namespace", ""))
-        subsets = mesh.subsets(host)
+        subsets = mesh.subsets_by_host.get(host, [])
         for port in (svc.get("spec") or {}).get("ports") or []:
             out.append((f"outbound|{port.get('port')}||{host}", svc, port, None, ""))
-            for name, labels, _dr in subsets:
+            for name, labels in subsets:
                 out.append((f"outbound|{port.get('port')}|{name}|{host}", svc, port, labels, name))
     return out
 
@@ -265,10 +316,9 @@ def _virtual_host(mesh: _Mesh, svc: dict, port: int) -> dict:
     name, ns = _meta(svc).get("name", ""), _meta(svc).get("namespace", "")
     host = fqdn(name, ns)
     routes = []
-    for vs in mesh.vss:
+    vs = mesh.vs_by_host.get(host)
+    if vs is not None:
         vs_ns = _meta(vs).get("namespace", "")
-        if host not in [fqdn(str(h), vs_ns) for h in (vs.get("spec") or {}).get("hosts") or []]:
-            continue
         config = f"/apis/networking.istio.io/v1/namespaces/{vs_ns}/virtual-service/{_meta(vs).get('name')}"
         for rule in vs["spec"].get("http") or []:
             for m in [mm for mm in rule.get("match") or [{}]
@@ -284,7 +334,6 @@ def _virtual_host(mesh: _Mesh, svc: dict, port: int) -> dict:
                 else:
                     r["route"] = _route_action(rule, vs_ns, port)
                 routes.append(r)
-        break  # Istio uses the first VirtualService for a host
     if not routes:
         routes = [{"name": "default", "match": {"prefix": "/"},
                    "route": {"cluster": f"outbound|{port}||{host}", "timeout": "0s",
@@ -304,10 +353,12 @@ def build_config_dump(store: Store, namespace: str, pod: str, include_eds: bool)
     me = store.get("pods", namespace, pod) or {}
     ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     ip = (me.get("status") or {}).get("podIP", "")
-    bootstrap = {"node": {"id": f"sidecar~{ip}~{pod}.{namespace}~{namespace}.svc.{DOMAIN}",
+    labels = _meta(me).get("labels") or {}
+    node_type = "router" if str(labels.get("istio", "")).endswith("gateway") else "sidecar"
+    bootstrap = {"node": {"id": f"{node_type}~{ip}~{pod}.{namespace}~{namespace}.svc.{DOMAIN}",
                           "cluster": f"{pod}.{namespace}",
                           "metadata": {"NAME": pod, "NAMESPACE": namespace,
-                                       "LABELS": _meta(me).get("labels") or {},
+                                       "LABELS": labels,
                                        "CLUSTER_ID": "Kubernetes", "ISTIO_VERSION": "1.24.0"}}}
     outbound = _outbound_clusters(mesh)
     clusters = [_cluster(name, svc, subset, ts) for name, svc, _p, _l, subset in outbound]

@@ -57,27 +57,59 @@ def default_path() -> Path:
 
 
 def make_certificate(directory: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """A self-signed serving certificate for 127.0.0.1 (also its own CA), made with ``openssl``.
+    """A self-signed serving certificate for 127.0.0.1 (also its own CA).
 
     kubectl only sends bearer tokens over TLS, so the sandbox serves HTTPS like a real API
-    server; the certificate goes into the kubeconfig as ``certificate-authority-data``.
-    Returns (cert.pem, key.pem); raises OSError with one line if openssl is missing or fails.
+    server; the certificate goes into the kubeconfig as ``certificate-authority-data``. Made
+    with the ``cryptography`` package so that no ``openssl`` binary is needed.
+    Returns (cert.pem, key.pem).
     """
-    import shutil
-    import subprocess
+    import datetime
+    import ipaddress
 
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        raise OSError("openssl is not installed (needed to make the sandbox's TLS certificate)")
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key_obj = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "meshtui-sandbox")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert_obj = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key_obj.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, key_cert_sign=True, content_commitment=False,
+                key_encipherment=False, data_encipherment=False, key_agreement=False,
+                crl_sign=False, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(key_obj, hashes.SHA256())
+    )
     d = Path(directory)
     cert, key = d / "sandbox.crt", d / "sandbox.key"
-    cmd = [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-           "-nodes", "-days", "365", "-subj", "/CN=meshtui-sandbox", "-keyout", str(key), "-out", str(cert),
-           "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-           "-addext", "basicConstraints=critical,CA:TRUE",
-           "-addext", "keyUsage=critical,digitalSignature,keyCertSign",
-           "-addext", "extendedKeyUsage=serverAuth"]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise OSError(f"openssl failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
+    key.write_bytes(
+        key_obj.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    os.chmod(key, 0o600)
+    cert.write_bytes(cert_obj.public_bytes(serialization.Encoding.PEM))
     return cert, key

@@ -15,7 +15,7 @@ import contextlib
 
 from aiohttp import WSMsgType, web
 
-from meshtui.sandbox.envoy_admin import AdminConnection, Store
+from meshtui.sandbox.envoy_admin import AdminConnection, AdminRequest, Store, StoreSnapshot
 
 V4_PROTOCOL = "v4.channel.k8s.io"
 ENVOY_ADMIN_PORT = 15000
@@ -88,12 +88,12 @@ async def serve_portforward(
             await ws.send_bytes(bytes((2 * i + 1,)) + header)
         for i, port in enumerate(ports):
             if port == ENVOY_ADMIN_PORT and has_sidecar(pod):
-                conns[i] = AdminConnection(store, meta.get("namespace", ""), meta.get("name", ""))
+                conns[i] = AdminConnection(meta.get("namespace", ""), meta.get("name", ""))
             else:
                 await ws.send_bytes(bytes((2 * i + 1,)) + refused_message(pod, port).encode())
         sent = 0
         if conns:
-            sent = await _pump(ws, conns)
+            sent = await _pump(ws, store, conns)
         if not ws.closed:
             # Every port is finished (refused, or Envoy answered "connection: close"). Let the
             # client take what was sent before the close: the Python client drops bytes it has
@@ -107,8 +107,9 @@ async def serve_portforward(
     return ws
 
 
-async def _pump(ws: web.WebSocketResponse, conns: dict[int, AdminConnection]) -> int:
+async def _pump(ws: web.WebSocketResponse, store: Store, conns: dict[int, AdminConnection]) -> int:
     """Feed client frames to the admin connections until all close; return bytes last sent."""
+    loop = asyncio.get_running_loop()
     last = 0
     async for msg in ws:
         if msg.type == WSMsgType.BINARY:
@@ -123,10 +124,14 @@ async def _pump(ws: web.WebSocketResponse, conns: dict[int, AdminConnection]) ->
         if conn is None:
             continue  # a refused or unknown port: the kubelet drops the bytes too
         last = 0
-        for response in conn.feed(data[1:]):
-            for off in range(0, len(response), _FRAME_BYTES):
-                await ws.send_bytes(bytes((data[0],)) + response[off:off + _FRAME_BYTES])
-            last += len(response)
+        for item in conn.feed(data[1:]):
+            if isinstance(item, AdminRequest):
+                # Snapshot on the loop (the store is loop-only), generate in a worker thread:
+                # a dump of a scaled mesh takes long enough to stall every other client.
+                item = await loop.run_in_executor(None, conn.respond, StoreSnapshot(store), item)
+            for off in range(0, len(item), _FRAME_BYTES):
+                await ws.send_bytes(bytes((data[0],)) + item[off:off + _FRAME_BYTES])
+            last += len(item)
         if conn.closed:
             del conns[data[0] // 2]
             if not conns:

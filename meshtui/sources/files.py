@@ -117,7 +117,11 @@ class FilesSource:
         """Read every manifest below the directory. Objects are shared: do not modify them."""
         if not os.path.isdir(self.root):
             raise NotFoundError(f"{self.description}: not a directory")
-        files = {p: read_file(p, self.default_namespace) for p in scan(self.root)}
+        files: dict[str, FileState] = {}
+        for p in scan(self.root):
+            state = read_file(p, self.default_namespace)
+            assert state is not None  # only None when a hash to skip is given
+            files[p] = state
         with self._lock:
             self._files = files
             self._reindex()
@@ -171,10 +175,11 @@ class FilesSource:
             racy = now - mtime_ns / 1e9 < _RACY_SECONDS
             if old is not None and (old.mtime_ns, old.size) == (mtime_ns, size) and not racy:
                 continue
-            state = read_file(path, self.default_namespace)
-            if old is not None and state.sha256 == old.sha256:
-                old.mtime_ns, old.size = state.mtime_ns, state.size
+            state = read_file(path, self.default_namespace, old.sha256 if old is not None else None)
+            if state is None and old is not None:  # touched, not changed
+                old.mtime_ns, old.size = mtime_ns, size
                 continue
+            assert state is not None
             if state.parse_failed and old is not None:
                 state.objects = old.objects  # keep the last good objects while the file is broken
             changed[path] = state
@@ -229,20 +234,22 @@ class FilesSource:
             raise ConflictError(f"{key} changed since it was read ({shown}); nothing was written", current)
         if state.parse_failed:
             raise SourceError(f"{_rel(where.path, self.root)} does not parse: {state.errors[0]}; fix it first")
-        text, crlf = self._read_checked(where.path, state.sha256, key)
+        text, style = self._read_checked(where.path, state.sha256, key)
         spans = document_spans(text)
         if where.doc >= len(spans):
             raise ConflictError(f"{shown} is gone; nothing was written", None)
         start, end = spans[where.doc]
+        doc_text = text[start:end]
         try:
-            new_doc = edit_document(text[start:end], base, obj, where.item, detect_indent(text))
+            new_doc = edit_document(doc_text, base, obj, where.item, detect_indent(doc_text, fallback=text))
         except EditError as exc:
             raise SourceError(f"{shown}: {exc}") from exc
-        new_text = text[:start] + new_doc + text[end:]
-        stored = self._check_reads_back(new_text, where, obj)
+        # The document is checked on its own: the spans cut the file at document boundaries,
+        # so the rest of the file reads exactly as before.
+        stored = self._check_reads_back(new_doc, Location(where.path, 0, where.item), obj, shown)
         if not dry_run:
-            atomic_write(where.path, new_text, crlf)
-            self._refresh(where.path)
+            written = atomic_write(where.path, text[:start] + new_doc + text[end:], *style)
+            self._replace_object(state, where, stored, written)
         return ApplyResult(stored, dry_run)
 
     def _create(self, obj: RawObject, dry_run: bool, path: str | None) -> ApplyResult:
@@ -255,11 +262,11 @@ class FilesSource:
         target = os.path.abspath(os.path.join(self.root, name))
         if os.path.commonpath([target, self.root]) != self.root:
             raise SourceError(f"{name}: outside {self.description}")
-        text, crlf, indent = "", False, (2, 2, 0)
+        text, style, indent = "", (False, False), (2, 2, 0)
         if os.path.exists(target):
             with self._lock:
                 known = self._files.get(target)
-            text, crlf = self._read_checked(target, known.sha256 if known else None, key)
+            text, style = self._read_checked(target, known.sha256 if known else None, key)
             indent = detect_indent(text) if text.strip() else indent
         prefix = text
         if prefix and not prefix.endswith("\n"):
@@ -269,15 +276,16 @@ class FilesSource:
             prefix += "---\n"
         new_text = prefix + dump_new(obj, indent)
         docs = len(document_spans(new_text))
-        stored = self._check_reads_back(new_text, Location(target, docs - 1), obj)
+        where = Location(target, docs - 1)
+        stored = self._check_reads_back(new_text, where, obj, where.describe(self.root), whole_file=True)
         if not dry_run:
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            atomic_write(target, new_text, crlf)
+            atomic_write(target, new_text, *style)
             self._refresh(target)
         return ApplyResult(stored, dry_run)
 
-    def _read_checked(self, path: str, expected: str | None, key: ObjectKey) -> tuple[str, bool]:
-        """The file's text (LF newlines) and whether it used CRLF; ``ConflictError`` when its
+    def _read_checked(self, path: str, expected: str | None, key: ObjectKey) -> tuple[str, tuple[bool, bool]]:
+        """The file's text (LF newlines) and its (CRLF, BOM) style; ``ConflictError`` when its
         hash is no longer ``expected``."""
         try:
             with open(path, "rb") as fh:
@@ -286,28 +294,31 @@ class FilesSource:
             raise ConflictError(f"{_rel(path, self.root)} was removed since it was read; nothing was written")
         if expected is not None and sha256(data) != expected:
             fresh = read_file(path, self.default_namespace)
-            current = next((o for o, _ in fresh.objects if ObjectKey.of(o) == key), None)
+            current = next((o for o, _ in fresh.objects if ObjectKey.of(o) == key), None) if fresh else None
             raise ConflictError(
                 f"{_rel(path, self.root)} changed on disk since it was read; nothing was written", current
             )
         text = decode(data)
         crlf = "\r\n" in text
-        return (text.replace("\r\n", "\n") if crlf else text), crlf
+        return (text.replace("\r\n", "\n") if crlf else text), (crlf, data.startswith(b"\xef\xbb\xbf"))
 
-    def _check_reads_back(self, new_text: str, where: Location, obj: RawObject) -> RawObject:
-        """Parse the would-be file with the reading loader and return the object it now holds;
-        refuse (nothing written) when that is not exactly ``obj``."""
+    def _check_reads_back(
+        self, new_text: str, where: Location, obj: RawObject, shown: str, whole_file: bool = False
+    ) -> RawObject:
+        """Parse the would-be text (one document, or the ``whole_file``) with the reading loader
+        and return the object it holds; refuse (nothing written) unless that is exactly ``obj``."""
         try:
-            doc: Any = load_all(new_text)[where.doc]
+            docs = load_all(new_text)
+            if not whole_file and len(docs) != 1:
+                raise IndexError("the document split in two")
+            doc: Any = docs[where.doc]
             stored = doc["items"][where.item] if where.item is not None else doc
         except (yaml.YAMLError, IndexError, KeyError, TypeError) as exc:
-            raise SourceError(f"{where.describe(self.root)}: the edit would break the file; nothing was written") from exc
+            raise SourceError(f"{shown}: the edit would break the file; nothing was written") from exc
         expected = self._with_namespace(obj)
         stored = self._with_namespace(stored)
         if fingerprint(stored) != fingerprint(expected):
-            raise SourceError(
-                f"{where.describe(self.root)}: the edited file would not read back as the object; nothing was written"
-            )
+            raise SourceError(f"{shown}: the edited file would not read back as the object; nothing was written")
         return stored
 
     def _with_namespace(self, obj: RawObject) -> RawObject:
@@ -318,8 +329,18 @@ class FilesSource:
 
     def _refresh(self, path: str) -> None:
         state = read_file(path, self.default_namespace)
+        assert state is not None
         with self._lock:
             self._files[path] = state
+            self._reindex()
+
+    def _replace_object(self, old: FileState, where: Location, stored: RawObject, written: tuple[int, int, str]) -> None:
+        """Record our own write without re-parsing the file: only one object in it changed."""
+        mtime_ns, size, digest = written
+        objects = [(stored, loc) if loc == where else (o, loc) for o, loc in old.objects]
+        state = FileState(old.path, mtime_ns, size, digest, objects, list(old.errors))
+        with self._lock:
+            self._files[old.path] = state
             self._reindex()
 
     # ---- what a directory does not have ------------------------------------------------------

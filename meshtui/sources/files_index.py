@@ -115,15 +115,27 @@ def decode(data: bytes) -> str:
     return data.decode("utf-8-sig")
 
 
-def read_file(path: str, default_namespace: str = "default") -> FileState:
-    """Read, hash and parse one file; problems become ``LoadError``s, never exceptions."""
+def read_file(path: str, default_namespace: str = "default", unless_sha256: str | None = None) -> FileState | None:
+    """Read, hash and parse one file; problems become ``LoadError``s, never exceptions.
+
+    Returns ``None`` without parsing when the content's hash is ``unless_sha256``.
+    """
     try:
-        st = os.stat(path)
         with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
             data = fh.read()
     except OSError as exc:
         return FileState(path, 0, 0, "", errors=[LoadError(exc.strerror or str(exc), path)], parse_failed=True)
-    state = FileState(path, st.st_mtime_ns, st.st_size, sha256(data))
+    digest = sha256(data)
+    if digest == unless_sha256:
+        return None
+    state = FileState(path, st.st_mtime_ns, len(data), digest)
+    return parse_into(state, data, default_namespace)
+
+
+def parse_into(state: FileState, data: bytes, default_namespace: str) -> FileState:
+    """Parse ``data`` (the file's bytes) into ``state``'s objects and errors."""
+    path = state.path
     try:
         docs = load_all(decode(data))
     except UnicodeDecodeError as exc:

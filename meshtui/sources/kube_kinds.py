@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshtui.sources.base import LoadError, RawObject
-from meshtui.sources.kube_rest import HttpError, Rest
+from meshtui.sources.kube_rest import HttpError, Rest, gc_paused
 from meshtui.sources.kube_slim import slim_pod
 
 ISTIO_GROUP = "networking.istio.io"
@@ -162,19 +162,22 @@ def list_kind(rest: Rest, spec: KindSpec, scope: str | None, page_size: int = PA
         token = ""
         rv = ""
         try:
-            while True:
-                query: list[tuple[str, Any]] = [("limit", page_size)]
-                if token:
-                    query.append(("continue", token))
-                if selector:
-                    query.append(("fieldSelector", selector))
-                page = rest.json("GET", path, query) or {}
-                records.extend(spec.record(item) for item in page.get("items") or ())
-                meta = page.get("metadata") or {}
-                rv = str(meta.get("resourceVersion") or rv)
-                token = meta.get("continue") or ""
-                if not token:
-                    return records, rv
+            # The collector stays paused for the whole list: it would otherwise walk every record
+            # kept so far, again and again, while tens of thousands are built.
+            with gc_paused():
+                while True:
+                    query: list[tuple[str, Any]] = [("limit", page_size)]
+                    if token:
+                        query.append(("continue", token))
+                    if selector:
+                        query.append(("fieldSelector", selector))
+                    page = rest.json("GET", path, query) or {}
+                    records.extend(spec.record(item) for item in page.get("items") or ())
+                    meta = page.get("metadata") or {}
+                    rv = str(meta.get("resourceVersion") or rv)
+                    token = meta.get("continue") or ""
+                    if not token:
+                        return records, rv
         except HttpError as exc:
             if exc.status == 410 and token:
                 continue  # continue token expired mid-list: restart for a consistent snapshot

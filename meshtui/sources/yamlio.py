@@ -9,6 +9,7 @@ round-trip mode on the one document being edited, applies the smallest set of ed
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -88,8 +89,9 @@ def _content_lines(text: str) -> Iterator[tuple[int, str]]:
         yield indent, stripped
 
 
-def detect_indent(text: str) -> tuple[int, int, int]:
-    """The (mapping, sequence, offset) indentation most used in ``text``, in ruamel's terms.
+def detect_indent(text: str, fallback: str | None = None) -> tuple[int, int, int]:
+    """The (mapping, sequence, offset) indentation most used in ``text``, in ruamel's terms;
+    what ``text`` does not show (no nested list, say) is looked up in ``fallback``.
 
     ``key:\\n  - a`` is sequence 4 / offset 2; ``key:\\n- a`` is sequence 2 / offset 0.
     """
@@ -112,6 +114,11 @@ def detect_indent(text: str) -> tuple[int, int, int]:
                 elif indent > p_indent:
                     maps[indent - p_indent] += 1
         prev = (indent, stripped)
+    if fallback is not None and (not maps or not seqs):
+        other = detect_indent(fallback[:200_000])
+        mapping = maps.most_common(1)[0][0] if maps else other[0]
+        sequence, offset = seqs.most_common(1)[0][0] if seqs else (other[1], other[2])
+        return mapping, max(sequence, offset + 2), offset
     mapping = maps.most_common(1)[0][0] if maps else 2
     sequence, offset = seqs.most_common(1)[0][0] if seqs else (2, 0)
     return mapping, max(sequence, offset + 2), offset
@@ -338,24 +345,28 @@ def _one_line(exc: BaseException) -> str:
 # ---- files -------------------------------------------------------------------------------------
 
 
-def atomic_write(path: str, text: str, newline_crlf: bool = False) -> None:
+def atomic_write(path: str, text: str, newline_crlf: bool = False, bom: bool = False) -> tuple[int, int, str]:
     """Replace ``path`` with ``text`` atomically (temp file in the same directory + rename),
-    keeping the file's mode."""
+    keeping the file's mode; returns the new file's (mtime_ns, size, sha256)."""
     directory = os.path.dirname(os.path.abspath(path))
     try:
         mode: int | None = os.stat(path).st_mode & 0o7777
     except FileNotFoundError:
         mode = None
-    data = text.replace("\n", "\r\n") if newline_crlf else text
+    data = (text.replace("\n", "\r\n") if newline_crlf else text).encode("utf-8")
+    if bom:
+        data = b"\xef\xbb\xbf" + data
     fd, tmp = tempfile.mkstemp(prefix=".meshtui-", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+            if mode is not None:
+                os.fchmod(fh.fileno(), mode)
+            mtime_ns = os.fstat(fh.fileno()).st_mtime_ns
         os.replace(tmp, path)
+        return mtime_ns, len(data), hashlib.sha256(data).hexdigest()
     except BaseException:
         try:
             os.unlink(tmp)

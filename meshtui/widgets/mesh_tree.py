@@ -24,6 +24,10 @@ class MeshTree(Tree[Any]):
         self._svc_nodes: dict[tuple[str, str, str], Any] = {}
         self.filter_text = ""
 
+    def node_for(self, key: tuple[str, str, str]) -> Any:
+        """The tree node of a service key (kind, namespace, name), if shown."""
+        return self._svc_nodes.get(key)
+
     def refresh_from(self, index: Any, scope: str | None = None) -> None:
         """Bring the tree in line with ``index``; ``scope`` limits it to one namespace."""
         wanted: dict[str, list[tuple[tuple[str, str, str], Text]]] = {}

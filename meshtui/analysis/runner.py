@@ -1,0 +1,106 @@
+"""Which analyzers exist and how to run them over a ``MeshIndex``.
+
+Analyzers are registered under Istio's names (``virtualservice.DestinationRuleAnalyzer`` ...,
+what ``istioctl analyze --list-analyzers`` shows) and meshtui's (``meshtui.*``). ``analyze``
+runs all of them, or the ones named, and returns the findings sorted: errors first, then by
+resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from meshtui.analysis import destinationrule, gateway, meshtui_findings, service, serviceentry, sidecar
+from meshtui.analysis import virtualservice as vs
+from meshtui.analysis import vsvalidation
+from meshtui.analysis.context import Analyzer, Context, all_messages
+from meshtui.analysis.finding import Finding
+from meshtui.model.index import MeshIndex
+
+
+class UnknownAnalyzerError(ValueError):
+    """An analyzer name that is not registered."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzerInfo:
+    """A registered analyzer: its name, what it checks, and the function."""
+
+    name: str
+    description: str
+    run: Analyzer
+
+
+ANALYZERS: tuple[AnalyzerInfo, ...] = (
+    AnalyzerInfo("deprecation.DeprecationAnalyzer", "deprecated VirtualService and Sidecar fields",
+                 sidecar.deprecation_analyzer),
+    AnalyzerInfo("deployment.MultiServiceAnalyzer", "Services sharing a Deployment with conflicting ports",
+                 service.multi_service_analyzer),
+    AnalyzerInfo("destinationrule.CaCertificateAnalyzer", "TLS without caCertificates",
+                 destinationrule.ca_certificate_analyzer),
+    AnalyzerInfo("destinationrule.SubsetSelectPodAnalyzer", "unknown hosts and subsets selecting no pod",
+                 destinationrule.subset_select_pod_analyzer),
+    AnalyzerInfo("gateway.CertificateAnalyzer", "a certificate shared by gateways", gateway.certificate_analyzer),
+    AnalyzerInfo("gateway.ConflictingGatewayAnalyzer", "gateways with the same selector, port and hosts",
+                 gateway.conflicting_gateway_analyzer),
+    AnalyzerInfo("gateway.IngressGatewayPortAnalyzer", "gateway ports and selectors against Services and pods",
+                 gateway.ingress_gateway_port_analyzer),
+    AnalyzerInfo("gateway.SecretAnalyzer", "gateway credentialName secrets", gateway.secret_analyzer),
+    AnalyzerInfo("schema.ValidationAnalyzer.VirtualService", "schema errors, unreachable rules, shadowed matches",
+                 vsvalidation.validation_analyzer),
+    AnalyzerInfo("schema.ValidationAnalyzer.DestinationRule", "DestinationRule schema errors",
+                 vsvalidation.schema_analyzer_for("DestinationRule")),
+    AnalyzerInfo("schema.ValidationAnalyzer.Gateway", "Gateway schema errors", vsvalidation.schema_analyzer_for("Gateway")),
+    AnalyzerInfo("schema.ValidationAnalyzer.ServiceEntry", "ServiceEntry schema errors",
+                 vsvalidation.schema_analyzer_for("ServiceEntry")),
+    AnalyzerInfo("schema.ValidationAnalyzer.Sidecar", "Sidecar schema errors", vsvalidation.schema_analyzer_for("Sidecar")),
+    AnalyzerInfo("service.PortNameAnalyzer", "Service port names Istio cannot read", service.port_name_analyzer),
+    AnalyzerInfo("serviceentry.Analyzer", "ServiceEntries that need addresses", serviceentry.protocol_addresses_analyzer),
+    AnalyzerInfo("serviceentry.ConflictingServiceEntryProtocolAnalyzer", "one host and port, two protocols",
+                 serviceentry.conflicting_protocol_analyzer),
+    AnalyzerInfo("sidecar.SelectorAnalyzer", "Sidecar workload selectors", sidecar.selector_analyzer),
+    AnalyzerInfo("virtualservice.ConflictingMeshGatewayHostsAnalyzer", "two mesh VirtualServices for one host",
+                 vs.conflicting_mesh_gateway_hosts_analyzer),
+    AnalyzerInfo("virtualservice.DestinationHostAnalyzer", "destination hosts and ports",
+                 vs.destination_host_analyzer),
+    AnalyzerInfo("virtualservice.DestinationRuleAnalyzer", "destination subsets", vs.destination_rule_analyzer),
+    AnalyzerInfo("virtualservice.GatewayAnalyzer", "VirtualService gateways and their hosts", vs.gateway_analyzer),
+    AnalyzerInfo("virtualservice.JWTClaimRouteAnalyzer", "JWT claim routing without RequestAuthentication",
+                 vs.jwt_claim_route_analyzer),
+    AnalyzerInfo("meshtui.SubsetReadyPodAnalyzer", "MT0001 routed subsets without ready pods",
+                 meshtui_findings.subset_ready_pods),
+    AnalyzerInfo("meshtui.WeightAnalyzer", "MT0002 weights that do not sum to 100", meshtui_findings.weights_sum),
+    AnalyzerInfo("meshtui.DestinationResolutionAnalyzer", "MT0003 destination hosts resolving to nothing",
+                 meshtui_findings.unresolved_hosts),
+    AnalyzerInfo("meshtui.GatewayHostAnalyzer", "MT0004 short hosts on gateway VirtualServices",
+                 meshtui_findings.short_gateway_hosts),
+    AnalyzerInfo("meshtui.RegistryOnlyAnalyzer", "MT0005 external hosts blocked by REGISTRY_ONLY",
+                 meshtui_findings.registry_only),
+    AnalyzerInfo("meshtui.MirrorAnalyzer", "MT0006 mirrors to the routed destination", meshtui_findings.mirror_same_subset),
+)
+
+
+def analyzer_names() -> list[str]:
+    """Every registered analyzer name."""
+    return [a.name for a in ANALYZERS]
+
+
+def analyze(index: MeshIndex, analyzers: Iterable[str] | None = None) -> list[Finding]:
+    """Run the named analyzers (all when None) over ``index``; findings sorted errors first.
+
+    Raises :class:`UnknownAnalyzerError` for a name that is not registered.
+    """
+    by_name = {a.name: a for a in ANALYZERS}
+    chosen = list(ANALYZERS)
+    if analyzers is not None:
+        names = list(analyzers)
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise UnknownAnalyzerError(f"unknown analyzer {unknown[0]!r} (see --list-analyzers)")
+        chosen = [by_name[n] for n in dict.fromkeys(names)]
+    ctx = Context(index, all_messages())
+    for info in chosen:
+        ctx.analyzer = info.name
+        info.run(ctx)
+    return sorted(ctx.findings, key=Finding.sort_key)

@@ -1,0 +1,172 @@
+"""``schema.ValidationAnalyzer.VirtualService``: schema errors and unreachable / shadowed rules.
+
+Istio runs its own VirtualService validation as an analyzer. meshtui reports:
+
+- IST0106 SchemaValidationError for every error of the CRD OpenAPI schema
+  (``meshtui.model.schema.validate``);
+- IST0130 VirtualServiceUnreachableRule and IST0131 VirtualServiceIneffectiveMatch, with the
+  facts of Istio's ``analyzeUnreachableHTTPRules`` / ``TCP`` / ``TLS`` (pkg/config/validation):
+  a rule after a rule without matches is never used; a match identical to an earlier one
+  (ignoring its name) is ineffective, and a rule whose every match is such is unreachable; an
+  HTTP ``uri.prefix`` match covered by an earlier, shorter prefix with the same port, method,
+  authority, headers, query parameters and withoutHeaders is ineffective.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from meshtui.analysis.context import ISTIO_GROUP, Context
+from meshtui.model.virtualservice import VirtualService
+
+_EXACT = "exact:"
+_PREFIX = "prefix:"
+
+
+def _normal(value: Any) -> Any:
+    """Drop what Go's JSON encoder omits (empty, zero, false), so equal matches compare equal."""
+    if isinstance(value, dict):
+        out = {k: _normal(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v not in (None, "", 0, False, {}, [])}
+    if isinstance(value, list):
+        return [_normal(v) for v in value]
+    return value
+
+
+def _as_json(match: Any, drop_name: bool) -> str:
+    d = dict(match) if isinstance(match, dict) else {}
+    if drop_name:
+        d.pop("name", None)
+    return json.dumps(_normal(d), sort_keys=True)
+
+
+def _route_name(rule: dict[str, Any], n: int, http: bool) -> str:
+    name = rule.get("name") if http else None
+    return json.dumps(name) if isinstance(name, str) and name else f"#{n}"
+
+
+def _request_name(match: Any, n: int, http: bool) -> str:
+    name = match.get("name") if http and isinstance(match, dict) else None
+    return json.dumps(name) if isinstance(name, str) and name else f"#{n}"
+
+
+def _exact_or_prefix(sm: Any) -> str:
+    if not isinstance(sm, dict):
+        return ""
+    if sm.get("exact"):
+        return _EXACT + str(sm["exact"])
+    if sm.get("prefix"):
+        return _PREFIX + str(sm["prefix"])
+    return ""
+
+
+def _prefix_record(rule_str: str, match_str: str, match: dict[str, Any]) -> dict[str, Any] | None:
+    uri = match.get("uri")
+    prefix = uri.get("prefix") if isinstance(uri, dict) else None
+    if not prefix:
+        return None
+
+    def strings(key: str) -> dict[str, str]:
+        raw = match.get(key)
+        return {k: _exact_or_prefix(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+    return {
+        "route": rule_str, "match": match_str, "prefix": str(prefix), "port": match.get("port") or 0,
+        "method": _exact_or_prefix(match.get("method")) or _EXACT + "GET",
+        "authority": _exact_or_prefix(match.get("authority")),
+        "headers": strings("headers"), "query": strings("queryParams"), "without": strings("withoutHeaders"),
+    }
+
+
+def _covers(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Istio's ``coveredValidation``: whether earlier prefix match ``a`` covers later ``b``."""
+    if not b["prefix"].startswith(a["prefix"]) or a["port"] != b["port"]:
+        return False
+    for key in ("method", "authority"):
+        if a[key] != b[key] and not a[key].startswith(b[key]):
+            return False
+    for key in ("headers", "query", "without"):
+        if len(a[key]) != len(b[key]):
+            return False
+        for k, v in a[key].items():
+            if k not in b[key] or (v != b[key][k] and not v.startswith(b[key][k])):
+                return False
+    return True
+
+
+def _analyze_rules(ctx: Context, vs: VirtualService, section: str) -> None:
+    rules = [r for r in (vs.spec.get(section) or []) if isinstance(r, dict)]
+    http = section == "http"
+    seen: dict[str, int] = {}
+    empty_at = -1
+    prefixes: list[dict[str, Any]] = []
+
+    def unreachable(n: int, reason: str) -> None:
+        ctx.report("VirtualServiceUnreachableRule", vs, _route_name(rules[n], n, http), reason,
+                   path=f"spec.{section}[{n}]")
+
+    def ineffective(n: int, match_str: str, dup_str: str) -> None:
+        ctx.report("VirtualServiceIneffectiveMatch", vs, _route_name(rules[n], n, http), match_str, dup_str,
+                   path=f"spec.{section}[{n}]")
+
+    for n, rule in enumerate(rules):
+        matches = rule.get("match") if isinstance(rule.get("match"), list) else []
+        if not matches:
+            if empty_at >= 0:
+                unreachable(n, "only the last rule can have no matches")
+            empty_at = n
+            continue
+        duplicates = 0
+        for m, match in enumerate(matches):
+            if empty_at >= 0:
+                unreachable(n, "route without matches defined before")
+                continue
+            key = _as_json(match, drop_name=http)
+            if key in seen:
+                dup = seen[key]
+                ineffective(n, _request_name(match, m, http), _route_name(rules[dup], dup, http))
+                duplicates += 1
+                continue
+            seen[key] = n
+            if http and isinstance(match, dict):
+                rec = _prefix_record(_route_name(rule, n, http), _request_name(match, m, http), match)
+                if rec is not None:
+                    rec["index"] = n
+                    prefixes.append(rec)
+        if duplicates == len(matches):
+            unreachable(n, "all matches used by prior rules")
+    for i, a in enumerate(prefixes):
+        for b in prefixes[i + 1:]:
+            if b["prefix"] == a["prefix"]:
+                continue
+            if _covers(a, b):
+                ctx.report("VirtualServiceIneffectiveMatch", vs, b["route"], f"{b['match']} of prefix {b['prefix']}",
+                           f"{a['match']} of prefix {a['prefix']} on {a['route']}", path=f"spec.http[{b['index']}]")
+
+
+def validation_analyzer(ctx: Context) -> None:
+    """``schema.ValidationAnalyzer.VirtualService``."""
+    from meshtui.model.schema import validate
+
+    for vs in ctx.objects("VirtualService", ISTIO_GROUP):
+        if not isinstance(vs, VirtualService):
+            continue
+        for err in validate(vs.raw, strict=False):
+            ctx.report("SchemaValidationError", vs, f"{err.path}: {err.message}" if err.path else err.message,
+                       path=err.path or None)
+        for section in ("http", "tcp", "tls"):
+            _analyze_rules(ctx, vs, section)
+
+
+def schema_analyzer_for(kind: str):  # type: ignore[no-untyped-def]
+    """``schema.ValidationAnalyzer.<kind>`` for the other networking kinds: schema errors only."""
+    def analyze(ctx: Context) -> None:
+        from meshtui.model.schema import validate
+
+        for obj in ctx.objects(kind, ISTIO_GROUP):
+            for err in validate(obj.raw, strict=False):
+                ctx.report("SchemaValidationError", obj, f"{err.path}: {err.message}" if err.path else err.message,
+                           path=err.path or None)
+    analyze.__doc__ = f"``schema.ValidationAnalyzer.{kind}``: CRD schema errors (IST0106)."
+    return analyze

@@ -1,0 +1,120 @@
+"""One row renderer per kind, k9s style: the columns of the `:vs`, `:dr`, ... views.
+
+Each renderer turns a model object into a tuple of strings; the table widget draws them.
+"""
+
+from __future__ import annotations
+
+import time
+from calendar import timegm
+from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
+
+from meshtui.widgets.big_table import Column
+
+
+def age(timestamp: str | None, now: float | None = None) -> str:
+    """`5d3h`, `12m`, `40s` from an RFC 3339 time, as kubectl prints ages."""
+    if not timestamp:
+        return "-"
+    try:
+        t = timegm(time.strptime(timestamp[:19], "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return "-"
+    secs = int((now if now is not None else time.time()) - t)
+    if secs < 0:
+        return "0s"
+    days, rem = divmod(secs, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes, seconds = divmod(rem, 60)
+    if days:
+        return f"{days}d{hours}h" if days < 10 and hours else f"{days}d"
+    if hours:
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m"
+    return f"{seconds}s"
+
+
+def _vs(o: Any) -> tuple[str, ...]:
+    subsets = sorted({rd.destination.subset for r in o.http for rd in r.route if rd.destination.subset})
+    return (o.namespace, o.name, ",".join(o.hosts), ",".join(o.gateways) or "mesh", str(len(o.http)),
+            ",".join(subsets), age(o.creation_timestamp))
+
+
+def _dr(o: Any) -> tuple[str, ...]:
+    lb = o.traffic_policy.load_balancer if o.traffic_policy and o.traffic_policy.load_balancer else ""
+    return (o.namespace, o.name, o.host, ",".join(s.name for s in o.subsets), lb, age(o.creation_timestamp))
+
+
+def _gw(o: Any) -> tuple[str, ...]:
+    ports = ",".join(f"{s.port.number}/{s.port.protocol}" for s in o.servers)
+    hosts = ",".join(sorted({h for s in o.servers for h in s.hosts}))
+    selector = ",".join(f"{k}={v}" for k, v in o.selector.items())
+    return (o.namespace, o.name, hosts, ports, selector, age(o.creation_timestamp))
+
+
+def _se(o: Any) -> tuple[str, ...]:
+    ports = ",".join(f"{p.number}/{p.protocol}" for p in o.ports)
+    return (o.namespace, o.name, ",".join(o.hosts), o.location or "", o.resolution or "", ports,
+            age(o.creation_timestamp))
+
+
+def _svc(o: Any) -> tuple[str, ...]:
+    ports = ",".join(f"{p.name + ':' if p.name else ''}{p.port}" for p in o.ports)
+    selector = ",".join(f"{k}={v}" for k, v in o.selector.items())
+    return (o.namespace, o.name, o.type or "ClusterIP", o.cluster_ip or "", ports, selector,
+            age(o.creation_timestamp))
+
+
+def _pod(o: Any) -> tuple[str, ...]:
+    return (o.namespace, o.name, "1" if o.ready else "0", o.phase or "", str(o.restarts or 0), o.ip or "",
+            o.node or "", o.labels.get("version", ""), age(o.creation_timestamp))
+
+
+def _ns(o: Any) -> tuple[str, ...]:
+    return (o,)
+
+
+@dataclass(frozen=True)
+class KindView:
+    """How one `:kind` view lists its objects."""
+
+    kind: str
+    title: str
+    columns: tuple[Column, ...]
+    row: Callable[[Any], tuple[str, ...]]
+
+
+_NS, _NAME, _AGE = Column("NAMESPACE", 24), Column("NAME", 48), Column("AGE", 8)
+
+VIEWS: dict[str, KindView] = {
+    "vs": KindView("VirtualService", "VirtualServices", (_NS, _NAME, Column("HOSTS", 50), Column("GATEWAYS", 40),
+                   Column("RULES", 5), Column("SUBSETS", 24), _AGE), _vs),
+    "dr": KindView("DestinationRule", "DestinationRules", (_NS, _NAME, Column("HOST", 50), Column("SUBSETS", 30),
+                   Column("LB", 14), _AGE), _dr),
+    "gw": KindView("Gateway", "Gateways", (_NS, _NAME, Column("HOSTS", 50), Column("PORTS", 30),
+                   Column("SELECTOR", 30), _AGE), _gw),
+    "se": KindView("ServiceEntry", "ServiceEntries", (_NS, _NAME, Column("HOSTS", 50), Column("LOCATION", 14),
+                   Column("RESOLUTION", 10), Column("PORTS", 30), _AGE), _se),
+    "svc": KindView("Service", "Services", (_NS, _NAME, Column("TYPE", 12), Column("CLUSTER-IP", 16),
+                    Column("PORTS", 30), Column("SELECTOR", 40), _AGE), _svc),
+    "pods": KindView("Pod", "Pods", (_NS, _NAME, Column("READY", 5), Column("STATUS", 10), Column("RESTARTS", 8),
+                     Column("IP", 16), Column("NODE", 20), Column("VERSION", 10), _AGE), _pod),
+}
+ALIASES = {
+    "virtualservice": "vs", "virtualservices": "vs", "destinationrule": "dr", "destinationrules": "dr",
+    "gateway": "gw", "gateways": "gw", "serviceentry": "se", "serviceentries": "se", "service": "svc",
+    "services": "svc", "pod": "pods", "po": "pods",
+}
+
+
+def rows_for(view: KindView, index: Any, scope: str | None) -> list[tuple[Any, tuple[str, ...]]]:
+    """Every row of ``view`` from ``index``, keyed by (kind, namespace, name)."""
+    out = []
+    for o in index.objects(view.kind):
+        if scope and o.namespace != scope:
+            continue
+        out.append(((o.kind, o.namespace, o.name), view.row(o)))
+    return out

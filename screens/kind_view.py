@@ -1,0 +1,99 @@
+"""`:vs`, `:dr`, `:gw`, `:se`, `:svc`, `:pods`: one sortable, filterable table per kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from meshtui.messages import MeshUpdated
+from meshtui.widgets.big_table import BigTable
+from meshtui.widgets.kind_rows import KindView, rows_for
+from meshtui.widgets.status_bar import StatusBar
+
+
+class KindScreen(Screen[None]):
+    """Lists every object of one kind; `enter` opens its service, `y` its YAML."""
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("y", "yaml", "YAML", id="yaml"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("question_mark", "app.help", "Help", id="help"),
+        Binding("q", "app.quit", "Quit", id="quit"),
+    ]
+
+    def __init__(self, view: KindView, index: Any, scope: str | None) -> None:
+        super().__init__()
+        self.view = view
+        self._index = index
+        self._scope = scope
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter: substring or regex (esc clears)", id="filter")
+        yield Static(id="kind-title")
+        yield BigTable(self.view.columns, id="kind-table")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Fill the table and focus it."""
+        self.query_one("#filter", Input).display = False
+        self._refill()
+        self.query_one(BigTable).focus()
+
+    def _refill(self) -> None:
+        table = self.query_one(BigTable)
+        table.set_rows(rows_for(self.view, self._index, self._scope))
+        title = Text.assemble((self.view.title, "bold"), (f"  {table.row_count}", "dim"))
+        if table.row_count != table.total_count:
+            title.append(f" of {table.total_count}", style="dim")
+        self.query_one("#kind-title", Static).update(title)
+
+    def on_mesh_updated(self, message: MeshUpdated) -> None:
+        """Rows update in place; the cursor stays on its object."""
+        self._index = message.index
+        self._refill()
+
+    def action_filter(self) -> None:
+        """Show the filter input."""
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Filter as the user types."""
+        if event.input.id == "filter":
+            self.query_one(BigTable).set_filter(event.value)
+            self._refill()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter keeps the filter and returns to the table."""
+        self.query_one(BigTable).focus()
+
+    def action_back(self) -> None:
+        """Esc clears the filter first, then leaves the view."""
+        box = self.query_one("#filter", Input)
+        if box.display:
+            box.value = ""
+            box.display = False
+            self.query_one(BigTable).focus()
+            return
+        self.app.pop_screen()
+
+    def action_yaml(self) -> None:
+        """The YAML of the row under the cursor."""
+        key = self.query_one(BigTable).cursor_key
+        obj = self._index.get(*key) if key else None
+        if obj is not None:
+            from meshtui.screens.yaml_view import YamlScreen
+
+            self.app.push_screen(YamlScreen(obj.raw))
+
+    def on_big_table_selected(self, event: BigTable.Selected) -> None:
+        """Enter: show the object in the mesh browser (its service for routing kinds)."""
+        self.app.show_in_browser(event.key)  # type: ignore[attr-defined]
