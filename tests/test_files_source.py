@@ -507,3 +507,26 @@ def test_a_directory_has_no_pods(odd: FilesSource) -> None:
 def test_a_missing_directory_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="not a directory"):
         FilesSource(str(tmp_path / "nope")).snapshot()
+
+
+def test_keeps_a_byte_order_mark(tmp_path: Path) -> None:
+    (tmp_path / "bom.yaml").write_bytes(b"\xef\xbb\xbf" + KUBECTL.encode())
+    source = FilesSource(str(tmp_path))
+    base = _get(source.snapshot(), "Service", "default", "backend")
+    edited = copy.deepcopy(base)
+    edited["spec"]["ports"][0]["port"] = 81
+
+    source.apply(edited, base=base)
+
+    assert (tmp_path / "bom.yaml").read_bytes() == b"\xef\xbb\xbf" + KUBECTL.replace("port: 80", "port: 81").encode()
+
+
+def test_a_new_file_gets_the_usual_mode(tmp_path: Path) -> None:
+    source = FilesSource(str(tmp_path))
+    source.snapshot()
+    umask = os.umask(0o022)
+    os.umask(umask)
+
+    source.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x", "namespace": "y"}}, base=None)
+
+    assert stat.S_IMODE(os.stat(tmp_path / "service-x.yaml").st_mode) == 0o666 & ~umask

@@ -51,7 +51,7 @@ def selector_string(labels: dict[str, str] | None) -> str:
 
 def labels_match(selector: dict[str, str] | None, labels: dict[str, str]) -> bool:
     """Whether ``labels`` satisfy the equality ``selector`` (an empty selector matches all)."""
-    return all(labels.get(k) == v for k, v in (selector or {}).items())
+    return all(k in labels and labels[k] == v for k, v in (selector or {}).items())
 
 
 def full_name(obj: Resource) -> str:

@@ -3,7 +3,8 @@
 - ``destinationrule.CaCertificateAnalyzer``: TLS mode SIMPLE / MUTUAL without
   ``caCertificates`` at the destination (IST0128) or port level (IST0129).
 - ``destinationrule.SubsetSelectPodAnalyzer``: a host that resolves to nothing (IST0174) and
-  subsets that select no pod (IST0173); pod labels are augmented with their node's topology
+  subsets that select no pod (IST0173); when the mesh holds no Pod at all (manifests on disk),
+  Deployments' pod templates stand for the pods. Pod labels are augmented with their node's topology
   labels and ``kubernetes.io/hostname``, as Istio's registry does.
 """
 
@@ -28,12 +29,16 @@ def ca_certificate_analyzer(ctx: Context) -> None:
         host = str(dr.spec.get("host") or "")
         policy = dr.spec.get("trafficPolicy") if isinstance(dr.spec.get("trafficPolicy"), dict) else {}
         tls = _tls(policy)
-        if tls.get("mode") in ("SIMPLE", "MUTUAL") and not tls.get("caCertificates"):
+        # A credentialName on a DR with a workloadSelector (a gateway's) carries its own CA.
+        selected = isinstance(dr.spec.get("workloadSelector"), dict)
+        if tls.get("mode") in ("SIMPLE", "MUTUAL") and not tls.get("caCertificates") and not (
+                selected and tls.get("credentialName")):
             ctx.report("NoServerCertificateVerificationDestinationLevel", dr, full_name(dr), dr.namespace,
                        tls["mode"], host, path="spec.trafficPolicy.tls")
         for i, pls in enumerate(policy.get("portLevelSettings") or []):
             ptls = _tls(pls)
-            if ptls.get("mode") in ("SIMPLE", "MUTUAL") and not ptls.get("caCertificates"):
+            if ptls.get("mode") in ("SIMPLE", "MUTUAL") and not ptls.get("caCertificates") and not (
+                    selected and ptls.get("credentialName")):
                 port = (pls.get("port") or {}).get("number") if isinstance(pls.get("port"), dict) else None
                 ctx.report("NoServerCertificateVerificationPortLevel", dr, full_name(dr), dr.namespace,
                            ptls["mode"], host, f"number:{port}" if port else "",
@@ -45,7 +50,7 @@ def _augmented_labels(pod: Any, nodes: dict[str, dict[str, str]]) -> dict[str, s
     node = (pod.raw.get("spec") or {}).get("nodeName") if isinstance(pod.raw.get("spec"), dict) else None
     if node and node in nodes:
         for key in _TOPOLOGY:
-            if key in nodes[node]:
+            if nodes[node].get(key):  # Istio adds topology labels only when set
                 labels[key] = nodes[node][key]
         labels[_HOSTNAME] = node
     return labels
@@ -55,6 +60,14 @@ def subset_select_pod_analyzer(ctx: Context) -> None:
     """``destinationrule.SubsetSelectPodAnalyzer``."""
     nodes = {n.name: dict(n.labels) for n in ctx.objects("Node")}
     pod_labels = [_augmented_labels(p, nodes) for p in ctx.objects("Pod")]
+    if not pod_labels:
+        # Manifests on disk have Deployments, not Pods: their pod templates stand for the pods
+        # (meshtui's reading; Istio's analyzer would report every subset of such a tree).
+        for dep in ctx.objects("Deployment"):
+            template = dep.spec.get("template") if isinstance(dep.spec.get("template"), dict) else {}
+            labels = (template.get("metadata") or {}).get("labels") or {}
+            if isinstance(labels, dict):
+                pod_labels.append(dict(labels))
     for dr in ctx.objects("DestinationRule", ISTIO_GROUP):
         host = str(dr.spec.get("host") or "")
         export_to = [e for e in dr.spec.get("exportTo") or [] if isinstance(e, str)]

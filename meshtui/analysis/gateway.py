@@ -32,6 +32,8 @@ def _service_tcp_ports(ctx: Context, pod_namespace: str, pod_labels: dict[str, s
         for p in svc.spec.get("ports") or []:
             if isinstance(p, dict) and p.get("protocol") == "TCP" and isinstance(p.get("port"), int):
                 ports.add(p["port"])
+                if isinstance(p.get("targetPort"), int):  # the gateway pod listens on the target port
+                    ports.add(p["targetPort"])
     return ports
 
 
@@ -115,28 +117,55 @@ def secret_analyzer(ctx: Context) -> None:
 
 
 def conflicting_gateway_analyzer(ctx: Context) -> None:
-    """``gateway.ConflictingGatewayAnalyzer``."""
+    """``gateway.ConflictingGatewayAnalyzer``: Gateways whose selectors pick the same pod, on
+    one port, with a host (and bind) in common."""
     gateways = ctx.istio_gateways()
-    table: dict[str, dict[str, list[str]]] = {}
+    pods = ctx.objects("Pod")
+    # "selector~port" -> gateway -> {host: bind}; filled as Istio's initGatewaysMap does.
+    table: dict[str, dict[str, dict[str, str]]] = {}
     for gw in gateways:
         sel = selector_string(gw.selector)
         for server in gw.servers:
-            table.setdefault(f"{sel}~{server.port.number or 0}", {})[full_name(gw)] = server.hosts
+            table.setdefault(f"{sel}~{server.port.number or 0}", {})[full_name(gw)] = {
+                h: server.bind or "" for h in server.hosts}
     for gw in gateways:
         sel = selector_string(gw.selector)
-        if sel and not any(sel in key for key in table):
+        hits: list[str] = []
+        for key in table:
+            other_sel = key.rsplit("~", 1)[0]
+            matched = sel == other_sel
+            if not matched and (sel in other_sel or other_sel in sel):
+                other = dict(kv.split("=", 1) for kv in other_sel.split(",") if kv.count("=") == 1)
+                matched = any(labels_match(gw.selector, p.labels) and labels_match(other, p.labels) for p in pods)
+            if matched:
+                hits.append(key)
+        if sel and not hits:
             ctx.report("ReferencedResourceNotFound", gw, "selector", sel, path="spec.selector")
             continue
         for i, server in enumerate(gw.servers):
             port = str(server.port.number or 0)
             others: list[str] = []
-            for other, hosts in table.get(f"{sel}~{port}", {}).items():
-                for h in server.hosts:
-                    if other != full_name(gw) and any(host_matches(h, o) for o in hosts):
-                        others.append(other)
+            for key in hits:
+                if key.rsplit("~", 1)[1] != port:
+                    continue
+                for other_name, known in table[key].items():
+                    if other_name != full_name(gw) and _check_duplicates(server.hosts, server.bind or "", known):
+                        others.append(other_name)
             if others:
-                ctx.report("ConflictingGateways", gw, ",".join(others), sel, port, ",".join(server.hosts),
+                ctx.report("ConflictingGateways", gw, ",".join(sorted(others)), sel, port, ",".join(server.hosts),
                            path=f"spec.servers[{i}]")
+
+
+def _check_duplicates(hosts: list[str], bind: str, known: dict[str, str]) -> bool:
+    """Istio's ``model.CheckDuplicates``: hosts already known with the same bind; the others
+    are added to ``known`` (Istio mutates the table the same way)."""
+    found = False
+    for h in hosts:
+        if h in known and known[h] == bind:
+            found = True
+        else:
+            known[h] = bind
+    return found
 
 
 def _same_certificate(a: dict, b: dict) -> bool:

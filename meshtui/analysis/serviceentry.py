@@ -44,6 +44,9 @@ def protocol_addresses_analyzer(ctx: Context) -> None:
     for se in ctx.objects("ServiceEntry", ISTIO_GROUP):
         if se.spec.get("addresses"):
             continue
+        status = se.raw.get("status") if isinstance(se.raw.get("status"), dict) else {}
+        if status.get("addresses"):
+            continue  # addresses allocated by the control plane
         for i, port in enumerate(se.spec.get("ports") or []):
             protocol = port.get("protocol") if isinstance(port, dict) else None
             if not protocol or str(protocol).upper() == "TCP":

@@ -209,8 +209,10 @@ def _hosts_in_kube_gateway(spec: dict, vs_hosts: list[str]) -> bool:
 
 
 def conflicting_mesh_gateway_hosts_analyzer(ctx: Context) -> None:
-    """``virtualservice.ConflictingMeshGatewayHostsAnalyzer``: one host, one mesh VirtualService."""
-    by_host: dict[str, list[VirtualService]] = defaultdict(list)
+    """``virtualservice.ConflictingMeshGatewayHostsAnalyzer``: mesh VirtualServices whose hosts
+    overlap (wildcards included) in a namespace where both are visible (``*`` reaches every
+    namespace). Each VirtualService is reported once, naming all it conflicts with."""
+    entries: list[tuple[str, str, VirtualService]] = []
     for vs in virtual_services(ctx):
         if vs.gateways and MESH_GATEWAY not in vs.gateways:
             continue
@@ -220,13 +222,25 @@ def conflicting_mesh_gateway_hosts_analyzer(ctx: Context) -> None:
             scopes = sorted({vs.namespace if e == "." else e for e in vs.export_to})
         for scope in scopes:
             for h in vs.hosts:
-                key = f"{scope}/{convert_host_to_fqdn(vs.namespace, h)}"
-                by_host[key].append(vs)
-    for scoped, vss in by_host.items():
-        if len(vss) > 1:
-            names = ",".join(full_name(v) for v in vss)
-            for vs in vss:
-                ctx.report("ConflictingMeshGatewayVirtualServiceHosts", vs, names, scoped, path="metadata.name")
+                entries.append((scope, convert_host_to_fqdn(vs.namespace, h), vs))
+    exact: dict[str, list[int]] = defaultdict(list)
+    wild: list[int] = []
+    for i, (_, h, _) in enumerate(entries):
+        (wild if h.startswith("*") else exact[h]).append(i)
+    conflicts: dict[str, tuple[VirtualService, str, list[str]]] = {}
+    for i, (scope, h, vs) in enumerate(entries):
+        candidates = list(exact.get(h, [])) + [w for w in wild if host_matches(entries[w][1], h)]
+        if h.startswith("*"):
+            candidates += [j for key, ids in exact.items() if host_matches(h, key) for j in ids]
+        for j in dict.fromkeys(candidates):
+            oscope, _, other = entries[j]
+            if other is vs or not (scope == oscope or "*" in (scope, oscope)):
+                continue
+            item = conflicts.setdefault(full_name(vs), (vs, f"{scope}/{h}", [full_name(vs)]))
+            if full_name(other) not in item[2]:
+                item[2].append(full_name(other))
+    for _, (vs, scoped, names) in sorted(conflicts.items()):
+        ctx.report("ConflictingMeshGatewayVirtualServiceHosts", vs, ",".join(names), scoped, path="metadata.name")
 
 
 def jwt_claim_route_analyzer(ctx: Context) -> None:

@@ -27,7 +27,9 @@ KINDS = {
     "secret": "secret", "secrets": "secret", "s": "secret",
     "eds": "eds",
     "ecds": "ecds",
+    "diff": "diff",
 }
+GENERATED_TARGET = "@generated"
 CONFIG_DUMP_PATH = "/config_dump?include_eds"
 CLUSTERS_PATH = "/clusters?format=json"
 
@@ -59,8 +61,11 @@ def register(subparsers: Any) -> None:
         "extension configs of a pod's Envoy, or of a saved /config_dump (or, for endpoints, "
         "/clusters?format=json) file, exactly as `istioctl proxy-config` prints them.",
     )
-    p.add_argument("kind", metavar="KIND", choices=sorted(KINDS), help="routes|clusters|listeners|endpoints|all|bootstrap|secret|eds|ecds")
-    p.add_argument("target", nargs="?", metavar="POD[.NS]", help="the pod whose Envoy to read")
+    p.add_argument("kind", metavar="KIND", choices=sorted(KINDS), help="routes|clusters|listeners|endpoints|all|bootstrap|secret|eds|ecds|diff")
+    p.add_argument("target", nargs="?", metavar="POD[.NS]", help="the pod whose Envoy to read (diff: A, a dump file or POD[.NS])")
+    p.add_argument("other", nargs="?", metavar="B", help="diff only: the second dump file or POD[.NS]; "
+                   f"'{GENERATED_TARGET}' compares A's live Envoy with the config the mesh implies for it. "
+                   "Exit 0 when equal, 1 when they differ (like diff)")
     p.add_argument("-f", "--file", metavar="DUMP.json", help="a saved config dump ('-' for stdin); for endpoints a saved /clusters?format=json")
     p.add_argument("-o", "--output", choices=["short", "text", "json", "yaml"], help="output format (default short; json for bootstrap)")
     p.add_argument("--fqdn", default="", help="clusters: substring of the service FQDN")
@@ -110,6 +115,12 @@ def run(args: argparse.Namespace) -> int:
     from meshtui.envoy.dump import DumpError
 
     kind = KINDS[args.kind]
+    if kind == "diff":
+        from meshtui.commands.proxy_config_diff import run_diff
+
+        return run_diff(args)
+    if getattr(args, "other", None):
+        raise CommandError(f"proxy-config {kind} takes one POD[.NS] (got {args.target!r} and {args.other!r})")
     if bool(args.target) == bool(args.file):
         raise CommandError(f"proxy-config {kind} requires POD[.NS] or --file (one of them)")
     output = args.output or ("json" if kind == "bootstrap" else "short")

@@ -36,8 +36,11 @@ _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Al
 class Store(Protocol):
     """The part of the sandbox object store the generator reads."""
 
-    def get(self, resource: str, namespace: str, name: str) -> dict | None: ...
-    def list(self, resource: str, namespace: str | None = None) -> list[dict]: ...
+    def get(self, resource: str, namespace: str, name: str) -> dict | None:
+        """One object by plural, namespace and name, or None."""
+
+    def list(self, resource: str, namespace: str | None = None) -> list[dict]:
+        """Objects of one plural, all namespaces when ``namespace`` is None."""
 
 
 class StoreSnapshot:
@@ -209,10 +212,13 @@ class _Mesh:
 
     def __init__(self, store: Store) -> None:
         self.services = store.list("services")
-        self.pods_by_ns: dict[str, list[dict]] = {}
+        # Ready pods by (namespace, label, value): a selector scans its rarest label's pods only.
+        self.pods_by_label: dict[tuple[str, str, str], list[dict]] = {}
         for pod in store.list("pods"):
             if _ready(pod):
-                self.pods_by_ns.setdefault(_meta(pod).get("namespace", ""), []).append(pod)
+                ns = _meta(pod).get("namespace", "")
+                for k, v in (_meta(pod).get("labels") or {}).items():
+                    self.pods_by_label.setdefault((ns, k, v), []).append(pod)
         self.subsets_by_host: dict[str, list[tuple[str, dict]]] = {}
         for dr in store.list("destinationrules"):
             spec = dr.get("spec") or {}
@@ -233,10 +239,12 @@ class _Mesh:
         """(pod, ip, port) of the ready pods behind a service port, narrowed by subset labels."""
         selected = self._selected.get(id(svc))
         if selected is None:
-            sel = (svc.get("spec") or {}).get("selector")
+            sel = (svc.get("spec") or {}).get("selector") or {}
+            ns = _meta(svc).get("namespace", "")
+            candidates = min((self.pods_by_label.get((ns, k, str(v)), []) for k, v in sel.items()),
+                             key=len, default=[])
             selected = self._selected[id(svc)] = [
-                p for p in self.pods_by_ns.get(_meta(svc).get("namespace", ""), [])
-                if _selects(sel, _meta(p).get("labels") or {})]
+                p for p in candidates if _selects(sel, _meta(p).get("labels") or {})]
         return [(pod, pod["status"]["podIP"], _target_port(port, pod)) for pod in selected
                 if all((_meta(pod).get("labels") or {}).get(k) == v
                        for k, v in (labels or {}).items())]

@@ -179,6 +179,11 @@ class LogHub:
         for key in [k for k in self._logs if k[0] == namespace and k[1] == pod]:
             self._logs.pop(key).close()
 
+    def close_all(self) -> None:
+        """End every follower (the server is shutting down); the kept lines stay readable."""
+        for log in self._logs.values():
+            log.close()
+
     def read(
         self,
         namespace: str,

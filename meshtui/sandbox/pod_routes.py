@@ -35,6 +35,7 @@ def add_pod_routes(app: web.Application) -> None:
     app.router.add_get(LOG_PATH, pod_log)
     app.router.add_get(PORTFORWARD_PATH, pod_portforward)
     app.on_startup.append(_on_startup)
+    app.on_shutdown.append(_on_shutdown)
 
 
 async def _on_startup(app: web.Application) -> None:
@@ -59,6 +60,14 @@ async def _on_startup(app: web.Application) -> None:
             task.add_done_callback(closing.discard)
 
     store.add_listener(on_event)
+
+
+async def _on_shutdown(app: web.Application) -> None:
+    # Open follows and port-forwards would otherwise hold the server's graceful shutdown open.
+    app["logs"].close_all()
+    sessions = [ws for group in app[_SESSIONS].values() for ws in group]
+    app[_SESSIONS].clear()
+    await asyncio.gather(*(ws.close() for ws in sessions), return_exceptions=True)
 
 
 def _status(err: StoreError) -> web.Response:
@@ -209,18 +218,20 @@ async def pod_log(request: web.Request) -> web.StreamResponse:
         if opts.follow:
             batches = hub.follow(ns, name, opts.container, opts.tail_lines, opts.since,
                                  poll=_FOLLOW_POLL_SECONDS)
-            async for batch in batches:
-                if not batch:
-                    if _gone(request):
+            try:
+                async for batch in batches:
+                    if not batch:
+                        if _gone(request):
+                            break
+                        continue
+                    data = _render(batch, opts.timestamps)
+                    if budget is not None:
+                        data, budget = data[:budget], budget - len(data)
+                    await resp.write(data)
+                    if budget is not None and budget <= 0:
                         break
-                    continue
-                data = _render(batch, opts.timestamps)
-                if budget is not None:
-                    data, budget = data[:budget], budget - len(data)
-                await resp.write(data)
-                if budget is not None and budget <= 0:
-                    break
-            await batches.aclose()
+            finally:
+                await batches.aclose()
         else:
             data = _render(hub.read(ns, name, opts.container, opts.tail_lines, opts.since),
                            opts.timestamps)

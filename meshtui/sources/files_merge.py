@@ -164,7 +164,56 @@ def merge_edit(original: str, normalized: str, edited: str) -> str:
                 while o1 > o_pos and _is_comment(o[o1 - 1]) and _indent(o[o1 - 1]) == first:
                     o1 -= 1
         out.extend(o[o_pos:o1])
-        out.extend(e[e1:e2])
+        out.extend(_in_original_style(o[o1:o2], n[s:end], e[e1:e2]))
         o_pos = o2
     out.extend(o[o_pos:])
     return "".join(out)
+
+
+def _in_original_style(o_lines: list[str], n_lines: list[str], e_lines: list[str]) -> list[str]:
+    """The hunk's new lines as O would have written them.
+
+    Lines E did not change and O holds (maybe indented otherwise) are O's own; changed and new
+    lines take the indentation O uses at that place: that of the line they replace, else of the
+    nearest line above at the same depth, else their parent's plus ruamel's step.
+    """
+    if not e_lines:
+        return []
+    n_to_o: dict[int, int] = {}
+    matcher = SequenceMatcher(None, [ln.strip() for ln in n_lines], [ln.strip() for ln in o_lines], autojunk=False)
+    for tag, i1, i2, j1, _ in matcher.get_opcodes():
+        if tag == "equal":
+            n_to_o.update((i1 + k, j1 + k) for k in range(i2 - i1))
+    same: dict[int, int] = {}  # e index -> n index of an identical line
+    replaces: dict[int, int] = {}  # e index -> n index of the line it replaces
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, n_lines, e_lines, autojunk=False).get_opcodes():
+        if tag == "equal":
+            same.update((j1 + k, i1 + k) for k in range(j2 - j1))
+        elif tag == "replace":
+            replaces.update((j1 + k, i1 + k) for k in range(min(i2 - i1, j2 - j1)))
+    out: list[str] = []
+    placed: list[tuple[int, int]] = []  # (indent in E, indent written) of the lines so far
+    for j, line in enumerate(e_lines):
+        if not line.strip():
+            out.append(line)
+            continue
+        depth = _indent(line)
+        if j in same and same[j] in n_to_o:
+            kept = o_lines[n_to_o[same[j]]]
+            out.append(kept)
+            placed.append((depth, _indent(kept)))
+            continue
+        target: int | None = None
+        ref = replaces.get(j)
+        if ref is not None and ref in n_to_o and _indent(n_lines[ref]) == depth:
+            target = _indent(o_lines[n_to_o[ref]])
+        else:
+            for seen_depth, written in reversed(placed):
+                if seen_depth <= depth:
+                    target = written + (depth - seen_depth)
+                    break
+        if target is None:
+            target = depth
+        out.append(" " * target + line.lstrip(" "))
+        placed.append((depth, target))
+    return out

@@ -120,9 +120,12 @@ class KubeSource:
             config.load_kube_config(
                 config_file=kubeconfig, context=context, client_configuration=cfg, persist_config=False
             )
-        except config.ConfigException as exc:
+        except SourceError:
+            raise
+        except Exception as exc:  # ConfigException, OSError, YAML errors, malformed entries
             where = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
-            raise SourceError(f"kubeconfig {where}: {one_line(str(exc), 200)}") from exc
+            cause = str(exc) if isinstance(exc, config.ConfigException) else f"{type(exc).__name__}: {exc}"
+            raise SourceError(f"kubeconfig {where}: {one_line(cause, 200)}") from exc
         name = context or (current or {}).get("name") or "kubernetes"
         return cls(_api_client(cfg), description=name, namespace=namespace, read_only=read_only,
                    settings=settings, on_close=on_close, page_size=page_size)

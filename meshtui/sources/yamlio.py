@@ -350,9 +350,11 @@ def atomic_write(path: str, text: str, newline_crlf: bool = False, bom: bool = F
     keeping the file's mode; returns the new file's (mtime_ns, size, sha256)."""
     directory = os.path.dirname(os.path.abspath(path))
     try:
-        mode: int | None = os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        mode = None
+        mode = os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:  # a new file gets what open() would give it: 0666 less the umask
+        umask = os.umask(0o022)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     data = (text.replace("\n", "\r\n") if newline_crlf else text).encode("utf-8")
     if bom:
         data = b"\xef\xbb\xbf" + data
@@ -362,8 +364,7 @@ def atomic_write(path: str, text: str, newline_crlf: bool = False, bom: bool = F
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-            if mode is not None:
-                os.fchmod(fh.fileno(), mode)
+            os.fchmod(fh.fileno(), mode)
             mtime_ns = os.fstat(fh.fileno()).st_mtime_ns
         os.replace(tmp, path)
         return mtime_ns, len(data), hashlib.sha256(data).hexdigest()
