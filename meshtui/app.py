@@ -29,7 +29,11 @@ EVENT_BATCH_SECONDS = 0.05
 class MeshApp(App[int]):
     """meshtui's application object."""
 
-    CSS_PATH = str(files("meshtui.styles").joinpath("app.tcss"))
+    # Every stylesheet shipped in meshtui.styles (app.tcss first): screens add their own file.
+    CSS_PATH = sorted(
+        (str(f) for f in files("meshtui.styles").iterdir() if f.name.endswith(".tcss")),
+        key=lambda p: (not p.endswith("app.tcss"), p),
+    )
     TITLE = "meshtui"
     BINDINGS = [
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit-ctrl-c"),
@@ -51,6 +55,10 @@ class MeshApp(App[int]):
         self.read_only_flag = read_only
         self._stop = threading.Event()
         self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        from meshtui.widgets.findings_table import FindingsFeed
+
+        # Analysis runs in a thread after each change, debounced; screens get FindingsUpdated.
+        self.findings = FindingsFeed(self)
 
     def on_mount(self) -> None:
         """Show the mesh screen at once, then load in the background."""
@@ -119,6 +127,7 @@ class MeshApp(App[int]):
         if len(errors) > 5:
             self.notify(f"{len(errors) - 5} more load errors", severity="warning")
         self.screen.post_message(MeshUpdated(index))
+        self.findings.schedule(index)
 
     def _failed(self, message: str) -> None:
         self._status(state="stale", since=time.time())
@@ -154,6 +163,7 @@ class MeshApp(App[int]):
         if changed or resynced:
             self._status(counts=self._counts())
             self.screen.post_message(MeshUpdated(self.index, changed or None))
+            self.findings.schedule(self.index)
 
     def _counts(self) -> str:
         if self.index is None:
@@ -200,6 +210,8 @@ class MeshApp(App[int]):
             self._to_home()
         elif word in ("ns", "namespace", "namespaces"):
             self._set_scope(arg or None)
+        elif word in ("ctx", "context", "contexts"):
+            self._pick_context(arg or None)
         elif word in VIEWS:
             if self.index is None:
                 self.notify("the mesh is still loading", severity="warning")
@@ -208,9 +220,56 @@ class MeshApp(App[int]):
 
             self._to_home()
             self.push_screen(KindScreen(VIEWS[word], self.index, self.scope))
+        elif word in ("analyze", "an"):
+            from meshtui.screens.analyze import AnalyzeScreen
+
+            self._to_home()
+            self.push_screen(AnalyzeScreen())
+        elif word in ("trace", "tr"):
+            from meshtui.screens.trace import TraceScreen
+
+            self._to_home()
+            self.push_screen(TraceScreen(host=arg))
         else:
-            self.notify(f"unknown command :{line} (try :vs :dr :gw :se :svc :pods :ns NAME :mesh :q)",
+            self.notify(f"unknown command :{line} (try :vs :dr :gw :se :svc :pods :an :tr HOST :ns NAME :mesh :q)",
                         severity="error")
+
+    def _pick_context(self, name: str | None) -> None:
+        contexts = getattr(self.source, "contexts", None)
+        names = contexts() if callable(contexts) else []
+        if not names:
+            self.notify("this source has no kubeconfig contexts to switch to", severity="warning")
+            return
+        if name is not None:
+            self._switch_context(name if name in names else None, names, name)
+            return
+        from meshtui.screens.context_picker import ContextPicker
+
+        current = getattr(self.source, "description", "")
+        self.push_screen(ContextPicker(names, current), lambda picked: self._switch_context(picked, names, picked))
+
+    def _switch_context(self, name: str | None, names: list[str], asked: str | None) -> None:
+        if name is None:
+            if asked:
+                self.notify(f"no context {asked!r} (have: {', '.join(names)})", severity="error")
+            return
+        if name == getattr(self.source, "description", None):
+            return
+        old = self.source
+        self._status(source=f"{name} (connecting…)", state="reconnecting")
+
+        def open_new() -> Any:
+            new = old.with_context(name)
+            # The old source's watch ends with its stop event; close it once the new one is open.
+            old.close()
+            return new
+
+        self._stop.set()
+        self._stop = threading.Event()
+        self._events = queue.SimpleQueue()
+        self.index = None
+        self._source_factory = open_new
+        self.load_mesh()
 
     def _to_home(self) -> None:
         from meshtui.screens.mesh import MeshScreen
@@ -235,6 +294,19 @@ class MeshApp(App[int]):
         self._to_home()
         if isinstance(self.screen, MeshScreen):
             self.screen.select_object(*key)
+
+    def on_show_object(self, message: Any) -> None:
+        """A screen asked to show an object (e.g. the VirtualService behind an Envoy route)."""
+        self.show_in_browser((message.kind, message.namespace, message.name))
+
+    def open_proxy_config(self, namespace: str, pod: str) -> None:
+        """The Envoy configuration of one pod's sidecar (generated from the mesh when the
+        source has no live Envoy, e.g. manifests on disk)."""
+        from meshtui.screens.proxy_config import ProxyConfigScreen
+
+        if self.source is None:
+            return
+        self.push_screen(ProxyConfigScreen(self.source, namespace, pod, index=self.index))
 
     def action_help(self) -> None:
         """Toggle the panel listing every binding of the focused screen."""

@@ -22,6 +22,7 @@ class KindScreen(Screen[None]):
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("y", "yaml", "YAML", id="yaml"),
+        Binding("c", "proxy_config", "Envoy", id="proxy-config", tooltip="Envoy config of the pod (in :pods)"),
         Binding("escape", "back", "Back", id="back"),
         Binding("question_mark", "app.help", "Help", id="help"),
         Binding("q", "app.quit", "Quit", id="quit"),
@@ -93,6 +94,14 @@ class KindScreen(Screen[None]):
             from meshtui.screens.yaml_view import YamlScreen
 
             self.app.push_screen(YamlScreen(obj.raw))
+
+    def action_proxy_config(self) -> None:
+        """In the pods view: the Envoy configuration of the pod under the cursor."""
+        key = self.query_one(BigTable).cursor_key
+        if not key or key[0] != "Pod":
+            self.notify("Envoy config is per pod: use it in :pods", severity="warning")
+            return
+        self.app.open_proxy_config(key[1], key[2])  # type: ignore[attr-defined]
 
     def on_big_table_selected(self, event: BigTable.Selected) -> None:
         """Enter: show the object in the mesh browser (its service for routing kinds)."""

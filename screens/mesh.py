@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tree
 
-from meshtui.messages import MeshUpdated
+from meshtui.messages import FindingsUpdated, MeshUpdated
 from meshtui.widgets.mesh_tree import MeshTree
 from meshtui.widgets.route_tree import RouteTree
 from meshtui.widgets.status_bar import StatusBar
@@ -23,6 +23,11 @@ class MeshScreen(Screen[None]):
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter services by name"),
         Binding("y", "yaml", "YAML", id="yaml", tooltip="Show the selected object's YAML"),
+        Binding("l", "logs", "Logs", id="logs", tooltip="Follow the selected service's sidecar access logs"),
+        Binding("a", "analyze", "Analyze", id="analyze", tooltip="List validation findings (IST…/MT… codes)"),
+        Binding("t", "trace", "Trace", id="trace", tooltip="Trace a request to the selected service"),
+        Binding("c", "proxy_config", "Envoy", id="proxy-config",
+                tooltip="Envoy routes/clusters/listeners/endpoints of a pod of this service"),
         Binding("escape", "clear_filter", "Back", show=False, id="back"),
         Binding("question_mark", "app.help", "Help", id="help"),
         Binding("q", "app.quit", "Quit", id="quit"),
@@ -63,6 +68,13 @@ class MeshScreen(Screen[None]):
         if self._selected is None:
             self._select_first_service(tree)
         self._show_selected()
+
+    def on_findings_updated(self, message: FindingsUpdated) -> None:
+        """Mark services and namespaces with findings (red `!` error, yellow `!` warning)."""
+        tree = self.query_one(MeshTree)
+        tree.set_problems(message.by_service, message.by_namespace)
+        if self._index is not None:
+            tree.refresh_from(self._index, self.app.scope)  # type: ignore[attr-defined]
 
     def select_object(self, kind: str, namespace: str, name: str) -> None:
         """Select the service that ``kind namespace/name`` is about (itself, the host of a
@@ -145,6 +157,31 @@ class MeshScreen(Screen[None]):
             box.display = False
             self.query_one(MeshTree).focus()
 
+    def action_proxy_config(self) -> None:
+        """Open the proxy-config view for the pod under the route-tree cursor, else the first
+        ready pod of the selected service (a Deployment's name for manifests on disk)."""
+        if self._index is None or self._selected is None:
+            return
+        node = self.query_one(RouteTree).cursor_node
+        data = node.data if node is not None else None
+        if isinstance(data, tuple) and data and data[0] == "pod":
+            self.app.open_proxy_config(data[1], data[2])  # type: ignore[attr-defined]
+            return
+        kind, ns, name = self._selected
+        service = self._index.get(kind, ns, name)
+        if service is None or kind != "Service":
+            self.notify("pick a Kubernetes service (ServiceEntries have no sidecar)", severity="warning")
+            return
+        pods = sorted(self._index.pods_for_service(service), key=lambda p: (not p.ready, p.name))
+        if pods:
+            self.app.open_proxy_config(pods[0].namespace, pods[0].name)  # type: ignore[attr-defined]
+            return
+        deployments = self._index.deployments_for_service(service)
+        if deployments:
+            self.app.open_proxy_config(ns, deployments[0].name)  # type: ignore[attr-defined]
+            return
+        self.notify(f"no pod or Deployment behind {ns}/{name}", severity="warning")
+
     def action_yaml(self) -> None:
         """Show the selected service's YAML, read-only."""
         if self._index is None or self._selected is None:
@@ -154,3 +191,35 @@ class MeshScreen(Screen[None]):
             from meshtui.screens.yaml_view import YamlScreen
 
             self.app.push_screen(YamlScreen(obj.raw))
+
+    def action_analyze(self) -> None:
+        """Open the Analyze screen."""
+        self.app.run_command("analyze")  # type: ignore[attr-defined]
+
+    def action_trace(self) -> None:
+        """Open the Trace screen with the selected service's host filled in."""
+        host = ""
+        if self._index is not None and self._selected is not None:
+            from meshtui.model.hosts import fqdn
+
+            kind, ns, name = self._selected
+            obj = self._index.get(kind, ns, name)
+            if kind == "ServiceEntry" and obj is not None and obj.hosts:
+                host = obj.hosts[0]
+            elif obj is not None:
+                host = fqdn(name, ns)
+        self.app.run_command(f"trace {host}".strip())  # type: ignore[attr-defined]
+
+    def action_logs(self) -> None:
+        """Follow the selected service's istio-proxy access logs, with its observed split."""
+        if self._selected is None:
+            return
+        kind, ns, name = self._selected
+        if kind != "Service":
+            self.notify(f"logs follow a Kubernetes Service's pods; {kind} {ns}/{name} has none",
+                        severity="warning")
+            return
+        from meshtui.accesslog.target import LogTarget
+        from meshtui.screens.logs import LogsScreen
+
+        self.app.push_screen(LogsScreen(LogTarget(kind, ns, name)))

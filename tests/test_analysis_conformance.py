@@ -22,10 +22,11 @@ import pytest
 import yaml
 
 from meshtui.cli import main
+from paths import CONFORMANCE_ROOT
 
 ANALYZE = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "analyze"
 if not ANALYZE.is_dir():
-    ANALYZE = Path("/work/shared/conformance/analyze")
+    ANALYZE = (CONFORMANCE_ROOT / "analyze")
 EXPECTED = yaml.safe_load((ANALYZE / "expected.yaml").read_text())
 
 SKIPPED: dict[str, str] = {}

@@ -18,8 +18,9 @@ import pytest
 import yaml
 
 from meshtui.cli import main
+from paths import CONFORMANCE_ROOT
 
-KIALI = Path("/work/shared/conformance/analyze/kiali-subset-presence")
+KIALI = (CONFORMANCE_ROOT / "analyze/kiali-subset-presence")
 EXPECTED = yaml.safe_load((KIALI / "expected.yaml").read_text())
 
 SKIPPED: dict[str, str] = {

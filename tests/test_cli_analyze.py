@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from meshtui.cli import main
+from paths import CONFORMANCE_ROOT
 
-INPUTS = Path("/work/shared/conformance/analyze/inputs")
-SAMPLES = Path("/work/shared/conformance/samples")
+INPUTS = (CONFORMANCE_ROOT / "analyze/inputs")
+SAMPLES = (CONFORMANCE_ROOT / "samples")
 
 
 def test_text_output_in_istioctl_form_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

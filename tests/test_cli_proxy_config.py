@@ -24,10 +24,9 @@ import pytest
 import yaml
 
 from meshtui.cli import main
+from paths import CONFORMANCE_ROOT
 
-CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
-if not CONFORMANCE.is_dir():
-    CONFORMANCE = Path("/work/shared/conformance")
+CONFORMANCE = CONFORMANCE_ROOT
 PROXY_CONFIG = CONFORMANCE / "proxy-config"
 RECORDED_AT = "2026-08-22T19:00:53Z"
 

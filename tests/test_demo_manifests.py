@@ -15,11 +15,10 @@ import yaml
 from meshtui.model.schema import validate
 from meshtui.sources.base import ObjectKey
 from meshtui.sources.files import FilesSource
+from paths import CONFORMANCE_ROOT
 
 DEMO = Path(str(resources.files("meshtui.demo")))
-CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
-if not CONFORMANCE.is_dir():
-    CONFORMANCE = Path("/work/shared/conformance")
+CONFORMANCE = CONFORMANCE_ROOT
 SAMPLES = CONFORMANCE / "samples" / "bookinfo"
 
 

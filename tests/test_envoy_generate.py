@@ -20,6 +20,7 @@ from meshtui.envoy.routes import RouteFilter, route_table
 from meshtui.model.index import MeshIndex
 from meshtui.sandbox.scenario import demo_documents
 from meshtui.sandbox.server import Sandbox
+from paths import CONFORMANCE_ROOT
 
 KINDS = ("namespaces", "configmaps", "services", "pods", "endpoints", "virtualservices",
          "destinationrules", "serviceentries", "gateways")
@@ -165,7 +166,7 @@ def test_generated_dumps_are_labelled(index: MeshIndex) -> None:
     assert generated_note(doc) and "not fetched from Envoy" in generated_note(doc)
     assert ConfigDump.from_json(doc).section("BootstrapConfigDump")["bootstrap"]["node"]["metadata"][GENERATED_LABEL] == "true"
     assert generated_note(generate_clusters(index, "bookinfo", "x")) is not None
-    real = orjson.loads(open("/work/shared/conformance/proxy-config/eds/config_dump.json", "rb").read())
+    real = orjson.loads(open(CONFORMANCE_ROOT / "proxy-config/eds/config_dump.json", "rb").read())
     assert generated_note(real) is None
 
 

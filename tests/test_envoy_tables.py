@@ -15,10 +15,9 @@ from meshtui.envoy.dump import ConfigDump, DumpError
 from meshtui.envoy.endpoints import ClustersDump, EndpointFilter, eds_table, endpoint_table
 from meshtui.envoy.listeners import ListenerFilter, listener_table, listener_type
 from meshtui.envoy.protojson import message_json, to_proto_json
+from paths import CONFORMANCE_ROOT
 
-CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
-if not CONFORMANCE.is_dir():
-    CONFORMANCE = Path("/work/shared/conformance")
+CONFORMANCE = CONFORMANCE_ROOT
 PC = CONFORMANCE / "proxy-config"
 ADMIN = "type.googleapis.com/envoy.admin.v3."
 

@@ -11,10 +11,9 @@ from meshtui.model.index import MeshIndex
 from meshtui.routing.request import TraceRequest
 from meshtui.routing.result import TraceResult
 from meshtui.routing.trace import trace
+from paths import CONFORMANCE_ROOT
 
-CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
-if not CONFORMANCE.is_dir():
-    CONFORMANCE = Path("/work/shared/conformance")
+CONFORMANCE = CONFORMANCE_ROOT
 SAMPLES = CONFORMANCE / "samples"
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from meshtui.sandbox.server import Sandbox
+from paths import CONFORMANCE_ROOT
 
-SAMPLES = Path("/work/shared/conformance/samples")
+SAMPLES = (CONFORMANCE_ROOT / "samples")
 pytestmark = [
     pytest.mark.kubectl,
     pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH"),

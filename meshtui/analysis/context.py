@@ -110,6 +110,23 @@ class Context:
         objs = [o for o in self.index.objects(kind) if group is None or o.group == group]
         return sorted(objs, key=lambda o: (o.namespace, o.name))
 
+    def workloads(self) -> list[Any]:
+        """The pods; for manifests on disk (no Pod at all), one stand-in per Deployment made
+        from its pod template, so selectors are checked against what would run."""
+        pods = self.objects("Pod")
+        if pods:
+            return pods
+        return self.cached("template-pods", self._template_pods)
+
+    def _template_pods(self) -> list[Any]:
+        out = []
+        for dep in self.objects("Deployment"):
+            template = dep.spec.get("template") if isinstance(dep.spec.get("template"), dict) else {}
+            meta = template.get("metadata") if isinstance(template.get("metadata"), dict) else {}
+            labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+            out.append(TemplatePod(name=dep.name, namespace=dep.namespace, labels=dict(labels)))
+        return out
+
     def istio_gateways(self) -> list[Gateway]:
         """Istio ``networking.istio.io`` Gateways (not Gateway API ones)."""
         return [g for g in self.objects("Gateway", ISTIO_GROUP) if isinstance(g, Gateway)]
@@ -176,6 +193,15 @@ class Context:
 
 
 Analyzer = Callable[[Context], None]
+
+
+@dataclass(frozen=True)
+class TemplatePod:
+    """A Deployment's pod template standing in for its pods (manifests on disk have no Pods)."""
+
+    name: str
+    namespace: str
+    labels: dict[str, str]
 
 
 def all_messages() -> dict[str, MessageType]:

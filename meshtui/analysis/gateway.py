@@ -41,7 +41,7 @@ def ingress_gateway_port_analyzer(ctx: Context) -> None:
     """``gateway.IngressGatewayPortAnalyzer``."""
     for gw in ctx.istio_gateways():
         sel = selector_string(gw.selector)
-        pods = [p for p in ctx.objects("Pod") if labels_match(gw.selector, p.labels)]
+        pods = [p for p in ctx.workloads() if labels_match(gw.selector, p.labels)]
         if not pods:
             ctx.report("ReferencedResourceNotFound", gw, "selector", sel, path="spec.selector")
             continue
@@ -58,7 +58,7 @@ def ingress_gateway_port_analyzer(ctx: Context) -> None:
 
 def _gateway_namespace(ctx: Context, gw: Gateway) -> str | None:
     """Namespace of the first pod the Gateway selects (where its credentials must live)."""
-    for pod in ctx.objects("Pod"):
+    for pod in ctx.workloads():
         if labels_match(gw.selector, pod.labels):
             return pod.namespace
     return None
@@ -120,7 +120,7 @@ def conflicting_gateway_analyzer(ctx: Context) -> None:
     """``gateway.ConflictingGatewayAnalyzer``: Gateways whose selectors pick the same pod, on
     one port, with a host (and bind) in common."""
     gateways = ctx.istio_gateways()
-    pods = ctx.objects("Pod")
+    pods = ctx.workloads()
     # "selector~port" -> gateway -> {host: bind}; filled as Istio's initGatewaysMap does.
     table: dict[str, dict[str, dict[str, str]]] = {}
     for gw in gateways:

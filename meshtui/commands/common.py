@@ -57,6 +57,7 @@ def open_source(args: argparse.Namespace) -> "Source":
     """Open the source the flags name; raises ``CommandError`` with a one-line cause."""
     kind = source_kind(args)
     read_only = bool(getattr(args, "read_only", False))
+    namespace = None if getattr(args, "all_namespaces", False) else getattr(args, "namespace", None)
     if kind == "files":
         from meshtui.sources.files import FilesSource
 
@@ -67,11 +68,12 @@ def open_source(args: argparse.Namespace) -> "Source":
     if kind == "demo":
         from meshtui.sources.demo import open_demo
 
-        return open_demo(read_only=read_only)
+        return open_demo(read_only=read_only, context=getattr(args, "context", None), namespace=namespace)
     from meshtui.sources.kube import KubeSource
 
     return KubeSource.from_kubeconfig(
         kubeconfig=getattr(args, "kubeconfig", None),
         context=getattr(args, "context", None),
         read_only=read_only,
+        namespace=namespace,
     )

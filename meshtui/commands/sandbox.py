@@ -19,6 +19,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                    help="where to write the kubeconfig (default: $XDG_STATE_HOME/meshtui/sandbox.kubeconfig)")
     p.add_argument("--scale", type=int, default=0, metavar="N",
                    help="add N services, each with a VirtualService, a DestinationRule and 4 pods")
+    p.add_argument("--no-traffic", action="store_true",
+                   help="do not simulate demo traffic (on by default, off with --scale unless --rps is given)")
+    p.add_argument("--rps", type=float, default=None, metavar="R",
+                   help="simulated requests per second, all callers together (default 20, at most 1000)")
     p.set_defaults(func=run)
 
 
@@ -31,7 +35,13 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--port {args.port}: not a port number")
     if args.scale < 0:
         raise CommandError(f"--scale {args.scale}: must be 0 or more")
-    sandbox = Sandbox(port=args.port, scale=args.scale)
+    traffic = not args.no_traffic and (args.scale == 0 or args.rps is not None)
+    if args.rps is not None and args.no_traffic:
+        raise CommandError("--rps and --no-traffic contradict each other")
+    try:
+        sandbox = Sandbox(port=args.port, scale=args.scale, traffic=traffic, traffic_rps=args.rps)
+    except SandboxError as exc:
+        raise CommandError(f"--rps {args.rps:g}: {exc}") from None
     try:
         sandbox.start()
     except SandboxError as exc:
@@ -44,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"meshtui sandbox serving {sandbox.url}", flush=True)
         print(f"kubeconfig: {path} (contexts {kubeconfig.ADMIN_CONTEXT}, {kubeconfig.READONLY_CONTEXT})")
         print(f"export KUBECONFIG={path}", flush=True)
+        if sandbox.traffic is not None:
+            print(f"simulating demo traffic at {sandbox.traffic.rps:g} requests/s "
+                  "(istio-proxy access logs)", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
         try:
             threading.Event().wait()

@@ -105,9 +105,10 @@ def outbound_targets(index: MeshIndex, proxy: Proxy) -> list[Target]:
         ns = svc.namespace or "default"
         ports = [TargetPort(p.port, p.name or "", is_http(p.name, p.app_protocol, p.protocol), p.target_port)
                  for p in svc.ports if p.port]
-        headless = svc.cluster_ip in (None, "", "None")
+        # Only "None" is headless; a manifest without clusterIP gets one from the API server.
+        headless = svc.cluster_ip == "None"
         out.append(Target(svc.fqdn(index.domain_suffix), ns, svc.name, ports,
-                          None if headless else svc.cluster_ip, svc, "ORIGINAL_DST" if headless else "EDS"))
+                          None if headless else (svc.cluster_ip or None), svc, "ORIGINAL_DST" if headless else "EDS"))
     known = {t.host for t in out}
     for se in index.service_entries:
         if se.workload_selector is not None or not index.visible_from(se, proxy.namespace):

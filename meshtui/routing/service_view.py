@@ -73,6 +73,29 @@ class SubsetView:
 
 
 @dataclass(slots=True)
+class GatewayView:
+    """A Gateway the service is exposed through: its servers as readable lines."""
+
+    namespace: str
+    name: str
+    selector: str
+    servers: list[str]
+    via: str  # the VirtualService that binds the service to it
+
+
+@dataclass(slots=True)
+class WorkloadView:
+    """A pod (or, for manifests on disk, a Deployment) behind the service."""
+
+    name: str
+    subset: str | None
+    ready: bool
+    detail: str  # "10.0.1.7  node-a  restarts 0" or "replicas 3"
+    namespace: str = ""
+    pod: str | None = None  # the pod's name (None for a Deployment)
+
+
+@dataclass(slots=True)
 class ServiceRoutes:
     """Everything the route tree shows for one service."""
 
@@ -83,6 +106,10 @@ class ServiceRoutes:
     policy_lines: list[str] = field(default_factory=list)
     subsets: list[SubsetView] = field(default_factory=list)
     gateways: list[str] = field(default_factory=list)
+    gateway_views: list[GatewayView] = field(default_factory=list)
+    ports: list[str] = field(default_factory=list)
+    endpoints: str = ""
+    workloads: list[WorkloadView] = field(default_factory=list)
     subset_styles: dict[str, str] = field(default_factory=dict)
 
 
@@ -259,6 +286,7 @@ def service_routes(index: Any, service: Any) -> ServiceRoutes:
                 label = f"gateway {gw} (VirtualService {vs.name}: {', '.join(vs.hosts)})"
                 if label not in view.gateways:
                     view.gateways.append(label)
+                    view.gateway_views.append(_gateway_view(index, gw, vs))
     dr = index.destination_rule_for(host, service.namespace)
     view.destination_rule = dr
     if dr is not None:
@@ -271,7 +299,68 @@ def service_routes(index: Any, service: Any) -> ServiceRoutes:
             for line in policy_lines(s.traffic_policy.raw if s.traffic_policy is not None else {}):
                 view.policy_lines.append(f"subset {s.name}: {line}")
     view.subset_styles = styles
+    if service.kind == "Service":
+        _add_backends(index, service, view)
     return view
+
+
+def _gateway_view(index: Any, ref: str, vs: Any) -> GatewayView:
+    ns, _, name = ref.rpartition("/")
+    ns = ns or vs.namespace
+    gw = index.get("Gateway", ns, name)
+    if gw is None:
+        return GatewayView(ns, name, "", ["(no such Gateway)"], vs.name)
+    servers = []
+    for srv in gw.servers:
+        port = srv.port
+        line = f"{port.number}/{port.protocol or '?'}"
+        if port.name:
+            line += f" ({port.name})"
+        line += "  hosts " + ", ".join(srv.hosts)
+        if srv.tls is not None:
+            tls = srv.tls.mode or ("redirect to HTTPS" if srv.tls.https_redirect else "TLS")
+            line += f"  TLS {tls}"
+            if srv.tls.credential_name:
+                line += f" cert {srv.tls.credential_name}"
+        servers.append(line)
+    selector = ",".join(f"{k}={v}" for k, v in gw.selector.items())
+    return GatewayView(ns, name, selector, servers, vs.name)
+
+
+def _add_backends(index: Any, service: Any, view: ServiceRoutes) -> None:
+    """Service ports, endpoints and the pods behind each subset: the end of the path."""
+    for p in service.ports:
+        text = f"{p.name or '(unnamed)'} {p.port}"
+        if p.target_port is not None and p.target_port != p.port:
+            text += f" → {p.target_port}"
+        text += f"/{p.protocol or 'TCP'}"
+        if p.app_protocol:
+            text += f" appProtocol {p.app_protocol}"
+        view.ports.append(text)
+    ep = index.get("Endpoints", service.namespace, service.name)
+    if ep is not None:
+        ready = sum(1 for a in ep.addresses if a.ready)
+        view.endpoints = f"{ready} ready / {len(ep.addresses)} addresses"
+    dr = view.destination_rule
+    if index.count("Pod"):
+        for pod in sorted(index.pods_for_service(service), key=lambda p: p.name):
+            subset = _subset_of(dr, pod.labels) if dr is not None else None
+            detail = f"{pod.ip or '-'}  {pod.node or '-'}  restarts {pod.restarts}  {pod.phase or ''}"
+            view.workloads.append(WorkloadView(pod.name, subset, pod.ready, detail.rstrip(), pod.namespace, pod.name))
+    else:
+        for dep in sorted(index.deployments_for_service(service), key=lambda d: d.name):
+            labels = (dep.spec.get("template") or {}).get("metadata", {}).get("labels") or {}
+            subset = _subset_of(dr, labels) if dr is not None else None
+            view.workloads.append(
+                WorkloadView(f"Deployment {dep.name}", subset, True, f"replicas {dep.replicas}", dep.namespace, dep.name)
+            )
+
+
+def _subset_of(dr: Any, labels: dict[str, str]) -> str | None:
+    for s in dr.subsets:
+        if s.labels and all(labels.get(k) == v for k, v in s.labels.items()):
+            return s.name
+    return None
 
 
 def _subset_workloads(index: Any, host: str, subset: str, namespace: str) -> tuple[int, int, str]:

@@ -117,7 +117,10 @@ def make_pod(namespace: str, deploy: str, template: dict[str, Any], index: int, 
     app_containers = [{"imagePullPolicy": "IfNotPresent", "terminationMessagePath": "/dev/termination-log",
                        "terminationMessagePolicy": "File", "resources": {}, **c}
                       for c in tmpl_spec.get("containers") or [{"name": deploy, "image": f"{deploy}:latest"}]]
-    containers = [*app_containers, _proxy_container()]
+    # A gateway Deployment's only container is already istio-proxy (Envoy itself); every other
+    # workload gets the injected sidecar.
+    has_proxy = any(c.get("name") == "istio-proxy" for c in app_containers)
+    containers = app_containers if has_proxy else [*app_containers, _proxy_container()]
     first = app_containers[0]["name"]
     node = NODES[index % len(NODES)]
     conditions = [{"lastProbeTime": None, "lastTransitionTime": START, "status": "True", "type": t}

@@ -1,8 +1,12 @@
 """``Sandbox``: the sandbox API server running on 127.0.0.1 in a background thread.
 
-    with Sandbox() as sb:              # free port, demo scenario loaded
+    with Sandbox() as sb:              # free port, demo scenario loaded, demo traffic flowing
         sb.write_kubeconfig(path)
         sb.call(lambda: sb.store.get("pods", "bookinfo", name))
+
+With the demo scenario (and no ``scale``), the traffic simulator (``meshtui.sandbox.traffic``)
+runs on the server loop unless ``traffic=False``; ``traffic=True`` forces it on (e.g. with
+``scale``). ``sb.traffic`` is the running ``TrafficSimulator`` (None when off).
 
 The aiohttp app shares state with routes added by other sandbox modules: ``app["store"]`` (the
 ``Store``), ``app["sandbox"]`` (this object) and ``app["api"]``. Pod log and port-forward routes
@@ -26,13 +30,16 @@ import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 
 from meshtui.sandbox import kubeconfig
 from meshtui.sandbox.api import Api, User
 from meshtui.sandbox.store import Store
+
+if TYPE_CHECKING:
+    from meshtui.sandbox.traffic import TrafficSimulator
 
 T = TypeVar("T")
 ADMIN_USER = "meshtui-admin"
@@ -48,7 +55,8 @@ class Sandbox:
 
     def __init__(self, port: int = 0, *, scenario: bool = True, scale: int = 0,
                  event_window: int = 1000, bookmark_interval: float = 60.0,
-                 watch_timeout: float = 1800.0, tls: bool = True) -> None:
+                 watch_timeout: float = 1800.0, tls: bool = True, traffic: bool | None = None,
+                 traffic_rps: float | None = None, traffic_seed: int | None = None) -> None:
         self.requested_port = port
         self.tls = tls
         self.ca_pem: bytes | None = None
@@ -61,6 +69,17 @@ class Sandbox:
         self.store = Store(event_window=event_window)
         self._scenario = scenario
         self._scale = scale
+        self._traffic_on = (scenario and not scale) if traffic is None else traffic
+        self._traffic_rps = traffic_rps
+        self._traffic_seed = traffic_seed
+        if self._traffic_on or traffic_rps is not None:
+            from meshtui.sandbox.traffic import TrafficError, check_rps
+
+            try:
+                check_rps(1.0 if traffic_rps is None else traffic_rps)
+            except TrafficError as exc:
+                raise SandboxError(str(exc)) from None
+        self.traffic: TrafficSimulator | None = None  # set while the sandbox runs with traffic
         tokens = {self.admin_token: User(ADMIN_USER, False), self.readonly_token: User(READONLY_USER, True)}
         self.api = Api(self.store, tokens, bookmark_interval=bookmark_interval, watch_timeout=watch_timeout)
         self.app = self._build_app()
@@ -132,6 +151,16 @@ class Sandbox:
                     gc.enable()
             gc.freeze()  # the loaded objects live as long as the sandbox; keep them out of GC scans
             scenario.attach_endpoints_controller(self.store)
+        if self._traffic_on and "logs" in self.app:
+            from meshtui.sandbox.traffic import TrafficSimulator
+            from meshtui.sandbox.workloads import ensure_clients
+
+            if self._scenario:
+                ensure_clients(self.store)
+            from meshtui.sandbox.traffic import DEFAULT_RPS
+
+            rps = DEFAULT_RPS if self._traffic_rps is None else self._traffic_rps
+            self.traffic = TrafficSimulator(self.store, self.app["logs"], rps, seed=self._traffic_seed)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -161,6 +190,8 @@ class Sandbox:
             self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
             await self._runner.setup()
             await web.SockSite(self._runner, sock, ssl_context=self._ssl).start()
+            if self.traffic is not None:
+                self.traffic.start()
 
         try:
             loop.run_until_complete(serve())
@@ -180,6 +211,8 @@ class Sandbox:
             return
         if loop.is_running():
             async def shutdown() -> None:
+                if self.traffic is not None:
+                    await self.traffic.stop()
                 self.api.closing.set()
                 if self._runner is not None:
                     await self._runner.cleanup()
@@ -192,6 +225,7 @@ class Sandbox:
             loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=15)
         self._thread = None
+        self.traffic = None
         self._loop = None
         if self._tmpdir is not None:
             self._tmpdir.cleanup()

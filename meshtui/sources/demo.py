@@ -6,6 +6,7 @@ client, list/watch, dry-run and preconditioned writes, logs and port-forward.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -41,10 +42,14 @@ def open_demo(
     tmp = tempfile.mkdtemp(prefix="meshtui-demo-")
 
     def cleanup() -> None:
+        atexit.unregister(cleanup)
         try:
             sandbox.stop()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+    # A process that exits without close() still removes the kubeconfig (it holds tokens).
+    atexit.register(cleanup)
 
     try:
         path = sandbox.write_kubeconfig(os.path.join(tmp, "kubeconfig"))

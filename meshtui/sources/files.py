@@ -90,6 +90,9 @@ class FilesSource:
         self.poll_interval = poll_interval
         self.default_namespace = default_namespace
         self._lock = threading.RLock()
+        # One write at a time: the hash check and the rename must not interleave with another
+        # apply from this process (other processes are caught by the hash check).
+        self._write_lock = threading.Lock()
         self._files: dict[str, FileState] = {}
         self._objects: dict[ObjectKey, tuple[RawObject, Location]] = {}
         self._errors: list[LoadError] = []
@@ -217,8 +220,12 @@ class FilesSource:
             raise InvalidObjectError(f"cannot write: {problem}")
         if not self._loaded:
             self.snapshot()
-        if base is None:
-            return self._create(obj, dry_run, path)
+        with self._write_lock:
+            if base is None:
+                return self._create(obj, dry_run, path)
+            return self._update(obj, base, dry_run)
+
+    def _update(self, obj: RawObject, base: RawObject, dry_run: bool) -> ApplyResult:
         key = ObjectKey.of(base)
         with self._lock:
             entry = self._objects.get(key)

@@ -19,6 +19,7 @@ the comment lines right above it at its own indentation, which describe what is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from difflib import SequenceMatcher
 
 _Opcodes = list[tuple[str, int, int, int, int]]
@@ -95,7 +96,7 @@ def _overlaps(s: int, e: int, bs: int, be: int) -> bool:
     return bs < e and s < be
 
 
-def _map(ops: _Opcodes, p: int, len_a: int, len_b: int, pick: type[min] | type[max]) -> int:
+def _map(ops: _Opcodes, p: int, len_a: int, len_b: int, pick: Callable[[list[int]], int]) -> int:
     """Map boundary ``p`` of sequence a to b through the equal blocks (``pick`` breaks ties)."""
     cands = [j1 + (p - i1) for tag, i1, i2, j1, _ in ops if tag == "equal" and i1 <= p <= i2]
     if p == 0:
@@ -103,6 +104,10 @@ def _map(ops: _Opcodes, p: int, len_a: int, len_b: int, pick: type[min] | type[m
     if p == len_a:
         cands.append(len_b)
     return pick(cands) if cands else (0 if p == 0 else len_b)
+
+
+def _words(line: str) -> str:
+    return " ".join(line.split())
 
 
 def _is_comment(line: str) -> bool:
@@ -180,7 +185,8 @@ def _in_original_style(o_lines: list[str], n_lines: list[str], e_lines: list[str
     if not e_lines:
         return []
     n_to_o: dict[int, int] = {}
-    matcher = SequenceMatcher(None, [ln.strip() for ln in n_lines], [ln.strip() for ln in o_lines], autojunk=False)
+    # Compared without whitespace: ruamel moves end-of-line comments when it re-indents.
+    matcher = SequenceMatcher(None, [_words(ln) for ln in n_lines], [_words(ln) for ln in o_lines], autojunk=False)
     for tag, i1, i2, j1, _ in matcher.get_opcodes():
         if tag == "equal":
             n_to_o.update((i1 + k, j1 + k) for k in range(i2 - i1))
@@ -194,15 +200,16 @@ def _in_original_style(o_lines: list[str], n_lines: list[str], e_lines: list[str
     out: list[str] = []
     placed: list[tuple[int, int]] = []  # (indent in E, indent written) of the lines so far
     for j, line in enumerate(e_lines):
+        if j in same and same[j] in n_to_o:
+            kept = o_lines[n_to_o[same[j]]]
+            out.append(kept)
+            if kept.strip():
+                placed.append((_indent(line), _indent(kept)))
+            continue
         if not line.strip():
             out.append(line)
             continue
         depth = _indent(line)
-        if j in same and same[j] in n_to_o:
-            kept = o_lines[n_to_o[same[j]]]
-            out.append(kept)
-            placed.append((depth, _indent(kept)))
-            continue
         target: int | None = None
         ref = replaces.get(j)
         if ref is not None and ref in n_to_o and _indent(n_lines[ref]) == depth:

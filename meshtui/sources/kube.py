@@ -90,6 +90,9 @@ class KubeSource:
         self._rbac_reason: str | None = None
         self._forbidden_reason: str | None = None
 
+    #: The kubeconfig file this source was opened from (None: default location or in-cluster).
+    kubeconfig: str | None = None
+
     # -- opening -----------------------------------------------------------------------------
 
     @classmethod
@@ -110,7 +113,7 @@ class KubeSource:
         from kubernetes import client, config
 
         if kubeconfig is None and context is None and _in_cluster_only():
-            return cls.in_cluster(read_only, namespace=namespace, settings=settings)
+            return cls.in_cluster(read_only, namespace=namespace, settings=settings, page_size=page_size)
         cfg = client.Configuration()
         try:
             contexts, current = config.list_kube_config_contexts(kubeconfig)
@@ -127,12 +130,15 @@ class KubeSource:
             cause = str(exc) if isinstance(exc, config.ConfigException) else f"{type(exc).__name__}: {exc}"
             raise SourceError(f"kubeconfig {where}: {one_line(cause, 200)}") from exc
         name = context or (current or {}).get("name") or "kubernetes"
-        return cls(_api_client(cfg), description=name, namespace=namespace, read_only=read_only,
-                   settings=settings, on_close=on_close, page_size=page_size)
+        source = cls(_api_client(cfg), description=name, namespace=namespace, read_only=read_only,
+                     settings=settings, on_close=on_close, page_size=page_size)
+        source.kubeconfig = kubeconfig
+        return source
 
     @classmethod
     def in_cluster(
-        cls, read_only: bool = False, *, namespace: str | None = None, settings: WatchSettings | None = None
+        cls, read_only: bool = False, *, namespace: str | None = None,
+        settings: WatchSettings | None = None, page_size: int = PAGE_SIZE,
     ) -> "KubeSource":
         """Open the API server of the pod we run in, with its service account."""
         from kubernetes import client, config
@@ -143,7 +149,7 @@ class KubeSource:
         except config.ConfigException as exc:
             raise SourceError(f"in-cluster config: {one_line(str(exc), 200)}") from exc
         return cls(_api_client(cfg), description="in-cluster", namespace=namespace,
-                   read_only=read_only, settings=settings)
+                   read_only=read_only, settings=settings, page_size=page_size)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -167,7 +173,10 @@ class KubeSource:
         resume: dict[str, str] = {}
         # A few lists in flight hide the round trips; decoding is serialised by the GIL anyway.
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="meshtui-list") as pool:
-            futures = [(spec, pool.submit(list_kind, self.rest, spec, self.namespace, self.page_size)) for spec in specs]
+            futures = [
+                (spec, pool.submit(list_kind, self.rest, spec, self.namespace, self.page_size))
+                for spec in specs
+            ]
             for spec, future in futures:
                 try:
                     records, rv = future.result()
@@ -320,6 +329,29 @@ class KubeSource:
         """GET ``path`` from the pod's Envoy admin (port 15000) through the API server."""
         return envoy_admin_get(self.rest, namespace, pod, path)
 
+    def contexts(self) -> list[str]:
+        """The context names of this source's kubeconfig (empty in-cluster)."""
+        from kubernetes import config
+
+        if self.description == "in-cluster":
+            return []
+        try:
+            contexts, _ = config.list_kube_config_contexts(self.kubeconfig)
+        except Exception:  # noqa: BLE001 - an unreadable kubeconfig simply offers no contexts
+            return []
+        return [c.get("name") for c in contexts or () if c.get("name")]
+
+    def with_context(self, context: str) -> "KubeSource":
+        """A new source on another context of the same kubeconfig, with the same scope and
+        read-only setting. It takes over ``on_close`` (the demo's sandbox lives on); close this
+        one afterwards. Raises ``SourceError`` with a one-line cause."""
+        new = KubeSource.from_kubeconfig(
+            self.kubeconfig, context=context, read_only=self.read_only, namespace=self.namespace,
+            settings=self.settings, on_close=self._on_close, page_size=self.page_size,
+        )
+        self._on_close = None
+        return new
+
     def close(self) -> None:
         """End watches and log streams, close pooled connections, then run ``on_close``."""
         if self._closed.is_set():
@@ -333,10 +365,15 @@ class KubeSource:
 
 
 def _api_client(cfg: Any) -> Any:
-    """An ApiClient on ``cfg`` with a pool big enough for our concurrent watches."""
+    """An ApiClient on ``cfg`` with a pool big enough for our concurrent watches and safe retries."""
     from kubernetes import client
 
+    import urllib3
+
     cfg.connection_pool_maxsize = _POOL_SIZE
+    # Retry connection failures, but never resend a PUT/POST whose answer was lost: a replayed
+    # write would meet its own new resourceVersion and look like somebody else's conflict.
+    cfg.retries = urllib3.Retry(total=3, allowed_methods=frozenset({"GET", "HEAD", "OPTIONS"}))
     if hasattr(cfg, "keep_alive"):
         # TCP keepalive (as client-go) notices a dead network under a quiet log stream.
         cfg.keep_alive = True

@@ -106,21 +106,29 @@ def http_error_from(status: int, body: bytes, fallback: str) -> HttpError:
 
 def describe_connection_error(exc: BaseException, host: str) -> str:
     """A one-line cause for a failed connection (urllib3 wraps the real reason deeply)."""
-    reason: BaseException | None = exc
-    # MaxRetryError.reason -> NewConnectionError / ProtocolError -> OSError ...
-    for _ in range(4):
-        inner = getattr(reason, "reason", None)
-        if isinstance(inner, BaseException):
-            reason = inner
+    # MaxRetryError.reason -> NewConnectionError, raised from the socket's OSError: the innermost
+    # OS error ("Connection refused", "Name or service not known") is what the user needs.
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    reason: BaseException = exc
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
             continue
-        if reason is not None and reason.args and isinstance(reason.args[-1], BaseException):
-            reason = reason.args[-1]
-            continue
-        break
-    text = str(reason or exc)
-    # "<urllib3.connection.HTTPConnection object at 0x..>: Failed to establish ..." -> the tail
-    if ">: " in text:
-        text = text.split(">: ", 1)[1]
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.strerror:
+            return one_line(f"cannot reach {host}: {e.strerror}", 200)
+        reason = e
+        for inner in (getattr(e, "reason", None), e.__cause__, e.__context__):
+            if isinstance(inner, BaseException):
+                todo.append(inner)
+    first = reason.args[0] if reason.args else None
+    text = first if isinstance(first, str) and first else (str(reason) or type(reason).__name__)
+    # "HTTPSConnectionPool(host='h', port=1): Read timed out." -> the part after the pool repr
+    for sep in ("): ", ">: "):
+        if sep in text:
+            text = text.split(sep, 1)[1]
+            break
     return one_line(f"cannot reach {host}: {text}", 200)
 
 
@@ -189,7 +197,7 @@ class Rest:
         timeout: tuple[float, float | None],
     ) -> Any:
         if self._new_style:
-            # kubernetes >= 35: param_serialize builds URL + auth headers; call_api sends with
+            # Current clients (e.g. 37.x): param_serialize builds URL + auth headers; call_api sends with
             # preload_content=False and returns a RESTResponse wrapping the urllib3 response.
             req = self.api_client.param_serialize(
                 method, path, query_params=query, header_params=headers, body=body,
@@ -208,7 +216,8 @@ class Rest:
         except ApiException as exc:
             if not exc.status:
                 raise
-            raise http_error_from(exc.status, (exc.body or "").encode(), str(exc.reason or "")) from exc
+            body = exc.body if isinstance(exc.body, bytes) else str(exc.body or "").encode()
+            raise http_error_from(exc.status, body, str(exc.reason or "")) from exc
 
     def json(self, method: str, path: str, query: Query = (), body: Any = None,
              *, content_type: str = "application/json") -> Any:

@@ -59,6 +59,8 @@ class BigTable(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home,g", "jump(0)", "Top", show=False),
         Binding("end,G", "jump(-1)", "Bottom", show=False),
+        Binding("left", "pan(-8)", "Left", show=False),
+        Binding("right", "pan(8)", "Right", show=False),
         Binding("enter", "select", "Open", id="open"),
         Binding("s", "sort", "Sort", id="sort", tooltip="Sort by the next column"),
         Binding("S", "reverse", "Reverse", show=False, id="reverse"),
@@ -96,6 +98,11 @@ class BigTable(ScrollView, can_focus=True):
         return len(self._rows)
 
     @property
+    def shown_rows(self) -> list[Row]:
+        """The rows shown (after the filter), in display order."""
+        return list(self._rows)
+
+    @property
     def total_count(self) -> int:
         """Rows held (before the filter)."""
         return len(self._all)
@@ -122,7 +129,10 @@ class BigTable(ScrollView, can_focus=True):
         pred = compile_filter(self._filter_text)
         rows = self._all if pred is None else [r for r in self._all if pred(" ".join(r[1]))]
         col = self.sort_column
-        rows = sorted(rows, key=lambda r: _sort_key(r[1][col] if col < len(r[1]) else ""), reverse=self.sort_reverse)
+        if col >= 0:  # -1: keep the order the rows were given in (e.g. istioctl's)
+            rows = sorted(rows, key=lambda r: _sort_key(r[1][col] if col < len(r[1]) else ""), reverse=self.sort_reverse)
+        elif self.sort_reverse:
+            rows = rows[::-1]
         self._rows = rows
         widths = [len(c.title) for c in self.columns]
         # Widths from a bounded sample keep a 20,000-row refresh cheap; cells are cut to fit.
@@ -188,6 +198,10 @@ class BigTable(ScrollView, can_focus=True):
         """Move the cursor by ``delta`` rows."""
         if self._rows:
             self.cursor_row = max(0, min(len(self._rows) - 1, self.cursor_row + delta))
+
+    def action_pan(self, delta: int) -> None:
+        """Scroll sideways to reach wide columns."""
+        self.scroll_to(x=max(0, self.scroll_offset.x + delta), animate=False)
 
     def action_page(self, direction: int) -> None:
         """Move by a screenful."""

@@ -23,6 +23,14 @@ class MeshTree(Tree[Any]):
         self._ns_nodes: dict[str, Any] = {}
         self._svc_nodes: dict[tuple[str, str, str], Any] = {}
         self.filter_text = ""
+        # Worst finding level ("Error"/"Warning") per service key and per namespace.
+        self.problems: dict[tuple[str, str, str], str] = {}
+        self.ns_problems: dict[str, str] = {}
+
+    def set_problems(self, by_service: dict[tuple[str, str, str], str], by_namespace: dict[str, str]) -> None:
+        """Remember which services and namespaces have findings; drawn at the next refresh."""
+        self.problems = dict(by_service)
+        self.ns_problems = dict(by_namespace)
 
     def node_for(self, key: tuple[str, str, str]) -> Any:
         """The tree node of a service key (kind, namespace, name), if shown."""
@@ -42,10 +50,13 @@ class MeshTree(Tree[Any]):
             if self.filter_text and self.filter_text not in f"{svc.namespace}/{svc.name}".lower():
                 continue
             key = (svc.kind, svc.namespace, svc.name)
-            wanted.setdefault(svc.namespace, []).append((key, _service_label(index, svc, routed)))
+            label = _service_label(index, svc, routed)
+            _mark(label, self.problems.get(key))
+            wanted.setdefault(svc.namespace, []).append((key, label))
         for ns in sorted(wanted):
             node = self._ns_nodes.get(ns)
             label = Text.assemble((ns, "bold"), (f"  {len(wanted[ns])}", "dim"))
+            _mark(label, self.ns_problems.get(ns))
             if node is None:
                 node = self.root.add(label, data=("ns", ns), expand=len(wanted) <= 4)
                 self._ns_nodes[ns] = node
@@ -65,6 +76,12 @@ class MeshTree(Tree[Any]):
             for key in [k for k in self._svc_nodes if k[1] == ns]:
                 del self._svc_nodes[key]
             self._ns_nodes.pop(ns).remove()
+
+
+def _mark(label: Text, level: str | None) -> None:
+    """The problem marker: a red `!` for an error finding, a yellow one for a warning."""
+    if level in ("Error", "Warning"):
+        label.append("  !", style="bold red" if level == "Error" else "bold yellow")
 
 
 def _namespaces(index: Any) -> set[str]:

@@ -37,6 +37,7 @@ class RouteTree(Tree[Any]):
         self._add_virtual_services(view)
         self._add_destination_rule(view)
         self._add_exposure(view)
+        self._add_backends(view)
         self._restore(collapsed, cursor)
 
     # -- sections -------------------------------------------------------------------------
@@ -53,16 +54,10 @@ class RouteTree(Tree[Any]):
             return
         colours = view.subset_styles
         for vs in view.virtual_services:
-            label = Text.assemble(
-                ("VirtualService ", "bold"),
-                (f"{vs.namespace}/{vs.name}", "bold cyan"),
-                ("  hosts ", "dim"),
-                ", ".join(vs.hosts),
-            )
-            if vs.gateways:
-                label.append("  gateways ", style="dim")
-                label.append(", ".join(vs.gateways))
+            label = Text.assemble(("VirtualService ", "bold"), (f"{vs.namespace}/{vs.name}", "bold cyan"))
             vs_node = self.root.add(label, data=("vs", vs.key), expand=True)
+            vs_node.add_leaf(Text.assemble(("hosts ", "dim"), ", ".join(vs.hosts)))
+            vs_node.add_leaf(Text.assemble(("gateways ", "dim"), ", ".join(vs.gateways) or "mesh (default)"))
             for rule in vs.http:
                 self._add_rule(vs_node, rule, colours)
             for kind, rules in (("tls", vs.tls), ("tcp", vs.tcp)):
@@ -122,15 +117,36 @@ class RouteTree(Tree[Any]):
             if s.unit == "pods":
                 text.append(f" pods {s.ready}/{s.total} ready", style=pods_style)
             else:
-                text.append(f" {s.total} replicas (desired)", style=pods_style)
+                text.append(f" {s.total} replica{'s' if s.total != 1 else ''} (desired)", style=pods_style)
             node.add_leaf(text)
 
     def _add_exposure(self, view: Any) -> None:
-        if not view.gateways:
-            return
-        node = self.root.add(Text("Exposed through", style="bold"), expand=True)
-        for gw in view.gateways:
-            node.add_leaf(Text(gw))
+        for gw in view.gateway_views:
+            label = Text.assemble(("Gateway ", "bold"), (f"{gw.namespace}/{gw.name}", "bold cyan"))
+            if gw.selector:
+                label.append(f"  selector {gw.selector}", style="dim")
+            label.append(f"  via VirtualService {gw.via}", style="dim")
+            node = self.root.add(label, data=("gw", gw.namespace, gw.name), expand=True)
+            for line in gw.servers:
+                node.add_leaf(Text("server " + line))
+
+    def _add_backends(self, view: Any) -> None:
+        if view.ports:
+            node = self.root.add(Text.assemble(("Service ports", "bold")), data=("ports",), expand=True)
+            for line in view.ports:
+                node.add_leaf(Text(line))
+            if view.endpoints:
+                node.add_leaf(Text(f"endpoints {view.endpoints}", style="dim"))
+        if view.workloads:
+            node = self.root.add(Text("Pods" if view.workloads[0].detail[:8] != "replicas" else "Workloads",
+                                      style="bold"), data=("pods",), expand=True)
+            for w in view.workloads:
+                style = view.subset_styles.get(w.subset or "", "white")
+                line = Text("● " if w.ready else "○ ", style="green" if w.ready else "red")
+                line.append(w.name.ljust(34))
+                line.append(f" {w.subset or '-':<6}", style=style)
+                line.append(f" {w.detail}", style="dim")
+                node.add_leaf(line, data=("pod", w.namespace, w.pod) if w.pod else None)
 
     # -- keeping the user's place across rebuilds ------------------------------------------
 

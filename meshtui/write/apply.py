@@ -122,7 +122,8 @@ class Writer:
         preview = Preview(plan, plan.diff(), validation, owners(plan.base, plan.context))
         reason = plan.source.read_only_reason()
         if reason:
-            preview.blocked = Outcome("forbidden", plan, f"read-only: {reason}; nothing was written",
+            said = reason if reason.lower().startswith("read-only") else f"read-only: {reason}"
+            preview.blocked = Outcome("forbidden", plan, f"{said}; nothing was written",
                                       validation=validation)
             return preview
         if not plan.changed():

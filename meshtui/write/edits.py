@@ -36,6 +36,10 @@ from meshtui.write.plan import Edit
 _ASSIGNMENT = re.compile(r"^(?P<subset>[^=\s]+)=(?P<sign>[+-]?)(?P<value>\d+)%?$")
 
 
+class RuleChoiceError(ReleaseError):
+    """The rule to edit is ambiguous or does not exist (a usage error: say ``--rule``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Assignment:
     """``SUBSET=W`` (``relative`` False) or ``SUBSET=+N`` / ``SUBSET=-N`` (``value`` signed)."""
@@ -64,17 +68,25 @@ def _rule_label(rule: dict, index: int) -> str:
     return str(rule.get("name")) if rule.get("name") else f"#{index}"
 
 
+def rule_text(ref: RuleRef) -> str:
+    """How a rule reference reads in messages: ``canary`` or ``#1``."""
+    return f"#{ref}" if isinstance(ref, int) else str(ref)
+
+
 def pick_rule(vs: RawObject, rule: str | None) -> RuleRef:
     """The rule a command edits, as a stable reference (its name, else its index).
 
     Given ``rule`` (an index or a name), that one. Otherwise the only rule with more than one
     destination; else the default route (the last rule without match; the only rule counts);
-    else ``ReleaseError`` asking for ``--rule``.
+    else ``RuleChoiceError`` asking for ``--rule``.
     """
     copy = copy_vs(vs)
     rules = http_rules(copy)
     if rule is not None:
-        index = rule_index(copy, rule)
+        try:
+            index = rule_index(copy, rule)
+        except ReleaseError as exc:
+            raise RuleChoiceError(str(exc)) from None
     else:
         split = [i for i, r in enumerate(rules) if len(r.get("route") or []) > 1]
         if len(split) == 1:
@@ -85,7 +97,7 @@ def pick_rule(vs: RawObject, rule: str | None) -> RuleRef:
                 default = 0
             if default is None:
                 names = ", ".join(_rule_label(r, i) for i, r in enumerate(rules))
-                raise ReleaseError(f"{vs_label(vs)} has {len(rules)} http rules ({names}); say which with --rule")
+                raise RuleChoiceError(f"{vs_label(vs)} has {len(rules)} http rules ({names}); say which with --rule")
             index = default
     name = rules[index].get("name")
     if name and sum(1 for r in rules if r.get("name") == name) == 1:

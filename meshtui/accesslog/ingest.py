@@ -1,0 +1,110 @@
+"""From followed ``(pod, line)`` batches to ring rows and split statistics (pure, one owner).
+
+``LogIngest`` parses each line, asks the ``FollowPlan`` whether it is shown and in which split
+basis it counts, feeds that basis's ``SplitStats`` and returns the ring rows to show. It is
+meant to be owned by one thread (the Logs screen's ingest worker): the other side changes it
+only through ``plan``/``parser`` (replaced whole, read once per batch) and ``request_window``
+(applied at the next batch), and reads ``panel`` results, which are immutable snapshots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from meshtui.accesslog.stats import ErrorRollups, SplitRow, SplitStats
+from meshtui.accesslog.tail import entry_row
+from meshtui.accesslog.target import BASIS_CLIENT, BASIS_SERVER, FollowPlan
+
+
+@dataclass(frozen=True, slots=True)
+class PanelData:
+    """What the split panel draws, computed in one go."""
+
+    basis: str
+    label: str
+    window: float | None
+    rows: list[SplitRow]
+    rollups: ErrorRollups
+    lines: int
+    unparsed: int
+
+
+class LogIngest:
+    """Parse, classify and count followed lines (see the module docstring)."""
+
+    def __init__(self, parser: Any, plan: FollowPlan, window: float = 60.0) -> None:
+        self.parser = parser
+        self.plan = plan
+        self.stats = {BASIS_CLIENT: SplitStats(window), BASIS_SERVER: SplitStats(window)}
+        self._window_request: float | None = None
+        self.lines_in = 0
+        self.lines_shown = 0
+        self.lines_ignored = 0
+        self.unparsed = 0
+
+    @property
+    def window(self) -> float | None:
+        """The split window in seconds."""
+        return self.stats[BASIS_CLIENT].window
+
+    def request_window(self, window: float) -> None:
+        """Ask for a new window; applied by the owner at its next batch."""
+        self._window_request = window
+
+    def _apply_requests(self) -> None:
+        window, self._window_request = self._window_request, None
+        if window is not None:
+            for stats in self.stats.values():
+                stats.set_window(window)
+
+    def process(self, items: list[tuple[tuple[str, str], str]]) -> list[tuple[Any, ...]]:
+        """Count a batch of ``(pod, line)``; return the ring rows of the lines to show."""
+        self._apply_requests()
+        parse = self.parser.parse
+        classify = self.plan.classify
+        client, server = self.stats[BASIS_CLIENT], self.stats[BASIS_SERVER]
+        rows: list[tuple[Any, ...]] = []
+        unparsed = 0
+        for pod, line in items:
+            if not line or line.isspace():
+                continue
+            record = parse(line)
+            show, basis, subset = classify(pod, record)
+            if record is None:
+                unparsed += 1
+            elif basis == BASIS_CLIENT:
+                client.add(record)
+            elif basis == BASIS_SERVER:
+                server.add(record, subset=subset)
+            if show:
+                rows.append(entry_row(pod[1], line, record))
+        self.unparsed += unparsed
+        self.lines_in += len(items)
+        self.lines_shown += len(rows)
+        self.lines_ignored += len(items) - len(rows)
+        return rows
+
+    def basis(self, mode: str) -> str:
+        """The basis to show: ``mode`` unless ``auto``; in auto, the clients' once any client
+        line was counted (or always, for a pod/workload target), else the server pods'."""
+        if mode != "auto":
+            return mode
+        if self.plan.host is not None and not self.stats[BASIS_CLIENT].lines and self.stats[BASIS_SERVER].lines:
+            return BASIS_SERVER
+        return BASIS_CLIENT
+
+    def panel(self, mode: str, weights: Mapping[str, float]) -> PanelData:
+        """A snapshot of the split for the panel."""
+        self._apply_requests()
+        basis = self.basis(mode)
+        stats = self.stats[basis]
+        rows = stats.rows(weights)
+        if self.plan.host is None and basis == BASIS_CLIENT:
+            rows += self.stats[BASIS_SERVER].rows(weights)  # a pod's view: its calls and its inbound
+        label = self.plan.basis_label(basis)
+        if mode != "auto":
+            label += f" [{mode}; o changes]"
+        return PanelData(basis, label, stats.window, rows, stats.error_rollups(limit=5),
+                         stats.lines, self.unparsed)

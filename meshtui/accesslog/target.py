@@ -1,0 +1,229 @@
+"""What the Logs screen follows for a service, a pod or a workload, and which lines count (pure).
+
+Which lines make the observed split of a service
+-----------------------------------------------
+The split is measured **at the clients**: the outbound lines whose upstream cluster names the
+service's host (``outbound|80|v1|backend-service.default.svc.cluster.local``), from every
+followed pod. That is the only place where
+
+- the subset is the one the client's Envoy *chose* (the weighted pick of the VirtualService), so
+  the observed share compares one-to-one with the configured weight;
+- failures that never reach a server pod are seen at all: ``UH`` (no healthy upstream), ``UO``
+  (circuit breaker), ``NR`` (no route), ``URX`` (retries exhausted), fault injection ``FI``/``DI``
+  — exactly the "503 UH on reviews v3" the error rollups are for;
+- mirrored requests are told apart (the shadow authority ``host-shadow``).
+
+The clients followed are the service's namespace's pods with a sidecar plus the gateway pods of
+the Gateways its VirtualServices bind (the ingress path), capped at ``max_pods``. Clients in
+other namespaces are not followed; when no client line has been seen the screen falls back to
+the service's own pods' **inbound** lines attributed to subsets by pod labels (the server's
+view: it misses client-side failures and says so). ``FollowPlan.basis_label`` names the basis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshtui.accesslog.cluster import INBOUND, OUTBOUND, parse_cluster
+from meshtui.accesslog.record import Record
+from meshtui.model.hosts import fqdn
+
+PodKey = tuple[str, str]  # (namespace, pod name)
+
+#: Where a line counts: at a client (outbound to the service), at a server pod (inbound), nowhere.
+BASIS_CLIENT = "client"
+BASIS_SERVER = "server"
+
+TARGET_KINDS = ("Service", "Pod", "Deployment")
+
+
+@dataclass(frozen=True, slots=True)
+class LogTarget:
+    """What the Logs screen is about: a Service, a Pod, or a workload (Deployment)."""
+
+    kind: str
+    namespace: str
+    name: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in TARGET_KINDS:
+            raise ValueError(f"logs follow a Service, Pod or Deployment, not a {self.kind}")
+
+    @property
+    def label(self) -> str:
+        """``Service default/backend-service``."""
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+
+@dataclass(slots=True)
+class FollowPlan:
+    """The pods to follow and how to read their lines.
+
+    ``own`` maps the target's pods to their subset (``""`` when no DestinationRule subset
+    selects them); ``clients`` are the other pods followed for their outbound lines to
+    ``host``; ``left_out`` counts candidate clients over the cap.
+    """
+
+    target: LogTarget
+    host: str | None
+    own: dict[PodKey, str] = field(default_factory=dict)
+    clients: set[PodKey] = field(default_factory=set)
+    left_out: int = 0
+    missing: str | None = None
+
+    @property
+    def pods(self) -> set[PodKey]:
+        """Every pod to follow."""
+        return set(self.own) | self.clients
+
+    def classify(self, pod: PodKey, record: Record | None) -> tuple[bool, str | None, str | None]:
+        """(show the line, the split basis it counts in, the subset to attribute it to).
+
+        Own pods' lines are always shown; a client's line only when it is outbound to the host.
+        With no service host (a pod or workload target) every line shows and counts as it is.
+        """
+        own = pod in self.own
+        if record is None:
+            return own, None, None
+        if self.host is None:
+            info = record.cluster
+            if info.direction == INBOUND:
+                return True, BASIS_SERVER, self.own.get(pod) or None
+            return True, BASIS_CLIENT, None
+        info = parse_cluster(record.upstream_cluster)
+        if info.direction == OUTBOUND and info.host == self.host:
+            return True, BASIS_CLIENT, None
+        if own and info.direction == INBOUND:
+            return True, BASIS_SERVER, self.own.get(pod) or None
+        return own, None, None
+
+    def basis_label(self, basis: str) -> str:
+        """What the split panel says about where its numbers come from."""
+        if self.host is None:
+            return f"all lines of {len(self.own)} pod(s) of {self.target.label}"
+        if basis == BASIS_CLIENT:
+            text = f"at the clients: outbound lines to {self.host} from {len(self.pods)} followed pod(s)"
+            if self.left_out:
+                text += f" ({self.left_out} more not followed)"
+            return text
+        return (f"at the servers: inbound lines of {len(self.own)} pod(s), subset by pod labels "
+                "(no client line seen; client-side failures such as UH/UO/NR are not visible here)")
+
+
+def _sidecar(pod: Any) -> bool:
+    return bool(pod.has_sidecar or "istio-proxy" in pod.containers)
+
+
+def _subset_of(index: Any, host: str, namespace: str, pod: Any) -> str:
+    dr = index.destination_rule_for(host, namespace)
+    if dr is None:
+        return ""
+    for s in dr.subsets:
+        if s.labels and all(pod.labels.get(k) == v for k, v in s.labels.items()):
+            return s.name
+    return ""
+
+
+def plan_follow(index: Any, target: LogTarget, max_pods: int = 64) -> FollowPlan:
+    """The pods to follow for ``target`` in the current mesh index (see the module docstring)."""
+    if target.kind == "Pod":
+        pod = index.get("Pod", target.namespace, target.name)
+        plan = FollowPlan(target, None)
+        if pod is None:
+            plan.missing = f"pod {target.namespace}/{target.name} not found"
+        else:
+            plan.own[(pod.namespace, pod.name)] = ""
+        return plan
+    if target.kind == "Deployment":
+        dep = index.get("Deployment", target.namespace, target.name)
+        plan = FollowPlan(target, None)
+        if dep is None:
+            plan.missing = f"deployment {target.namespace}/{target.name} not found"
+            return plan
+        selector = _deployment_selector(dep.raw)
+        for pod in index.pods_matching(target.namespace, selector)[:max_pods] if selector else []:
+            plan.own[(pod.namespace, pod.name)] = ""
+        return plan
+    service = index.get("Service", target.namespace, target.name)
+    host = fqdn(target.name, target.namespace)
+    plan = FollowPlan(target, host)
+    if service is None:
+        plan.missing = f"service {target.namespace}/{target.name} not found"
+        return plan
+    own_pods = [p for p in index.pods_for_service(service) if _sidecar(p)]
+    for pod in own_pods[:max_pods]:
+        plan.own[(pod.namespace, pod.name)] = _subset_of(index, host, target.namespace, pod)
+    candidates: list[Any] = []
+    seen = set(plan.own)
+    for pod in _gateway_pods(index, host) + index.pods_matching(target.namespace, {}):
+        key = (pod.namespace, pod.name)
+        if key not in seen and _sidecar(pod):
+            seen.add(key)
+            candidates.append(pod)
+    room = max(0, max_pods - len(plan.own))
+    plan.clients = {(p.namespace, p.name) for p in candidates[:room]}
+    plan.left_out = max(0, len(candidates) - room)
+    return plan
+
+
+def _deployment_selector(raw: dict[str, Any]) -> dict[str, str]:
+    spec = raw.get("spec") or {}
+    labels = ((spec.get("selector") or {}).get("matchLabels")) or {}
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+def _gateway_pods(index: Any, host: str) -> list[Any]:
+    """Pods of the Gateways that VirtualServices for ``host`` bind (selector over every
+    namespace, as Istio does unless gateways are scoped to their namespace)."""
+    names: set[tuple[str, str]] = set()
+    for vs in index.virtual_services:
+        if not _vs_concerns(vs, host):
+            continue
+        for gw in vs.gateways:
+            if gw == "mesh":
+                continue
+            ns, _, name = gw.rpartition("/")
+            names.add((ns or vs.namespace, name))
+    pods: list[Any] = []
+    for ns, name in sorted(names):
+        gateway = index.get("Gateway", ns, name)
+        if gateway is None or not gateway.selector:
+            continue
+        for pod in index.pods:
+            if all(pod.labels.get(k) == v for k, v in gateway.selector.items()):
+                pods.append(pod)
+    return pods
+
+
+def _vs_concerns(vs: Any, host: str) -> bool:
+    if any(fqdn(h, vs.namespace) == host for h in vs.hosts):
+        return True
+    return any(fqdn(rd.destination.host or "", vs.namespace) == host for r in vs.http for rd in r.route or [])
+
+
+def configured_weights(index: Any, target: LogTarget) -> dict[str, float]:
+    """Configured weight per subset (percent) of the service's default route: the last rule
+    without match conditions of the mesh-bound VirtualService routing to it (a gateway-bound one
+    when no mesh-bound one exists). ``{}`` when nothing splits the service."""
+    if target.kind != "Service":
+        return {}
+    from meshtui.routing.service_view import service_routes
+
+    service = index.get("Service", target.namespace, target.name)
+    if service is None:
+        return {}
+    routes = service_routes(index, service)
+    views = sorted(routes.virtual_services,
+                   key=lambda v: 0 if (not v.gateways or "mesh" in v.gateways) else 1)
+    for view in views:
+        for rule in reversed(view.http):
+            dests = [d for d in rule.destinations if d.host == routes.host]
+            if rule.matches or not dests:
+                continue
+            weights: dict[str, float] = {}
+            for d in dests:
+                key = d.subset or ""
+                weights[key] = weights.get(key, 0.0) + float(d.weight)
+            return weights
+    return {}

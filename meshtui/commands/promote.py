@@ -1,0 +1,22 @@
+"""``meshtui promote NAME[.NS] SUBSET [--rule N|NAME] [--dry-run] [--yes]``: all traffic of a rule
+to SUBSET (the canary becomes the release); the other destinations stay in the rule at 0, so a
+rollback is one command. Same write path and exit codes as ``meshtui shift``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``promote`` subcommand."""
+    from meshtui.commands._release import register_release
+
+    register_release(sub, "promote", run, help="send all traffic of a rule to SUBSET (promote the canary)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``meshtui promote``."""
+    from meshtui.commands._release import run_release
+    from meshtui.write.edits import promote_edit
+
+    return run_release(args, "promote", promote_edit)

@@ -1,0 +1,54 @@
+"""``meshtui shift NAME[.NS] SUBSET=W|SUBSET=+N|SUBSET=-N … [--rule N|NAME] [--dry-run] [--yes]``
+
+Set (``v2=30``) or step (``v2=+10``, ``v1=-5``) the weights of one http rule of a
+VirtualService; the destinations not named share the rest in proportion, so the rule keeps
+summing to 100. The change goes through meshtui's one write path (``meshtui.write``): the
+unified diff, schema / Istio / analyzer validation, a dry run at the source, confirmation, a
+write that fails rather than overwrite a change made since the read, and the audit log.
+Exit codes are those of every writing command (see ``meshtui.commands._writing``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from meshtui.commands._writing import add_write_arguments
+from meshtui.commands.common import CommandError
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``shift`` subcommand."""
+    parser = sub.add_parser(
+        "shift",
+        help="shift traffic between the destinations of a VirtualService rule",
+        description=(
+            "Set or step destination weights of one http rule; the others are rebalanced so the "
+            "rule sums to 100. Shows the diff, validates, dry-runs, asks, then writes with the "
+            "version read as precondition. Exit: 0 applied, 1 invalid, 3 conflict, 4 read-only, "
+            "2 other (also: not confirmed without a terminal and without --yes)."
+        ),
+    )
+    parser.add_argument("name", metavar="NAME[.NS]", help="the VirtualService")
+    parser.add_argument("weights", nargs="+", metavar="SUBSET=W",
+                        help="SUBSET=W sets W%%, SUBSET=+N / SUBSET=-N moves N points")
+    add_write_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``meshtui shift``."""
+    from meshtui.commands._writing import edit_and_execute
+    from meshtui.write.edits import parse_assignment, pick_rule, rule_text, shift_edit
+
+    try:
+        assignments = [parse_assignment(text) for text in args.weights]
+    except ValueError as exc:
+        raise CommandError(str(exc), 2) from None
+    shown = " ".join(str(a) for a in assignments)
+
+    def make_edit(vs: dict) -> tuple[Callable[[dict], dict], str]:
+        rule = pick_rule(vs, args.rule)
+        return shift_edit(assignments, rule), f"shift {shown} (rule {rule_text(rule)})"
+
+    return edit_and_execute(args, make_edit, f"shift {shown}")

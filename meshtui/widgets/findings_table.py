@@ -1,0 +1,189 @@
+"""Findings in the UI: the background analysis feed, the table rows, and the findings table.
+
+Analysing a big mesh takes seconds, so ``FindingsFeed`` runs ``meshtui.analysis.analyze`` in a
+thread worker, at most once every ``MIN_INTERVAL`` seconds however fast watch events arrive,
+over a private index rebuilt from a snapshot of the raw objects (the live index keeps changing
+on the event loop while the worker reads). The result reaches every screen of the stack as a
+``FindingsUpdated`` message.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from textual.worker import get_current_worker
+
+from meshtui.messages import FindingsUpdated
+from meshtui.widgets.big_table import BigTable, Column
+
+#: Seconds between two analyses: watch bursts coalesce into one run.
+MIN_INTERVAL = 2.0
+
+#: The LEVEL cell of each level. The glyphs sort Info < Warning < Error, so a reversed sort on
+#: the column (the table's default) shows errors first; the sort is stable within a level.
+LEVEL_CELLS = {"Error": "✖ Error", "Warning": "⚠ Warning", "Info": "ℹ Info"}
+
+COLUMNS = (
+    Column("LEVEL", 10),
+    Column("CODE", 8),
+    Column("ORIGIN", 44),
+    Column("MESSAGE", 60),
+    Column("PATH", 44),
+)
+
+FindingKey = tuple[str, str, str, str, str, str, str]
+
+
+def finding_key(f: Any) -> FindingKey:
+    """A row key that stays the same across analyses, so the cursor survives a refresh."""
+    return (f.level, f.code, f.kind, f.namespace, f.resource_name, f.path or "", f.message)
+
+
+def finding_rows(findings: list[Any]) -> tuple[list[tuple[FindingKey, tuple[str, ...]]], dict[FindingKey, Any]]:
+    """Table rows (errors first) and the finding behind each key.
+
+    Two analyzers can report the very same message about the same field (istioctl's gateway
+    analyzers do); the table shows it once.
+    """
+    rows: list[tuple[FindingKey, tuple[str, ...]]] = []
+    by_key: dict[FindingKey, Any] = {}
+    for f in findings:
+        key = finding_key(f)
+        if key in by_key:
+            continue
+        by_key[key] = f
+        cells = (LEVEL_CELLS.get(f.level, f.level), f.code, f.origin, f.message, f.path or "")
+        rows.append((key, cells))
+    return rows, by_key
+
+
+def level_counts(findings: list[Any]) -> dict[str, int]:
+    """How many distinct findings of each level (``Error``, ``Warning``, ``Info``)."""
+    counts = {"Error": 0, "Warning": 0, "Info": 0}
+    for f in {finding_key(f): f for f in findings}.values():
+        counts[f.level] = counts.get(f.level, 0) + 1
+    return counts
+
+
+def _worse(a: str | None, b: str) -> str:
+    return "Error" if "Error" in (a, b) else b if a is None else a
+
+
+def problem_map(index: Any, findings: list[Any]) -> tuple[dict[tuple[str, str, str], str], dict[str, str]]:
+    """The worst level per browser service and per namespace, for errors and warnings only."""
+    from meshtui.routing.service_view import service_for_object
+
+    by_service: dict[tuple[str, str, str], str] = {}
+    by_namespace: dict[str, str] = {}
+    cache: dict[tuple[str, str, str], Any] = {}
+    for f in findings:
+        if f.level not in ("Error", "Warning"):
+            continue
+        if f.namespace:
+            by_namespace[f.namespace] = _worse(by_namespace.get(f.namespace), f.level)
+        obj_key = (f.kind, f.namespace, f.resource_name)
+        if obj_key not in cache:
+            cache[obj_key] = service_for_object(index, *obj_key)
+        target = cache[obj_key]
+        if target is not None:
+            by_service[target] = _worse(by_service.get(target), f.level)
+    return by_service, by_namespace
+
+
+class FindingsFeed:
+    """Runs the analyzers off the event loop after mesh changes, debounced, and publishes.
+
+    ``latest`` is the last ``FindingsUpdated`` published (None before the first analysis), so
+    a screen opened later starts from it.
+    """
+
+    def __init__(self, app: Any, min_interval: float = MIN_INTERVAL) -> None:
+        self._app = app
+        self._min_interval = min_interval
+        self._index: Any | None = None
+        self._dirty = False
+        self._running = False
+        self._timer: Any | None = None
+        self._last_start = 0.0
+        self.latest: FindingsUpdated | None = None
+
+    def schedule(self, index: Any) -> None:
+        """Ask for an analysis of ``index`` (on the loop); runs now or when the interval allows."""
+        self._index = index
+        self._dirty = True
+        self._maybe_start()
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._maybe_start()
+
+    def _maybe_start(self) -> None:
+        if not self._dirty or self._running or self._index is None:
+            return
+        wait = self._last_start + self._min_interval - time.monotonic()
+        if wait > 0:
+            if self._timer is None:
+                self._timer = self._app.set_timer(wait, self._on_timer)
+            return
+        index = self._index
+        # The snapshot is taken on the loop, where the index is consistent; the worker builds
+        # its own index from it. Raw dicts are replaced, never mutated, by watch events.
+        raws = [obj.raw for key in {k.kind for k in index.keys()} for obj in index.objects(key)]
+        suffix = getattr(index, "domain_suffix", "cluster.local")
+        self._dirty = False
+        self._running = True
+        self._last_start = time.monotonic()
+        self._app.run_worker(
+            lambda: self._analyze(raws, suffix), thread=True, group="analyze", exit_on_error=False
+        )
+
+    def _analyze(self, raws: list[dict[str, Any]], suffix: str) -> None:
+        from meshtui.analysis import ANALYZERS
+        from meshtui.analysis.context import Context, all_messages
+        from meshtui.analysis.finding import Finding
+        from meshtui.model.index import MeshIndex
+
+        worker = get_current_worker()
+        try:
+            index = MeshIndex(raws, domain_suffix=suffix)
+            # ``analyze(index)`` step by step, so that quitting does not wait for every analyzer.
+            ctx = Context(index, all_messages())
+            for info in ANALYZERS:
+                if worker.is_cancelled:
+                    return
+                ctx.analyzer = info.name
+                info.run(ctx)
+            findings: list[Any] = sorted(ctx.findings, key=Finding.sort_key)
+            by_service, by_namespace = problem_map(index, findings)
+            result: FindingsUpdated | Exception = FindingsUpdated(findings, by_service, by_namespace)
+        except Exception as exc:  # noqa: BLE001 - an analyzer bug must not take the UI down
+            result = exc
+        try:
+            self._app.call_from_thread(self._publish, result)
+        except RuntimeError:  # the app is shutting down
+            pass
+
+    def _publish(self, result: FindingsUpdated | Exception) -> None:
+        self._running = False
+        if isinstance(result, Exception):
+            self._app.notify(f"analysis failed: {result}", severity="error")
+        else:
+            self.latest = result
+            for screen in list(self._app.screen_stack):
+                screen.post_message(FindingsUpdated(result.findings, result.by_service, result.by_namespace))
+        self._maybe_start()
+
+
+class FindingsTable(BigTable):
+    """The findings list: a ``BigTable`` whose level column sorts errors first."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(COLUMNS, **kwargs)
+        self.sort_reverse = True
+
+    def action_sort(self) -> None:
+        """Sort by the next column; back on LEVEL, errors come first again."""
+        super().action_sort()
+        if self.sort_column == 0 and not self.sort_reverse:
+            self.action_reverse()

@@ -1,0 +1,439 @@
+"""The Logs screen: live ``istio-proxy`` access logs of a service (or pod, or workload), with the
+observed split panel above them.
+
+Data path: ``LogFollower`` threads (one per pod, ``meshtui.sources.log_follow``) fill a bounded
+queue. One thread worker of this screen drains it in batches, parses and classifies the lines
+and counts the split (``LogIngest``, which it alone owns), and hands ready ring rows over in a
+short deque; it also computes the split panel's data twice a second. On the event loop a
+timer moves the ready rows into the ring (``TailBuffer``, ~1 µs a row) every
+``FLUSH_SECONDS`` and refreshes the view once, and another draws the latest panel data. The
+worker never touches widgets; the loop never parses; when the UI falls behind, the hand-over
+deque and then the follower's queue fill and the log streams slow down instead of memory
+growing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, SelectionList, Static
+from textual.widgets.selection_list import Selection
+from textual.worker import get_current_worker
+
+from meshtui.accesslog.flags import all_flags
+from meshtui.accesslog.ingest import LogIngest, PanelData
+from meshtui.accesslog.parser import FormatError, make_parser, parser_from_mesh_config
+from meshtui.accesslog.tail import DEFAULT_CAPACITY, FilterError, TailBuffer, TailEntry, TailFilter
+from meshtui.accesslog.target import BASIS_CLIENT, BASIS_SERVER, FollowPlan, LogTarget, configured_weights, plan_follow
+from meshtui.messages import MeshUpdated
+from meshtui.widgets.log_view import LogView
+from meshtui.widgets.split_panel import SplitPanel, render_split
+from meshtui.widgets.status_bar import StatusBar
+
+#: How often followed lines reach the screen: often enough to feel live, rarely enough to
+#: coalesce a busy stream into few repaints.
+FLUSH_SECONDS = 0.075
+#: Lines the worker takes per batch; ready batches waiting for the loop at most.
+WORKER_BATCH = 2000
+MAX_READY_BATCHES = 32
+#: Rows moved into the ring per flush at most (~1 µs each), so one flush stays short.
+MAX_FLUSH_ROWS = 20_000
+PANEL_SECONDS = 0.5
+WINDOWS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+_RELOAD_KINDS = {"Pod", "Service", "Gateway", "VirtualService", "DestinationRule", "Deployment", "ConfigMap"}
+
+
+class FlagPicker(ModalScreen[frozenset[str] | None]):
+    """Choose response flags to filter by; each is listed with its meaning."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="flags-cancel"),
+        Binding("enter", "done", "Apply", id="flags-apply", priority=True),
+    ]
+
+    def __init__(self, chosen: frozenset[str]) -> None:
+        super().__init__()
+        self._chosen = chosen
+
+    def compose(self) -> ComposeResult:
+        items = [Selection(f"{f.short:<5} {f.long}: {f.meaning}", f.short, f.short in self._chosen)
+                 for f in all_flags()]
+        with Vertical(id="flags-box"):
+            yield Static("Response flags (space toggles, enter applies, esc cancels)", id="flags-title")
+            yield SelectionList[str](*items, id="flags-list")
+
+    def action_done(self) -> None:
+        """Apply the chosen flags."""
+        self.dismiss(frozenset(self.query_one(SelectionList).selected))
+
+    def action_cancel(self) -> None:
+        """Close without changing the filter."""
+        self.dismiss(None)
+
+
+class LogsScreen(Screen[None]):
+    """Follow the sidecar logs of a target; filter them; see the observed split."""
+
+    BINDINGS = [
+        Binding("p", "pause", "Pause", id="logs-pause", tooltip="Pause/resume the log view (the split keeps counting)"),
+        Binding("slash", "filter", "Filter", id="logs-filter",
+                tooltip="words, path:/api, up:reviews, pod:NAME, flag:UH, code:503 or code:5xx, re:REGEX"),
+        Binding("2", "status_class(2)", "2xx", id="logs-2xx", tooltip="Show only 2xx (toggle)"),
+        Binding("4", "status_class(4)", "4xx", id="logs-4xx", tooltip="Show only 4xx (toggle)"),
+        Binding("5", "status_class(5)", "5xx", id="logs-5xx", tooltip="Show only 5xx (toggle)"),
+        Binding("f", "flags", "Flags", id="logs-flags", tooltip="Filter by response flag (UH, UF, NR…, with meanings)"),
+        Binding("x", "clear_filters", "Clear", id="logs-clear", tooltip="Clear every filter"),
+        Binding("left_square_bracket", "window(-1)", "Window-", id="logs-window-down", tooltip="Shorter split window"),
+        Binding("right_square_bracket", "window(1)", "Window+", id="logs-window-up", tooltip="Longer split window"),
+        Binding("o", "basis", "Basis", id="logs-basis", tooltip="Split measured at clients / server pods / auto"),
+        Binding("s", "toggle_split", "Split", id="logs-split", tooltip="Show or hide the split panel"),
+        Binding("r", "raw", "Raw", id="logs-raw", tooltip="Raw lines or the compact coloured form"),
+        Binding("escape", "back", "Back", id="logs-back"),
+        Binding("question_mark", "app.help", "Help", id="logs-help"),
+    ]
+
+    def __init__(
+        self,
+        target: LogTarget,
+        *,
+        source: Any | None = None,
+        index: Any | None = None,
+        tail_lines: int | None = 1000,
+        since_seconds: int | None = 60,
+        capacity: int = DEFAULT_CAPACITY,
+        window: float = 60.0,
+        max_pods: int = 64,
+    ) -> None:
+        super().__init__()
+        self.target = target
+        self._source = source
+        self._index = index
+        self.tail_lines = tail_lines
+        self.since_seconds = since_seconds
+        self.max_pods = max_pods
+        self.window = window
+        self.buffer = TailBuffer(capacity)
+        self.basis_mode = "auto"
+        self.plan: FollowPlan | None = None
+        self.weights: dict[str, float] = {}
+        self.follower: Any | None = None
+        self.ingest: LogIngest | None = None
+        self.paused = False
+        self.classes: frozenset[int] = frozenset()
+        self.flags: frozenset[str] = frozenset()
+        self.text = ""
+        self._notices: deque[str] = deque(maxlen=3)
+        self._parser: Any = make_parser()
+        self._parser_key: tuple[Any, Any] = (None, None)
+        self._stop = threading.Event()
+        self._ready: deque[list[tuple[Any, ...]]] = deque()
+        self._panel_data: PanelData | None = None
+        self._panel_shown: PanelData | None = None
+        self._panel_wanted = True
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="logs-title")
+        yield Input(placeholder="filter: words, path:/api, up:reviews, pod:NAME, flag:UH, code:5xx (esc clears)",
+                    id="logs-filter")
+        yield SplitPanel(id="logs-split")
+        yield LogView(self.buffer, id="logs-view")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Start following when the mesh is known; move lines and repaint on timers."""
+        self.query_one("#logs-filter", Input).display = False
+        self.query_one(LogView).focus()
+        if self._index is None:
+            self._index = getattr(self.app, "index", None)
+        self._start()
+        self.set_interval(FLUSH_SECONDS, self.flush)
+        self.set_interval(PANEL_SECONDS / 2, self.refresh_panel)
+        self.refresh_panel()
+        self._title()
+
+    def on_unmount(self) -> None:
+        """Stop the worker and every stream (without waiting: they end within ~0.1 s)."""
+        self._stop.set()
+        if self.follower is not None:
+            self.follower.close()
+
+    # -- counters ---------------------------------------------------------------------------
+
+    @property
+    def lines_in(self) -> int:
+        """Lines taken from the follower so far."""
+        return self.ingest.lines_in if self.ingest is not None else 0
+
+    @property
+    def lines_shown(self) -> int:
+        """Lines about the target that went to the ring so far."""
+        return self.ingest.lines_shown if self.ingest is not None else 0
+
+    # -- following --------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        source = self._source if self._source is not None else getattr(self.app, "source", None)
+        if self._index is None or source is None or self.follower is not None:
+            return
+        self._replan()
+        assert self.plan is not None
+        from meshtui.sources.log_follow import LogFollower
+
+        self.ingest = LogIngest(self._parser, self.plan, self.window)
+        self.follower = LogFollower(source, tail_lines=self.tail_lines, since_seconds=self.since_seconds)
+        self.follower.set_pods(self.plan.pods)
+        self.run_worker(self._pump, thread=True, exclusive=True, group="logs-ingest", exit_on_error=False)
+
+    def _replan(self) -> None:
+        self.plan = plan_follow(self._index, self.target, self.max_pods)
+        self.weights = configured_weights(self._index, self.target)
+        mc = self._index.mesh_config
+        key = (mc.access_log_format, mc.access_log_encoding)
+        if key != self._parser_key:
+            self._parser_key = key
+            try:
+                self._parser = parser_from_mesh_config(*key)
+            except FormatError as exc:
+                self.notify(f"mesh accessLogFormat: {exc}; using Istio's default", severity="warning")
+                self._parser = make_parser()
+        if self.ingest is not None:
+            # Replaced whole: the worker reads each once per batch.
+            self.ingest.plan, self.ingest.parser = self.plan, self._parser
+        if self.follower is not None:
+            self.follower.set_pods(self.plan.pods)
+        if self.plan.missing:
+            self.notify(self.plan.missing, severity="warning")
+        self._panel_wanted = True
+
+    def on_mesh_updated(self, message: MeshUpdated) -> None:
+        """Pods that appear join the tail, pods that go away leave it."""
+        self._index = message.index
+        if self.follower is None:
+            self._start()
+        elif message.changed is None or any(o.get("kind") in _RELOAD_KINDS for _t, o in message.changed):
+            self._replan()
+        self._title()
+
+    def _pump(self) -> None:
+        """Thread worker: follower queue → ``LogIngest`` → ready rows; panel data on a clock."""
+        worker = get_current_worker()
+        follower, ingest = self.follower, self.ingest
+        assert follower is not None and ingest is not None
+        next_panel = 0.0
+        while not self._stop.is_set() and not worker.is_cancelled:
+            batch = follower.drain(WORKER_BATCH, timeout=0.05)
+            if batch:
+                rows = ingest.process(batch)
+                while len(self._ready) >= MAX_READY_BATCHES and not self._stop.is_set():
+                    self._stop.wait(0.01)  # the loop is behind: hold, and so slow the streams
+                if rows:
+                    self._ready.append(rows)
+            now = time.monotonic()
+            if now >= next_panel or self._panel_wanted:
+                self._panel_wanted = False
+                self._panel_data = ingest.panel(self.basis_mode, self.weights)
+                next_panel = now + PANEL_SECONDS
+
+    def flush(self) -> None:
+        """Move ready rows into the ring and repaint the view once."""
+        if self.follower is not None:
+            for notice in self.follower.take_notices():
+                self._notices.append(notice)
+        moved = 0
+        ready = self._ready
+        while ready and moved < MAX_FLUSH_ROWS:
+            rows = ready.popleft()
+            self.buffer.extend(rows)
+            moved += len(rows)
+        if moved:
+            self.query_one(LogView).refresh_lines()
+        self._title()
+
+    # -- split panel ------------------------------------------------------------------------
+
+    def split_rows(self) -> list[Any]:
+        """The rows the panel shows now (``SplitRow``), with configured weights."""
+        return list(self._panel_data.rows) if self._panel_data is not None else []
+
+    def split_text(self, width: int = 160) -> str:
+        """The panel as plain text (what a user reads), from the latest panel data."""
+        from rich.console import Console
+
+        console = Console(width=width, record=True, file=__import__("io").StringIO())
+        console.print(self._render_panel())
+        return console.export_text()
+
+    def _render_panel(self) -> Any:
+        data = self._panel_data
+        if self.plan is None or data is None:
+            return Text("waiting for the mesh to load…", style="dim")
+        return render_split(
+            data.rows, data.rollups, title=f"Observed split · {self.target.label}", basis=data.label,
+            window=data.window, configured=self.weights, lines=data.lines, unparsed=data.unparsed,
+        )
+
+    def refresh_panel(self) -> None:
+        """Draw the latest panel data (computed by the worker) when it changed."""
+        panel = self.query_one(SplitPanel)
+        if not panel.display or (self._panel_data is self._panel_shown and self._panel_data is not None):
+            return
+        self._panel_shown = self._panel_data
+        panel.show(self._render_panel())
+
+    # -- header -----------------------------------------------------------------------------
+
+    def _title(self) -> None:
+        text = Text.assemble(("Logs ", "bold"), (self.target.label, "bold cyan"))
+        if self.plan is not None:
+            own, clients = len(self.plan.own), len(self.plan.clients)
+            text.append(f"  {own} pod(s)" + (f" + {clients} client pod(s)" if clients else ""), style="dim")
+        elif self.follower is None:
+            text.append("  waiting for the mesh…", style="yellow")
+        text.append(f"  {self.lines_shown} lines", style="dim")
+        if len(self.buffer) < self.lines_shown:
+            text.append(f" (newest {len(self.buffer)} kept)", style="dim")
+        described = self._filter().describe()
+        if described:
+            shown = self.buffer.visible_count(self.query_one(LogView).limit_seq)
+            text.append(f"  filter {described}: {shown} match", style="bold yellow")
+        if self.paused:
+            held = self.buffer.next_seq - (self.query_one(LogView).limit_seq or 0)
+            text.append(f"  PAUSED (+{held} new)", style="bold reverse yellow")
+        elif not self.query_one(LogView).following:
+            text.append("  scrolled up — G to follow", style="yellow")
+        if self._notices:
+            text.append(f"  · {self._notices[-1]}", style="dim italic")
+        self.query_one("#logs-title", Static).update(text)
+
+    # -- filters ----------------------------------------------------------------------------
+
+    def _filter(self) -> TailFilter:
+        return TailFilter.make(self.classes, self.flags, self.text)
+
+    def apply_filter(self) -> None:
+        """Show only the lines matching the status classes, flags and text."""
+        try:
+            flt = self._filter()
+        except FilterError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.buffer.set_filter(flt)
+        self.query_one(LogView).reset()
+        self._title()
+
+    def action_status_class(self, klass: int) -> None:
+        """Toggle a status class quick filter (2, 4 or 5)."""
+        self.classes = self.classes ^ {klass}
+        self.apply_filter()
+
+    def action_flags(self) -> None:
+        """Pick response flags to filter by."""
+        def chosen(flags: frozenset[str] | None) -> None:
+            if flags is not None:
+                self.flags = flags
+                self.apply_filter()
+
+        self.app.push_screen(FlagPicker(self.flags), chosen)
+
+    def action_filter(self) -> None:
+        """Show the text filter."""
+        box = self.query_one("#logs-filter", Input)
+        box.display = True
+        box.value = self.text
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Filter as the user types (a bad expression waits for more typing)."""
+        if event.input.id != "logs-filter":
+            return
+        try:
+            TailFilter.make(text=event.value)
+        except FilterError:
+            return
+        self.text = event.value.strip()
+        self.apply_filter()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter keeps the filter and returns to the log."""
+        if event.input.id == "logs-filter":
+            try:
+                TailFilter.make(text=event.value)
+            except FilterError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            event.input.display = False
+            self.query_one(LogView).focus()
+
+    def action_clear_filters(self) -> None:
+        """Drop every filter."""
+        self.classes, self.flags, self.text = frozenset(), frozenset(), ""
+        self.query_one("#logs-filter", Input).value = ""
+        self.apply_filter()
+
+    # -- other actions ----------------------------------------------------------------------
+
+    def action_pause(self) -> None:
+        """Freeze the view (lines keep arriving into the ring and the split); again to resume."""
+        view = self.query_one(LogView)
+        self.paused = not self.paused
+        view.limit_seq = self.buffer.next_seq if self.paused else None
+        if not self.paused:
+            view.following = True
+        view.refresh_lines()
+        self._title()
+
+    def action_window(self, step: int) -> None:
+        """Shorter or longer sliding window of the split statistics."""
+        pos = min(range(len(WINDOWS)), key=lambda i: abs(WINDOWS[i] - self.window))
+        self.window = WINDOWS[max(0, min(len(WINDOWS) - 1, pos + step))]
+        if self.ingest is not None:
+            self.ingest.request_window(self.window)
+        self._panel_wanted = True
+        self.notify(f"split window {self.window:g}s" + (" (a longer window fills as lines arrive)" if step > 0 else ""))
+
+    def action_basis(self) -> None:
+        """Cycle where the split is measured: auto → clients → server pods."""
+        order = ["auto", BASIS_CLIENT, BASIS_SERVER]
+        self.basis_mode = order[(order.index(self.basis_mode) + 1) % len(order)]
+        self._panel_wanted = True
+
+    def action_toggle_split(self) -> None:
+        """Show or hide the split panel."""
+        panel = self.query_one(SplitPanel)
+        panel.display = not panel.display
+        self._panel_shown = None
+        self.refresh_panel()
+
+    def action_raw(self) -> None:
+        """Switch between raw lines and the compact coloured form."""
+        view = self.query_one(LogView)
+        view.set_raw(not view.raw)
+
+    def action_back(self) -> None:
+        """Esc: close the filter box, else leave the screen."""
+        box = self.query_one("#logs-filter", Input)
+        if box.display:
+            box.display = False
+            self.query_one(LogView).focus()
+            return
+        self.app.pop_screen()
+
+    # -- for tests and the load test ----------------------------------------------------------
+
+    def visible_lines(self) -> list[TailEntry]:
+        """The lines the view holds now (after filter and pause), oldest first."""
+        limit = self.query_one(LogView).limit_seq
+        return [self.buffer.visible(i) for i in range(self.buffer.visible_count(limit))]
+
+    def pending(self) -> int:
+        """Rows handed over by the worker and not yet in the ring."""
+        return sum(len(rows) for rows in list(self._ready))
