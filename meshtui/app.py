@@ -230,6 +230,11 @@ class MeshApp(App[int]):
 
             self._to_home()
             self.push_screen(TraceScreen(host=arg))
+        elif word in ("history", "hist"):
+            from meshtui.screens.history import HistoryScreen
+
+            self._to_home()
+            self.push_screen(HistoryScreen())
         else:
             self.notify(f"unknown command :{line} (try :vs :dr :gw :se :svc :pods :an :tr HOST :ns NAME :mesh :q)",
                         severity="error")

@@ -127,9 +127,9 @@ class LogsScreen(Screen[None]):
         self.follower: Any | None = None
         self.ingest: LogIngest | None = None
         self.paused = False
-        self.classes: frozenset[int] = frozenset()
-        self.flags: frozenset[str] = frozenset()
-        self.text = ""
+        self.status_classes: frozenset[int] = frozenset()
+        self.flag_filter: frozenset[str] = frozenset()
+        self.filter_text = ""
         self._notices: deque[str] = deque(maxlen=3)
         self._parser: Any = make_parser()
         self._parser_key: tuple[Any, Any] = (None, None)
@@ -317,7 +317,7 @@ class LogsScreen(Screen[None]):
     # -- filters ----------------------------------------------------------------------------
 
     def _filter(self) -> TailFilter:
-        return TailFilter.make(self.classes, self.flags, self.text)
+        return TailFilter.make(self.status_classes, self.flag_filter, self.filter_text)
 
     def apply_filter(self) -> None:
         """Show only the lines matching the status classes, flags and text."""
@@ -332,23 +332,23 @@ class LogsScreen(Screen[None]):
 
     def action_status_class(self, klass: int) -> None:
         """Toggle a status class quick filter (2, 4 or 5)."""
-        self.classes = self.classes ^ {klass}
+        self.status_classes = self.status_classes ^ {klass}
         self.apply_filter()
 
     def action_flags(self) -> None:
         """Pick response flags to filter by."""
         def chosen(flags: frozenset[str] | None) -> None:
             if flags is not None:
-                self.flags = flags
+                self.flag_filter = flags
                 self.apply_filter()
 
-        self.app.push_screen(FlagPicker(self.flags), chosen)
+        self.app.push_screen(FlagPicker(self.flag_filter), chosen)
 
     def action_filter(self) -> None:
         """Show the text filter."""
         box = self.query_one("#logs-filter", Input)
         box.display = True
-        box.value = self.text
+        box.value = self.filter_text
         box.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -359,7 +359,7 @@ class LogsScreen(Screen[None]):
             TailFilter.make(text=event.value)
         except FilterError:
             return
-        self.text = event.value.strip()
+        self.filter_text = event.value.strip()
         self.apply_filter()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -375,7 +375,7 @@ class LogsScreen(Screen[None]):
 
     def action_clear_filters(self) -> None:
         """Drop every filter."""
-        self.classes, self.flags, self.text = frozenset(), frozenset(), ""
+        self.status_classes, self.flag_filter, self.filter_text = frozenset(), frozenset(), ""
         self.query_one("#logs-filter", Input).value = ""
         self.apply_filter()
 

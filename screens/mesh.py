@@ -28,6 +28,10 @@ class MeshScreen(Screen[None]):
         Binding("t", "trace", "Trace", id="trace", tooltip="Trace a request to the selected service"),
         Binding("c", "proxy_config", "Envoy", id="proxy-config",
                 tooltip="Envoy routes/clusters/listeners/endpoints of a pod of this service"),
+        Binding("w", "edit_routes", "Edit routes", id="edit-routes",
+                tooltip="Route editor on the VirtualService of the selected rule/destination"),
+        Binding("e", "edit_yaml", "$EDITOR", id="edit-yaml", tooltip="Edit the selected object's YAML in $EDITOR"),
+        Binding("u", "undo", "Undo", id="undo", tooltip="Undo the last change applied to this source"),
         Binding("escape", "clear_filter", "Back", show=False, id="back"),
         Binding("question_mark", "app.help", "Help", id="help"),
         Binding("q", "app.quit", "Quit", id="quit"),
@@ -223,3 +227,57 @@ class MeshScreen(Screen[None]):
         from meshtui.screens.logs import LogsScreen
 
         self.app.push_screen(LogsScreen(LogTarget(kind, ns, name)))
+
+    # -- writing (route editor, $EDITOR, undo) --------------------------------------------------
+
+    def _route_target(self) -> tuple[tuple[str, str, str] | None, Any]:
+        """The VirtualService under the route tree's cursor (else its first one) and the node data."""
+        tree = self.query_one(RouteTree)
+        node = tree.cursor_node
+        data = node.data if node is not None else None
+        while node is not None and not (isinstance(node.data, tuple) and node.data and node.data[0] == "vs"):
+            node = node.parent
+        if node is not None:
+            return tuple(node.data[1]), data  # type: ignore[return-value]
+        for child in tree.root.children:
+            if isinstance(child.data, tuple) and child.data and child.data[0] == "vs":
+                return tuple(child.data[1]), None  # type: ignore[return-value]
+        return None, None
+
+    def action_edit_routes(self, data: Any = None) -> None:
+        """Open the route editor on the selected VirtualService, at the selected rule/destination."""
+        key, at = self._route_target()
+        if key is None:
+            self.notify("no VirtualService routes this service: nothing to edit", severity="warning")
+            return
+        from meshtui.screens.route_editor import RouteEditor
+
+        at = data if data is not None else at
+        select = at if isinstance(at, tuple) and at and at[0] in ("rule", "dest") else None
+        self.app.push_screen(RouteEditor(key, select))
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[Any]) -> None:
+        """`enter` on a rule or destination of the route tree opens the editor there."""
+        data = event.node.data
+        if event.control.id == "route-tree" and isinstance(data, tuple) and data and data[0] in ("rule", "dest"):
+            self.action_edit_routes(data)
+
+    def action_edit_yaml(self) -> None:
+        """Edit the selected object in $EDITOR (the route tree's VirtualService or
+        DestinationRule when the cursor is on one, else the selected service)."""
+        from meshtui.screens.write_actions import edit_in_editor
+
+        tree = self.query_one(RouteTree)
+        node = tree.cursor_node if tree.has_focus else None
+        while node is not None and not (isinstance(node.data, tuple) and node.data and node.data[0] in ("vs", "dr")):
+            node = node.parent
+        key = tuple(node.data[1]) if node is not None else self._selected
+        if key is None:
+            return
+        edit_in_editor(self.app, key)  # type: ignore[arg-type]
+
+    def action_undo(self) -> None:
+        """Undo the last change applied to this source (preview, then `y`)."""
+        from meshtui.screens.write_actions import revert
+
+        revert(self.app)

@@ -63,7 +63,7 @@ def test_demo_in_tmux(tmp_path: Path) -> None:
         _tmux("send-keys", "-t", session, ":")
         time.sleep(0.3)
         _tmux("send-keys", "-t", session, "pods", "Enter")
-        screen = _wait_for(session, "Pods")
+        screen = _wait_for(session, "RESTARTS")  # the :pods table header
         assert "catalog-v2" in screen or "productpage" in screen
         _tmux("send-keys", "-t", session, "Escape")
         time.sleep(0.3)

@@ -31,9 +31,13 @@ def demo_dir(tmp_path: Path) -> Path:
     return target
 
 
-async def open_trace(pilot: Any, app: MeshApp, host: str = "") -> None:
+async def open_trace(pilot: Any, app: MeshApp, host: str = "", *, typed: bool = False) -> None:
+    """``:trace HOST``, typed at the prompt or (quicker) handed to the command runner."""
     await wait_for(pilot, lambda: app.index is not None)
-    await pilot.press("colon", *(f"trace {host}".strip()), "enter")
+    if typed:
+        await pilot.press("colon", *(f"tr {host}".strip()), "enter")
+    else:
+        app.run_command(f"trace {host}".strip())
     await pilot.pause()
     assert type(app.screen).__name__ == "TraceScreen"
 
@@ -57,8 +61,7 @@ async def test_canary_header_takes_rule_canary_header_to_v1(demo_dir: Path) -> N
 
     app = MeshApp(lambda: FilesSource(str(demo_dir)))
     async with app.run_test(size=(150, 50)) as pilot:
-        await open_trace(pilot, app)
-        await fill(pilot, app, "host", BACKEND)
+        await open_trace(pilot, app, BACKEND, typed=True)
         await fill(pilot, app, "headers", "x-canary: true")
         await pilot.press("ctrl+r")
         await pilot.pause()
@@ -110,9 +113,31 @@ async def test_host_header_matching_no_virtual_service_is_the_trap(demo_dir: Pat
             "no VirtualService applies: plain Kubernetes load balancing across every pod of default/backend-service"
             in shown
         ), shown
-        assert any(line.startswith("VirtualService default/backend-service (hosts backend-service) routes")
-                   and "never consulted" in line for line in shown)
+        assert any(line.startswith("VirtualService default/backend-service is for hosts backend-service, "
+                                   "not backend.example.com") and "never consulted" in line for line in shown)
         assert not any(line.startswith("✔ http[") for line in shown)
+
+
+async def test_service_without_virtual_service_and_gateway_entry(demo_dir: Path) -> None:
+    from meshtui.sources.files import FilesSource
+
+    app = MeshApp(lambda: FilesSource(str(demo_dir)))
+    async with app.run_test(size=(150, 50)) as pilot:
+        # No VirtualService names the ingress gateway's Service: Kubernetes balances over its pods.
+        await open_trace(pilot, app, "istio-ingressgateway.istio-system")
+        assert ("no VirtualService applies: plain Kubernetes load balancing across every pod of "
+                "istio-system/istio-ingressgateway") in lines(app)
+        # Through the catalog gateway, the cohort header takes the demo's internal-cohort rule to v2.
+        await fill(pilot, app, "host", "catalog.istioinaction.io")
+        await fill(pilot, app, "gateway", "istioinaction/catalog-gateway")
+        await fill(pilot, app, "headers", "x-istio-cohort: internal")
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        shown = lines(app)
+        assert "VirtualService istioinaction/catalog" in shown
+        assert any(line.startswith("✔ http[0] internal-cohort") for line in shown), shown
+        dests = [line for line in shown if line.startswith("catalog.istioinaction ")]
+        assert len(dests) == 1 and " v2 " in dests[0] and "100%" in dests[0]
 
 
 async def test_bad_input_is_one_visible_line(demo_dir: Path) -> None:

@@ -131,6 +131,14 @@ class Api:
         except Exception as exc:  # a bug of ours: still answer with a Status, as the API server does
             return status_response(StoreError(500, "InternalError", f"Internal error occurred: {exc!r}"))
 
+    def revoke_writes(self, token: str) -> None:
+        """Take write rights away from ``token`` from its next request on, as an RBAC change
+        does to a live credential (it may still get/list/watch). Fault tests use it."""
+        user = self.tokens.get(token)
+        if user is None:
+            raise KeyError("no such token")
+        self.tokens[token] = User(user.name, True)
+
     def authorize(self, request: web.Request, info: RequestInfo) -> None:
         """403 when a read-only user asks for a write."""
         user: User = request[USER_KEY]

@@ -27,7 +27,7 @@ from typing import Any
 
 from meshtui.model import Pod, Service
 from meshtui.model.index import MeshIndex
-from meshtui.routing.request import TraceRequest
+from meshtui.routing.request import RequestError, TraceRequest
 from meshtui.routing.result import TraceResult
 from meshtui.routing.simulate import Choice, choose_destination, parse_duration_ms
 from meshtui.routing.trace import trace
@@ -125,6 +125,7 @@ class TrafficSimulator:
         objects = (o for t in BY_PLURAL.values() if t.kind not in _SKIP_KINDS for o in store.list(t.plural))
         self.index = MeshIndex(objects)
         self._traces: dict[tuple[Any, ...], TraceResult | None] = {}
+        self._ports: dict[tuple[Any, ...], int] = {}
         self._clients: dict[str, list[Pod]] | None = None
         self._task: asyncio.Task[None] | None = None
         store.add_listener(self._on_event)
@@ -135,11 +136,16 @@ class TrafficSimulator:
         if kind in _SKIP_KINDS:
             return
         meta = obj.get("metadata") or {}
-        if event_type == "DELETED":
-            self.index.delete(kind, meta.get("namespace", ""), meta.get("name", ""))
-        else:
-            self.index.upsert(obj)
+        try:
+            if event_type == "DELETED":
+                self.index.delete(kind, meta.get("namespace", ""), meta.get("name", ""))
+            else:
+                self.index.upsert(obj)
+        except Exception as exc:  # the store calls us inside its write: never fail that write
+            self.failures += 1
+            self.last_failure = f"index {kind} {meta.get('name')}: {exc!r}"
         self._traces.clear()
+        self._ports.clear()
         self._clients = None
 
     # -- running -------------------------------------------------------------------------------
@@ -190,8 +196,7 @@ class TrafficSimulator:
         done = 0
         for flow in self.rng.choices(flows, weights=[f.share for f in flows], k=n):
             try:
-                self._request(flow, now - self.rng.random() * span, lines)
-                done += 1
+                done += self._request(flow, now - self.rng.random() * span, lines)
             except Exception as exc:  # one odd object must not stop the demo's traffic
                 self.failures += 1
                 self.last_failure = f"{flow.name}: {exc!r}"
@@ -216,10 +221,13 @@ class TrafficSimulator:
     def _trace(self, flow: Flow, kind: RequestKind, path: str, client: Pod) -> TraceResult | None:
         key = (flow.name, kind, path, client.namespace, client.name)
         if key not in self._traces:
-            request = TraceRequest.build(kind.host, path, kind.method, kind.headers,
-                                         source_labels=client.labels, source_namespace=client.namespace,
-                                         gateway=flow.gateway)
-            self._traces[key] = trace(self.index, request)
+            try:
+                request = TraceRequest.build(kind.host, path, kind.method, kind.headers,
+                                             source_labels=client.labels, source_namespace=client.namespace,
+                                             gateway=flow.gateway)
+                self._traces[key] = trace(self.index, request)
+            except RequestError:  # e.g. the flow's Gateway was deleted: the caller falls silent
+                self._traces[key] = None
         return self._traces[key]
 
     def _pod(self, key: str) -> Pod | None:
@@ -236,39 +244,45 @@ class TrafficSimulator:
 
     def _target_port(self, service: Service | None, port: int | None, pod: Pod) -> int:
         """The container port behind a Service port (named target ports looked up in the pod)."""
-        for sp in service.ports if service else []:
-            if sp.port == port or (port is None and len(service.ports) == 1):  # type: ignore[union-attr]
-                target = sp.target_port if sp.target_port is not None else sp.port
-                if isinstance(target, int):
-                    return target
-                for c in (pod.raw.get("spec") or {}).get("containers") or []:
-                    for cp in c.get("ports") or []:
-                        if cp.get("name") == target and cp.get("containerPort"):
-                            return int(cp["containerPort"])
+        ports = service.ports if service is not None else []
+        for sp in ports:
+            if sp.port != port and not (port is None and len(ports) == 1):
+                continue
+            target = sp.target_port if sp.target_port is not None else sp.port
+            if isinstance(target, int):
+                return target
+            for c in (pod.raw.get("spec") or {}).get("containers") or []:
+                for cp in c.get("ports") or []:
+                    if cp.get("name") == target and cp.get("containerPort"):
+                        return int(cp["containerPort"])
         return port or 80
 
     def _listen_port(self, client: Pod, port: int | None) -> int:
         """The port a gateway pod listens on for a Gateway server port (its Service's target)."""
-        for svc in self.index.services:
-            sel = svc.selector or {}
-            if svc.namespace == client.namespace and sel and all(client.labels.get(k) == v
-                                                                 for k, v in sel.items()):
-                for sp in svc.ports:
-                    if sp.port == port and isinstance(sp.target_port, int):
-                        return sp.target_port
-        return port or 80
+        key = ("listen", client.namespace, client.name, port)
+        found = self._ports.get(key)
+        if found is None:
+            found = port or 80
+            for svc in self.index.services:
+                sel = svc.selector or {}
+                if svc.namespace == client.namespace and sel and all(client.labels.get(k) == v
+                                                                     for k, v in sel.items()):
+                    found = next((sp.target_port for sp in svc.ports
+                                  if sp.port == port and isinstance(sp.target_port, int)), found)
+            self._ports[key] = found
+        return found
 
     def _ephemeral(self) -> int:
         return self.rng.randint(32768, 60999)
 
-    def _request(self, flow: Flow, end: float, out: list[Line]) -> None:
+    def _request(self, flow: Flow, end: float, out: list[Line]) -> bool:
         rng = self.rng
         client = rng.choice(self._clients_of(flow))
         kind = rng.choices(flow.requests, weights=[k.weight for k in flow.requests])[0]
         path = rng.choice(kind.paths)
         result = self._trace(flow, kind, path, client)
         if result is None:
-            return
+            return False
         choice = choose_destination(result, rng)
         base = {"method": result.request.method, "path": result.request.path,
                 "protocol": rng.choice(flow.protocols), "received": kind.body_bytes,
@@ -290,6 +304,7 @@ class TrafficSimulator:
             self._local_reply(result, choice, client, client_line, end, out)
         else:
             self._upstream(result, choice, client, client_line, xff, end, out)
+        return True
 
     def _local_reply(self, result: TraceResult, choice: Choice, client: Pod, line: dict[str, Any],
                      end: float, out: list[Line]) -> None:

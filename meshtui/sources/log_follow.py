@@ -164,7 +164,9 @@ class ReplayFilter:
 class PodState:
     """What the follower knows about one pod's stream."""
 
-    state: str = "starting"  # starting | following | reconnecting | gone | stopped
+    # starting | following (a stream was asked for; a lazy stream connects on its first read) |
+    # reconnecting | gone | stopped
+    state: str = "starting"
     detail: str = ""
     lines: int = 0
     reconnects: int = 0

@@ -40,22 +40,25 @@ def no_virtual_service_line(result: Any) -> str:
     return "no VirtualService applies"
 
 
-def bypassed_virtual_services(index: Any, result: Any) -> list[str]:
-    """The Host-header trap: VirtualServices that route the Service the request went to under
-    host names the request's Host is not, as ``ns/name (hosts a, b)``."""
+def bypassed_virtual_services(index: Any, result: Any) -> list[tuple[str, list[str]]]:
+    """The Host-header trap: VirtualServices written for the Service the request went to (one
+    of their hosts names it), which the request's Host does not match, as (``ns/name``, hosts)."""
     if result.virtual_service is not None or not result.service or index is None:
         return []
     ns, _, name = result.service.partition("/")
     service = index.get("Service", ns, name)
     if service is None:
         return []
+    from meshtui.model.hosts import fqdn, host_matches
     from meshtui.routing.service_view import service_routes
 
+    target = fqdn(service.name, service.namespace)
     out = []
     for vs in service_routes(index, service).virtual_services:
         if result.gateway == "mesh" and vs.gateways and "mesh" not in vs.gateways:
             continue
-        out.append(f"{vs.namespace}/{vs.name} (hosts {', '.join(vs.hosts)})")
+        if any(host_matches(fqdn(h, vs.namespace), target) for h in vs.hosts):
+            out.append((f"{vs.namespace}/{vs.name}", list(vs.hosts)))
     return out
 
 
@@ -116,10 +119,10 @@ class TraceTree(Tree[Any]):
     def _add_virtual_service(self, result: Any, index: Any) -> None:
         if result.virtual_service is None:
             node = self.root.add(Text(no_virtual_service_line(result), style="bold yellow"), expand=True)
-            for vs in bypassed_virtual_services(index, result):
+            for name, hosts in bypassed_virtual_services(index, result):
                 node.add_leaf(Text(
-                    f"VirtualService {vs} routes {result.service}, but the request's Host {result.host} is "
-                    "none of its hosts: its rules are never consulted (the Host-header trap)",
+                    f"VirtualService {name} is for hosts {', '.join(hosts)}, not {result.host}: "
+                    "its rules are never consulted (the Host-header trap)",
                     style="yellow",
                 ))
             return

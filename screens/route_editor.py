@@ -1,0 +1,512 @@
+"""The route editor: change one VirtualService's weights, destinations, matches, rule order and
+rewrites, or run a release step, then review the change and apply it.
+
+Edits pile up as pending (shown in the tree against the object as read, ``90% → 70%``) until
+``enter`` opens the preview (``y`` applies there) or ``esc`` discards them. Weight keys work on
+the selected destination: ``←``/``→`` or ``-``/``+`` move it by 5 (``shift`` by 1), ``=``
+types an exact weight, ``0`` drains it; the other destinations of the rule are rebalanced so
+the total stays exactly 100. The release workflows (one key each) are in
+``meshtui.screens.release_forms``. When writes are refused (``--read-only``, read-only
+credentials, RBAC) every editing key says why instead of editing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from meshtui.messages import MeshUpdated
+from meshtui.routing import edit as rule_edit
+from meshtui.routing import release
+from meshtui.routing import weights as wa
+from meshtui.routing.rules import ReleaseError
+from meshtui.screens import release_forms
+from meshtui.screens.edit_form import FormField, FormScreen
+from meshtui.screens.write_actions import mesh_objects, read_only_reason, refuse_if_read_only, revert
+from meshtui.widgets.status_bar import StatusBar
+from meshtui.widgets.weight_editor import EditTree, weights_of
+from meshtui.write.pending import EditSession, dest_key, dest_text, ref_text, rule_ref
+from meshtui.write.plan import fingerprint
+
+_MATCH_FIELDS = ("header", "uri", "method", "queryParams", "withoutHeaders", "authority", "scheme")
+_FIELD_KEYS = {"header": "headers", "headers": "headers"}
+
+
+class RouteEditor(Screen[None]):
+    """Edit the VirtualService ``key`` = ``(kind, namespace, name)``; ``select`` is the node
+    data to start on (``("dest", rule, position)`` or ``("rule", index)``)."""
+
+    BINDINGS = [
+        Binding("left,minus", "weight(-5)", "-5", id="weight-down"),
+        Binding("right,plus", "weight(5)", "+5", id="weight-up"),
+        Binding("shift+left", "weight(-1)", "-1", show=False, id="weight-down-1"),
+        Binding("shift+right", "weight(1)", "+1", show=False, id="weight-up-1"),
+        Binding("equals_sign", "exact", "=weight", id="weight-exact"),
+        Binding("0", "drain", "Drain", id="drain"),
+        Binding("a", "add_destination", "Add dest", id="add-destination"),
+        Binding("x,delete", "remove", "Remove", id="remove"),
+        Binding("m", "match", "Match", id="match"),
+        Binding("ctrl+up,K", "move_rule(-1)", "Rule up", show=False, id="rule-up"),
+        Binding("ctrl+down,J", "move_rule(1)", "Rule down", show=False, id="rule-down"),
+        Binding("w", "rewrite", "Rewrite", show=False, id="rewrite"),
+        *release_forms.BINDINGS,
+        Binding("enter", "preview", "Preview", id="preview"),
+        Binding("backspace", "undo_pending", "Undo edit", show=False, id="undo-pending"),
+        Binding("u", "undo_applied", "Undo applied", show=False, id="undo-applied"),
+        Binding("escape", "discard", "Discard/back", id="discard"),
+        Binding("question_mark", "app.help", "Help", show=False, id="editor-help"),
+    ]
+
+    def __init__(self, key: tuple[str, str, str], select: Any = None) -> None:
+        super().__init__()
+        self.key = key
+        self._select = select
+        self.session: EditSession | None = None
+        #: Warnings to show in the preview (a new destination whose subset has no ready pod).
+        self.warnings: list[str] = []
+        # The object a write of ours replaced: a watch event still carrying it is old news.
+        self._replaced: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="editor-title")
+        yield EditTree(id="edit-tree")
+        yield Static(id="editor-pending")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Load the object from the index and focus the tree."""
+        app: Any = self.app
+        found = app.index.get(*self.key) if app.index is not None else None
+        if found is None:
+            self.notify(f"{self.key[0]} {self.key[1]}/{self.key[2]} not found", severity="error")
+            self.app.pop_screen()
+            return
+        self.session = EditSession(found.raw)
+        self.redraw(self._select)
+        self.query_one(EditTree).focus()
+
+    # -- state ----------------------------------------------------------------------------------
+
+    @property
+    def vs(self) -> dict[str, Any]:
+        """The VirtualService with the pending edits applied."""
+        assert self.session is not None
+        return self.session.current
+
+    def rules(self) -> list[dict[str, Any]]:
+        """``spec.http`` of the pending state."""
+        return ((self.vs.get("spec") or {}).get("http")) or []
+
+    def selected(self) -> Any:
+        """The data of the node under the cursor."""
+        node = self.query_one(EditTree).cursor_node
+        return node.data if node is not None else None
+
+    def selected_rule(self) -> int | None:
+        """The index of the rule the cursor is in (None outside any rule)."""
+        data = self.selected()
+        return data[1] if isinstance(data, tuple) and len(data) > 1 and isinstance(data[1], int) else None
+
+    def redraw(self, select: Any = None) -> None:
+        """Repaint the tree, title and pending list."""
+        if self.session is None:
+            return
+        self.query_one(EditTree).show(self.session.base, self.session.current, select)
+        ns, name = self.key[1], self.key[2]
+        title = Text.assemble(("Route editor  ", "bold"), ("VirtualService ", "dim"), (f"{ns}/{name}", "bold cyan"))
+        reason = read_only_reason(self.app)
+        if reason:
+            title.append(f"   READ-ONLY ({reason}): changes cannot be applied", style="bold red")
+        self.query_one("#editor-title", Static).update(title)
+        pending = Text()
+        if self.session.dirty:
+            pending.append(f"pending ({len(self.session.edits)}): ", style="bold yellow")
+            pending.append(self.session.description())
+            pending.append("   enter: preview   esc: discard   backspace: undo last edit", style="dim")
+        else:
+            pending.append("no pending edit   ←/→ -/+ weight by 5 (shift: 1)   = exact   0 drain   a add   "
+                           "x remove   m match   enter preview   ? all keys", style="dim")
+        self.query_one("#editor-pending", Static).update(pending)
+
+    def push(self, description: str, edit: Any, select: Any = None) -> str | None:
+        """Add a pending edit; its error as a one-line message (None when it applied)."""
+        assert self.session is not None
+        try:
+            self.session.push(description, edit)
+        except ReleaseError as exc:
+            return str(exc)
+        self.redraw(select)
+        return None
+
+    def refused(self, what: str = "this change") -> bool:
+        """True (after saying why) when writes are refused."""
+        return refuse_if_read_only(self.app, what)
+
+    def ask(self, title: str, fields: list[FormField], submit: Any, note: str = "") -> None:
+        """Open a form; ``submit(values)`` returns an error to show, or None to close."""
+        self.app.push_screen(FormScreen(title, fields, submit, note))
+
+    # -- watch events ---------------------------------------------------------------------------
+
+    def on_mesh_updated(self, message: MeshUpdated) -> None:
+        """Follow the object at the source: adopt a newer version (pending edits re-applied on top)."""
+        self._refresh_from_index()
+
+    def on_screen_resume(self) -> None:
+        """Back from a modal (which does not get watch events): catch up."""
+        self._refresh_from_index()
+
+    def _refresh_from_index(self) -> None:
+        app: Any = self.app
+        if self.session is None or app.index is None:
+            return
+        found = app.index.get(*self.key)
+        if found is None:
+            self.query_one("#editor-title", Static).update(
+                Text(f"VirtualService {self.key[1]}/{self.key[2]} was deleted at the source", style="bold red"))
+            return
+        raw = found.raw
+        now = fingerprint(raw)
+        if now == fingerprint(self.session.base) or now == self._replaced:
+            return
+        if not self.session.dirty:
+            self.session.reset(raw)
+        else:
+            try:
+                self.session.rebase(raw)
+                self.notify("the VirtualService changed at the source: your pending edits now apply on top "
+                            "of the new version", severity="warning")
+            except ReleaseError as exc:
+                self.notify(f"the VirtualService changed at the source and your pending edits no longer apply "
+                            f"({exc}); esc discards them", severity="error", timeout=10)
+                return
+        self.redraw()
+
+    # -- weights --------------------------------------------------------------------------------
+
+    def _dest(self) -> tuple[int, int] | None:
+        data = self.selected()
+        if isinstance(data, tuple) and data and data[0] == "dest":
+            return data[1], data[2]
+        self.notify("select a destination (→ line) first", severity="warning")
+        return None
+
+    def _set_split(self, i: int, j: int, new: list[int]) -> None:
+        assert self.session is not None
+        route = self.rules()[i].get("route") or []
+        split = {dest_key(d): w for d, w in zip(route, new)}
+        try:
+            self.session.set_weights(rule_ref(self.vs, i), split)
+        except ReleaseError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.redraw(("dest", i, j))
+
+    def _weights(self, op: Any, *args: Any) -> None:
+        if self.refused("a weight change"):
+            return
+        at = self._dest()
+        if at is None:
+            return
+        i, j = at
+        rule = self.rules()[i]
+        if len(rule.get("route") or []) < 2:
+            self.notify("this rule has one destination: add another (a) to split traffic", severity="warning")
+            return
+        try:
+            new = op(weights_of(rule), j, *args)
+        except wa.WeightError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self._set_split(i, j, new)
+
+    def action_weight(self, delta: int) -> None:
+        """Move the selected destination's weight by ``delta``; the others rebalance."""
+        self._weights(wa.shift_weight, delta)
+
+    def action_drain(self) -> None:
+        """Weight 0 for the selected destination (kept in the rule)."""
+        self._weights(wa.drain)
+
+    def action_exact(self) -> None:
+        """Type an exact weight for the selected destination."""
+        if self.refused("a weight change"):
+            return
+        at = self._dest()
+        if at is None:
+            return
+        i, j = at
+        rule = self.rules()[i]
+        current = weights_of(rule)[j]
+
+        def submit(values: dict[str, str]) -> str | None:
+            try:
+                value = int(values["weight"].rstrip("%"))
+            except ValueError:
+                return f"{values['weight']!r} is not a whole number"
+            try:
+                new = wa.set_weight(weights_of(rule), j, value)
+            except wa.WeightError as exc:
+                return str(exc)
+            self._set_split(i, j, new)
+            return None
+
+        label = dest_text(dest_key((rule.get("route") or [])[j]))
+        self.ask(f"Weight of {label} in rule {ref_text(rule_ref(self.vs, i))}",
+                 [FormField("weight", "weight (0-100)", str(current))], submit,
+                 "the other destinations share the rest in proportion")
+
+    # -- destinations, conditions, actions -------------------------------------------------------
+
+    def subsets_for(self, host: str) -> list[str]:
+        """The subsets the DestinationRule of ``host`` (as seen from the VS namespace) defines."""
+        from meshtui.model.hosts import fqdn
+
+        app: Any = self.app
+        dr = app.index.destination_rule_for(fqdn(host, self.key[1]), self.key[1])
+        return [s.name for s in dr.subsets] if dr is not None else []
+
+    def subset_warning(self, host: str, subset: str) -> str | None:
+        """Why sending traffic to ``host``/``subset`` would fail, when no ready pod backs it."""
+        from meshtui.model.hosts import fqdn
+
+        app: Any = self.app
+        ns, full = self.key[1], fqdn(host, self.key[1])
+        if app.index.count("Pod"):
+            pods = app.index.pods_for_subset(full, subset, ns)
+            if not any(p.ready for p in pods):
+                return f"subset {subset} of {host} selects no ready pod: its share of requests would fail (503)"
+        elif not app.index.deployments_for_subset(full, subset, ns):
+            return f"subset {subset} of {host} selects no workload"
+        return None
+
+    def action_add_destination(self) -> None:
+        """Add a destination (service + subset of its DestinationRule) to the selected rule."""
+        if self.refused("adding a destination"):
+            return
+        i = self.selected_rule()
+        if i is None:
+            self.notify("select a rule first", severity="warning")
+            return
+        rule = self.rules()[i]
+        host = next((str((d.get("destination") or {}).get("host")) for d in rule.get("route") or []), "")
+        app: Any = self.app
+        services = sorted({s.name for s in app.index.services if s.namespace == self.key[1]} | {host} - {""})
+        present = {dest_key(d) for d in rule.get("route") or []}
+        free = [s for s in self.subsets_for(host) if (host, s) not in present]
+        ref = rule_ref(self.vs, i)
+
+        def submit(values: dict[str, str]) -> str | None:
+            h, subset = values["host"], values["subset"]
+            known = self.subsets_for(h)
+            if known and subset not in known:
+                return f"subset {subset!r}: the DestinationRule of {h} defines {', '.join(known)}"
+            try:
+                weight = int(values["weight"] or 0)
+            except ValueError:
+                return f"{values['weight']!r} is not a whole number"
+            error = self.push(f"add {h} {subset} ({weight}%) to rule {ref_text(ref)}",
+                              lambda vs: release.add_destination(vs, subset, weight, h if h != host else None, ref),
+                              ("dest", i, len(rule.get("route") or [])))
+            if error is None:
+                warning = self.subset_warning(h, subset)
+                if warning:
+                    self.warnings.append(warning)
+                    self.notify(warning, severity="warning", timeout=10)
+            return error
+
+        self.ask(f"Add a destination to rule {ref_text(ref)}", [
+            FormField("host", "service", host, services, strict=False),
+            FormField("subset", "subset", free[0] if free else "", self.subsets_for(host), strict=False),
+            FormField("weight", "weight", "0"),
+        ], submit)
+
+    def action_remove(self) -> None:
+        """Remove the selected destination, match condition, rewrite, mirror or fault."""
+        if self.refused("removing"):
+            return
+        data = self.selected()
+        if not isinstance(data, tuple) or data[0] not in ("dest", "cond", "action"):
+            self.notify("select a destination, a condition or an action to remove", severity="warning")
+            return
+        i = data[1]
+        ref = rule_ref(self.vs, i)
+        if data[0] == "dest":
+            route = self.rules()[i].get("route") or []
+            key = dest_key(route[data[2]])
+            target = key[1] or key[0]
+            error = self.push(f"remove {dest_text(key)} from rule {ref_text(ref)}",
+                              lambda vs: release.remove_destination(vs, target, ref), ("rule", i))
+        elif data[0] == "cond":
+            _, _, block, field, name = data
+            if field is None:
+                self.notify("this rule has no condition to remove", severity="warning")
+                return
+            error = self.push(f"remove {field} {name or ''} condition of rule {ref_text(ref)}".replace("  ", " "),
+                              lambda vs: rule_edit.remove_condition(vs, field, name, ref, block), ("rule", i))
+        else:
+            remover = {"rewrite": rule_edit.remove_rewrite, "mirror": release.remove_mirror,
+                       "mirrors": release.remove_mirror, "fault": rule_edit.remove_fault}.get(data[2])
+            if remover is None:
+                self.notify(f"{data[2]} cannot be removed here (use e to edit the YAML)", severity="warning")
+                return
+            error = self.push(f"remove {data[2]} of rule {ref_text(ref)}", lambda vs: remover(vs, rule=ref), ("rule", i))
+        if error:
+            self.notify(error, severity="error")
+
+    def action_match(self) -> None:
+        """Add a match condition to the selected rule, or edit the selected condition."""
+        if self.refused("a match change"):
+            return
+        data = self.selected()
+        i = self.selected_rule()
+        if i is None:
+            self.notify("select a rule first", severity="warning")
+            return
+        ref = rule_ref(self.vs, i)
+        blocks = self.rules()[i].get("match") or []
+        old = data if isinstance(data, tuple) and data[0] == "cond" and data[3] is not None else None
+        defaults = {"field": "header", "name": "", "kind": "exact", "value": "", "case": "no",
+                    "block": "0" if blocks else "new"}
+        if old is not None:
+            _, _, block, field, name = old
+            sm = blocks[block].get(field) if field not in ("headers", "queryParams", "withoutHeaders") \
+                else (blocks[block].get(field) or {}).get(name)
+            kind, value = next(iter(sm.items())) if isinstance(sm, dict) and sm else ("present", "")
+            defaults.update(field="header" if field == "headers" else field, name=name or "", kind=kind,
+                            value=str(value), block=str(block),
+                            case="yes" if blocks[block].get("ignoreUriCase") else "no")
+
+        def submit(values: dict[str, str]) -> str | None:
+            field = _FIELD_KEYS.get(values["field"], values["field"])
+            block = len(blocks) if values["block"] == "new" else int(values["block"]) if values["block"].isdigit() else -1
+            if not 0 <= block <= len(blocks):
+                return f"block must be one of 0..{len(blocks) - 1} or new"
+            kind = values["kind"]
+            value = values["value"] or None
+            case = values["case"] == "yes" if field == "uri" else None
+
+            def apply(vs: dict[str, Any]) -> dict[str, Any]:
+                if old is not None:
+                    vs = rule_edit.remove_condition(vs, old[3], old[4], ref, old[2])
+                    # Removing the block's last condition drops the block: write into a new one.
+                    b = min(block, len(((vs["spec"]["http"][rule_edit.rule_index(vs, ref)]).get("match")) or []))
+                else:
+                    b = block
+                return rule_edit.set_condition(vs, field, kind, value, values["name"] or None, ref, b, case)
+
+            what = f"{field} {values['name']} {kind} {value or ''}".replace("  ", " ").strip()
+            return self.push(f"{'change' if old else 'add'} match {what} on rule {ref_text(ref)}", apply, ("rule", i))
+
+        self.ask(("Edit" if old else "Add") + f" a match condition on rule {ref_text(ref)}", [
+            FormField("field", "field", defaults["field"], _MATCH_FIELDS),
+            FormField("name", "header / query parameter name", defaults["name"], optional=True),
+            FormField("kind", "match", defaults["kind"], ("exact", "prefix", "regex", "present")),
+            FormField("value", "value (regex: RE2, matched in full)", defaults["value"], optional=True),
+            FormField("case", "ignore URI case", defaults["case"], ("yes", "no")),
+            FormField("block", "match block (conditions in a block are AND'ed; blocks are OR'ed)", defaults["block"],
+                      [*(str(b) for b in range(len(blocks))), "new"]),
+        ], submit)
+
+    def action_move_rule(self, step: int) -> None:
+        """Move the selected rule up or down (rules are tried in order)."""
+        if self.refused("reordering rules"):
+            return
+        i = self.selected_rule()
+        if i is None:
+            self.notify("select a rule first", severity="warning")
+            return
+        to = i + step
+        if not 0 <= to < len(self.rules()):
+            return
+        ref = rule_ref(self.vs, i)
+        error = self.push(f"move rule {ref_text(ref)} to #{to}", lambda vs: rule_edit.move_rule(vs, ref, to), ("rule", to))
+        if error:
+            self.notify(error, severity="error")
+            return
+        assert self.session is not None
+        for u in rule_edit.newly_unreachable(self.session.base, self.session.current):
+            self.notify(f"warning: {u}", severity="warning", timeout=10)
+
+    def action_rewrite(self) -> None:
+        """Add or change the URI rewrite of the selected rule."""
+        if self.refused("a rewrite change"):
+            return
+        i = self.selected_rule()
+        if i is None:
+            self.notify("select a rule first", severity="warning")
+            return
+        ref = rule_ref(self.vs, i)
+        current = self.rules()[i].get("rewrite") or {}
+
+        def submit(values: dict[str, str]) -> str | None:
+            uri, authority = values["uri"] or None, values["authority"] or None
+            return self.push(f"rewrite uri {uri or ''} {authority or ''} on rule {ref_text(ref)}".replace("  ", " "),
+                             lambda vs: rule_edit.set_rewrite(vs, uri, authority, rule=ref), ("rule", i))
+
+        self.ask(f"URI rewrite of rule {ref_text(ref)}", [
+            FormField("uri", "rewrite the matched prefix to", str(current.get("uri", "/")), optional=True),
+            FormField("authority", "rewrite authority (Host) to", str(current.get("authority", "")), optional=True),
+        ], submit)
+
+    # -- preview, discard, undo -------------------------------------------------------------------
+
+    def action_preview(self) -> None:
+        """Review the pending edits (diff, validation, dry run); ``y`` there applies them."""
+        if self.session is None:
+            return
+        if not self.session.dirty:
+            self.notify("no pending edit to preview", severity="warning")
+            return
+        if self.refused("applying"):
+            return
+        from meshtui.screens.change_preview import ChangePreview
+
+        app: Any = self.app
+        plan = self.session.plan(app.source, mesh_objects(app.index))
+        self.app.push_screen(ChangePreview(plan, warnings=list(self.warnings)), self._previewed)
+
+    def _previewed(self, outcome: Any) -> None:
+        if self.session is None or outcome is None or outcome.result != "applied":
+            return
+        self._replaced = fingerprint(outcome.plan.base)
+        self.session.reset(outcome.stored or outcome.plan.new)
+        self.warnings = []
+        self.redraw()
+
+    def action_discard(self) -> None:
+        """Discard every pending edit; without pending edits, go back."""
+        if self.session is not None and self.session.dirty:
+            n = len(self.session.edits)
+            self.session.reset()
+            self.warnings = []
+            self.redraw()
+            self.notify(f"discarded {n} pending edit{'s' if n != 1 else ''}")
+            return
+        self.app.pop_screen()
+
+    def action_undo_pending(self) -> None:
+        """Drop the last pending edit."""
+        if self.session is not None and self.session.pop() is not None:
+            self.redraw()
+
+    def action_undo_applied(self) -> None:
+        """Undo the last change applied to this source (through the preview)."""
+        if self.session is not None and self.session.dirty:
+            self.notify("discard the pending edits first (esc)", severity="warning")
+            return
+        revert(self.app)
+
+    # -- release workflows (one key each; forms in release_forms) -----------------------------------
+
+    def action_release(self, name: str) -> None:
+        """Run release workflow ``name`` (canary, promote, rollback, bluegreen, dark, ab, mirror, ...)."""
+        if self.refused(f"the {name} step"):
+            return
+        release_forms.run(self, name)

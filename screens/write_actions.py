@@ -1,0 +1,212 @@
+"""What every writing key of the UI shares: why writes are refused, the mesh as context for the
+checks, and the flows that end in a ``ChangePreview``: undo / revert of an audited change and
+editing an object as YAML in ``$EDITOR``.
+
+Anything that reads files, the audit log or the source runs in a thread worker; the preview is
+pushed from the event loop.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+from meshtui.sources.base import ObjectKey, RawObject
+
+# How long an undo waits for the watch to bring in our own write before judging the object.
+_CATCH_UP_SECONDS = 5.0
+
+
+def read_only_reason(app: Any) -> str | None:
+    """Why this session may not write (``--read-only``, read-only credentials, RBAC, a 403
+    met by a write), or None. Uses what the app established at load time: no I/O here."""
+    if getattr(app, "read_only_flag", False):
+        return "--read-only"
+    reason = (getattr(app, "_status_values", None) or {}).get("read_only")
+    if reason:
+        return str(reason)
+    source = getattr(app, "source", None)
+    if source is not None and getattr(source, "read_only", False):
+        return "--read-only"
+    return None
+
+
+def refuse_if_read_only(app: Any, what: str = "this change") -> bool:
+    """Notify the reason and return True when writes are refused."""
+    reason = read_only_reason(app)
+    if reason:
+        said = reason if reason.lower().startswith("read-only") else f"read-only ({reason})"
+        app.notify(f"{said}: {what} cannot be made", severity="warning", timeout=8)
+        return True
+    if getattr(app, "source", None) is None or getattr(app, "index", None) is None:
+        app.notify("the mesh is still loading", severity="warning")
+        return True
+    return False
+
+
+def mesh_objects(index: Any) -> list[RawObject]:
+    """Every raw object of the index: the context the analyzers and ownership checks read."""
+    out = []
+    for key in index.keys():
+        obj = index.get(key.kind, key.namespace, key.name) if hasattr(key, "kind") else index.get(*key)
+        if obj is not None:
+            out.append(obj.raw)
+    return out
+
+
+def open_preview(app: Any, plan: Any, *, warnings: list[str] | None = None,
+                 done: Callable[[Any], None] | None = None) -> None:
+    """Show the preview of ``plan``; ``done`` gets the outcome when it closes."""
+    from meshtui.screens.change_preview import ChangePreview
+
+    app.push_screen(ChangePreview(plan, warnings=warnings), done)
+
+
+# -- undo and revert ------------------------------------------------------------------------------
+
+
+def _current(app: Any, entry: Any) -> RawObject | None:
+    """The object ``entry`` changed, once the index has caught up with our own write."""
+    from meshtui.write.plan import content, fingerprint
+
+    key = entry.key
+    deadline = time.monotonic() + _CATCH_UP_SECONDS
+    while True:
+        obj = app.index.get(key.kind, key.namespace, key.name) if app.index is not None else None
+        raw = obj.raw if obj is not None else None
+        if raw is None or time.monotonic() > deadline:
+            return raw
+        now = fingerprint(content(raw))
+        if now == fingerprint(content(entry.after)) or now != fingerprint(content(entry.before)):
+            return raw
+        time.sleep(0.1)
+
+
+def revert(app: Any, entry: Any = None, done: Callable[[Any], None] | None = None) -> None:
+    """Undo ``entry`` (default: the last change applied to this source that is not undone
+    yet), through the preview and the same checks as any change."""
+    if refuse_if_read_only(app, "undo"):
+        return
+    source = app.source
+
+    def work() -> None:
+        from meshtui.write.apply import Writer
+        from meshtui.write.undo import UndoConflict, UndoError, last_change, plan_undo
+
+        writer = Writer()
+        try:
+            target = entry or last_change(source, writer.audit)
+            if target.result != "applied":
+                raise UndoError(f"only an applied change can be reverted (this one: {target.result})")
+            current = _current(app, target)
+            plan = plan_undo(source, target, current, context=app.call_from_thread(mesh_objects, app.index))
+        except UndoConflict as exc:
+            app.call_from_thread(app.notify, f"{exc}\n{exc.diff[:800]}", severity="error", timeout=15)
+            return
+        except UndoError as exc:
+            app.call_from_thread(app.notify, str(exc), severity="warning", timeout=8)
+            return
+        app.call_from_thread(lambda: app.push_screen(_preview(plan, writer), done))
+
+    app.run_worker(work, thread=True, group="undo", exit_on_error=False)
+
+
+def _preview(plan: Any, writer: Any) -> Any:
+    from meshtui.screens.change_preview import ChangePreview
+
+    return ChangePreview(plan, writer)
+
+
+# -- $EDITOR ----------------------------------------------------------------------------------------
+
+
+def editor_command() -> list[str]:
+    """``$VISUAL``, else ``$EDITOR``, else ``vi``, split like a shell would."""
+    return shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+
+
+def run_editor(text: str) -> str | None:
+    """Let the user edit ``text`` in their editor (on a temporary file); the text saved, or
+    None when the editor failed (it could not start, or exited with an error)."""
+    fd, path = tempfile.mkstemp(prefix="meshtui-", suffix=".yaml")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        try:
+            rc = subprocess.run([*editor_command(), path], check=False).returncode
+        except OSError:
+            return None
+        if rc != 0:
+            return None
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def edit_loop(obj: RawObject, edit: Callable[[str], str | None]) -> tuple[RawObject | None, str | None]:
+    """Edit ``obj`` as YAML until it parses: ``(edited object or None, message)``. Invalid text
+    goes back to the editor with the error as a comment on top and the user's text kept."""
+    from meshtui.write.yaml_edit import EditedTextError, edit_text, parse_edited
+
+    text = edit_text(obj)
+    while True:
+        result = edit(text)
+        if result is None:
+            return None, f"the editor ({' '.join(editor_command())}) failed; nothing was changed"
+        try:
+            edited = parse_edited(result, obj)
+        except EditedTextError as exc:
+            text = edit_text(obj, error=str(exc), text=result)
+            continue
+        if edited is None:
+            return None, "the file was emptied: edit cancelled"
+        return edited, None
+
+
+def edit_in_editor(app: Any, key: tuple[str, str, str]) -> None:
+    """``e``: edit the object ``key`` in ``$EDITOR``, then preview and write it like any change."""
+    if refuse_if_read_only(app, "editing"):
+        return
+    found = app.index.get(*key)
+    if found is None:
+        app.notify(f"{key[0]} {key[1]}/{key[2]} no longer exists", severity="error")
+        return
+    obj, source = found.raw, app.source
+
+    def finish(edited: RawObject | None, message: str | None) -> None:
+        from meshtui.write.plan import ChangePlan
+        from meshtui.write.yaml_edit import describe_changes, three_way_edit
+
+        if edited is None:
+            app.notify(message or "nothing was changed", severity="warning")
+            return
+        plan = ChangePlan.build(source, obj, three_way_edit(obj, edited), describe_changes(obj, edited),
+                                mesh_objects(app.index))
+        if not plan.changed():
+            app.notify(f"no change to {ObjectKey.of(obj)}")
+            return
+        open_preview(app, plan)
+
+    from textual.app import SuspendNotSupported
+
+    try:
+        with app.suspend():
+            edited, message = edit_loop(obj, run_editor)
+    except SuspendNotSupported:
+        # No terminal to hand over (headless, web): the editor runs without one, off the loop.
+        def work() -> None:
+            result = edit_loop(obj, run_editor)
+            app.call_from_thread(finish, *result)
+
+        app.run_worker(work, thread=True, group="editor", exit_on_error=False)
+        return
+    finish(edited, message)
