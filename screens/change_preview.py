@@ -66,7 +66,7 @@ class ChangePreview(ModalScreen[Outcome | None]):
 
     def _check(self, plan: ChangePlan) -> None:
         self.plan, self.state, self.preview = plan, "checking", None
-        self._render()
+        self._redraw()
         self.run_worker(lambda: self._check_thread(plan), thread=True, exclusive=True, group="preview",
                         exit_on_error=False)
 
@@ -91,12 +91,12 @@ class ChangePreview(ModalScreen[Outcome | None]):
     def _checked(self, preview: Preview) -> None:
         self.preview = preview
         self.state = "ready"
-        self._render()
+        self._redraw()
 
     def _failed(self, message: str) -> None:
         self.state = "failed"
         self.propagation_line = message
-        self._render()
+        self._redraw()
 
     def _written(self, outcome: Outcome) -> None:
         self.outcome = outcome
@@ -115,7 +115,7 @@ class ChangePreview(ModalScreen[Outcome | None]):
                 set_status = getattr(self.app, "_status", None)
                 if callable(set_status):
                     set_status(read_only=outcome.message)
-        self._render()
+        self._redraw()
 
     def _start_propagation(self, outcome: Outcome) -> None:
         from meshtui.write.propagation import client_proxies, poll_propagation
@@ -148,11 +148,11 @@ class ChangePreview(ModalScreen[Outcome | None]):
     def _propagation_progress(self, line: str) -> None:
         self.propagation_line = line
         if self.is_attached:
-            self._render()
+            self._redraw()
 
     # -- drawing --------------------------------------------------------------------------------
 
-    def _render(self) -> None:
+    def _redraw(self) -> None:
         if not self.is_mounted:
             return
         plan, preview = self.plan, self.preview
@@ -241,7 +241,7 @@ class ChangePreview(ModalScreen[Outcome | None]):
             self.notify(self.preview.blocked.message, severity="error")
             return
         self.state = "writing"
-        self._render()
+        self._redraw()
         preview = self.preview
         self.run_worker(lambda: self._commit_thread(preview), thread=True, exclusive=True, group="preview",
                         exit_on_error=False)

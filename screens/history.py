@@ -39,6 +39,8 @@ class HistoryScreen(Screen[None]):
         super().__init__()
         self.entries: list[Any] = []
         self.all_sources = False
+        #: The text of the diff pane (the selected entry's header and unified diff).
+        self.diff_text = ""
 
     def compose(self) -> ComposeResult:
         yield Static(id="history-title")
@@ -113,11 +115,13 @@ class HistoryScreen(Screen[None]):
         entry = self.selected()
         box = self.query_one("#history-diff", Static)
         if entry is None:
-            box.update(Text("no change recorded for this source yet", style="dim"))
+            self.diff_text = "no change recorded for this source yet"
+            box.update(Text(self.diff_text, style="dim"))
             return
         diff = unified_diff(entry.before, entry.after, f"{entry.key} (before)", f"{entry.key} (after)")
         head = f"{entry.result}: {entry.description}\n" + (f"error: {entry.error}\n" if entry.error else "")
-        box.update(Syntax(f"# {head}{diff}" if diff else f"# {head}(no difference)", "diff", theme="ansi_dark"))
+        self.diff_text = f"# {head}{diff}" if diff else f"# {head}(no difference)"
+        box.update(Syntax(self.diff_text, "diff", theme="ansi_dark"))
 
     def action_revert(self) -> None:
         """Revert the selected applied change (preview, then ``y``)."""

@@ -33,6 +33,11 @@ BINDINGS = [
     Binding("F", "release('unfault')", "Remove fault", show=False, id="remove-fault"),
 ]
 
+#: How each workflow is named in messages.
+TITLES = {"canary": "a canary step", "promote": "a promotion", "rollback": "a rollback",
+          "bluegreen": "a blue-green switch", "dark": "a dark launch", "ab": "an A/B split", "mirror": "mirroring",
+          "unmirror": "removing the mirror", "fault": "fault injection", "unfault": "removing fault injection"}
+
 
 def _target_rule(ed: "RouteEditor") -> int:
     """The selected rule, else the only split rule, else the default route, else the first."""

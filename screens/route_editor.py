@@ -459,12 +459,10 @@ class RouteEditor(Screen[None]):
 
     def action_preview(self) -> None:
         """Review the pending edits (diff, validation, dry run); ``y`` there applies them."""
-        if self.session is None:
+        if self.session is None or self.refused("applying"):
             return
         if not self.session.dirty:
             self.notify("no pending edit to preview", severity="warning")
-            return
-        if self.refused("applying"):
             return
         from meshtui.screens.change_preview import ChangePreview
 
@@ -507,6 +505,6 @@ class RouteEditor(Screen[None]):
 
     def action_release(self, name: str) -> None:
         """Run release workflow ``name`` (canary, promote, rollback, bluegreen, dark, ab, mirror, ...)."""
-        if self.refused(f"the {name} step"):
+        if self.refused(release_forms.TITLES.get(name, name)):
             return
         release_forms.run(self, name)

@@ -27,7 +27,7 @@ def read_only_reason(app: Any) -> str | None:
     met by a write), or None. Uses what the app established at load time: no I/O here."""
     if getattr(app, "read_only_flag", False):
         return "--read-only"
-    reason = (getattr(app, "_status_values", None) or {}).get("read_only")
+    reason = (getattr(app, "status_values", None) or {}).get("read_only")
     if reason:
         return str(reason)
     source = getattr(app, "source", None)

@@ -45,6 +45,11 @@ def test_wheel_contents(tmp_path: Path) -> None:
     assert "meshtui/data/networking.istio.io.crds.yaml" in names
     assert "meshtui/data/LICENSE-istio" in names
     assert not any(n.startswith("screens/") or n.startswith("styles/") for n in names)
+    # Every package of the source tree ships (pyproject lists them explicitly).
+    for init in (REPO / "meshtui").rglob("__init__.py"):
+        assert str(init.relative_to(REPO)) in names, f"{init.parent.name} is missing from pyproject's packages"
+    for tcss in (REPO / "styles").glob("*.tcss"):
+        assert f"meshtui/styles/{tcss.name}" in names
     assert any(n.startswith("meshtui/demo/") and n.endswith(".yaml") for n in names)
 
 

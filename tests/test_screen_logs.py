@@ -98,17 +98,21 @@ async def open_logs(pilot: Any, app: MeshApp, **kw: Any) -> LogsScreen:
     screen = LogsScreen(LogTarget("Service", NS, "web"), **kw)
     await app.push_screen(screen)
     await until(pilot, lambda: screen.follower is not None and len(screen.follower.pods) == 3, "the streams")
-    # A stream is live once a line appended now comes through it (with tail_lines=0, a line
-    # appended before the request reaches the server would never show): knock until it does.
-    deadline = time.monotonic() + 30
     for key in screen.follower.pods:
-        while screen.follower.states()[key].lines == 0:
-            if time.monotonic() > deadline:
-                pytest.fail(f"the stream of {key} never opened")
-            append(sandbox_of(app), key[1], istio_line(start=time.time(), cluster="outbound|80||other.example.com",
-                                                       path="/warmup"))
-            await pilot.pause(0.1)
+        await knock(pilot, app, screen, key)
     return screen
+
+
+async def knock(pilot: Any, app: MeshApp, screen: LogsScreen, key: tuple[str, str]) -> None:
+    """Wait until the pod's stream is live: a line appended now comes through it (with
+    tail_lines=0, a line appended before the request reaches the server would never show)."""
+    deadline = time.monotonic() + 30
+    while key not in screen.follower.states() or screen.follower.states()[key].lines == 0:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the stream of {key} never opened")
+        append(sandbox_of(app), key[1], istio_line(start=time.time(), cluster="outbound|80||other.example.com",
+                                                   path="/warmup"))
+        await pilot.pause(0.1)
 
 
 async def test_lines_appear_and_the_split_shows_observed_vs_configured(sandbox: Sandbox, mesh: Any) -> None:
@@ -174,8 +178,7 @@ async def test_a_pod_created_later_joins_the_tail(sandbox: Sandbox, mesh: client
         mesh.create_namespaced_pod(NS, pod("web-v1-2", {"app": "web", "version": "v1"}))
         try:
             await until(pilot, lambda: (NS, "web-v1-2") in screen.follower.pods, "the new pod to join")
-            await until(pilot, lambda: screen.follower.states()[(NS, "web-v1-2")].state == "following",
-                        "its stream")
+            await knock(pilot, app, screen, (NS, "web-v1-2"))
             append(sandbox, "web-v1-2", istio_line(start=time.time(), cluster="inbound|8080||", path="/late-pod"))
             await until(pilot, lambda: "/late-pod" in paths(screen), "the new pod's line")
             assert [e.pod for e in screen.visible_lines() if e.path == "/late-pod"] == ["web-v1-2"]
@@ -191,7 +194,10 @@ async def test_l_on_the_mesh_screen_opens_the_selected_services_logs(sandbox: Sa
                     "the mesh")
         home = app.screen
         assert isinstance(home, MeshScreen)
+        await pilot.pause(0.2)  # let the first selection's cursor messages settle
         home.select_object("Service", NS, "web")
+        await until(pilot, lambda: home._selected == ("Service", NS, "web"), "the service to be selected")
+        await pilot.pause(0.1)
         await pilot.press("l")
         assert isinstance(app.screen, LogsScreen) and app.screen.target == LogTarget("Service", NS, "web")
         await pilot.press("escape")

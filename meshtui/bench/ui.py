@@ -56,21 +56,25 @@ async def _http_patch(source: Any, ns: str, name: str, weight: int) -> str:
     return str(((obj or {}).get("metadata") or {}).get("resourceVersion", ""))
 
 
-def _shows_weight(app: Any, weight: int) -> bool:
-    """Whether the route tree has a destination leaf ending in ``weight%`` (the v1 line)."""
+def _shown_weights(app: Any) -> list[int]:
+    """The weights of the destination leaves the route tree shows (``→ … 90%``)."""
     from meshtui.widgets.route_tree import RouteTree
 
     trees = app.screen.query(RouteTree)
     if not trees:
-        return False
+        return []
+    found: list[int] = []
     stack = list(trees.first().root.children)
     while stack:
         node = stack.pop()
         data = node.data
-        if isinstance(data, tuple) and data and data[0] == "dest" and str(node.label).endswith(f"{weight:>3}%"):
-            return True
+        label = str(node.label)
+        if isinstance(data, tuple) and data and data[0] == "dest" and label.endswith("%"):
+            tail = label[:-1].rsplit(" ", 1)[-1]
+            if tail.isdigit():
+                found.append(int(tail))
         stack.extend(node.children)
-    return False
+    return found
 
 
 async def _await_change(app: Any, cond: Any, start: float, timeout: float) -> float:
@@ -103,18 +107,19 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                          args.timeout, "the mesh browser")
         await asyncio.sleep(args.settle)  # the post-load analysis and its repaint
         app.show_in_browser(("Service", ns, name))
-        await wait_until(lambda: _shows_weight(app, 90) or _shows_weight(app, WEIGHTS[-1]), 30,
-                         f"the routes of {ns}/{name}")
+        await wait_until(lambda: bool(_shown_weights(app)), 30, f"the routes of {ns}/{name}")
 
         # -- watch: patch -> event -> screen -------------------------------------------------
         for i in range(args.patches):
             weight = WEIGHTS[i % len(WEIGHTS)]
+            if weight in _shown_weights(app):
+                weight = 100 - weight - 1  # a weight not on screen yet (the WEIGHTS never sum to 99)
             t0 = time.perf_counter()
             if use_kubectl:
                 patch = asyncio.ensure_future(_kubectl_patch(args.kubeconfig, ns, name, weight))
             else:
                 patch = asyncio.ensure_future(_http_patch(app.source, ns, name, weight))
-            last_false = await _await_change(app, lambda w=weight: _shows_weight(app, w), t0, 30)
+            last_false = await _await_change(app, lambda w=weight: w in _shown_weights(app), t0, 30)
             shown = await frame_after(app, last_false)
             rv = await patch
             arrived = arrivals.get(("VirtualService", ns, name, rv))

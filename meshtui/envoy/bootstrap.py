@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshtui.envoy.dump import BOOTSTRAP, ConfigDump, Json, dig, get
+from meshtui.envoy.dump import BOOTSTRAP, ConfigDump, Json, dig, get, malformed_is_dump_error
 from meshtui.envoy.protojson import to_proto_json, without_type
 from meshtui.envoy.tabwriter import format_cells
 
@@ -41,6 +41,7 @@ def envoy_version(dump: ConfigDump) -> str:
     return text
 
 
+@malformed_is_dump_error
 def bootstrap_summary(dump: ConfigDump) -> str:
     """The ``-o short`` text: Istio, Istio proxy and Envoy versions (tabwriter padding 1)."""
     version, sha = istio_version(dump)
@@ -55,6 +56,7 @@ def bootstrap_summary(dump: ConfigDump) -> str:
     return format_cells(lines, padding=1)
 
 
+@malformed_is_dump_error
 def bootstrap_dump(dump: ConfigDump) -> Json:
     """The BootstrapConfigDump as ``-o json`` prints it (protobuf JSON names)."""
     return to_proto_json(without_type(dump.section(BOOTSTRAP)))

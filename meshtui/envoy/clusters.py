@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from meshtui.envoy.dump import ConfigDump, DumpError, Json, gc_paused, get
+from meshtui.envoy.dump import ConfigDump, DumpError, Json, gc_paused, get, malformed_is_dump_error
 from meshtui.envoy.gosort import go_sort_by_key
 from meshtui.envoy.routes import describe_management, go_atoi
 from meshtui.envoy.table import Table
@@ -94,6 +94,7 @@ def sorted_clusters(dump: ConfigDump) -> list[Json]:
     return go_sort_by_key(clusters, lambda c: cluster_sort_key(get(c, "name", "")))
 
 
+@malformed_is_dump_error
 @gc_paused
 def cluster_table(dump: ConfigDump, flt: ClusterFilter = ClusterFilter(), *, include_type: bool = False) -> Table:
     """The clusters table (``SERVICE FQDN  PORT  SUBSET  DIRECTION  TYPE  DESTINATION RULE``)."""
@@ -114,6 +115,7 @@ def cluster_table(dump: ConfigDump, flt: ClusterFilter = ClusterFilter(), *, inc
     return table
 
 
+@malformed_is_dump_error
 def cluster_dump(dump: ConfigDump, flt: ClusterFilter = ClusterFilter()) -> list[Json]:
     """The clusters ``-o json`` prints (sorted, filtered; raw dump objects)."""
     return [c for c in sorted_clusters(dump) if flt.verify(c)]

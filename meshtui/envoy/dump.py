@@ -97,6 +97,29 @@ def gc_paused(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def malformed_is_dump_error(func: Callable[P, R]) -> Callable[P, R]:
+    """Report a dump whose parts have the wrong shape as a one-line ``DumpError``.
+
+    Table builders read what Envoy writes; a list where an object belongs or a number where a
+    string belongs (another Envoy version, a hand-edited or truncated file) surfaces deep inside
+    them as TypeError, KeyError and the like. Those are a malformed dump, not a bug to show as a
+    traceback: the CLI prints the message and exits 2, the screen shows it in the tab.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except DumpError:
+            raise
+        except (TypeError, AttributeError, ValueError, KeyError, IndexError, OverflowError, RecursionError) as exc:
+            source = getattr(args[0], "source", None) if args else None
+            detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+            raise DumpError(f"{source or 'config dump'}: malformed Envoy dump ({type(exc).__name__}: {detail})") from None
+
+    return wrapper
+
+
 def loads(data: bytes | str) -> Any:
     """Decode JSON with orjson while the garbage collector is paused."""
     enabled = gc.isenabled()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meshtui.envoy.dump import ECDS, ConfigDump, DumpError, Json, get
+from meshtui.envoy.dump import ECDS, ConfigDump, DumpError, Json, get, malformed_is_dump_error
 from meshtui.envoy.gosort import go_sort_by_key
 from meshtui.envoy.protojson import to_proto_json
 from meshtui.envoy.table import Table
@@ -25,6 +25,7 @@ def _type_url(config: Json) -> str:
     return typed.get("@type", "") if isinstance(typed, dict) else ""
 
 
+@malformed_is_dump_error
 def ecds_table(dump: ConfigDump) -> Table:
     """``ECDS NAME  TYPE``, sorted by type URL, then name."""
     configs = [get(f, "ecds_filter") or {} for f in ecds_filters(dump)]
@@ -36,6 +37,7 @@ def ecds_table(dump: ConfigDump) -> Table:
     return table
 
 
+@malformed_is_dump_error
 def ecds_dump(dump: ConfigDump) -> Json:
     """The merged EcdsConfigDump as ``-o json`` prints it."""
     return {"ecdsFilters": [to_proto_json(f) for f in ecds_filters(dump)]}

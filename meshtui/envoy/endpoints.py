@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshtui.envoy.clusters import cluster_sort_key
-from meshtui.envoy.dump import ConfigDump, DumpError, Json, dig, gc_paused, get, parse_json_document
+from meshtui.envoy.dump import (
+    ConfigDump,
+    DumpError,
+    Json,
+    dig,
+    gc_paused,
+    get,
+    malformed_is_dump_error,
+    parse_json_document,
+)
 from meshtui.envoy.gosort import go_sort_by_key
 from meshtui.envoy.table import Table
 
@@ -101,6 +110,7 @@ def host_verify(flt: EndpointFilter, host: Json, cluster: str) -> bool:
     return flt.verify(host_address(host), host_port(host), cluster, host_status(host))
 
 
+@malformed_is_dump_error
 @gc_paused
 def endpoint_table(clusters: ClustersDump, flt: EndpointFilter = EndpointFilter()) -> Table:
     """The endpoints table (``ENDPOINT STATUS OUTLIER CHECK CLUSTER``)."""
@@ -118,6 +128,7 @@ def endpoint_table(clusters: ClustersDump, flt: EndpointFilter = EndpointFilter(
     return table
 
 
+@malformed_is_dump_error
 def endpoint_dump(clusters: ClustersDump, flt: EndpointFilter = EndpointFilter()) -> list[Json]:
     """The cluster statuses ``-o json`` prints: those with at least one matching host."""
     out = []
@@ -199,6 +210,7 @@ def sorted_assignments(dump: ConfigDump, flt: EndpointFilter = EndpointFilter())
     return go_sort_by_key(kept, lambda c: cluster_sort_key(get(c, "cluster_name", "")))
 
 
+@malformed_is_dump_error
 @gc_paused
 def eds_table(dump: ConfigDump, flt: EndpointFilter = EndpointFilter(), *, include_type: bool = False) -> Table:
     """The EDS table (``NAME STATUS LOCALITY CLUSTER``)."""
@@ -213,6 +225,7 @@ def eds_table(dump: ConfigDump, flt: EndpointFilter = EndpointFilter(), *, inclu
     return table
 
 
+@malformed_is_dump_error
 def eds_dump(dump: ConfigDump, flt: EndpointFilter = EndpointFilter()) -> list[Json]:
     """The load assignments ``-o json`` prints (filtered copies, sorted)."""
     return sorted_assignments(dump, flt)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from meshtui.envoy.dump import ConfigDump, DumpError, Json, dig, gc_paused, get
+from meshtui.envoy.dump import ConfigDump, DumpError, Json, dig, gc_paused, get, malformed_is_dump_error
 from meshtui.envoy.gosort import go_sort_by_key, go_sort_slice
 from meshtui.envoy.routes import describe_match
 from meshtui.envoy.table import Table
@@ -202,6 +202,7 @@ def sorted_listeners(dump: ConfigDump, flt: ListenerFilter) -> list[Json]:
     return go_sort_by_key(kept, lambda x: (listener_port(x), listener_address(x), listener_type(x)))
 
 
+@malformed_is_dump_error
 @gc_paused
 def listener_table(dump: ConfigDump, flt: ListenerFilter = ListenerFilter(), *, include_type: bool = False) -> Table:
     """The listeners table (``ADDRESSES PORT MATCH DESTINATION``, or ``TYPE`` when not verbose)."""
@@ -221,6 +222,7 @@ def listener_table(dump: ConfigDump, flt: ListenerFilter = ListenerFilter(), *, 
     return table
 
 
+@malformed_is_dump_error
 def listener_dump(dump: ConfigDump, flt: ListenerFilter = ListenerFilter()) -> list[Json]:
     """The listeners ``-o json`` prints (dump order, filtered; raw dump objects)."""
     listeners = dump.listeners()

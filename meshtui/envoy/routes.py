@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from meshtui.envoy.dump import ConfigDump, DumpError, Json, dig, gc_paused, get
+from meshtui.envoy.dump import ConfigDump, DumpError, Json, dig, gc_paused, get, malformed_is_dump_error
 from meshtui.envoy.gosort import go_sort_slice
 from meshtui.envoy.table import Table
 
@@ -208,6 +208,7 @@ def describe_weights(route: Json) -> str:
     return "-"
 
 
+@malformed_is_dump_error
 @gc_paused
 def route_table(
     dump: ConfigDump, flt: RouteFilter = RouteFilter(), *, include_type: bool = False, wide: bool = False
@@ -249,6 +250,7 @@ def route_table(
     return table
 
 
+@malformed_is_dump_error
 def route_dump(dump: ConfigDump, flt: RouteFilter = RouteFilter()) -> list[Json]:
     """The route configurations ``-o json`` prints (sorted, filtered; raw dump objects)."""
     return [r for r in sorted_route_configs(dump) if flt.verify(r)]

@@ -18,7 +18,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
-from meshtui.envoy.dump import SECRETS, ConfigDump, Json, dig, get
+from meshtui.envoy.dump import SECRETS, ConfigDump, Json, dig, get, malformed_is_dump_error
 from meshtui.envoy.table import Table
 from meshtui.envoy.x509 import CertError, parse_pem
 
@@ -119,6 +119,7 @@ def has_secrets(dump: ConfigDump) -> bool:
     return bool(get(sec, "dynamic_active_secrets") or get(sec, "dynamic_warming_secrets"))
 
 
+@malformed_is_dump_error
 def secret_table(dump: ConfigDump, now: datetime, *, include_type: bool = False) -> Table:
     """The secrets table (tabwriter padding 5; istioctl prints a notice instead when empty)."""
     items, spiffe = secret_items(dump, now)
@@ -140,6 +141,7 @@ def secret_table(dump: ConfigDump, now: datetime, *, include_type: bool = False)
     return table
 
 
+@malformed_is_dump_error
 def secret_summary(dump: ConfigDump, now: datetime, *, include_type: bool = False) -> str:
     """The text istioctl prints for ``proxy-config secret`` in short form."""
     if not has_secrets(dump):

@@ -26,7 +26,12 @@ class Table:
     header: bool = True
 
     def add(self, row: list[str], raw: Any = None) -> None:
-        """Append one row and the object it describes."""
+        """Append one row and the object it describes; ``TypeError`` naming the column when a
+        cell is not text (a dump with a list or number where Envoy writes a string)."""
+        for i, cell in enumerate(row):
+            if type(cell) is not str and not isinstance(cell, str):
+                column = self.columns[i] if i < len(self.columns) else f"column {i + 1}"
+                raise TypeError(f"{column} would be {type(cell).__name__} {cell!r:.60}, not text")
         self.rows.append(row)
         self.raw.append(raw)
 

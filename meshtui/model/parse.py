@@ -8,6 +8,7 @@ from typing import Any
 from meshtui.model.base import GenericResource, Raw, Resource, meta_fields
 from meshtui.model.istio import DestinationRule, Gateway, ServiceEntry, Sidecar
 from meshtui.model.kube import ConfigMap, Deployment, Endpoints, EndpointSlice, Namespace, Pod, Service
+from meshtui.model.rollouts import ARGO_GROUP, FLAGGER_GROUP, ArgoRollout, FlaggerCanary
 from meshtui.model.virtualservice import VirtualService
 
 ISTIO_NETWORKING = "networking.istio.io"
@@ -27,6 +28,8 @@ _PARSERS: dict[tuple[str, str], Callable[[Raw], Resource]] = {
     ("", "ConfigMap"): ConfigMap.parse,
     ("apps", "Deployment"): Deployment.parse,
     ("discovery.k8s.io", "EndpointSlice"): EndpointSlice.parse,
+    (FLAGGER_GROUP, "Canary"): FlaggerCanary.parse,
+    (ARGO_GROUP, "Rollout"): ArgoRollout.parse,
 }
 
 

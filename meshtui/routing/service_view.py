@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshtui.model.hosts import fqdn, host_matches
+from meshtui.model.management import controllers_of, managed_by
 
 SUBSET_STYLES = ("green", "yellow", "cyan", "magenta", "blue", "red")
 
@@ -58,6 +59,10 @@ class VirtualServiceView:
     http: list[RuleView]
     tls: list[dict[str, Any]]
     tcp: list[dict[str, Any]]
+    # Who else writes it (a rollout controller, Argo CD, Flux, ...): one line each.
+    managers: list[str] = field(default_factory=list)
+    # The progress of the Flagger Canary / Argo Rollout that moves its weights, if one does.
+    rollout: str | None = None
 
 
 @dataclass(slots=True)
@@ -279,6 +284,8 @@ def service_routes(index: Any, service: Any) -> ServiceRoutes:
                 key=vs.key, namespace=vs.namespace, name=vs.name, hosts=list(vs.hosts),
                 gateways=list(vs.gateways), http=rules,
                 tls=list(vs.spec.get("tls") or []), tcp=list(vs.spec.get("tcp") or []),
+                managers=managed_by(vs, index),
+                rollout="; ".join(c.summary for c in controllers_of(vs, index)) or None,
             )
         )
         for gw in vs.gateways:

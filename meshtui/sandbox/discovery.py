@@ -125,6 +125,49 @@ def istio_crds() -> list[dict[str, Any]]:
     return out
 
 
+# The printer columns of Flagger's and Argo Rollouts' own CRDs (artifacts/flagger/crd.yaml,
+# manifests/crds/rollout-crd.yaml); their schemas are not served (no validation).
+_CUSTOM_COLUMNS: dict[str, list[dict[str, Any]]] = {
+    "Canary": [{"name": "Status", "type": "string", "jsonPath": ".status.phase"},
+               {"name": "Weight", "type": "string", "jsonPath": ".status.canaryWeight"},
+               {"name": "LastTransitionTime", "type": "string", "jsonPath": ".status.lastTransitionTime"}],
+    "Rollout": [{"name": "Desired", "type": "integer", "jsonPath": ".spec.replicas"},
+                {"name": "Current", "type": "integer", "jsonPath": ".status.replicas"},
+                {"name": "Up-to-date", "type": "integer", "jsonPath": ".status.updatedReplicas"},
+                {"name": "Available", "type": "integer", "jsonPath": ".status.availableReplicas"}],
+}
+
+
+def custom_resource_crds() -> list[dict[str, Any]]:
+    """CRDs of the served non-Istio custom resources (Flagger Canary, Argo Rollout): names,
+    scope, versions with a status subresource, and a schema that keeps every field."""
+    out = []
+    for t in TYPES:
+        if t.kind not in _CUSTOM_COLUMNS:
+            continue
+        names = {"kind": t.kind, "listKind": f"{t.kind}List", "plural": t.plural, "singular": t.singular}
+        if t.short_names:
+            names["shortNames"] = list(t.short_names)
+        if t.categories:
+            names["categories"] = list(t.categories)
+        versions = [{"name": v, "served": True, "storage": i == 0, "subresources": {"status": {}},
+                     "additionalPrinterColumns": _CUSTOM_COLUMNS[t.kind],
+                     "schema": {"openAPIV3Schema": {"type": "object",
+                                                    "x-kubernetes-preserve-unknown-fields": True}}}
+                    for i, v in enumerate(t.versions)]
+        out.append({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": t.qualified},
+            "spec": {"group": t.group, "names": names, "scope": "Namespaced" if t.namespaced else "Cluster",
+                     "versions": versions},
+            "status": {"acceptedNames": names, "storedVersions": [t.versions[0]], "conditions": [
+                {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+                 "message": "the initial names have been accepted",
+                 "lastTransitionTime": "2025-01-01T00:00:00Z"}]},
+        })
+    return out
+
+
 @functools.cache
 def printer_columns() -> dict[tuple[str, str], list[dict[str, Any]]]:
     """(kind, version) -> the CRD's additionalPrinterColumns (for Table responses)."""
@@ -133,6 +176,10 @@ def printer_columns() -> dict[tuple[str, str], list[dict[str, Any]]]:
         kind = doc["spec"]["names"]["kind"]
         for v in doc["spec"]["versions"]:
             out[(kind, v["name"])] = v.get("additionalPrinterColumns") or []
+    for t in TYPES:
+        for v in t.versions:
+            if t.kind in _CUSTOM_COLUMNS:
+                out[(t.kind, v)] = _CUSTOM_COLUMNS[t.kind]
     return out
 
 

@@ -78,6 +78,10 @@ TYPES: tuple[ResourceType, ...] = (
     _istio("Gateway", "gateways", ("gw",)),
     _istio("ServiceEntry", "serviceentries", ("se",)),
     _istio("Sidecar", "sidecars", ()),
+    # Progressive-delivery controllers' custom resources (no schema validation), served so that
+    # the demo shows a Flagger Canary and an Argo Rollout driving VirtualServices.
+    ResourceType("flagger.app", ("v1beta1",), "canaries", "Canary", True, (), ("all",), strategic_merge=False),
+    ResourceType("argoproj.io", ("v1alpha1",), "rollouts", "Rollout", True, ("ro",), strategic_merge=False),
 )
 
 BY_PLURAL: dict[str, ResourceType] = {t.plural: t for t in TYPES}

@@ -146,6 +146,13 @@ def parse_into(state: FileState, data: bytes, default_namespace: str) -> FileSta
         state.errors.append(yaml_error(exc, path))
         state.parse_failed = True
         return state
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # PyYAML's constructors raise these unwrapped for a tag whose value does not fit it
+        # (``!!int abc``, ``!!float x``) and for nesting deeper than the stack; no mark is known.
+        cause = " ".join(str(exc).split())[:200] or type(exc).__name__
+        state.errors.append(LoadError(f"invalid YAML: cannot read a value: {cause}", path))
+        state.parse_failed = True
+        return state
     for doc_index, doc in enumerate(docs):
         objects_of_document(doc, path, doc_index, default_namespace, state)
     return state

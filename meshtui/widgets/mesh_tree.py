@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Tree
 
 from meshtui.model.hosts import fqdn, host_matches
+from meshtui.model.management import managed_hosts
 
 
 class MeshTree(Tree[Any]):
@@ -40,6 +41,7 @@ class MeshTree(Tree[Any]):
         """Bring the tree in line with ``index``; ``scope`` limits it to one namespace."""
         wanted: dict[str, list[tuple[tuple[str, str, str], Text]]] = {}
         routed = _hosts_with_virtual_services(index)
+        managed = managed_hosts(index)
         for ns in _namespaces(index):
             if scope and ns != scope:
                 continue
@@ -50,7 +52,7 @@ class MeshTree(Tree[Any]):
             if self.filter_text and self.filter_text not in f"{svc.namespace}/{svc.name}".lower():
                 continue
             key = (svc.kind, svc.namespace, svc.name)
-            label = _service_label(index, svc, routed)
+            label = _service_label(index, svc, routed, managed)
             _mark(label, self.problems.get(key))
             wanted.setdefault(svc.namespace, []).append((key, label))
         for ns in sorted(wanted):
@@ -108,7 +110,8 @@ def _hosts_with_virtual_services(index: Any) -> tuple[set[str], list[str]]:
     return exact, sorted(wildcards)
 
 
-def _service_label(index: Any, svc: Any, routed: tuple[set[str], list[str]]) -> Text:
+def _service_label(index: Any, svc: Any, routed: tuple[set[str], list[str]],
+                   managed: set[str] | frozenset[str] = frozenset()) -> Text:
     host = svc.hosts[0] if svc.kind == "ServiceEntry" and svc.hosts else fqdn(svc.name, svc.namespace)
     text = Text(svc.name)
     if svc.kind == "ServiceEntry":
@@ -118,4 +121,6 @@ def _service_label(index: Any, svc: Any, routed: tuple[set[str], list[str]]) -> 
         text.append("  VS", style="cyan")
     if index.destination_rule_for(host, svc.namespace) is not None:
         text.append("  DR", style="green")
+    if host in managed:
+        text.append("  ⚙", style="yellow")  # its VS/DR has another writer: a rollout controller, GitOps
     return text

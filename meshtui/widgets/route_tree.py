@@ -58,6 +58,11 @@ class RouteTree(Tree[Any]):
             vs_node = self.root.add(label, data=("vs", vs.key), expand=True)
             vs_node.add_leaf(Text.assemble(("hosts ", "dim"), ", ".join(vs.hosts)))
             vs_node.add_leaf(Text.assemble(("gateways ", "dim"), ", ".join(vs.gateways) or "mesh (default)"))
+            # Weights another writer will put back: say so before the user edits them.
+            if vs.rollout:
+                vs_node.add_leaf(Text("⚙ " + vs.rollout, style="bold yellow"))
+            for reason in vs.managers:
+                vs_node.add_leaf(Text("⚙ managed: " + reason, style="yellow"))
             for rule in vs.http:
                 self._add_rule(vs_node, rule, colours)
             for kind, rules in (("tls", vs.tls), ("tcp", vs.tcp)):

@@ -19,6 +19,11 @@ class StatusBar(Static):
     since: reactive[float] = reactive(0.0)
     counts: reactive[str] = reactive("")
 
+    def on_mount(self) -> None:
+        """A status bar on a newly pushed screen starts with the app's current status."""
+        for name, value in getattr(self.app, "status_values", {}).items():
+            setattr(self, name, value)
+
     def render(self) -> Text:
         """One line; the connection state is coloured by health."""
         text = Text()
