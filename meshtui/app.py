@@ -132,7 +132,7 @@ class MeshApp(App[int]):
             self.notify(str(err), severity="warning", timeout=10)
         if len(errors) > 5:
             self.notify(f"{len(errors) - 5} more load errors", severity="warning")
-        self.screen.post_message(MeshUpdated(index))
+        self.broadcast_mesh(index)
         self.findings.schedule(index)
 
     def _failed(self, message: str) -> None:
@@ -168,8 +168,14 @@ class MeshApp(App[int]):
                 self.notify(f"watch stopped: {event}", severity="error")
         if changed or resynced:
             self._status(counts=self._counts())
-            self.screen.post_message(MeshUpdated(self.index, changed or None))
+            self.broadcast_mesh(self.index, changed or None)
             self.findings.schedule(self.index)
+
+    def broadcast_mesh(self, index: Any, changed: list[tuple[str, Any]] | None = None) -> None:
+        """Tell every screen on the stack that the mesh changed, so a screen under the one on
+        top is current when the user comes back to it."""
+        for screen in self.screen_stack:
+            screen.post_message(MeshUpdated(index, changed))
 
     def _counts(self) -> str:
         if self.index is None:
@@ -293,7 +299,7 @@ class MeshApp(App[int]):
         self._status(scope=namespace or "all namespaces")
         self._to_home()
         if self.index is not None:
-            self.screen.post_message(MeshUpdated(self.index))
+            self.broadcast_mesh(self.index)
 
     def show_in_browser(self, key: tuple[str, str, str]) -> None:
         """Go back to the mesh browser with the service behind ``key`` selected."""

@@ -61,12 +61,6 @@ class AnalyzeScreen(Screen[None]):
         self._set_findings(None if latest is None else latest.findings)
         table.focus()
 
-    def on_screen_resume(self) -> None:
-        """Fill the status line (ScreenResume does not bubble to the app, which keeps it)."""
-        resume = getattr(self.app, "on_screen_resume", None)
-        if resume is not None:
-            resume()
-
     # -- data in ------------------------------------------------------------------------------
 
     def on_findings_updated(self, message: FindingsUpdated) -> None:

@@ -104,12 +104,6 @@ class TraceScreen(Screen[None]):
             tree.show_message("Fill in the request and press enter.")
             self.query_one("#trace-host", Input).focus()
 
-    def on_screen_resume(self) -> None:
-        """Fill the status line (ScreenResume does not bubble to the app, which keeps it)."""
-        resume = getattr(self.app, "on_screen_resume", None)
-        if resume is not None:
-            resume()
-
     # -- the form -------------------------------------------------------------------------------
 
     def _value(self, field_id: str) -> str:

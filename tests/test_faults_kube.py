@@ -46,6 +46,9 @@ class OutageProxy:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.refusing = threading.Event()
+        # Plain-HTTP servers only: a request whose head matches still reaches the server, but
+        # its answer is lost (the connection is cut instead), as when the network fails mid-write.
+        self.lose_reply_to: Callable[[bytes], bool] | None = None
         self.accepted = 0
         self._lock = threading.Lock()
         self._socks: set[socket.socket] = set()
@@ -75,12 +78,17 @@ class OutageProxy:
             with self._lock:
                 self.accepted += 1
                 self._socks |= {down, up}
-            self._spawn(self._pump, down, up)
-            self._spawn(self._pump, up, down)
+            doomed = threading.Event()  # the next answer on this connection is lost
+            self._spawn(self._pump, down, up, doomed, False)
+            self._spawn(self._pump, up, down, doomed, True)
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, doomed: threading.Event, replies: bool) -> None:
         try:
             while data := src.recv(65536):
+                if replies and doomed.is_set():
+                    break  # the server answered; the answer never arrives
+                if not replies and self.lose_reply_to is not None and self.lose_reply_to(data):
+                    doomed.set()
                 dst.sendall(data)
         except OSError:
             pass

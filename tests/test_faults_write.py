@@ -22,6 +22,7 @@ from test_faults_kube import (  # noqa: F401 - fixtures are used by name
     fresh_namespace,
     outage_sandbox,
     proxied,
+    proxied_kubeconfig,
     proxy,
 )
 from write_helpers import catalog_vs
@@ -117,6 +118,46 @@ def test_an_edit_while_the_server_is_down_fails_clearly_is_kept_and_is_written_o
     entries = list(audit.entries())
     assert entries[0].error and "127.0.0.1" in entries[0].error
     assert entries[1].after["metadata"]["resourceVersion"] == after["metadata"]["resourceVersion"]
+
+
+def is_real_put(head: bytes) -> bool:
+    """The request head of a write that is not a dry run."""
+    line = head.split(b"\r\n", 1)[0]
+    return line.startswith(b"PUT ") and b"dryRun" not in line
+
+
+def test_a_write_whose_answer_is_lost_is_never_written_twice(tmp_path: Path, audit: AuditLog) -> None:
+    # Plain HTTP, so that the proxy can tell the real PUT from the dry run before it.
+    sb = Sandbox(scenario=False, traffic=False, tls=False).start()
+    proxy = OutageProxy(sb.port)
+    api = config.new_client_from_config(str(sb.write_kubeconfig(tmp_path / "direct")), persist_config=False)
+    source = KubeSource.from_kubeconfig(str(proxied_kubeconfig(sb, proxy, tmp_path / "proxied")), settings=FAST)
+    try:
+        ns = seed(api, "lost")
+        plan = shift_plan(source, ns, 30)
+        before = stored(api, ns)
+        writer = Writer(audit)
+        proxy.lose_reply_to = is_real_put  # the PUT reaches the server; its answer is lost
+        try:
+            outcome = writer.run(plan)
+        finally:
+            proxy.lose_reply_to = None
+        assert (outcome.result, outcome.exit_code) == ("unavailable", 2), outcome.message
+        landed = stored(api, ns)
+        assert canary(landed) == [70, 30]  # it did land, once
+        assert landed["metadata"]["generation"] == before["metadata"]["generation"] + 1
+        # The user retries the same edit: the precondition stops a second write.
+        retried = writer.run(plan)
+        assert (retried.result, retried.exit_code) == ("conflict", 3)
+        assert retried.conflict is not None and retried.conflict.current is not None
+        assert canary(retried.conflict.current) == [70, 30]  # what is there now is already the edit
+        assert stored(api, ns)["metadata"]["resourceVersion"] == landed["metadata"]["resourceVersion"]
+    finally:
+        source.close()
+        api.close()
+        proxy.close()
+        sb.stop()
+    assert [e.result for e in audit.entries()] == ["unavailable", "conflict"]
 
 
 def test_the_cli_reports_a_down_server_in_one_line_with_exit_2(

@@ -265,4 +265,51 @@ async def test_route_tree_shows_the_rollout_beside_its_virtualservice(sandbox: S
         assert "⚙" in tree.node_for(("Service", "rollouts", "payments")).label.plain
         assert "⚙" not in tree.node_for(("Service", "istioinaction", "catalog")).label.plain
         lines = await select_service(pilot, app, "rollouts", "payments")
-        assert "⚙ Flagger Canary rollouts/payments: Progressing, canary weight 10 %, failed checks 1, iteration 2" in lines
+        assert ("⚙ Flagger Canary rollouts/payments: Progressing, canary weight 10 %, failed checks 1, "
+                "iteration 2") in lines
+
+
+async def test_rollout_line_follows_the_controller_live(sandbox: Sandbox, docs: list[dict[str, Any]]) -> None:
+    """The Rollout's controller moves to the next step: the open route tree says so, unprompted."""
+    from kubernetes import client, config
+
+    from meshtui.app import MeshApp
+    from meshtui.sources.kube import KubeSource
+    from meshtui.widgets.mesh_tree import MeshTree
+    from meshtui.widgets.route_tree import RouteTree
+    from ui_helpers import tree_lines, wait_for
+
+    ns = "ro-live"
+    api = config.new_client_from_config(str(sandbox.kubeconfig_path), persist_config=False)
+    core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
+    core.create_namespace({"metadata": {"name": ns}})
+    try:
+        for kind in ("Service", "VirtualService", "Rollout"):
+            obj = doc(docs, kind, "checkout")
+            obj["metadata"]["namespace"] = ns
+            if kind == "Service":
+                core.create_namespaced_service(ns, obj)
+            elif kind == "VirtualService":
+                custom.create_namespaced_custom_object("networking.istio.io", "v1", ns, "virtualservices", obj)
+            else:
+                custom.create_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "rollouts", obj)
+        app = MeshApp(lambda: KubeSource.from_kubeconfig(str(sandbox.kubeconfig_path)))
+        async with app.run_test(size=(160, 50)) as pilot:
+            await wait_for(pilot, lambda: app.index is not None
+                           and app.index.get("Rollout", ns, "checkout") is not None)
+            tree = app.screen.query_one(MeshTree)
+            tree.select_node(tree.node_for(("Service", ns, "checkout")))
+
+            def rollout_line() -> str:
+                return next((ln for ln in tree_lines(app.screen.query_one(RouteTree))
+                             if ln.startswith(f"⚙ Argo Rollout {ns}/checkout")), "")
+
+            await wait_for(pilot, lambda: "step 2/4, setWeight 20 %" in rollout_line())
+            # What the controller does after the pause: next step, same weight until step 4.
+            custom.patch_namespaced_custom_object_status(
+                "argoproj.io", "v1alpha1", ns, "rollouts", "checkout",
+                {"status": {"currentStepIndex": 3, "phase": "Paused"}})
+            await wait_for(pilot, lambda: "Paused, step 3/4, setWeight 20 %, actual 20 %" in rollout_line())
+    finally:
+        core.delete_namespace(ns)
+        api.close()

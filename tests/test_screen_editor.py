@@ -140,6 +140,11 @@ async def test_weights_by_keys_preview_apply_read_back(sandbox: Any) -> None:
         await wait_for(pilot, lambda: preview_state(app) == "applied")
         stored = get_vs(api, ns)
         assert default_weights(stored) == [70, 30]
+        # The client sidecars' routes (their config dumps, through the API server) follow.
+        await wait_for(pilot, lambda: preview.propagation_line.startswith("propagated to"), timeout=45)
+        line = preview.propagation_line
+        print(line)
+        assert "still stale" not in line and not line.startswith("propagated to 0/")
         # Everything else of the object is as it was.
         before = next(o for o in backend_objects(ns) if o["kind"] == "VirtualService")
         assert stored["spec"]["http"][:2] == before["spec"]["http"][:2]
@@ -196,8 +201,8 @@ async def test_read_only_context_blocks_every_write_key_with_reason(sandbox: Any
     api, ns = seed_backend(str(sandbox.kubeconfig_path), "ed-readonly")
     app = kube_app(sandbox, context="meshtui-sandbox-readonly")
     async with app.run_test(size=(150, 50)) as pilot:
-        await wait_for(pilot, lambda: app.index is not None and bool(getattr(app, "_status_values", {}).get("read_only")))
-        reason = app._status_values["read_only"]
+        await wait_for(pilot, lambda: app.index is not None and bool(app.status_values.get("read_only")))
+        reason = app.status_values["read_only"]
         await open_editor_at(pilot, app, ns, "backend-service", ("dest", 2, 0))
         editor = app.screen
         title = str(editor.query_one("#editor-title").render())

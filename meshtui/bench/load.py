@@ -27,7 +27,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def _run(kubeconfig: str, spawned: float, settle: float, timeout: float) -> dict[str, Any]:
+async def _run(kubeconfig: str, spawned: float, settle: float, timeout: float) -> None:
     from meshtui.bench.probe import BenchApp, StallMeter, frame_after, wait_until
     from meshtui.sources.kube import KubeSource
     from meshtui.widgets.mesh_tree import MeshTree
@@ -64,10 +64,17 @@ async def _run(kubeconfig: str, spawned: float, settle: float, timeout: float) -
         result["rss_end_mb"] = _rss_mb()
         result["stall_ms"] = meter.worst() * 1000
         result["stalls"] = meter.top()
-    return result
+        _emit(result)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _emit(result: dict[str, Any]) -> None:
+    """Print the result and end the process at once: leaving ``run_test`` would wait for the
+    app's worker threads (a post-load analysis of a big mesh runs for many seconds)."""
+    print(json.dumps(result), flush=True)
+    os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
     """Child entry point: measure one load and print it as JSON."""
     ap = argparse.ArgumentParser(prog="python -m meshtui.bench.load")
     ap.add_argument("kubeconfig")
@@ -76,13 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=120.0)
     args = ap.parse_args(argv)
     try:
-        result = asyncio.run(_run(args.kubeconfig, args.spawned, args.settle, args.timeout))
+        asyncio.run(_run(args.kubeconfig, args.spawned, args.settle, args.timeout))
     except Exception as exc:  # noqa: BLE001 - report to the parent as one line
         print(f"meshtui.bench.load: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         os._exit(1)
-    print(json.dumps(result), flush=True)
-    # Watch threads may still be winding down; the measurement is done.
-    os._exit(0)
+    os._exit(1)  # _run emits and exits; reaching here means it returned without a result
 
 
 if __name__ == "__main__":

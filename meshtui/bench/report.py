@@ -30,16 +30,19 @@ class Figure:
         return statistics.median(self.samples) if self.samples else None
 
     def verdict(self, ratio: float | None) -> str:
-        """PASS / MISS against the target (and "no slower than" its baseline), or '-'."""
+        """PASS / MISS against the target and, for times, "no slower than" the baseline; '-'
+        when there is nothing to compare with, 'n/a' when it was not measured."""
         med = self.median
         if med is None:
             return "n/a"
-        if self.target is None:
-            return "-"
-        ok = med >= self.target if self.higher_is_better else med <= self.target
+        checks = []
+        if self.target is not None:
+            checks.append(med >= self.target if self.higher_is_better else med <= self.target)
         if self.baseline is not None and ratio is not None and self.unit == "s":
-            ok = ok and ratio <= 1.0  # DESIGN.md: "no slower than kubectl"
-        return "PASS" if ok else "MISS"
+            checks.append(ratio <= 1.0)  # DESIGN.md: "no slower than kubectl"
+        if not checks:
+            return "-"
+        return "PASS" if all(checks) else "MISS"
 
 
 def fmt(value: float | None, unit: str) -> str:

@@ -89,7 +89,7 @@ async def _await_change(app: Any, cond: Any, start: float, timeout: float) -> fl
     return last_false
 
 
-async def _run(args: argparse.Namespace) -> dict[str, Any]:
+async def _run(args: argparse.Namespace) -> None:
     from meshtui.bench.probe import BenchApp, frame_after, instrument_watch, wait_until
     from meshtui.sources.kube import KubeSource
     from meshtui.widgets.big_table import BigTable
@@ -156,10 +156,17 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             for _ in range(4):  # clear what is left of the filter for the next round
                 await pilot.press("backspace")
             await asyncio.sleep(0.2)
-    return out
+        _emit(out)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _emit(result: dict[str, Any]) -> None:
+    """Print the result and end the process at once: leaving ``run_test`` would wait for the
+    app's worker threads (a post-load analysis of a big mesh runs for many seconds)."""
+    print(json.dumps(result), flush=True)
+    os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
     """Child entry point: measure watch latency and filter repaint; print them as JSON."""
     ap = argparse.ArgumentParser(prog="python -m meshtui.bench.ui")
     ap.add_argument("kubeconfig")
@@ -171,12 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--spawned", type=float, default=0.0)
     args = ap.parse_args(argv)
     try:
-        result = asyncio.run(_run(args))
+        asyncio.run(_run(args))
     except Exception as exc:  # noqa: BLE001 - report to the parent as one line
         print(f"meshtui.bench.ui: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         os._exit(1)
-    print(json.dumps(result), flush=True)
-    os._exit(0)
+    os._exit(1)  # _run emits and exits; reaching here means it returned without a result
 
 
 if __name__ == "__main__":

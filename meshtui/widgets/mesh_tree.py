@@ -60,7 +60,10 @@ class MeshTree(Tree[Any]):
             label = Text.assemble((ns, "bold"), (f"  {len(wanted[ns])}", "dim"))
             _mark(label, self.ns_problems.get(ns))
             if node is None:
-                node = self.root.add(label, data=("ns", ns), expand=len(wanted) <= 4)
+                # Open every namespace while the whole mesh fits on a couple of screens; on a
+                # big mesh start collapsed so the namespace list itself is the overview.
+                total = sum(len(v) for v in wanted.values())
+                node = self.root.add(label, data=("ns", ns), expand=total <= 60)
                 self._ns_nodes[ns] = node
             else:
                 node.set_label(label)
