@@ -295,9 +295,9 @@ async def test_rollout_line_follows_the_controller_live(sandbox: Sandbox, docs: 
                 custom.create_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "rollouts", obj)
         app = MeshApp(lambda: KubeSource.from_kubeconfig(str(sandbox.kubeconfig_path)))
         async with app.run_test(size=(160, 50)) as pilot:
-            await wait_for(pilot, lambda: app.index is not None
-                           and app.index.get("Rollout", ns, "checkout") is not None)
             tree = app.screen.query_one(MeshTree)
+            await wait_for(pilot, lambda: app.index is not None and app.index.get("Rollout", ns, "checkout") is not None
+                           and tree.node_for(("Service", ns, "checkout")) is not None)
             tree.select_node(tree.node_for(("Service", ns, "checkout")))
 
             def rollout_line() -> str:

@@ -57,7 +57,12 @@ async def test_history_lists_changes_and_reverts_one(demo_dir: Path) -> None:
         newest = app.screen.entries[0]
         assert newest.result == "applied" and newest.undoes == app.screen.entries[1].id
         # A change that was reverted cannot be reverted twice: the object is no longer as it left it.
-        await pilot.press("down", "r")
-        await pilot.pause(0.5)
+        table = app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == 2)
+        await pilot.pause(0.3)  # the reload after the revert settles
+        await pilot.press("down")
+        assert app.screen.selected().id == app.screen.entries[1].id
+        await pilot.press("r")
+        await wait_for(pilot, lambda: any("changed since" in str(n.message) for n in app._notifications))
         assert type(app.screen).__name__ == "HistoryScreen"
     assert manifest.read_text() == original

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshtui.analysis.finding import Finding
+from meshtui.analysis.labelindex import LabelIndex
 from meshtui.analysis.messages import MessageType, catalogue, go_format
 from meshtui.model.base import Resource
 from meshtui.model.index import MeshIndex
@@ -82,7 +83,7 @@ class Context:
     messages: dict[str, MessageType]
     analyzer: str = ""
     findings: list[Finding] = field(default_factory=list)
-    _cache: dict[str, Any] = field(default_factory=dict)
+    _cache: dict[Any, Any] = field(default_factory=dict)
 
     # ---- reporting ----------------------------------------------------------------------
 
@@ -97,7 +98,7 @@ class Context:
             documentation_url=mtype.documentation_url,
         ))
 
-    def cached(self, key: str, build: Callable[[], Any]) -> Any:
+    def cached(self, key: Any, build: Callable[[], Any]) -> Any:
         """A value shared by the analyzers of one run (built on first use)."""
         if key not in self._cache:
             self._cache[key] = build()
@@ -106,17 +107,53 @@ class Context:
     # ---- objects -------------------------------------------------------------------------
 
     def objects(self, kind: str, group: str | None = None) -> list[Resource]:
-        """Objects of ``kind`` (of API ``group`` when given), in a stable order."""
-        objs = [o for o in self.index.objects(kind) if group is None or o.group == group]
-        return sorted(objs, key=lambda o: (o.namespace, o.name))
+        """Objects of ``kind`` (of API ``group`` when given), in a stable order (a fresh list)."""
+        return list(self._sorted(kind, group))
+
+    def _sorted(self, kind: str, group: str | None) -> list[Resource]:
+        # Every analyzer walks the same kinds; sort each (kind, group) once per run.
+        key = ("objects", kind, group)
+        found = self._cache.get(key)
+        if found is None:
+            objs = [o for o in self.index.objects(kind) if group is None or o.group == group]
+            found = self._cache[key] = sorted(objs, key=lambda o: (o.namespace, o.name))
+        return found
 
     def workloads(self) -> list[Any]:
         """The pods; for manifests on disk (no Pod at all), one stand-in per Deployment made
         from its pod template, so selectors are checked against what would run."""
-        pods = self.objects("Pod")
+        pods = self._sorted("Pod", None)
         if pods:
-            return pods
-        return self.cached("template-pods", self._template_pods)
+            return list(pods)
+        return list(self.cached("template-pods", self._template_pods))
+
+    def select_workloads(self, selector: dict[str, str] | None, namespace: str | None = None) -> list[Any]:
+        """The :meth:`workloads` whose labels carry every label of ``selector`` (an empty
+        selector: all), of ``namespace`` when given; in :meth:`workloads` order."""
+        if self._sorted("Pod", None):
+            return self.select_pods(selector, namespace)
+        templates = self.cached("template-pods", self._template_pods)
+        return self._select("template-pods", templates, selector, namespace)
+
+    def select_pods(self, selector: dict[str, str] | None, namespace: str | None = None) -> list[Any]:
+        """The Pods whose labels carry every label of ``selector`` (an empty selector: all), of
+        ``namespace`` when given; in :meth:`objects` order."""
+        return self._select("pods", self._sorted("Pod", None), selector, namespace)
+
+    def _select(self, key: str, items: list[Any], selector: dict[str, str] | None,
+                namespace: str | None) -> list[Any]:
+        label_index = self.cached(("labels", key), lambda: LabelIndex([w.labels for w in items]))
+        chosen = [items[i] for i in label_index.matching(selector)]
+        return chosen if namespace is None else [w for w in chosen if w.namespace == namespace]
+
+    def services_in(self, namespace: str) -> list[Resource]:
+        """The Services of ``namespace`` in :meth:`objects` order."""
+        def group() -> dict[str, list[Resource]]:
+            out: dict[str, list[Resource]] = {}
+            for svc in self._sorted("Service", None):
+                out.setdefault(svc.namespace, []).append(svc)
+            return out
+        return list(self.cached("services-by-namespace", group).get(namespace, ()))
 
     def _template_pods(self) -> list[Any]:
         out = []
@@ -133,10 +170,12 @@ class Context:
 
     def find(self, kind: str, namespace: str, name: str, group: str | None = None) -> Resource | None:
         """The object of ``kind`` called ``namespace/name`` (exact namespace), if any."""
-        for o in self.index.objects(kind):
-            if o.namespace == namespace and o.name == name and (group is None or o.group == group):
-                return o
-        return None
+        # The index keys objects by (kind, normalised namespace, name); the object found there
+        # is the only candidate, and must carry exactly this namespace (and group).
+        o = self.index.get(kind, namespace, name)
+        if o is None or o.namespace != namespace or o.name != name or (group is not None and o.group != group):
+            return None
+        return o
 
     # ---- the service registry as the analyzers see it --------------------------------------
 
@@ -184,12 +223,18 @@ class Context:
             if (scope, fq) in reg:
                 return reg[(scope, fq)]
         bare = host[1:] if host.startswith("*") else host
-        for (scope, se_host), entry in reg.items():
-            if not se_host.startswith("*") or scope not in ("*", source_ns):
+        for scope, se_host, entry in self._wildcard_entries():
+            if scope not in ("*", source_ns):
                 continue
             if bare.endswith(se_host[1:]):
                 return entry
         return None
+
+    def _wildcard_entries(self) -> list[tuple[str, str, RegistryEntry]]:
+        """The registry's wildcard hosts in registry order (a miss used to scan every entry)."""
+        return self.cached("registry-wildcards", lambda: [
+            (scope, se_host, entry) for (scope, se_host), entry in self.registry().items()
+            if se_host.startswith("*")])
 
 
 Analyzer = Callable[[Context], None]

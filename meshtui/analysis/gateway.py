@@ -17,15 +17,12 @@ import binascii
 from datetime import datetime, timezone
 
 from meshtui.analysis.context import Context, full_name, labels_match, selector_string
-from meshtui.model.hosts import host_matches
 from meshtui.model.istio import Gateway
 
 
 def _service_tcp_ports(ctx: Context, pod_namespace: str, pod_labels: dict[str, str]) -> set[int]:
     ports: set[int] = set()
-    for svc in ctx.objects("Service"):
-        if svc.namespace != pod_namespace:
-            continue
+    for svc in ctx.services_in(pod_namespace):
         selector = svc.spec.get("selector") if isinstance(svc.spec.get("selector"), dict) else {}
         if not labels_match(selector, pod_labels):
             continue
@@ -41,7 +38,7 @@ def ingress_gateway_port_analyzer(ctx: Context) -> None:
     """``gateway.IngressGatewayPortAnalyzer``."""
     for gw in ctx.istio_gateways():
         sel = selector_string(gw.selector)
-        pods = [p for p in ctx.workloads() if labels_match(gw.selector, p.labels)]
+        pods = ctx.select_workloads(gw.selector)
         if not pods:
             ctx.report("ReferencedResourceNotFound", gw, "selector", sel, path="spec.selector")
             continue
@@ -58,10 +55,8 @@ def ingress_gateway_port_analyzer(ctx: Context) -> None:
 
 def _gateway_namespace(ctx: Context, gw: Gateway) -> str | None:
     """Namespace of the first pod the Gateway selects (where its credentials must live)."""
-    for pod in ctx.workloads():
-        if labels_match(gw.selector, pod.labels):
-            return pod.namespace
-    return None
+    pods = ctx.select_workloads(gw.selector)
+    return pods[0].namespace if pods else None
 
 
 def _secret_value(secret_raw: dict, key: str) -> bytes | None:
@@ -120,7 +115,6 @@ def conflicting_gateway_analyzer(ctx: Context) -> None:
     """``gateway.ConflictingGatewayAnalyzer``: Gateways whose selectors pick the same pod, on
     one port, with a host (and bind) in common."""
     gateways = ctx.istio_gateways()
-    pods = ctx.workloads()
     # "selector~port" -> gateway -> {host: bind}; filled as Istio's initGatewaysMap does.
     table: dict[str, dict[str, dict[str, str]]] = {}
     for gw in gateways:
@@ -136,7 +130,7 @@ def conflicting_gateway_analyzer(ctx: Context) -> None:
             matched = sel == other_sel
             if not matched and (sel in other_sel or other_sel in sel):
                 other = dict(kv.split("=", 1) for kv in other_sel.split(",") if kv.count("=") == 1)
-                matched = any(labels_match(gw.selector, p.labels) and labels_match(other, p.labels) for p in pods)
+                matched = any(labels_match(other, p.labels) for p in ctx.select_workloads(gw.selector))
             if matched:
                 hits.append(key)
         if sel and not hits:

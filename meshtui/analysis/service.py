@@ -76,7 +76,6 @@ def _deployment_in_mesh(ctx: Context, dep: Any) -> bool:
 
 def multi_service_analyzer(ctx: Context) -> None:
     """``deployment.MultiServiceAnalyzer``."""
-    services = ctx.objects("Service")
     for dep in ctx.objects("Deployment"):
         if dep.labels.get("gateway.istio.io/managed") == "istio.io-mesh-controller":
             continue
@@ -84,7 +83,7 @@ def multi_service_analyzer(ctx: Context) -> None:
             continue
         template = dep.spec.get("template") if isinstance(dep.spec.get("template"), dict) else {}
         tlabels = (template.get("metadata") or {}).get("labels") or {}
-        matching = [s for s in services if s.namespace == dep.namespace and isinstance(s.spec.get("selector"), dict)
+        matching = [s for s in ctx.services_in(dep.namespace) if isinstance(s.spec.get("selector"), dict)
                     and s.spec["selector"] and labels_match(s.spec["selector"], tlabels)]
         port_map: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         target_map: dict[str, dict[int, str]] = defaultdict(dict)

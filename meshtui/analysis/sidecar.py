@@ -43,7 +43,9 @@ def selector_analyzer(ctx: Context) -> None:
             ns_sidecars[sc.namespace].append(sc)
             continue
         found = False
-        for pod in all_pods:
+        # A label map goes through the pod label index; anything else is scanned as before.
+        candidates = ctx.select_pods(labels, sc.namespace) if isinstance(labels, dict) else all_pods
+        for pod in candidates:
             if pod.namespace == sc.namespace and labels_match(labels, pod.labels):
                 found = True
                 pods_to_sidecars[(pod.namespace, pod.name)].append(sc)

@@ -73,12 +73,14 @@ def destination_host_analyzer(ctx: Context) -> None:
     """``virtualservice.DestinationHostAnalyzer``."""
     vss = virtual_services(ctx)
     # VirtualServices routing, with a subset, to one of their own hosts (initVirtualServiceDestinations).
-    with_subsets: dict[str, list[Destination]] = {}
+    # Kept per destination host: host -> the VirtualService's name once per such destination,
+    # in VirtualService then route order (the order Istio's scan reports them in).
+    with_subsets: dict[str, list[str]] = defaultdict(list)
     for vs in vss:
         for rule in vs.http:
             for rd in rule.route:
                 if rd.destination.subset and rd.destination.host in vs.hosts:
-                    with_subsets.setdefault(full_name(vs), []).append(rd.destination)
+                    with_subsets[rd.destination.host].append(full_name(vs))
     for vs in vss:
         for ad in route_destinations(vs):
             entry = ctx.destination_host(vs.namespace, vs.export_to, ad.destination.host)
@@ -97,11 +99,9 @@ def destination_host_analyzer(ctx: Context) -> None:
                 for j, rd in enumerate(rule.route):
                     if rd.destination.subset:
                         continue
-                    for other, dests in with_subsets.items():
-                        for d in dests:
-                            if d.host == rd.destination.host:
-                                ctx.report("IngressRouteRulesNotAffected", vs, other, full_name(vs),
-                                           path=f"spec.http[{i}].route[{j}].destination.host")
+                    for other in with_subsets.get(rd.destination.host, ()):
+                        ctx.report("IngressRouteRulesNotAffected", vs, other, full_name(vs),
+                                   path=f"spec.http[{i}].route[{j}].destination.host")
 
 
 def _check_ports(ctx: Context, vs: VirtualService, ad: Annotated,
@@ -262,9 +262,7 @@ def jwt_claim_route_analyzer(ctx: Context) -> None:
             if gw is None:
                 continue
             selector = gw.spec.get("selector") if isinstance(gw.spec.get("selector"), dict) else {}
-            for pod in ctx.objects("Pod"):
-                if not labels_match(selector, pod.labels):
-                    continue
+            for pod in ctx.select_pods(selector):
                 sels = authn.get("istio-system", []) + authn.get(pod.namespace, [])
                 if not any(labels_match(s, pod.labels) for s in sels):
                     gw_full = f"{ns}/{name}" if ns else name

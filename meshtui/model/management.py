@@ -8,7 +8,6 @@ another object, tracked by Argo CD or Flux, installed by Helm or last written by
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,26 +173,28 @@ def managed_hosts(index: Any) -> set[str]:
         driven.update(("VirtualService", ref.namespace or _ns(r), ref.name) for ref in r.virtual_services)
         if r.destination_rule is not None:
             driven.add(("DestinationRule", _ns(r), r.destination_rule.name))
+    suffix = index.domain_suffix
     out: set[str] = set()
-    for obj, hosts in _routing_objects(index):
-        if (obj.kind, _ns(obj), obj.name) in driven or _has_other_writer(obj):
-            out.update(fqdn(h, _ns(obj), index.domain_suffix) for h in hosts if not is_wildcard(h))
+    for objs, kind in ((index.virtual_services, "VirtualService"), (index.destination_rules, "DestinationRule")):
+        for obj in objs:
+            ns = obj.namespace or _DEFAULT_NS
+            if (driven and (kind, ns, obj.name) in driven) or _has_other_writer(obj):
+                hosts = obj.hosts if kind == "VirtualService" else [obj.host] if obj.host else []
+                out.update(fqdn(h, ns, suffix) for h in hosts if not is_wildcard(h))
     return out
 
 
-def _routing_objects(index: Any) -> Iterable[tuple[Resource, list[str]]]:
-    for vs in index.virtual_services:
-        yield vs, list(vs.hosts)
-    for dr in index.destination_rules:
-        yield dr, [dr.host] if dr.host else []
+# Metadata keys that name a GitOps tool or Helm (values are not needed to know someone writes it).
+_WRITER_LABELS = frozenset({ARGOCD_INSTANCE, FLUX_KUSTOMIZE, FLUX_HELM})
+_WRITER_ANNOTATIONS = frozenset({ARGOCD_TRACKING, HELM_RELEASE})
 
 
 def _has_other_writer(obj: Resource) -> bool:
     """The metadata part of :func:`managers` without building reasons (thousands of objects are
     scanned per refresh), ``kubectl apply`` left out (see :func:`managed_hosts`)."""
-    meta = obj.raw.get("metadata") if isinstance(obj.raw, dict) else None
-    if isinstance(meta, dict) and meta.get("ownerReferences"):
+    if obj.labels and not _WRITER_LABELS.isdisjoint(obj.labels):
         return True
-    labels, annotations = obj.labels, obj.annotations
-    return bool(labels.get(ARGOCD_INSTANCE) or annotations.get(ARGOCD_TRACKING) or labels.get(FLUX_KUSTOMIZE)
-                or labels.get(FLUX_HELM) or annotations.get(HELM_RELEASE))
+    if obj.annotations and not _WRITER_ANNOTATIONS.isdisjoint(obj.annotations):
+        return True
+    meta = obj.raw.get("metadata")
+    return isinstance(meta, dict) and bool(meta.get("ownerReferences"))

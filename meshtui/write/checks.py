@@ -15,6 +15,7 @@ Three layers, each stating what a real cluster would say:
 from __future__ import annotations
 
 import importlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -157,9 +158,12 @@ def validate_change(base: RawObject, new: RawObject, context: Sequence[RawObject
     key = ObjectKey.of(base)
     before_objects = [o for o in context if ObjectKey.of(o) != key] + [base]
     after_objects = [o for o in context if ObjectKey.of(o) != key] + [new]
-    before = {(p.code, p.message, p.path) for p in _findings_for(fn, before_objects, key)}
+    # A finding the object already had is "existing" even when its path moved (a rule inserted
+    # in front shifts spec.http[N]): match by code and message, each earlier finding once.
+    before = Counter((p.code, p.message) for p in _findings_for(fn, before_objects, key))
     for p in _findings_for(fn, after_objects, key):
-        if (p.code, p.message, p.path) in before:
+        if before[(p.code, p.message)] > 0:
+            before[(p.code, p.message)] -= 1
             result.existing.append(p)
         elif p.level == "error":
             result.errors.append(p)

@@ -1,0 +1,179 @@
+"""``python -m meshtui.bench [--quick] [--runs K] [--scales 1000,5000] [--markdown]``.
+
+Prints one line per figure (median, min, max, DESIGN.md target, ratio to kubectl, PASS/MISS);
+progress goes to stderr. Exits 0 when every figure was measured (a MISS is a result, not a
+failure), 1 when some could not be measured (the line says why), 2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+
+from meshtui.bench import coldstart, engine, kubectl
+from meshtui.bench.procs import BenchError, SandboxProcess, run_child
+from meshtui.bench.report import Figure, markdown, table
+
+LOAD_SECONDS, LOAD_MB, STALL_MS, REPAINT_MS, WATCH_MS, FIRST_SCREEN_S = 3.0, 500.0, 50.0, 50.0, 100.0, 1.0
+LINES_PER_S, DUMP_S = 500_000.0, 0.3
+
+
+def _progress(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _attempt(figures: list[Figure], step: str, fn: Callable[[], None]) -> bool:
+    """Run one measuring step; on failure, note the cause on its figures that have no samples."""
+    try:
+        fn()
+        return True
+    except (BenchError, TimeoutError, OSError, RuntimeError, ValueError) as exc:
+        cause = f"{step}: {exc}".replace("\n", " ")[:160]
+        _progress(f"FAILED {cause}")
+        for f in figures:
+            if not f.samples and not f.note:
+                f.note = cause
+        return False
+
+
+def _scale_figures(n: int, biggest: bool, with_kubectl: bool) -> dict[str, Figure]:
+    k_time = f"kubectl get -A -o json, {n:,} svc: time"
+    k_rss = f"kubectl get -A -o json, {n:,} svc: peak RSS"
+    figs = {
+        "time": Figure(f"load {n:,} svc: start to mesh index", "s", target=LOAD_SECONDS if biggest else None,
+                       baseline=k_time if with_kubectl else None),
+        "rss": Figure(f"load {n:,} svc: peak RSS at index", "MB", target=LOAD_MB if biggest else None,
+                      baseline=k_rss if with_kubectl else None),
+        "shown": Figure(f"load {n:,} svc: start to mesh on screen", "s"),
+        "stall": Figure(f"load {n:,} svc: worst event-loop stall", "ms", target=STALL_MS),
+        "k_time": Figure(k_time, "s"),
+        "k_rss": Figure(k_rss, "MB"),
+    }
+    if not with_kubectl:
+        figs["k_time"].note = figs["k_rss"].note = "kubectl not found"
+    return figs
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the table."""
+    ap = argparse.ArgumentParser(prog="python -m meshtui.bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, one run: a fast pass that every figure prints")
+    ap.add_argument("--runs", type=int, default=None, help="runs per figure (default 3; --quick: 1)")
+    ap.add_argument("--scales", default=None, help="comma-separated service counts (default 1000,5000; --quick: 20,100)")
+    ap.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
+    args = ap.parse_args(argv)
+    runs = args.runs if args.runs is not None else (1 if args.quick else 3)
+    try:
+        scales = [int(s) for s in (args.scales or ("20,100" if args.quick else "1000,5000")).split(",") if s.strip()]
+    except ValueError:
+        print(f"meshtui bench: --scales {args.scales!r}: not a list of numbers", file=sys.stderr)
+        return 2
+    if runs < 1 or not scales or min(scales) < 1:
+        print("meshtui bench: --runs and every scale must be at least 1", file=sys.stderr)
+        return 2
+    quick = args.quick
+    settle = 0.5 if quick else 3.0
+    command = " ".join(["python -m meshtui.bench", *(sys.argv[1:] if argv is None else argv)])
+    started = time.perf_counter()
+    has_kubectl = kubectl.available()
+    figures: list[Figure] = []
+    ok = True
+    biggest = max(scales)
+
+    watch_event = Figure("watch: event to screen (route tree)", "ms", target=WATCH_MS)
+    watch_patch = Figure("watch: kubectl patch to screen", "ms")
+    repaint = Figure(f"filter keystroke to repaint (:svc, {biggest:,} svc)", "ms", target=REPAINT_MS)
+
+    for n in scales:
+        figs = _scale_figures(n, n == biggest, has_kubectl)
+        figures.extend(figs.values())
+        _progress(f"starting meshtui sandbox --scale {n}")
+
+        def at_scale(n: int = n, figs: dict[str, Figure] = figs) -> None:
+            nonlocal ok
+            with SandboxProcess(n) as sb:
+                _progress(f"sandbox --scale {n} up in {sb.started_in:.1f} s")
+                kc = str(sb.kubeconfig)
+                for i in range(runs):
+                    ok &= _attempt(list(figs.values()), f"load {n}", lambda: _load_run(kc, settle, figs, n, i, runs))
+                    if has_kubectl:
+                        ok &= _attempt([figs["k_time"], figs["k_rss"]], f"kubectl {n}", lambda: _kubectl_run(kc, figs, n, i, runs))
+                if n == biggest:
+                    ok &= _attempt([watch_event, watch_patch, repaint], "ui", lambda: _ui_run(
+                        kc, settle, runs, quick, watch_event, watch_patch, repaint))
+
+        ok &= _attempt(list(figs.values()) + ([watch_event, watch_patch, repaint] if n == biggest else []),
+                       f"sandbox {n}", at_scale)
+    figures.extend([watch_event, watch_patch, repaint])
+
+    first_paint = Figure("cold start meshtui --demo: first paint", "s", target=FIRST_SCREEN_S)
+    demo_shown = Figure("cold start meshtui --demo: demo mesh shown", "s")
+    figures.extend([first_paint, demo_shown])
+    if coldstart.available():
+        def cold() -> None:
+            for i in range(max(runs, 3) if not quick else 1):
+                first, loaded = coldstart.measure_once()
+                first_paint.samples.append(first)
+                demo_shown.samples.append(loaded)
+                _progress(f"cold start {i + 1}: first paint {first:.2f} s, mesh {loaded:.2f} s")
+        ok &= _attempt([first_paint, demo_shown], "cold start", cold)
+    else:
+        first_paint.note = demo_shown.note = "tmux not found"
+
+    lines = 20_000 if quick else 1_000_000
+    parser = Figure(f"access-log parser, TEXT ({lines:,} lines)", "lines/s", target=LINES_PER_S, higher_is_better=True)
+    size_mb = 1.0 if quick else 20.0
+    dump = Figure(f"config dump {size_mb:g} MB: parse + tabulate", "s", target=DUMP_S)
+    figures.extend([parser, dump])
+    _progress("access-log parser")
+    ok &= _attempt([parser], "access-log parser", lambda: parser.samples.extend(engine.accesslog_rates(lines, max(runs, 3) if not quick else 1)))
+    _progress("config dump")
+    ok &= _attempt([dump], "config dump", lambda: dump.samples.extend(engine.config_dump_times(size_mb, max(runs, 3) if not quick else 1)))
+
+    elapsed = time.perf_counter() - started
+    print(f"meshtui benchmark: {command}")
+    print(f"machine: {os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, Python {platform.python_version()}; "
+          f"runs: {runs}; scales: {', '.join(f'{n:,}' for n in scales)} services (4 pods each); took {elapsed:.0f} s")
+    print(table(figures))
+    if args.markdown:
+        print()
+        print(markdown(figures))
+    return 0 if ok else 1
+
+
+def _load_run(kc: str, settle: float, figs: dict[str, Figure], n: int, i: int, runs: int) -> None:
+    r = run_child("meshtui.bench.load", [kc, "--settle", str(settle)], timeout=300)
+    figs["time"].samples.append(r["index_s"])
+    figs["rss"].samples.append(r["rss_index_mb"])
+    figs["shown"].samples.append(r["shown_s"])
+    figs["stall"].samples.append(r["stall_ms"])
+    _progress(f"load {n} run {i + 1}/{runs}: index {r['index_s']:.2f} s, {r['rss_index_mb']:.0f} MB, "
+              f"shown {r['shown_s']:.2f} s, worst stalls {r['stalls']}")
+
+
+def _kubectl_run(kc: str, figs: dict[str, Figure], n: int, i: int, runs: int) -> None:
+    seconds, mb = kubectl.get_all(kc)
+    figs["k_time"].samples.append(seconds)
+    figs["k_rss"].samples.append(mb)
+    _progress(f"kubectl {n} run {i + 1}/{runs}: {seconds:.2f} s, {mb:.0f} MB")
+
+
+def _ui_run(kc: str, settle: float, runs: int, quick: bool, event: Figure, patch: Figure, repaint: Figure) -> None:
+    # One app session: loading the big mesh once, then several patches and keystrokes.
+    patches = 1 if quick else 2 * runs + 1
+    r = run_child("meshtui.bench.ui", [kc, "--patches", str(patches), "--settle", str(settle)], timeout=600)
+    event.samples.extend(r["watch_event_ms"])
+    patch.samples.extend(r["watch_patch_ms"])
+    repaint.samples.extend(r["filter_ms"])
+    if r.get("patched_with") != "kubectl":
+        patch.note = "patched over HTTP: kubectl not found"
+    _progress(f"ui: event->screen {[round(x) for x in r['watch_event_ms']]} ms, "
+              f"keystroke->repaint {[round(x) for x in r['filter_ms']]} ms ({r.get('rows')} rows)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
