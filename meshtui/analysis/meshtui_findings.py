@@ -18,7 +18,9 @@ from __future__ import annotations
 from meshtui.analysis.context import ISTIO_GROUP, Context, full_name
 from meshtui.analysis.messages import MessageType
 from meshtui.analysis.virtualservice import Annotated, mirror_destinations, route_destinations, virtual_services
+from meshtui.model.base import Resource
 from meshtui.model.hosts import expand_namespaced, is_wildcard
+from meshtui.model.istio import DestinationRule
 from meshtui.model.kube import Deployment, Service
 from meshtui.model.virtualservice import VirtualService
 
@@ -45,10 +47,28 @@ MT_MESSAGES = (
 )
 
 
+def _services_for(ctx: Context, target: str) -> list[Resource]:
+    """``index.services_for_host(target)``, asked once per host in a run."""
+    memo: dict[str, list[Resource]] = ctx.cached("services-for-host", dict)
+    found = memo.get(target)
+    if found is None:
+        found = memo[target] = ctx.index.services_for_host(target)
+    return found
+
+
+def _rule_for(ctx: Context, target: str, namespace: str) -> DestinationRule | None:
+    """``index.destination_rule_for`` seen from ``namespace``, asked once per pair in a run."""
+    memo: dict[tuple[str, str], DestinationRule | None] = ctx.cached("rule-for-host", dict)
+    key = (target, namespace)
+    if key not in memo:
+        memo[key] = ctx.index.destination_rule_for(target, namespace or None)
+    return memo[key]
+
+
 def _resolves(ctx: Context, host: str, namespace: str) -> bool:
     if host == "*":
         return True
-    return bool(ctx.index.services_for_host(ctx.index.resolve(host, namespace)))
+    return bool(_services_for(ctx, ctx.index.resolve(host, namespace)))
 
 
 def subset_ready_pods(ctx: Context) -> None:
@@ -61,18 +81,22 @@ def subset_ready_pods(ctx: Context) -> None:
                 continue
             seen.add((full_name(vs), d.host, d.subset, ad.rule))
             target = ctx.index.resolve(d.host, vs.namespace)
-            dr = ctx.index.destination_rule_for(target, vs.namespace or None)
-            if dr is None or dr.subset(d.subset) is None:
+            dr = _rule_for(ctx, target, vs.namespace)
+            subset = dr.subset(d.subset) if dr is not None else None
+            if subset is None:
                 continue  # undefined subset: IST0101 reports it
-            if not any(isinstance(s, Service) and s.selector for s in ctx.index.services_for_host(target)):
+            selected = [s for s in _services_for(ctx, target) if isinstance(s, Service) and s.selector]
+            if not selected:
                 continue
-            pods = ctx.index.pods_for_subset(d.host, d.subset, vs.namespace)
+            # What index.pods_for_subset computes, with the rule and Services found above.
+            selectors = [(s.namespace, {**s.selector, **subset.labels}) for s in selected]
+            pods = [p for ns, sel in selectors for p in ctx.index.pods_matching(ns, sel)]
             if any(p.ready for p in pods):
                 continue
             if pods:
                 what = f"{len(pods)} pod(s), none ready"
             else:
-                deps = [x for x in ctx.index.deployments_for_subset(d.host, d.subset, vs.namespace)
+                deps = [x for ns, sel in selectors for x in ctx.index.deployments_matching(ns, sel)
                         if isinstance(x, Deployment) and x.replicas > 0]
                 if deps:
                     continue  # manifests without pods: the Deployment will create them

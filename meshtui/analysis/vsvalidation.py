@@ -15,6 +15,7 @@ Istio runs its own VirtualService validation as an analyzer. meshtui reports:
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from meshtui.analysis.context import ISTIO_GROUP, Context
@@ -145,14 +146,45 @@ def _analyze_rules(ctx: Context, vs: VirtualService, section: str) -> None:
                            f"{a['match']} of prefix {a['prefix']} on {a['route']}", path=f"spec.http[{b['index']}]")
 
 
-def validation_analyzer(ctx: Context) -> None:
-    """``schema.ValidationAnalyzer.VirtualService``."""
+# Schema validation is the costliest check (~0.15 ms an object through jsonschema) and the UI
+# re-runs the analyzers after every change batch, when almost every object is unchanged. The
+# errors depend only on the object without its metadata (schema.validate ignores metadata),
+# so they are remembered by that content's repr, across runs; oldest entries go first.
+_MEMO: dict[str, tuple[Any, ...]] = {}
+_MEMO_LIMIT = 50_000
+_memo_lock = threading.Lock()
+
+
+def schema_errors(raw: dict[str, Any]) -> tuple[Any, ...]:
+    """``meshtui.model.schema.validate(raw, strict=False)``, remembered by content."""
     from meshtui.model.schema import validate
 
+    try:
+        key = repr({k: v for k, v in raw.items() if k != "metadata"})
+    except Exception:  # noqa: BLE001 - an object repr() cannot print is validated uncached
+        return tuple(validate(raw, strict=False))
+    found = _MEMO.get(key)
+    if found is None:
+        found = tuple(validate(raw, strict=False))
+        with _memo_lock:
+            while len(_MEMO) >= _MEMO_LIMIT:
+                del _MEMO[next(iter(_MEMO))]
+            _MEMO[key] = found
+    return found
+
+
+def clear_schema_memo() -> None:
+    """Forget remembered validation results (benchmarks measure the first run with it)."""
+    with _memo_lock:
+        _MEMO.clear()
+
+
+def validation_analyzer(ctx: Context) -> None:
+    """``schema.ValidationAnalyzer.VirtualService``."""
     for vs in ctx.objects("VirtualService", ISTIO_GROUP):
         if not isinstance(vs, VirtualService):
             continue
-        for err in validate(vs.raw, strict=False):
+        for err in schema_errors(vs.raw):
             ctx.report("SchemaValidationError", vs, f"{err.path}: {err.message}" if err.path else err.message,
                        path=err.path or None)
         for section in ("http", "tcp", "tls"):
@@ -162,10 +194,8 @@ def validation_analyzer(ctx: Context) -> None:
 def schema_analyzer_for(kind: str):  # type: ignore[no-untyped-def]
     """``schema.ValidationAnalyzer.<kind>`` for the other networking kinds: schema errors only."""
     def analyze(ctx: Context) -> None:
-        from meshtui.model.schema import validate
-
         for obj in ctx.objects(kind, ISTIO_GROUP):
-            for err in validate(obj.raw, strict=False):
+            for err in schema_errors(obj.raw):
                 ctx.report("SchemaValidationError", obj, f"{err.path}: {err.message}" if err.path else err.message,
                            path=err.path or None)
     analyze.__doc__ = f"``schema.ValidationAnalyzer.{kind}``: CRD schema errors (IST0106)."

@@ -30,6 +30,7 @@ from meshtui.model.virtualservice import VirtualService
 DEFAULT_NAMESPACE = "default"
 _CLUSTER_SCOPED = frozenset({"Namespace", "Node", "CustomResourceDefinition"})
 _SERVICE_EXPORT_ANNOTATION = "networking.istio.io/exportTo"
+_RESOLVED_LIMIT = 100_000
 
 
 @contextmanager
@@ -63,6 +64,9 @@ class MeshIndex:
         self._dr_hosts: dict[str, HostMap] = defaultdict(HostMap)  # per namespace
         self._pod_labels: dict[tuple[str, str, str], set[str]] = defaultdict(set)  # (ns, k, v) -> pods
         self._pods_by_ns: dict[str, set[str]] = defaultdict(set)
+        self._deployments_by_ns: dict[str, set[str]] = defaultdict(set)
+        # resolve() is pure but costs an IP-address parse per call; analyzers ask it ~10^5 times.
+        self._resolved: dict[tuple[str, str], str] = {}
         self._mesh_config: MeshConfig | None = None
         with _gc_paused():
             for raw in objects:
@@ -121,6 +125,8 @@ class MeshIndex:
             self._pods_by_ns[ns].add(obj.name)
             for k, v in obj.labels.items():
                 self._pod_labels[(ns, k, v)].add(obj.name)
+        elif isinstance(obj, Deployment):
+            self._deployments_by_ns[ns].add(obj.name)
         elif isinstance(obj, ConfigMap) and self._is_mesh_configmap(ident):
             self._mesh_config = None  # re-read lazily
 
@@ -146,6 +152,8 @@ class MeshIndex:
                     names.discard(obj.name)
                     if not names:
                         del self._pod_labels[(ns, k, v)]
+        elif isinstance(obj, Deployment):
+            self._deployments_by_ns[ns].discard(obj.name)
         elif isinstance(obj, ConfigMap) and self._is_mesh_configmap(ident):
             self._mesh_config = None
 
@@ -159,6 +167,10 @@ class MeshIndex:
     def objects(self, kind: str) -> list[Resource]:
         """Every indexed object of ``kind`` (any typed or generic kind)."""
         return list(self._by_kind.get(kind, {}).values())
+
+    def kinds(self) -> list[str]:
+        """The kinds of which at least one object is indexed, sorted."""
+        return sorted(kind for kind, objs in self._by_kind.items() if objs)
 
     def count(self, kind: str) -> int:
         """How many objects of ``kind`` are indexed (without building a list)."""
@@ -255,7 +267,13 @@ class MeshIndex:
 
     def resolve(self, host: str, namespace: str) -> str:
         """``host`` as written in an object of ``namespace``, resolved to Istio's FQDN form."""
-        return fqdn(host, namespace or DEFAULT_NAMESPACE, self.domain_suffix)
+        key = (host, namespace)
+        found = self._resolved.get(key)
+        if found is None:
+            if len(self._resolved) >= _RESOLVED_LIMIT:
+                self._resolved.clear()  # bounded: hosts come from config, but config churns
+            found = self._resolved[key] = fqdn(host, namespace or DEFAULT_NAMESPACE, self.domain_suffix)
+        return found
 
     def services_for_host(self, host: str) -> list[Resource]:
         """Services (by FQDN) and ServiceEntries whose hosts overlap ``host`` (an FQDN or wildcard)."""
@@ -436,5 +454,5 @@ class MeshIndex:
         """Deployments of ``namespace`` whose template labels carry every label of ``selector``."""
         ns = namespace or DEFAULT_NAMESPACE
         deps = self._by_kind.get("Deployment", {})
-        return [d for (dns, _), d in sorted(deps.items())
-                if dns == ns and isinstance(d, Deployment) and labels_match(selector, d.template_labels)]
+        found = (deps.get((ns, name)) for name in sorted(self._deployments_by_ns.get(ns, ())))
+        return [d for d in found if isinstance(d, Deployment) and labels_match(selector, d.template_labels)]

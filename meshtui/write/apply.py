@@ -31,7 +31,7 @@ from meshtui.sources.base import (
 from meshtui.write.audit import AuditEntry, AuditLog
 from meshtui.write.checks import Analyzer, Validation
 from meshtui.write.ownership import Owner, owners
-from meshtui.write.plan import ChangePlan, unified_diff
+from meshtui.write.plan import ChangePlan, content, fingerprint, unified_diff
 
 #: Exit codes of the writing commands, by result (DESIGN.md: 0 applied, 1 validation failed,
 #: 3 conflict, 4 read-only; 2 anything else).
@@ -181,7 +181,12 @@ class Writer:
     def _failure(self, plan: ChangePlan, exc: SourceError, validation: Validation) -> Outcome:
         if isinstance(exc, ConflictError):
             current = exc.current if exc.current is not None else _reload(plan.source, plan.key)
-            return Outcome("conflict", plan, str(exc), validation=validation, conflict=Conflict(plan, current))
+            message = str(exc)
+            if current is not None and fingerprint(content(current)) == fingerprint(content(plan.new)):
+                # A retry after a lost answer: the earlier attempt did land. Still a conflict
+                # (nothing written now), but say so instead of blaming another writer.
+                message = f"{plan.label}: already applied by an earlier attempt (nothing written now)"
+            return Outcome("conflict", plan, message, validation=validation, conflict=Conflict(plan, current))
         if isinstance(exc, ForbiddenError):
             return Outcome("forbidden", plan, str(exc), validation=validation)
         if isinstance(exc, InvalidObjectError):
