@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.worker import get_current_worker
 
 from meshtui.messages import MeshUpdated
+from meshtui.widgets.palette import MeshCommands
 
 # How often queued watch events are applied and painted: fast enough to feel live (the design
 # asks for ≤ 100 ms from event to screen), slow enough to coalesce bursts into one repaint.
@@ -36,6 +37,7 @@ class MeshApp(App[int]):
         key=lambda p: (not p.endswith("app.tcss"), p),
     )
     TITLE = "meshtui"
+    COMMANDS = App.COMMANDS | {MeshCommands}
     BINDINGS = [
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit-ctrl-c"),
         Binding("colon", "prompt", "Command", id="command", tooltip="Jump to a view (:vs, :pods, :ns NAME…)"),

@@ -184,3 +184,24 @@ async def test_watch_event_updates_open_tree(sandbox: Any) -> None:
         # The cursor stayed on the service.
         assert app.screen.query_one(MeshTree).cursor_node.data == ("svc", "Service", ns, "backend-service")
     core.delete_namespace(ns)
+
+
+async def test_command_palette_offers_views_actions_and_services(demo_dir: Path) -> None:
+    app = files_app(demo_dir)
+    async with app.run_test(size=(140, 48)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"DestinationRules")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "KindScreen")
+        assert app.screen.view.kind == "DestinationRule"
+        await pilot.press("escape")
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"service default/backend")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert app.screen.query_one(MeshTree).cursor_node.data == ("svc", "Service", "default", "backend-service")
