@@ -50,6 +50,10 @@ class KindScreen(Screen[None]):
     def _refill(self) -> None:
         table = self.query_one(BigTable)
         table.set_rows(rows_for(self.view, self._index, self._scope))
+        self._retitle()
+
+    def _retitle(self) -> None:
+        table = self.query_one(BigTable)
         title = Text.assemble((self.view.title, "bold"), (f"  {table.row_count}", "dim"))
         if table.row_count != table.total_count:
             title.append(f" of {table.total_count}", style="dim")
@@ -70,7 +74,7 @@ class KindScreen(Screen[None]):
         """Filter as the user types."""
         if event.input.id == "filter":
             self.query_one(BigTable).set_filter(event.value)
-            self._refill()
+            self._retitle()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter keeps the filter and returns to the table."""

@@ -32,7 +32,7 @@ from meshtui.accesslog.flags import all_flags
 from meshtui.accesslog.ingest import LogIngest, PanelData
 from meshtui.accesslog.parser import FormatError, make_parser, parser_from_mesh_config
 from meshtui.accesslog.tail import DEFAULT_CAPACITY, FilterError, TailBuffer, TailEntry, TailFilter
-from meshtui.accesslog.target import BASIS_CLIENT, BASIS_SERVER, FollowPlan, LogTarget, configured_weights, plan_follow
+from meshtui.accesslog.target import BASIS_CLIENT, BASIS_SERVER, FollowPlan, LogTarget, default_rule, plan_follow
 from meshtui.messages import MeshUpdated
 from meshtui.widgets.log_view import LogView
 from meshtui.widgets.split_panel import SplitPanel, render_split
@@ -94,6 +94,8 @@ class LogsScreen(Screen[None]):
         Binding("left_square_bracket", "window(-1)", "Window-", id="logs-window-down", tooltip="Shorter split window"),
         Binding("right_square_bracket", "window(1)", "Window+", id="logs-window-up", tooltip="Longer split window"),
         Binding("o", "basis", "Basis", id="logs-basis", tooltip="Split measured at clients / server pods / auto"),
+        Binding("a", "all_rules", "Rules", id="logs-all-rules",
+                tooltip="Split of the default rule only (compares with its weights) / of every rule"),
         Binding("s", "toggle_split", "Split", id="logs-split", tooltip="Show or hide the split panel"),
         Binding("r", "raw", "Raw", id="logs-raw", tooltip="Raw lines or the compact coloured form"),
         Binding("escape", "back", "Back", id="logs-back"),
@@ -124,6 +126,8 @@ class LogsScreen(Screen[None]):
         self.basis_mode = "auto"
         self.plan: FollowPlan | None = None
         self.weights: dict[str, float] = {}
+        self.route: str | None = None
+        self.all_rules = False
         self.follower: Any | None = None
         self.ingest: LogIngest | None = None
         self.paused = False
@@ -188,14 +192,15 @@ class LogsScreen(Screen[None]):
         assert self.plan is not None
         from meshtui.sources.log_follow import LogFollower
 
-        self.ingest = LogIngest(self._parser, self.plan, self.window)
+        self.ingest = LogIngest(self._parser, self.plan, self.window, route=self.route)
         self.follower = LogFollower(source, tail_lines=self.tail_lines, since_seconds=self.since_seconds)
         self.follower.set_pods(self.plan.pods)
         self.run_worker(self._pump, thread=True, exclusive=True, group="logs-ingest", exit_on_error=False)
 
     def _replan(self) -> None:
         self.plan = plan_follow(self._index, self.target, self.max_pods)
-        self.weights = configured_weights(self._index, self.target)
+        rule = default_rule(self._index, self.target)
+        self.weights, self.route = rule.weights, rule.name
         mc = self._index.mesh_config
         key = (mc.access_log_format, mc.access_log_encoding)
         if key != self._parser_key:
@@ -207,7 +212,7 @@ class LogsScreen(Screen[None]):
                 self._parser = make_parser()
         if self.ingest is not None:
             # Replaced whole: the worker reads each once per batch.
-            self.ingest.plan, self.ingest.parser = self.plan, self._parser
+            self.ingest.plan, self.ingest.parser, self.ingest.route = self.plan, self._parser, self.route
         if self.follower is not None:
             self.follower.set_pods(self.plan.pods)
         if self.plan.missing:
@@ -240,7 +245,7 @@ class LogsScreen(Screen[None]):
             now = time.monotonic()
             if now >= next_panel or self._panel_wanted:
                 self._panel_wanted = False
-                self._panel_data = ingest.panel(self.basis_mode, self.weights)
+                self._panel_data = ingest.panel(self.basis_mode, self.weights, self.all_rules)
                 next_panel = now + PANEL_SECONDS
 
     def flush(self) -> None:
@@ -405,6 +410,13 @@ class LogsScreen(Screen[None]):
         order = ["auto", BASIS_CLIENT, BASIS_SERVER]
         self.basis_mode = order[(order.index(self.basis_mode) + 1) % len(order)]
         self._panel_wanted = True
+
+    def action_all_rules(self) -> None:
+        """Count the default rule's lines only (what its weights describe) or every rule's."""
+        self.all_rules = not self.all_rules
+        self._panel_wanted = True
+        self.notify("split of every rule" if self.all_rules else f"split of rule {self.route!r} only"
+                    if self.route else "the default rule has no name: every rule is counted")
 
     def action_toggle_split(self) -> None:
         """Show or hide the split panel."""

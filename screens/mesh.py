@@ -28,6 +28,8 @@ class MeshScreen(Screen[None]):
         Binding("t", "trace", "Trace", id="trace", tooltip="Trace a request to the selected service"),
         Binding("c", "proxy_config", "Envoy", id="proxy-config",
                 tooltip="Envoy routes/clusters/listeners/endpoints of a pod of this service"),
+        Binding("E", "service_endpoints", "Endpoints", id="service-endpoints", show=False,
+                tooltip="This service's endpoints as every client sidecar sees them (health, outlier ejection)"),
         Binding("w", "edit_routes", "Edit routes", id="edit-routes",
                 tooltip="Route editor on the VirtualService of the selected rule/destination"),
         Binding("e", "edit_yaml", "$EDITOR", id="edit-yaml", tooltip="Edit the selected object's YAML in $EDITOR"),
@@ -185,6 +187,19 @@ class MeshScreen(Screen[None]):
             self.app.open_proxy_config(ns, deployments[0].name)  # type: ignore[attr-defined]
             return
         self.notify(f"no pod or Deployment behind {ns}/{name}", severity="warning")
+
+    def action_service_endpoints(self) -> None:
+        """Open the selected service's endpoints across all its client sidecars."""
+        if self._index is None or self._selected is None:
+            return
+        kind, ns, name = self._selected
+        source = getattr(self.app, "source", None)
+        if kind != "Service" or source is None:
+            self.notify("pick a Kubernetes service to see its endpoints across clients", severity="warning")
+            return
+        from meshtui.screens.service_endpoints import ServiceEndpointsScreen
+
+        self.app.push_screen(ServiceEndpointsScreen(source, ns, name, index=self._index))
 
     def action_yaml(self) -> None:
         """Show the selected service's YAML, read-only."""

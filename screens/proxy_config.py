@@ -4,12 +4,15 @@ Columns are ``istioctl proxy-config``'s, in their ``--wide`` form for routes (WE
 and query conditions in MATCH). The dump is fetched in a thread worker through
 ``source.envoy_admin``; when the source has no live Envoy (``--files``) and the screen was
 given the mesh index, it shows the config the mesh implies instead
-(``meshtui.envoy.generate``), and says so. Styles: ``styles/proxy_config.tcss``.
+(``meshtui.envoy.generate``), and says so. ``d`` snapshots the config shown; ``d`` again
+fetches afresh and shows what changed since the snapshot (routes, clusters, endpoints;
+``meshtui.envoy.diff``); ``D`` replaces the snapshot. Styles: ``styles/proxy_config.tcss``.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,11 +48,14 @@ class TabData:
 
 @dataclass
 class Fetched:
-    """What one fetch produced: the four tabs, where it came from, and whether it is generated."""
+    """What one fetch produced: the four tabs, where it came from, whether it is generated, and
+    the decoded documents behind it (``/config_dump``, ``/clusters`` or None) for ``d``'s diff."""
 
     tabs: dict[str, TabData]
     origin: str
     generated: bool
+    dump_doc: Any = None
+    clusters_doc: Any = None
 
 
 def _tab(build: Any) -> TabData:
@@ -87,6 +93,22 @@ def build_tabs(dump_doc: Any, clusters_doc: Any, name: str) -> dict[str, TabData
     else:
         tabs["endpoints"] = _tab(lambda: eds_table(dump))  # the EDS section of the dump instead
     return tabs
+
+
+def diff_fetches(before: Fetched, after: Fetched, name: str) -> list[Any]:
+    """The ``meshtui.envoy.diff`` changes from one fetch to the next (routes, clusters, then
+    endpoints from ``/clusters`` when both fetches have it, else from the EDS sections)."""
+    from meshtui.envoy.diff import diff_snapshots
+    from meshtui.envoy.dump import ConfigDump
+    from meshtui.envoy.endpoints import ClustersDump
+
+    def clusters(doc: Any) -> ClustersDump | None:
+        ok = isinstance(doc, dict) and isinstance(doc.get("cluster_statuses"), list)
+        return ClustersDump(doc) if ok else None
+
+    a = ConfigDump.from_json(before.dump_doc, f"{name} (snapshot)")
+    b = ConfigDump.from_json(after.dump_doc, name)
+    return diff_snapshots(a, b, clusters(before.clusters_doc), clusters(after.clusters_doc))
 
 
 def vs_of_route(route: Any) -> tuple[str, str] | None:
@@ -128,6 +150,10 @@ class ProxyConfigScreen(Screen[None]):
         Binding("v", "show_virtual_service", "VirtualService", id="show-vs",
                 tooltip="Jump to the VirtualService rule the selected route came from"),
         Binding("r", "refetch", "Refetch", id="refetch", tooltip="Fetch the config again"),
+        Binding("d", "diff", "Snapshot/diff", id="diff",
+                tooltip="Snapshot the config shown; press again to fetch afresh and show what changed"),
+        Binding("D", "new_snapshot", "New snapshot", id="new-snapshot", show=False,
+                tooltip="Replace the snapshot with the config shown now"),
         Binding("escape", "back", "Back", id="back"),
         Binding("question_mark", "app.help", "Help", id="help"),
     ]
@@ -140,10 +166,13 @@ class ProxyConfigScreen(Screen[None]):
         self._raw: dict[str, list[Any]] = {t: [] for t in TABS}
         self._rows: dict[str, list[list[str]]] = {t: [] for t in TABS}
         self.fetched: Fetched | None = None
+        self.snapshot: Fetched | None = None  # what ``d`` diffs a fresh fetch against
+        self._snapshot_at = ""
 
     def compose(self) -> ComposeResult:
         yield Static(Text.assemble(("Proxy config ", "bold"), f"{self.pod}.{self.namespace}"), id="pc-title")
         yield Static("", id="pc-origin")
+        yield Static("", id="pc-snapshot")
         yield Input(placeholder="filter rows (regex or text; esc clears)", id="pc-filter")
         with TabbedContent(id="pc-tabs", initial="routes"):
             for tab in TABS:
@@ -156,6 +185,7 @@ class ProxyConfigScreen(Screen[None]):
         """Hide the filter, focus the routes table, fetch."""
         self.query_one("#pc-filter", Input).display = False
         self.query_one("#pc-origin", Static).display = False
+        self.query_one("#pc-snapshot", Static).display = False
         self.query_one("#routes-table", BigTable).focus()
         self.action_refetch()
 
@@ -168,13 +198,16 @@ class ProxyConfigScreen(Screen[None]):
         self._fetch()
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="proxy-config")
-    def _fetch(self) -> None:
+    def _fetch(self, diff_against: Fetched | None = None) -> None:
         try:
             result = self._read()
+            changes = diff_fetches(diff_against, result, f"{self.pod}.{self.namespace}") if diff_against else None
         except Exception as exc:  # noqa: BLE001 - any failure is shown in the screen, never a crash
             self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc))
             return
         self.app.call_from_thread(self._show, result)
+        if changes is not None:
+            self.app.call_from_thread(self._show_diff, changes)
 
     def _read(self) -> Fetched:
         from meshtui.envoy.dump import parse_json_document
@@ -190,13 +223,14 @@ class ProxyConfigScreen(Screen[None]):
             # No live Envoy to ask (manifests on disk, no sidecar, unreachable): show what the mesh implies.
             dump_doc = generate_config_dump(self.index, self.namespace, self.pod)
             clusters_doc = generate_clusters(self.index, self.namespace, self.pod)
-            return Fetched(build_tabs(dump_doc, clusters_doc, name), f"no live Envoy ({exc})", True)
+            return Fetched(build_tabs(dump_doc, clusters_doc, name), f"no live Envoy ({exc})", True,
+                           dump_doc, clusters_doc)
         try:
             clusters_doc = parse_json_document(self.source.envoy_admin(self.namespace, self.pod, CLUSTERS_PATH), name)
         except Exception:  # noqa: BLE001 - the endpoints tab then reads the dump's EDS section
             clusters_doc = None
         generated = generated_note(dump_doc) is not None
-        return Fetched(build_tabs(dump_doc, clusters_doc, name), "Envoy admin", generated)
+        return Fetched(build_tabs(dump_doc, clusters_doc, name), "Envoy admin", generated, dump_doc, clusters_doc)
 
     # -- on the event loop ----------------------------------------------------------------------
 
@@ -224,6 +258,36 @@ class ProxyConfigScreen(Screen[None]):
             table.sort_column = -1  # istioctl's row order until the user sorts
             table.set_rows([(i, tuple(row)) for i, row in enumerate(data.rows)])
             msg.update(Text(f"{len(data.rows)} {tab}", style="dim"))
+
+    # -- snapshot and diff ----------------------------------------------------------------------
+
+    def action_diff(self) -> None:
+        """``d``: take a snapshot of the config shown, or (with one) diff a fresh fetch against it."""
+        if self.snapshot is None:
+            self.action_new_snapshot()
+            return
+        for tab in TABS:
+            self.query_one(f"#{tab}-msg", Static).update(Text("Fetching…", style="dim"))
+        self._fetch(self.snapshot)
+
+    def action_new_snapshot(self) -> None:
+        """``D`` (and the first ``d``): remember the config shown now."""
+        if self.fetched is None or self.fetched.dump_doc is None:
+            self.notify("nothing fetched yet to snapshot", severity="warning")
+            return
+        self.snapshot = self.fetched
+        self._snapshot_at = time.strftime("%H:%M:%S")
+        line = self.query_one("#pc-snapshot", Static)
+        line.display = True
+        line.update(Text(f"snapshot taken {self._snapshot_at} — d: what changed since (fetches afresh), "
+                         "D: new snapshot"))
+        self.notify(f"snapshot of {self.pod}.{self.namespace} taken; press d after the change")
+
+    def _show_diff(self, changes: list[Any]) -> None:
+        from meshtui.screens.proxy_config_diff import ProxyDiffScreen
+
+        title = f"{self.pod}.{self.namespace}: snapshot {self._snapshot_at} → now"
+        self.app.push_screen(ProxyDiffScreen(title, changes))
 
     def _active(self) -> str:
         return self.query_one("#pc-tabs", TabbedContent).active or "routes"

@@ -25,17 +25,13 @@ from meshtui.routing import edit as rule_edit
 from meshtui.routing import release
 from meshtui.routing import weights as wa
 from meshtui.routing.rules import ReleaseError
-from meshtui.screens import release_forms
+from meshtui.screens import release_forms, route_forms
 from meshtui.screens.edit_form import FormField, FormScreen
 from meshtui.screens.write_actions import mesh_objects, read_only_reason, refuse_if_read_only, revert
 from meshtui.widgets.status_bar import StatusBar
 from meshtui.widgets.weight_editor import EditTree, weights_of
 from meshtui.write.pending import EditSession, dest_key, dest_text, ref_text, rule_ref
 from meshtui.write.plan import fingerprint
-
-_MATCH_FIELDS = ("header", "uri", "method", "queryParams", "withoutHeaders", "authority", "scheme")
-_FIELD_KEYS = {"header": "headers", "headers": "headers"}
-
 
 class RouteEditor(Screen[None]):
     """Edit the VirtualService ``key`` = ``(kind, namespace, name)``; ``select`` is the node
@@ -197,7 +193,7 @@ class RouteEditor(Screen[None]):
         self.notify("select a destination (→ line) first", severity="warning")
         return None
 
-    def _set_split(self, i: int, j: int, new: list[int]) -> None:
+    def set_split(self, i: int, j: int, new: list[int]) -> None:
         assert self.session is not None
         route = self.rules()[i].get("route") or []
         split = {dest_key(d): w for d, w in zip(route, new)}
@@ -224,7 +220,7 @@ class RouteEditor(Screen[None]):
         except wa.WeightError as exc:
             self.notify(str(exc), severity="error")
             return
-        self._set_split(i, j, new)
+        self.set_split(i, j, new)
 
     def action_weight(self, delta: int) -> None:
         """Move the selected destination's weight by ``delta``; the others rebalance."""
@@ -239,28 +235,8 @@ class RouteEditor(Screen[None]):
         if self.refused("a weight change"):
             return
         at = self._dest()
-        if at is None:
-            return
-        i, j = at
-        rule = self.rules()[i]
-        current = weights_of(rule)[j]
-
-        def submit(values: dict[str, str]) -> str | None:
-            try:
-                value = int(values["weight"].rstrip("%"))
-            except ValueError:
-                return f"{values['weight']!r} is not a whole number"
-            try:
-                new = wa.set_weight(weights_of(rule), j, value)
-            except wa.WeightError as exc:
-                return str(exc)
-            self._set_split(i, j, new)
-            return None
-
-        label = dest_text(dest_key((rule.get("route") or [])[j]))
-        self.ask(f"Weight of {label} in rule {ref_text(rule_ref(self.vs, i))}",
-                 [FormField("weight", "weight (0-100)", str(current))], submit,
-                 "the other destinations share the rest in proportion")
+        if at is not None:
+            route_forms.exact_weight(self, *at)
 
     # -- destinations, conditions, actions -------------------------------------------------------
 
@@ -272,20 +248,6 @@ class RouteEditor(Screen[None]):
         dr = app.index.destination_rule_for(fqdn(host, self.key[1]), self.key[1])
         return [s.name for s in dr.subsets] if dr is not None else []
 
-    def subset_warning(self, host: str, subset: str) -> str | None:
-        """Why sending traffic to ``host``/``subset`` would fail, when no ready pod backs it."""
-        from meshtui.model.hosts import fqdn
-
-        app: Any = self.app
-        ns, full = self.key[1], fqdn(host, self.key[1])
-        if app.index.count("Pod"):
-            pods = app.index.pods_for_subset(full, subset, ns)
-            if not any(p.ready for p in pods):
-                return f"subset {subset} of {host} selects no ready pod: its share of requests would fail (503)"
-        elif not app.index.deployments_for_subset(full, subset, ns):
-            return f"subset {subset} of {host} selects no workload"
-        return None
-
     def action_add_destination(self) -> None:
         """Add a destination (service + subset of its DestinationRule) to the selected rule."""
         if self.refused("adding a destination"):
@@ -294,38 +256,7 @@ class RouteEditor(Screen[None]):
         if i is None:
             self.notify("select a rule first", severity="warning")
             return
-        rule = self.rules()[i]
-        host = next((str((d.get("destination") or {}).get("host")) for d in rule.get("route") or []), "")
-        app: Any = self.app
-        services = sorted({s.name for s in app.index.services if s.namespace == self.key[1]} | {host} - {""})
-        present = {dest_key(d) for d in rule.get("route") or []}
-        free = [s for s in self.subsets_for(host) if (host, s) not in present]
-        ref = rule_ref(self.vs, i)
-
-        def submit(values: dict[str, str]) -> str | None:
-            h, subset = values["host"], values["subset"]
-            known = self.subsets_for(h)
-            if known and subset not in known:
-                return f"subset {subset!r}: the DestinationRule of {h} defines {', '.join(known)}"
-            try:
-                weight = int(values["weight"] or 0)
-            except ValueError:
-                return f"{values['weight']!r} is not a whole number"
-            error = self.push(f"add {h} {subset} ({weight}%) to rule {ref_text(ref)}",
-                              lambda vs: release.add_destination(vs, subset, weight, h if h != host else None, ref),
-                              ("dest", i, len(rule.get("route") or [])))
-            if error is None:
-                warning = self.subset_warning(h, subset)
-                if warning:
-                    self.warnings.append(warning)
-                    self.notify(warning, severity="warning", timeout=10)
-            return error
-
-        self.ask(f"Add a destination to rule {ref_text(ref)}", [
-            FormField("host", "service", host, services, strict=False),
-            FormField("subset", "subset", free[0] if free else "", self.subsets_for(host), strict=False),
-            FormField("weight", "weight", "0"),
-        ], submit)
+        route_forms.add_destination(self, i)
 
     def action_remove(self) -> None:
         """Remove the selected destination, match condition, rewrite, mirror or fault."""
@@ -369,50 +300,8 @@ class RouteEditor(Screen[None]):
         if i is None:
             self.notify("select a rule first", severity="warning")
             return
-        ref = rule_ref(self.vs, i)
-        blocks = self.rules()[i].get("match") or []
         old = data if isinstance(data, tuple) and data[0] == "cond" and data[3] is not None else None
-        defaults = {"field": "header", "name": "", "kind": "exact", "value": "", "case": "no",
-                    "block": "0" if blocks else "new"}
-        if old is not None:
-            _, _, block, field, name = old
-            sm = blocks[block].get(field) if field not in ("headers", "queryParams", "withoutHeaders") \
-                else (blocks[block].get(field) or {}).get(name)
-            kind, value = next(iter(sm.items())) if isinstance(sm, dict) and sm else ("present", "")
-            defaults.update(field="header" if field == "headers" else field, name=name or "", kind=kind,
-                            value=str(value), block=str(block),
-                            case="yes" if blocks[block].get("ignoreUriCase") else "no")
-
-        def submit(values: dict[str, str]) -> str | None:
-            field = _FIELD_KEYS.get(values["field"], values["field"])
-            block = len(blocks) if values["block"] == "new" else int(values["block"]) if values["block"].isdigit() else -1
-            if not 0 <= block <= len(blocks):
-                return f"block must be one of 0..{len(blocks) - 1} or new"
-            kind = values["kind"]
-            value = values["value"] or None
-            case = values["case"] == "yes" if field == "uri" else None
-
-            def apply(vs: dict[str, Any]) -> dict[str, Any]:
-                if old is not None:
-                    vs = rule_edit.remove_condition(vs, old[3], old[4], ref, old[2])
-                    # Removing the block's last condition drops the block: write into a new one.
-                    b = min(block, len(((vs["spec"]["http"][rule_edit.rule_index(vs, ref)]).get("match")) or []))
-                else:
-                    b = block
-                return rule_edit.set_condition(vs, field, kind, value, values["name"] or None, ref, b, case)
-
-            what = f"{field} {values['name']} {kind} {value or ''}".replace("  ", " ").strip()
-            return self.push(f"{'change' if old else 'add'} match {what} on rule {ref_text(ref)}", apply, ("rule", i))
-
-        self.ask(("Edit" if old else "Add") + f" a match condition on rule {ref_text(ref)}", [
-            FormField("field", "field", defaults["field"], _MATCH_FIELDS),
-            FormField("name", "header / query parameter name", defaults["name"], optional=True),
-            FormField("kind", "match", defaults["kind"], ("exact", "prefix", "regex", "present")),
-            FormField("value", "value (regex: RE2, matched in full)", defaults["value"], optional=True),
-            FormField("case", "ignore URI case", defaults["case"], ("yes", "no")),
-            FormField("block", "match block (conditions in a block are AND'ed; blocks are OR'ed)", defaults["block"],
-                      [*(str(b) for b in range(len(blocks))), "new"]),
-        ], submit)
+        route_forms.edit_match(self, i, old)
 
     def action_move_rule(self, step: int) -> None:
         """Move the selected rule up or down (rules are tried in order)."""
@@ -442,18 +331,7 @@ class RouteEditor(Screen[None]):
         if i is None:
             self.notify("select a rule first", severity="warning")
             return
-        ref = rule_ref(self.vs, i)
-        current = self.rules()[i].get("rewrite") or {}
-
-        def submit(values: dict[str, str]) -> str | None:
-            uri, authority = values["uri"] or None, values["authority"] or None
-            return self.push(f"rewrite uri {uri or ''} {authority or ''} on rule {ref_text(ref)}".replace("  ", " "),
-                             lambda vs: rule_edit.set_rewrite(vs, uri, authority, rule=ref), ("rule", i))
-
-        self.ask(f"URI rewrite of rule {ref_text(ref)}", [
-            FormField("uri", "rewrite the matched prefix to", str(current.get("uri", "/")), optional=True),
-            FormField("authority", "rewrite authority (Host) to", str(current.get("authority", "")), optional=True),
-        ], submit)
+        route_forms.rewrite(self, i)
 
     # -- preview, discard, undo -------------------------------------------------------------------
 

@@ -155,27 +155,32 @@ def test_istio_docs_line_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixtur
     )
 
 
-def test_live_path_helpers_pick_pods_subsets_and_mesh_format() -> None:
-    from meshtui.commands.logs import mesh_log_settings, parse_duration, pod_subsets, service_pods
+def test_live_path_follows_the_screens_plan_with_subsets_and_mesh_format() -> None:
+    from meshtui.accesslog.target import LogTarget, plan_follow
+    from meshtui.commands.logs import parse_duration
+    from meshtui.model.index import MeshIndex
 
-    def pod(name: str, version: str) -> dict:
-        return {"kind": "Pod", "metadata": {"name": name, "namespace": "bookinfo",
-                                            "labels": {"app": "reviews", "version": version}}}
+    def pod(name: str, labels: dict[str, str]) -> dict:
+        return {"kind": "Pod", "apiVersion": "v1", "metadata": {"name": name, "namespace": "bookinfo", "labels": labels},
+                "spec": {"containers": [{"name": "app"}, {"name": "istio-proxy"}]}, "status": {"phase": "Running"}}
 
     objects = [
-        {"kind": "Service", "metadata": {"name": "reviews", "namespace": "bookinfo"}, "spec": {"selector": {"app": "reviews"}}},
-        pod("reviews-v1-a", "v1"), pod("reviews-v3-b", "v3"),
-        {"kind": "Pod", "metadata": {"name": "ratings-1", "namespace": "bookinfo", "labels": {"app": "ratings"}}},
-        {"kind": "DestinationRule", "metadata": {"name": "reviews", "namespace": "bookinfo"},
+        {"kind": "Service", "apiVersion": "v1", "metadata": {"name": "reviews", "namespace": "bookinfo"},
+         "spec": {"selector": {"app": "reviews"}}},
+        pod("reviews-v1-a", {"app": "reviews", "version": "v1"}), pod("reviews-v3-b", {"app": "reviews", "version": "v3"}),
+        pod("ratings-1", {"app": "ratings"}),
+        {"kind": "DestinationRule", "apiVersion": "networking.istio.io/v1", "metadata": {"name": "reviews", "namespace": "bookinfo"},
          "spec": {"host": "reviews", "subsets": [{"name": "v1", "labels": {"version": "v1"}},
                                                   {"name": "v3", "labels": {"version": "v3"}}]}},
-        {"kind": "ConfigMap", "metadata": {"name": "istio", "namespace": "istio-system"},
+        {"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "istio", "namespace": "istio-system"},
          "data": {"mesh": "accessLogFile: /dev/stdout\naccessLogEncoding: JSON\naccessLogFormat: '{\"d\": \"%DURATION%\"}'\n"}},
     ]
-    _, pods = service_pods(objects, "reviews", "bookinfo")
-    assert [p["metadata"]["name"] for p in pods] == ["reviews-v1-a", "reviews-v3-b"]
-    assert pod_subsets(objects, "reviews", "bookinfo", pods) == {"reviews-v1-a": "v1", "reviews-v3-b": "v3"}
-    assert mesh_log_settings(objects) == ('{"d": "%DURATION%"}', "JSON")
+    index = MeshIndex(objects)
+    plan = plan_follow(index, LogTarget("Service", "bookinfo", "reviews"))
+    assert plan.own == {("bookinfo", "reviews-v1-a"): "v1", ("bookinfo", "reviews-v3-b"): "v3"}
+    assert plan.clients == {("bookinfo", "ratings-1")}  # a caller of reviews in its namespace
+    mc = index.mesh_config
+    assert (mc.access_log_format, mc.access_log_encoding) == ('{"d": "%DURATION%"}', "JSON")
     assert parse_duration("90") == 90 and parse_duration("1h30m") == 5400
 
 

@@ -196,3 +196,15 @@ def test_live_pod_tables_match_the_pods_admin_output(sandbox, sidecar_pod: str, 
 def test_live_unknown_pod_is_one_line(sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     code, out, err = _run(_live(sandbox, "proxy-config", "routes", "no-such-pod.default"), tmp_path, monkeypatch, capsys)
     assert code == 2 and out == "" and err.startswith("meshtui: no-such-pod.default: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [
+    ["proxy-config", "endpoints", "web-1", "--service", "web"],
+    ["proxy-config", "endpoints", "--service", "web", "--file", "clusters.json"],
+    ["proxy-config", "clusters", "--service", "web"],
+    ["proxy-config", "endpoints", "--service", "a.b.c"],
+])
+def test_service_endpoints_flag_errors_are_one_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(argv)
+    _out, err = capsys.readouterr()
+    assert code == 2 and err.startswith("meshtui: ") and len(err.strip().splitlines()) == 1

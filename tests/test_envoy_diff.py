@@ -147,3 +147,23 @@ def test_cli_diff_live_pod_against_generated(sandbox, tmp_path: Path, monkeypatc
     code, out, err = _cli(argv, tmp_path, monkeypatch, capsys)
     assert code in (0, 1) and err == ""
     assert out == "no differences\n" or out.startswith("KIND")
+
+
+def test_snapshot_diff_takes_endpoints_from_clusters_output(before: list[dict[str, Any]]) -> None:
+    from meshtui.envoy.diff import diff_snapshots
+
+    after = copy.deepcopy(before)
+    canary = _find(after, "VirtualService", "catalog")["spec"]["http"][-1]
+    canary["route"][0]["weight"], canary["route"][1]["weight"] = 50, 50
+    # Outlier ejection is not in the dump (EDS) but in /clusters: only there can the diff see it.
+    _find(after, "Pod", "catalog-v2-a")["metadata"]["annotations"] = {"meshtui.io/simulate-outlier-ejected": "true"}
+    a_clusters = ClustersDump(generate_clusters(MeshIndex(before), "istioinaction", "catalog-v1-a"))
+    b_clusters = ClustersDump(generate_clusters(MeshIndex(after), "istioinaction", "catalog-v1-a"))
+    changes = diff_snapshots(_dump(before), _dump(after), a_clusters, b_clusters)
+    assert [c.what for c in changes if c.what == "route"] == ["route"]
+    endpoints = [(c.change, c.name, c.detail) for c in changes if c.what == "endpoint"]
+    assert endpoints and all(name.startswith("10.0.0.2:") for _, name, _ in endpoints)
+    assert all(change == "changed" and detail == "HEALTHY -> HEALTHY (outlier FAILED)" for change, _, detail in endpoints)
+    # Without /clusters on one side, endpoints come from the EDS sections, which do not see ejection.
+    eds_only = diff_snapshots(_dump(before), _dump(after), a_clusters, None)
+    assert [c.what for c in eds_only] == ["route"]

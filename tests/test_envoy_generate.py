@@ -187,3 +187,34 @@ def test_unknown_pod_and_empty_mesh_do_not_fail() -> None:
     dump = ConfigDump.from_json(doc)
     assert not dump.has("EndpointsConfigDump")
     assert [r[3] for r in listener_table(dump).rows] == ["PassthroughCluster", "InboundPassthroughCluster"]
+
+
+def _outlier_mesh(annotation: str) -> MeshIndex:
+    """backend-service's manifests with two ready pods, the first annotated to be ejected."""
+    docs = [d for d in demo_documents() if (d.get("metadata") or {}).get("namespace") == "default"
+            and d.get("kind") in ("Service", "DestinationRule", "VirtualService")]
+    pods = []
+    for name, version, ip in (("b-v0", "v0", "10.1.0.1"), ("b-v1", "v1", "10.1.0.2"), ("c1", "", "10.1.0.3"),
+                              ("c2", "", "10.1.0.4")):
+        labels = {"app": "backend-service", "version": version} if version else {"app": "curl"}
+        ann = {"meshtui.io/simulate-outlier-ejected": annotation} if name == "b-v0" else {}
+        pods.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default",
+                     "labels": labels, "annotations": ann},
+                     "status": {"phase": "Running", "podIP": ip, "conditions": [{"type": "Ready", "status": "True"}]}})
+    return MeshIndex(docs + pods)
+
+
+@pytest.mark.parametrize(("annotation", "ejected_for"), [("true", {"c1", "c2"}), ("c2", {"c2"}),
+                                                         ("c1.default, other", {"c1"}), ("", set())])
+def test_simulated_outlier_ejection_is_reported_by_the_named_clients(annotation: str, ejected_for: set[str]) -> None:
+    index = _outlier_mesh(annotation)
+    for client in ("c1", "c2"):
+        rows = endpoint_table(ClustersDump(generate_clusters(index, "default", client))).rows
+        v0 = [r for r in rows if r[0].startswith("10.1.0.1:")]
+        v1 = [r for r in rows if r[0].startswith("10.1.0.2:")]
+        assert v0 and v1
+        assert {r[2] for r in v0} == {"FAILED" if client in ejected_for else "OK"}
+        assert {r[1] for r in v0} == {"HEALTHY"}  # ejection is not EDS health
+        assert {r[2] for r in v1} == {"OK"}
+    # The config dump does not change: ejection is Envoy's decision, not configuration.
+    assert generate_config_dump(index, "default", "c1") == generate_config_dump(_outlier_mesh(""), "default", "c1")

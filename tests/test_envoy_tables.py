@@ -168,3 +168,114 @@ def test_synthetic_benchmark_dump_tabulates() -> None:
     assert orjson.loads(data)["configs"]
     _, rows = parse_and_tabulate(data)
     assert rows > 100
+
+
+# -- one service's endpoints across its clients (meshtui.envoy.service_endpoints) ------------
+
+SVC_HOST = "web.shop.svc.cluster.local"
+
+
+def _host(ip: str, health: str = "HEALTHY", ejected: bool = False) -> dict:
+    hs: dict = {"eds_health_status": health}
+    if ejected:
+        hs["failed_outlier_check"] = True
+    return {"address": {"socket_address": {"address": ip, "port_value": 8080}}, "health_status": hs}
+
+
+def _clusters_doc(*clusters: tuple[str, list[dict]]) -> bytes:
+    return json.dumps({"cluster_statuses": [{"name": n, "host_statuses": h} for n, h in clusters]}).encode()
+
+
+def test_service_endpoints_summarise_health_and_ejection_over_clients() -> None:
+    from meshtui.envoy.service_endpoints import (
+        ClientPod, fetch_clients, service_endpoints, service_endpoints_json, service_endpoints_table,
+    )
+
+    default, v1 = f"outbound|80||{SVC_HOST}", f"outbound|80|v1|{SVC_HOST}"
+    answers = {
+        # a: ejected .2 in the subset cluster only; b: sees .2 unhealthy; c: has no cluster of web.
+        "a": _clusters_doc((default, [_host("10.0.0.1"), _host("10.0.0.2")]), (v1, [_host("10.0.0.2", ejected=True)]),
+                           ("outbound|80||other.shop.svc.cluster.local", [_host("10.9.9.9")])),
+        "b": _clusters_doc((default, [_host("10.0.0.2", "UNHEALTHY"), _host("10.0.0.1")]), (v1, [_host("10.0.0.2", "UNHEALTHY")])),
+        "c": _clusters_doc(("outbound|80||other.shop.svc.cluster.local", [_host("10.0.0.1")])),
+        "d": b"not json",
+    }
+
+    def fetch(client: ClientPod) -> bytes:
+        if client.name == "e":
+            raise OSError("connection refused")
+        return answers[client.name]
+
+    clients = [ClientPod("shop", n) for n in "abcde"]
+    seen: list[str] = []
+    results = fetch_clients(clients, fetch, workers=2, on_result=lambda r: seen.append(r.client.name))
+    assert [r.client.name for r in results] == list("abcde") and sorted(seen) == list("abcde")
+    report = service_endpoints(SVC_HOST, results, not_queried=3)
+    assert [c.name for c in report.clients] == ["a", "b"]
+    assert [c.name for c in report.not_clients] == ["c"]
+    errors = dict((c.name, e) for c, e in report.errors)
+    assert list(errors) == ["d", "e"]
+    assert errors["d"].startswith("d.shop: not valid JSON") and errors["e"] == "connection refused"
+    summary = {s.endpoint: s for s in report.summaries}
+    assert list(summary) == ["10.0.0.1:8080", "10.0.0.2:8080"]
+    assert summary["10.0.0.2:8080"].outlier_text() == "ejected by 1/2 clients"
+    assert summary["10.0.0.2:8080"].status_text() == "UNHEALTHY 1/2, HEALTHY 1/2"
+    assert summary["10.0.0.1:8080"].outlier_text() == "ejected by 0/2 clients"
+
+    table = service_endpoints_table(report)
+    assert table.columns == ["ENDPOINT", "CLIENT", "STATUS", "OUTLIER CHECK", "CLUSTER"]
+    assert [r[:4] for r in table.rows if r[0] == "10.0.0.2:8080"] == [
+        ["10.0.0.2:8080", "*", "UNHEALTHY 1/2, HEALTHY 1/2", "ejected by 1/2 clients"],
+        ["10.0.0.2:8080", "a.shop", "HEALTHY", "OK"],       # default cluster first
+        ["10.0.0.2:8080", "a.shop", "HEALTHY", "FAILED"],   # then the v1 subset
+        ["10.0.0.2:8080", "b.shop", "UNHEALTHY", "OK"],
+        ["10.0.0.2:8080", "b.shop", "UNHEALTHY", "OK"],
+    ]
+    assert "10.9.9.9:8080" not in {r[0] for r in table.rows}  # another service's endpoint
+    doc = service_endpoints_json(report)
+    assert doc["not_clients"] == ["c.shop"] and doc["not_queried"] == 3
+    assert any("3 more client sidecar(s) not asked" in n for n in report.notes())
+    # istioctl's endpoint filter narrows the rows (and the summaries) too.
+    only_unhealthy = service_endpoints(SVC_HOST, results, EndpointFilter(status="unhealthy"))
+    assert {(r.endpoint, r.client.name) for r in only_unhealthy.rows} == {("10.0.0.2:8080", "b")}
+
+
+def test_fetch_clients_stops_when_cancelled() -> None:
+    import threading
+
+    from meshtui.envoy.service_endpoints import ClientPod, fetch_clients
+
+    gate = threading.Event()
+
+    def fetch(client: ClientPod) -> bytes:
+        if client.name != "p0":
+            gate.wait(5)  # the others are still in flight when the caller cancels
+        return _clusters_doc()
+
+    results = fetch_clients([ClientPod("ns", f"p{i}") for i in range(8)], fetch, workers=2,
+                            cancelled=lambda: True)
+    gate.set()
+    assert len(results) < 8
+
+
+def test_plan_clients_picks_running_sidecars_that_can_see_the_service() -> None:
+    from meshtui.envoy.service_endpoints import plan_clients
+    from meshtui.model.index import MeshIndex
+
+    def pod(ns: str, name: str, *, sidecar: bool = True, ip: str | None = "10.0.0.9", phase: str = "Running") -> dict:
+        containers = [{"name": "app"}] + ([{"name": "istio-proxy"}] if sidecar else [])
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
+                "spec": {"containers": containers}, "status": {"phase": phase, "podIP": ip}}
+
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop",
+           "annotations": {"networking.istio.io/exportTo": "shop,front"}},
+           "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}
+    objs = [svc, pod("shop", "z"), pod("front", "a"), pod("other", "b"), pod("shop", "plain", sidecar=False),
+            pod("shop", "pending", ip=None, phase="Pending"), pod("shop", "done", phase="Succeeded"), pod("shop", "y")]
+    plan = plan_clients(MeshIndex(objs), "shop", "web")
+    assert plan.host == SVC_HOST
+    assert [c.label for c in plan.clients] == ["y.shop", "z.shop", "a.front"]  # own namespace first
+    capped = plan_clients(MeshIndex(objs), "shop", "web", cap=2)
+    assert len(capped.clients) == 2 and capped.not_queried == 1
+    with pytest.raises(LookupError, match="no Service nope in namespace shop"):
+        plan_clients(MeshIndex(objs), "shop", "nope")

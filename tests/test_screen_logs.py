@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from meshtui.accesslog.load import istio_line
+from meshtui.accesslog.synth import istio_line
 from meshtui.accesslog.target import LogTarget
 from meshtui.app import MeshApp
 from meshtui.sandbox.server import Sandbox

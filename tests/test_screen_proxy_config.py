@@ -210,3 +210,31 @@ async def test_live_sandbox_pod(sandbox) -> None:  # type: ignore[no-untyped-def
             assert _table(app, "clusters").row_count > 0
     finally:
         source.close()
+
+
+async def test_d_snapshots_then_diffs_and_nothing_fetched_cannot_be_snapshotted() -> None:
+    from meshtui.screens.proxy_config_diff import ProxyDiffScreen
+
+    source = DumpFileSource(PROXY_CONFIG / "all" / "config_dump.json")
+    app = Host(ProxyConfigScreen(source, "default", "httpbin"))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await _settle(app, pilot)
+        screen = app.screen
+        await pilot.press("d")
+        await pilot.pause()
+        assert screen.snapshot is not None and app.screen is screen
+        calls = source.calls
+        await pilot.press("d")
+        await _settle(app, pilot)
+        # A fresh fetch of the same saved dump: nothing changed.
+        assert source.calls > calls
+        assert isinstance(app.screen, ProxyDiffScreen) and app.screen.changes == []
+        assert "no differences" in str(app.screen.query_one("#pc-diff-msg").content)
+
+    failing = Host(ProxyConfigScreen(DumpFileSource(None, UnavailableError("connection refused")), "default", "gw"))
+    async with failing.run_test(size=(120, 30)) as pilot:
+        await _settle(failing, pilot)
+        await pilot.press("d")
+        await pilot.pause()
+        assert failing.screen.snapshot is None
+        assert any("nothing fetched yet" in str(n.message) for n in failing._notifications)

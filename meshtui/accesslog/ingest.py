@@ -3,8 +3,14 @@
 ``LogIngest`` parses each line, asks the ``FollowPlan`` whether it is shown and in which split
 basis it counts, feeds that basis's ``SplitStats`` and returns the ring rows to show. It is
 meant to be owned by one thread (the Logs screen's ingest worker): the other side changes it
-only through ``plan``/``parser`` (replaced whole, read once per batch) and ``request_window``
-(applied at the next batch), and reads ``panel`` results, which are immutable snapshots.
+only through ``plan``/``parser``/``route`` (replaced whole, read once per batch) and
+``request_window`` (applied at the next batch), and reads ``panel`` results, which are immutable
+snapshots.
+
+``route`` names the rule whose configured weights the split is compared with (its
+``%ROUTE_NAME%``): client lines of that rule are also counted apart, so the shares of the
+default rule are not skewed by the header or prefix rules before it. The panel shows that
+rule's counts unless asked for every rule, or when no line carried the name.
 """
 
 from __future__ import annotations
@@ -34,10 +40,13 @@ class PanelData:
 class LogIngest:
     """Parse, classify and count followed lines (see the module docstring)."""
 
-    def __init__(self, parser: Any, plan: FollowPlan, window: float = 60.0) -> None:
+    def __init__(self, parser: Any, plan: FollowPlan, window: float = 60.0, route: str | None = None) -> None:
         self.parser = parser
         self.plan = plan
+        self.route = route
         self.stats = {BASIS_CLIENT: SplitStats(window), BASIS_SERVER: SplitStats(window)}
+        #: Client lines of ``route`` only.
+        self.rule_stats = SplitStats(window)
         self._window_request: float | None = None
         self.lines_in = 0
         self.lines_shown = 0
@@ -56,7 +65,7 @@ class LogIngest:
     def _apply_requests(self) -> None:
         window, self._window_request = self._window_request, None
         if window is not None:
-            for stats in self.stats.values():
+            for stats in (*self.stats.values(), self.rule_stats):
                 stats.set_window(window)
 
     def process(self, items: list[tuple[tuple[str, str], str]]) -> list[tuple[Any, ...]]:
@@ -65,6 +74,7 @@ class LogIngest:
         parse = self.parser.parse
         classify = self.plan.classify
         client, server = self.stats[BASIS_CLIENT], self.stats[BASIS_SERVER]
+        route, rule = self.route, self.rule_stats
         rows: list[tuple[Any, ...]] = []
         unparsed = 0
         for pod, line in items:
@@ -76,6 +86,8 @@ class LogIngest:
                 unparsed += 1
             elif basis == BASIS_CLIENT:
                 client.add(record)
+                if route is not None and record.route_name == route:
+                    rule.add(record)
             elif basis == BASIS_SERVER:
                 server.add(record, subset=subset)
             if show:
@@ -95,15 +107,26 @@ class LogIngest:
             return BASIS_SERVER
         return BASIS_CLIENT
 
-    def panel(self, mode: str, weights: Mapping[str, float]) -> PanelData:
+    def split_stats(self, mode: str, all_rules: bool = False) -> tuple[str, SplitStats, bool]:
+        """(basis, the statistics to show, whether they are ``route``'s lines only)."""
+        basis = self.basis(mode)
+        if (basis == BASIS_CLIENT and not all_rules and self.route is not None
+                and self.plan.host is not None and self.rule_stats.lines):
+            return basis, self.rule_stats, True
+        return basis, self.stats[basis], False
+
+    def panel(self, mode: str, weights: Mapping[str, float], all_rules: bool = False) -> PanelData:
         """A snapshot of the split for the panel."""
         self._apply_requests()
-        basis = self.basis(mode)
-        stats = self.stats[basis]
+        basis, stats, rule_only = self.split_stats(mode, all_rules)
         rows = stats.rows(weights)
         if self.plan.host is None and basis == BASIS_CLIENT:
             rows += self.stats[BASIS_SERVER].rows(weights)  # a pod's view: its calls and its inbound
         label = self.plan.basis_label(basis)
+        if rule_only:
+            label += f"; rule {self.route!r} only"
+        elif basis == BASIS_CLIENT and self.route is not None and self.plan.host is not None:
+            label += "; every rule"
         if mode != "auto":
             label += f" [{mode}; o changes]"
         return PanelData(basis, label, stats.window, rows, stats.error_rollups(limit=5),

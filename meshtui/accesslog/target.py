@@ -202,17 +202,32 @@ def _vs_concerns(vs: Any, host: str) -> bool:
     return any(fqdn(rd.destination.host or "", vs.namespace) == host for r in vs.http for rd in r.route or [])
 
 
-def configured_weights(index: Any, target: LogTarget) -> dict[str, float]:
-    """Configured weight per subset (percent) of the service's default route: the last rule
-    without match conditions of the mesh-bound VirtualService routing to it (a gateway-bound one
-    when no mesh-bound one exists). ``{}`` when nothing splits the service."""
+@dataclass(frozen=True, slots=True)
+class DefaultRule:
+    """The rule whose weights the observed split is compared with.
+
+    ``name`` is the rule's ``name`` (``None`` when unnamed): Envoy logs it as ``%ROUTE_NAME%``,
+    so lines routed by this rule can be told from those of the rules before it (header or
+    prefix matches that send everything to one subset would otherwise skew the shares).
+    ``weights`` are percent per subset (``""`` for a destination without subset).
+    """
+
+    name: str | None
+    weights: dict[str, float]
+
+
+def default_rule(index: Any, target: LogTarget) -> DefaultRule:
+    """The service's default route: the last rule without match conditions of the mesh-bound
+    VirtualService routing to it (a gateway-bound one when no mesh-bound one exists).
+    ``DefaultRule(None, {})`` when nothing routes the service."""
+    none = DefaultRule(None, {})
     if target.kind != "Service":
-        return {}
+        return none
     from meshtui.routing.service_view import service_routes
 
     service = index.get("Service", target.namespace, target.name)
     if service is None:
-        return {}
+        return none
     routes = service_routes(index, service)
     views = sorted(routes.virtual_services,
                    key=lambda v: 0 if (not v.gateways or "mesh" in v.gateways) else 1)
@@ -225,5 +240,11 @@ def configured_weights(index: Any, target: LogTarget) -> dict[str, float]:
             for d in dests:
                 key = d.subset or ""
                 weights[key] = weights.get(key, 0.0) + float(d.weight)
-            return weights
-    return {}
+            return DefaultRule(rule.name or None, weights)
+    return none
+
+
+def configured_weights(index: Any, target: LogTarget) -> dict[str, float]:
+    """Configured weight per subset (percent) of the service's default route (``default_rule``);
+    ``{}`` when nothing splits the service."""
+    return default_rule(index, target).weights

@@ -5,11 +5,14 @@ to its end and exits. Without ``--split`` every line is printed parsed (one line
 JSON object each); lines that do not parse are printed raw, marked ``unparsed:``. With
 ``--split`` the observed split per upstream cluster is printed as a table or one JSON object.
 
-``meshtui logs SERVICE[.NS] [source flags] [--since D] [--tail N] [--split]`` follows the
-``istio-proxy`` logs of every pod of the service (the pods whose labels match the Service's
-selector in ``source.snapshot()``) through ``Source.logs()``, until interrupted. The live
-path is ``follow_service``; it uses the mesh config's ``accessLogFormat`` and
-``accessLogEncoding`` when the cluster sets them.
+``meshtui logs SERVICE[.NS] [source flags] [--since D] [--tail N] [--split] [--duration S]``
+follows the ``istio-proxy`` logs of the pods the Logs screen follows (``plan_follow``: the
+service's pods and the client pods in its namespace, plus the gateways that route to it) with
+one ``LogFollower``; the source's watch keeps the mesh index current, so pods that appear join
+and pods that go away leave. It prints the lines about the service (newest last, each with its
+pod), or with ``--split`` the observed split every ``--interval`` seconds (a table, or one JSON
+object per line). It stops after ``--duration`` seconds or on Ctrl-C (exit 0). The mesh
+config's ``accessLogFormat``/``accessLogEncoding`` are used when the cluster sets them.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from meshtui.commands.common import CommandError, add_source_arguments
@@ -29,10 +32,14 @@ from meshtui.commands.common import CommandError, add_source_arguments
 if TYPE_CHECKING:
     from meshtui.accesslog.parser import Parser
     from meshtui.accesslog.stats import SplitStats
-    from meshtui.sources.base import RawObject, Source
+    from meshtui.accesslog.ingest import LogIngest
+    from meshtui.accesslog.target import FollowPlan, LogTarget
+    from meshtui.sources.base import Source
 
-#: How often the live ``--split`` view is reprinted.
+#: How often the live ``--split`` view is reprinted (``--interval``).
 LIVE_SPLIT_INTERVAL_S = 2.0
+#: Mesh kinds whose change can move the followed pods, the weights or the log format.
+_REPLAN_KINDS = frozenset({"Pod", "Service", "Gateway", "VirtualService", "DestinationRule", "ConfigMap"})
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -69,6 +76,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     parser.add_argument("--since", metavar="D", help="live: only lines newer than D (e.g. 30s, 5m, 1h)")
     parser.add_argument("--tail", type=int, metavar="N", help="live: start with the last N lines of each pod")
+    parser.add_argument("--duration", type=float, metavar="S", help="live: stop after S seconds (default: Ctrl-C)")
+    parser.add_argument("--interval", type=float, metavar="S", default=LIVE_SPLIT_INTERVAL_S,
+                        help=f"live --split: seconds between refreshes (default {LIVE_SPLIT_INTERVAL_S:g})")
+    parser.add_argument("--route", metavar="NAME",
+                        help="live --split: count this rule's lines only (%%ROUTE_NAME%%); 'all' counts every "
+                        "rule (default: the rule the configured weights come from, when it has a name)")
     add_source_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -81,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("logs needs SERVICE[.NS] or --file PATH|-")
     if args.window is not None and not (args.window > 0 and args.window != float("inf")):
         raise CommandError(f"--window {args.window}: must be a positive number of seconds")
+    for flag in ("duration", "interval"):
+        value = getattr(args, flag, None)
+        if value is not None and not (0 < value < float("inf")):
+            raise CommandError(f"--{flag} {value:g}: must be a positive number of seconds")
     if args.file is not None:
         return read_file(args, sys.stdout)
     return follow_service(args, sys.stdout)
@@ -214,167 +231,193 @@ def split_service(text: str, default_ns: str | None) -> tuple[str, str]:
     return name, ns or default_ns or "default"
 
 
-def service_pods(objects: list["RawObject"], name: str, namespace: str) -> tuple["RawObject", list["RawObject"]]:
-    """The Service ``namespace/name`` and the Pods its selector matches; ``CommandError`` when
-    the service is missing or selects nothing."""
-    service = None
-    for obj in objects:
-        meta = obj.get("metadata") or {}
-        if obj.get("kind") == "Service" and meta.get("name") == name and meta.get("namespace") == namespace:
-            service = obj
-            break
-    if service is None:
-        raise CommandError(f"service {namespace}/{name} not found")
-    selector = (service.get("spec") or {}).get("selector") or {}
-    if not selector:
-        raise CommandError(f"service {namespace}/{name} has no selector, so no pods to follow")
-    pods = []
-    for obj in objects:
-        meta = obj.get("metadata") or {}
-        if obj.get("kind") != "Pod" or meta.get("namespace") != namespace:
-            continue
-        labels = meta.get("labels") or {}
-        if all(labels.get(k) == v for k, v in selector.items()):
-            pods.append(obj)
-    if not pods:
-        raise CommandError(f"service {namespace}/{name} selects no pods")
-    return service, pods
+class LiveMesh:
+    """The mesh index of a live source kept current by its watch (a daemon thread queues the
+    events; ``apply`` folds them in on the caller's thread), and what to follow in it."""
 
+    def __init__(self, source: "Source", target: "LogTarget") -> None:
+        from meshtui.model.index import MeshIndex
 
-def mesh_log_settings(objects: list["RawObject"]) -> tuple[str | None, str | None]:
-    """``accessLogFormat`` and ``accessLogEncoding`` from the ``istio`` ConfigMap in
-    ``istio-system`` (its ``mesh`` key is YAML), or ``(None, None)``."""
-    for obj in objects:
-        meta = obj.get("metadata") or {}
-        if obj.get("kind") == "ConfigMap" and meta.get("name") == "istio" and meta.get("namespace") == "istio-system":
-            text = (obj.get("data") or {}).get("mesh")
-            if not isinstance(text, str):
-                return None, None
-            import yaml
+        snapshot = source.snapshot()
+        self.source = source
+        self.target = target
+        self.index = MeshIndex(snapshot.objects)
+        self.stop = threading.Event()
+        self.events: queue.Queue[Any] = queue.Queue()
+        self._thread = threading.Thread(target=self._watch, args=(snapshot.resume,), name="logs-watch", daemon=True)
+        self._thread.start()
 
+    def _watch(self, resume: dict[str, str]) -> None:
+        try:
+            for event in self.source.watch(self.stop, resume):
+                self.events.put(event)
+        except Exception as exc:  # noqa: BLE001 - reported once; the logs keep flowing
+            if not self.stop.is_set():
+                self.events.put(exc)
+
+    def apply(self) -> tuple[bool, list[str]]:
+        """Fold queued watch events into the index: (whether the plan may have changed, problems)."""
+        from meshtui.sources.base import ObjectEvent, ResyncEvent
+
+        changed, problems = False, []
+        while True:
             try:
-                mesh = yaml.safe_load(text)
-            except yaml.YAMLError:
-                return None, None
-            if not isinstance(mesh, dict):
-                return None, None
-            fmt = mesh.get("accessLogFormat")
-            enc = mesh.get("accessLogEncoding")
-            return (fmt if isinstance(fmt, str) else None), (enc if isinstance(enc, str) else None)
-    return None, None
+                event = self.events.get_nowait()
+            except queue.Empty:
+                return changed, problems
+            if isinstance(event, ObjectEvent):
+                obj = event.object
+                meta = obj.get("metadata") or {}
+                if event.type == "DELETED":
+                    self.index.delete(obj.get("kind", ""), meta.get("namespace") or "", meta.get("name", ""))
+                else:
+                    self.index.upsert(obj)
+                changed = changed or obj.get("kind") in _REPLAN_KINDS
+            elif isinstance(event, ResyncEvent):
+                self.index.replace_kinds(event.kinds, event.objects)
+                changed = True
+            elif isinstance(event, Exception):
+                problems.append(f"watch stopped: {event}; the followed pods no longer change")
 
+    def plan(self) -> "FollowPlan":
+        """The pods to follow now; ``CommandError`` when the service is missing."""
+        from meshtui.accesslog.target import plan_follow
 
-def pod_subsets(objects: list["RawObject"], name: str, namespace: str, pods: list["RawObject"]) -> dict[str, str]:
-    """Pod name -> subset, from DestinationRules whose host is this service and whose subset
-    labels the pod carries. Used to attribute inbound lines (``inbound|9080||``) to a subset."""
-    hosts = {name, f"{name}.{namespace}", f"{name}.{namespace}.svc", f"{name}.{namespace}.svc.cluster.local"}
-    result: dict[str, str] = {}
-    for obj in objects:
-        if obj.get("kind") != "DestinationRule":
-            continue
-        meta = obj.get("metadata") or {}
-        spec = obj.get("spec") or {}
-        host = spec.get("host")
-        if host not in hosts or (host == name and meta.get("namespace") != namespace):
-            continue
-        for subset in spec.get("subsets") or []:
-            labels = (subset or {}).get("labels") or {}
-            if not labels or not subset.get("name"):
-                continue
-            for pod in pods:
-                pod_meta = pod.get("metadata") or {}
-                pod_labels = pod_meta.get("labels") or {}
-                if all(pod_labels.get(k) == v for k, v in labels.items()):
-                    result.setdefault(pod_meta.get("name", ""), subset["name"])
-    return result
+        plan = plan_follow(self.index, self.target)
+        if plan.missing:
+            raise CommandError(plan.missing)
+        return plan
+
+    def close(self) -> None:
+        """Stop the watch (its thread is a daemon: it ends with the source)."""
+        self.stop.set()
 
 
 def follow_service(args: argparse.Namespace, out: TextIO) -> int:
-    """Follow the ``istio-proxy`` logs of every pod of SERVICE[.NS] until interrupted.
-
-    One reader thread per pod feeds a bounded queue; the caller's thread parses and prints.
-    Pods are those of the snapshot taken at start (pods created later are not joined yet).
-    """
-    from meshtui.accesslog.stats import SplitStats
-    from meshtui.commands.common import open_source
+    """Follow SERVICE[.NS] live (see the module docstring) until ``--duration`` or Ctrl-C."""
+    from meshtui.accesslog.ingest import LogIngest
+    from meshtui.accesslog.target import LogTarget, default_rule
+    from meshtui.commands.common import open_source, source_kind
     from meshtui.sources.base import SourceError
+    from meshtui.sources.log_follow import LogFollower
 
     since = parse_duration(args.since) if args.since else None
     if args.tail is not None and args.tail < 0:
         raise CommandError(f"--tail {args.tail}: must be 0 or more")
     name, namespace = split_service(args.service, getattr(args, "namespace", None))
-    try:
-        source = open_source(args)
-    except SourceError as exc:
-        raise CommandError(str(exc)) from None
-    stop = threading.Event()
+    target = LogTarget("Service", namespace, name)
+    source = open_source(args)
+    mesh: LiveMesh | None = None
+    follower: LogFollower | None = None
     try:
         try:
-            snapshot = source.snapshot()
+            mesh = LiveMesh(source, target)
         except SourceError as exc:
             raise CommandError(str(exc)) from None
-        _, pods = service_pods(snapshot.objects, name, namespace)
-        parser = build_parser(args, *mesh_log_settings(snapshot.objects))
-        subsets = pod_subsets(snapshot.objects, name, namespace, pods)
-        stats = SplitStats(window=args.window if args.window is not None else 60.0)
-        lines: queue.Queue[tuple[str, str | BaseException | None]] = queue.Queue(maxsize=10_000)
-        threads = [
-            threading.Thread(
-                target=_read_pod,
-                args=(source, namespace, pod["metadata"]["name"], args, since, stop, lines),
-                name=f"logs-{pod['metadata']['name']}",
-                daemon=True,
-            )
-            for pod in pods
-        ]
-        for thread in threads:
-            thread.start()
-        running = len(threads)
-        next_print = time.monotonic() + LIVE_SPLIT_INTERVAL_S
-        while running:
-            try:
-                pod, item = lines.get(timeout=0.5)
-            except queue.Empty:
-                pod, item = "", ""
-            if item is None:
-                running -= 1
-            elif isinstance(item, BaseException):
-                print(f"meshtui: pod {namespace}/{pod}: {item}", file=sys.stderr)
-            elif item:
-                consume([item], parser, stats, args, out, prefix="" if args.split else pod, subset=subsets.get(pod))
-            if args.split and time.monotonic() >= next_print:
-                print_split(stats, args.output, out)
-                next_print = time.monotonic() + LIVE_SPLIT_INTERVAL_S
-            elif not args.split and lines.empty():
-                out.flush()
+        plan = mesh.plan()
+        if source_kind(args) == "files":
+            raise CommandError(f"--files {args.files}: manifests on disk have no pod logs to follow")
+        mc = mesh.index.mesh_config
+        parser = build_parser(args, mc.access_log_format, mc.access_log_encoding)
+        rule = default_rule(mesh.index, target)
+        route = None if args.route == "all" else (args.route or rule.name)
+        ingest = LogIngest(parser, plan, args.window if args.window is not None else 60.0, route=route)
+        follower = LogFollower(source, tail_lines=args.tail, since_seconds=since)
+        follower.set_pods(plan.pods)
+        deadline = None if args.duration is None else time.monotonic() + args.duration
+        try:
+            _follow_loop(args, out, mesh, follower, ingest,
+                         rule.weights if route in (None, rule.name) else {}, deadline)
+        except KeyboardInterrupt:
+            pass  # Ctrl-C is how a live follow ends
         if args.split:
-            print_split(stats, args.output, out)
+            rule = default_rule(mesh.index, target)
+            _print_live_split(ingest, rule.weights if ingest.route in (None, rule.name) else {}, args.output, out)
+        out.flush()
         return 0
     finally:
-        stop.set()
+        if follower is not None:
+            follower.close()
+        if mesh is not None:
+            mesh.close()
         source.close()
 
 
-def _read_pod(
-    source: "Source",
-    namespace: str,
-    pod: str,
-    args: argparse.Namespace,
-    since: int | None,
-    stop: threading.Event,
-    sink: "queue.Queue[tuple[str, str | BaseException | None]]",
-) -> None:
-    """Copy one pod's log lines into ``sink``; ``None`` marks the end, an exception a failure."""
-    try:
-        stream: Iterator[str] = source.logs(
-            namespace, pod, container="istio-proxy", follow=True,
-            tail_lines=args.tail, since_seconds=since, stop=stop,
-        )
-        for line in stream:
-            if stop.is_set():
-                break
-            sink.put((pod, line))
-    except Exception as exc:  # a broken stream is reported, the other pods go on
-        sink.put((pod, exc))
-    finally:
-        sink.put((pod, None))
+def _follow_loop(args: argparse.Namespace, out: TextIO, mesh: LiveMesh, follower: Any, ingest: "LogIngest",
+                 weights: dict[str, float], deadline: float | None) -> None:
+    """Drain the follower until the deadline: print lines, or the split every ``--interval``."""
+    from meshtui.accesslog.target import default_rule
+
+    next_print = time.monotonic() + args.interval
+    explicit_route = args.route is not None
+    while deadline is None or time.monotonic() < deadline:
+        wait = 0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic()))
+        batch = follower.drain(10_000, timeout=wait)
+        changed, problems = mesh.apply()
+        for problem in problems:
+            print(f"meshtui: {problem}", file=sys.stderr)
+        if changed:
+            plan = mesh.plan() if mesh.index.get("Service", mesh.target.namespace, mesh.target.name) else None
+            if plan is not None:
+                ingest.plan = plan
+                follower.set_pods(plan.pods)
+            rule = default_rule(mesh.index, mesh.target)
+            if not explicit_route:
+                ingest.route = rule.name
+            # Configured weights are the default rule's: shown next to its lines or every line.
+            weights = rule.weights if ingest.route in (None, rule.name) else {}
+        for notice in follower.take_notices():
+            print(f"meshtui: {notice}", file=sys.stderr)
+        if args.split:
+            ingest.process(batch)
+            if time.monotonic() >= next_print:
+                _print_live_split(ingest, weights, args.output, out)
+                next_print = time.monotonic() + args.interval
+        elif batch:
+            _print_lines(batch, ingest, args.output == "json", out)
+            out.flush()
+
+
+def _print_lines(batch: list[tuple[tuple[str, str], str]], ingest: "LogIngest", as_json: bool, out: TextIO) -> None:
+    """The lines about the service, each with its pod (unparsed ones raw, marked)."""
+    from meshtui.accesslog.render import record_json, record_line, unparsed_line
+
+    parse, classify, write = ingest.parser.parse, ingest.plan.classify, out.write
+    for pod, line in batch:
+        if not line or line.isspace():
+            continue
+        record = parse(line)
+        show, _basis, _subset = classify(pod, record)
+        ingest.lines_in += 1
+        if not show:
+            continue
+        ingest.lines_shown += 1
+        if record is None:
+            ingest.unparsed += 1
+            if as_json:
+                write(json.dumps({"pod": pod[1], "namespace": pod[0], "unparsed": line}) + "\n")
+            else:
+                write(f"{pod[1]} {unparsed_line(line)}\n")
+        elif as_json:
+            write(json.dumps({**record_json(record), "pod": pod[1], "namespace": pod[0]}) + "\n")
+        else:
+            write(f"{pod[1]} {record_line(record)}\n")
+
+
+def _print_live_split(ingest: "LogIngest", weights: dict[str, float], output: str, out: TextIO) -> None:
+    """One refresh of the live split: the basis shown by the Logs screen, as a table or JSON."""
+    from meshtui.accesslog.render import split_table
+
+    basis, stats, rule_only = ingest.split_stats("auto")
+    if output == "json":
+        obj = stats.summary(weights)
+        obj["unparsed"] = ingest.unparsed
+        obj.update(time=round(time.time(), 3), basis=basis, route=ingest.route if rule_only else None,
+                   pods=len(ingest.plan.pods))
+        out.write(json.dumps(obj) + "\n")
+    else:
+        head = f"# {time.strftime('%H:%M:%S')} {ingest.plan.basis_label(basis)}"
+        if rule_only:
+            head += f"; rule {ingest.route!r} only"
+        out.write(head + "\n" + split_table(stats, weights) + "\n\n")
+    out.flush()

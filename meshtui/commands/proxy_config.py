@@ -80,6 +80,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--verbose", type=_bool, nargs="?", const=True, default=True, metavar="BOOL", help="routes, listeners: one row per route / filter chain (default true; --verbose=false for the summary)")
     p.add_argument("--with-headers", action="store_true", help="all: print a banner before each section")
     p.add_argument("--wide", action="store_true", help="routes: add a WEIGHT column and header/query conditions in MATCH (not in istioctl)")
+    p.add_argument("--service", metavar="NAME[.NS]", help="endpoints: the service's endpoints as every client "
+                   "sidecar sees them (health, outlier check, 'ejected by N/M clients'), instead of one pod's")
     p.add_argument("--now", type=_time, metavar="TIME", help="secret, all: judge VALID CERT at this RFC 3339 time instead of the clock")
     add_source_arguments(p)
     p.set_defaults(func=run)
@@ -119,10 +121,17 @@ def run(args: argparse.Namespace) -> int:
         from meshtui.commands.proxy_config_diff import run_diff
 
         return run_diff(args)
+    if getattr(args, "service", None):
+        if kind != "endpoints":
+            raise CommandError(f"--service works with proxy-config endpoints, not {kind}")
+        from meshtui.commands.proxy_config_service import run_service_endpoints
+
+        return run_service_endpoints(args)
     if getattr(args, "other", None):
         raise CommandError(f"proxy-config {kind} takes one POD[.NS] (got {args.target!r} and {args.other!r})")
     if bool(args.target) == bool(args.file):
-        raise CommandError(f"proxy-config {kind} requires POD[.NS] or --file (one of them)")
+        extra = " or --service" if kind == "endpoints" else ""
+        raise CommandError(f"proxy-config {kind} requires POD[.NS]{extra} or --file (one of them)")
     output = args.output or ("json" if kind == "bootstrap" else "short")
     output = "short" if output == "text" else output
     admin_path = CLUSTERS_PATH if kind == "endpoints" else CONFIG_DUMP_PATH

@@ -169,3 +169,13 @@ def diff_table(changes: list[Change]) -> Table:
     for c in changes:
         table.add([c.what.upper(), _SIGN[c.change], c.name, c.detail], c)
     return table
+
+
+def diff_snapshots(a: ConfigDump, b: ConfigDump, a_clusters: ClustersDump | None = None,
+                   b_clusters: ClustersDump | None = None) -> list[Change]:
+    """One pod before and after: routes and clusters from the dumps; endpoints from
+    ``/clusters`` when both fetches have it (health and outlier status as Envoy sees them),
+    else from the dumps' EDS sections (when both have one)."""
+    if a_clusters is None or b_clusters is None:
+        return diff_dumps(a, b)
+    return diff_routes(a, b) + diff_clusters(a, b) + diff_endpoints(a_clusters, b_clusters)

@@ -18,6 +18,8 @@ from meshtui.model.index import MeshIndex
 from meshtui.model.istio import DestinationRule, ServiceEntry, TrafficPolicy
 from meshtui.model.kube import Deployment, Endpoints, Pod, Service
 
+# A pod annotation the generated ``/clusters`` honours to simulate outlier ejection (sandbox, tests).
+SIMULATE_OUTLIER_ANNOTATION = "meshtui.io/simulate-outlier-ejected"
 # Port-name prefixes / protocols Istio does not route as HTTP (TCP proxy instead).
 _NON_HTTP = {"tcp", "tls", "https", "mongo", "redis", "mysql", "udp", "thrift", "kafka", "zookeeper"}
 
@@ -176,6 +178,9 @@ class Endpoint:
     port: int
     healthy: bool
     workload: str  # Istio's workload metadata: name;namespace;app;version;cluster
+    # The pod's ``meshtui.io/simulate-outlier-ejected`` annotation ("" when absent): which
+    # clients' simulated Envoys report this endpoint as ejected (see ``outlier_ejected_for``).
+    simulate_outlier: str = ""
 
 
 def endpoints(index: MeshIndex, target: Target, port: TargetPort, labels: dict[str, str]) -> list[Endpoint]:
@@ -194,7 +199,7 @@ def endpoints(index: MeshIndex, target: Target, port: TargetPort, labels: dict[s
             workload = ";".join((pod.name, target.namespace, pod.labels.get("app", ""),
                                  pod.labels.get("version", ""), "Kubernetes"))
             out.append(Endpoint(pod.ip, _pod_port(pod, port.target, port.port, eps if isinstance(eps, Endpoints) else None),
-                                healthy, workload))
+                                healthy, workload, pod.annotations.get(SIMULATE_OUTLIER_ANNOTATION) or ""))
     elif isinstance(res, ServiceEntry) and target.discovery == "EDS":
         for we in res.endpoints:
             if not we.address or any(we.labels.get(k) != v for k, v in labels.items()):
@@ -202,6 +207,19 @@ def endpoints(index: MeshIndex, target: Target, port: TargetPort, labels: dict[s
             p = we.ports.get(port.name) or (port.target if isinstance(port.target, int) else port.port)
             out.append(Endpoint(we.address, int(p), True, ";".join(("", target.namespace, "", "", "Kubernetes"))))
     return sorted(out, key=lambda e: (e.address, e.port))
+
+
+def outlier_ejected_for(endpoint: Endpoint, proxy: Proxy) -> bool:
+    """Whether ``proxy``'s simulated Envoy has ejected ``endpoint``: the endpoint pod's
+    ``meshtui.io/simulate-outlier-ejected`` annotation is ``"true"`` (every client) or a
+    comma-separated list of client pods (``name`` or ``name.namespace``)."""
+    value = endpoint.simulate_outlier.strip()
+    if not value:
+        return False
+    if value.lower() == "true":
+        return True
+    names = {v.strip() for v in value.split(",")}
+    return proxy.name in names or f"{proxy.name}.{proxy.namespace}" in names
 
 
 def inbound_ports(index: MeshIndex, proxy: Proxy) -> list[tuple[int, bool, Service]]:

@@ -7,6 +7,13 @@ VirtualServices, no EnvoyFilters, no mTLS transport sockets) and is always label
 bootstrap node metadata carries ``"meshtui.io/generated": "true"`` and the document a
 ``meshtui_generated`` note (see :func:`generated_note`).
 
+The generated ``/clusters?format=json`` (:func:`generate_clusters`) reports pods that are not
+ready as ``UNHEALTHY``. Outlier ejection, which only a running Envoy decides, can be simulated
+for the sandbox and tests: a pod annotated ``meshtui.io/simulate-outlier-ejected: "true"`` is
+reported with ``health_status.failed_outlier_check: true`` by every client sidecar, and with a
+comma-separated list of client pods (``name`` or ``name.namespace``) by those clients only.
+The annotation does not touch the config dump (ejection is not configuration).
+
 The JSON uses Envoy's admin type URLs and proto field names, so ``ConfigDump`` and the
 istioctl-compatible tables read it exactly as they read a real ``/config_dump``.
 """
@@ -17,8 +24,8 @@ from typing import Any
 
 from meshtui.envoy.gen_routes import RouteBuilder
 from meshtui.envoy.gen_targets import (
-    Proxy, Target, config_path, destination_rule, endpoints, find_proxy, inbound_ports, outbound_targets,
-    subset_key, traffic_policy,
+    Endpoint, Proxy, Target, config_path, destination_rule, endpoints, find_proxy, inbound_ports,
+    outbound_targets, outlier_ejected_for, subset_key, traffic_policy,
 )
 from meshtui.model.index import MeshIndex
 from meshtui.model.istio import DestinationRule, TrafficPolicy
@@ -265,6 +272,15 @@ def generate_config_dump(index: MeshIndex, namespace: str, pod: str, *, include_
     return {"configs": configs, GENERATED_KEY: _note(g.proxy)}
 
 
+def _host_status(e: Endpoint, proxy: Proxy) -> Json:
+    """One host of ``/clusters?format=json``; ``failed_outlier_check`` only when simulated."""
+    health: Json = {"eds_health_status": "HEALTHY" if e.healthy else "UNHEALTHY"}
+    if outlier_ejected_for(e, proxy):
+        health["failed_outlier_check"] = True
+    return {"address": {"socket_address": {"address": e.address, "port_value": e.port}},
+            "health_status": health, "weight": 1, "locality": {}}
+
+
 def generate_clusters(index: MeshIndex, namespace: str, pod: str) -> Json:
     """Envoy's ``/clusters?format=json`` the mesh implies for ``pod``: every cluster with its hosts."""
     g = _Generator(index, namespace, pod)
@@ -278,9 +294,5 @@ def generate_clusters(index: MeshIndex, namespace: str, pod: str) -> Json:
         if c["type"] != "EDS":
             continue
         tp = next(p for p in t.ports if p.port == port)
-        by_name[c["name"]]["host_statuses"] = [
-            {"address": {"socket_address": {"address": e.address, "port_value": e.port}},
-             "health_status": {"eds_health_status": "HEALTHY" if e.healthy else "UNHEALTHY"},
-             "weight": 1, "locality": {}}
-            for e in endpoints(index, t, tp, labels)]
+        by_name[c["name"]]["host_statuses"] = [_host_status(e, g.proxy) for e in endpoints(index, t, tp, labels)]
     return {"cluster_statuses": statuses, GENERATED_KEY: _note(g.proxy)}

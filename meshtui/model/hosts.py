@@ -20,6 +20,10 @@ def is_wildcard(host: str) -> bool:
 
 
 def _is_ip(host: str) -> bool:
+    # Callers reach this only for names without a dot, so an IPv4 address never gets here;
+    # without a colon it cannot be IPv6 either, and ip_address() raising is the slow path.
+    if ":" not in host and "." not in host:
+        return False
     try:
         ipaddress.ip_address(host)
     except ValueError:

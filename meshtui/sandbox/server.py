@@ -132,7 +132,7 @@ class Sandbox:
             self.ca_pem = cert.read_bytes()
             self._ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             self._ssl.load_cert_chain(cert, key)
-        for crd in discovery.istio_crds():
+        for crd in discovery.istio_crds() + discovery.custom_resource_crds():
             self.store.create(crd)
         if self._scenario or self._scale:
             from meshtui.sandbox import scenario
@@ -187,7 +187,10 @@ class Sandbox:
         asyncio.set_event_loop(loop)
 
         async def serve() -> None:
-            self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+            self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False,
+                                         # Open watches and log follows would otherwise hold
+                                         # a stop for up to 60 s (aiohttp's default).
+                                         shutdown_timeout=2.0)
             await self._runner.setup()
             await web.SockSite(self._runner, sock, ssl_context=self._ssl).start()
             if self.traffic is not None:

@@ -34,19 +34,20 @@ Row = tuple[Any, tuple[str, ...]]  # (key, cells)
 
 
 def compile_filter(text: str) -> Any:
-    """A predicate over a row's joined text: a case-insensitive regex when the text is a valid
-    regex with regex syntax in it, a plain substring otherwise (so `a.b` still finds `a.b`)."""
+    """A predicate over a row's joined text and its lowercased form: a case-insensitive regex
+    when the text is a valid regex with regex syntax in it, a plain substring otherwise (so
+    `a.b` still finds `a.b`)."""
     text = text.strip()
     if not text:
         return None
     if any(c in text for c in "^$*+?[](){}|\\"):
         try:
             rx = re.compile(text, re.IGNORECASE)
-            return lambda s: rx.search(s) is not None
+            return lambda s, low: rx.search(s) is not None
         except re.error:
             pass
-    low = text.lower()
-    return lambda s: low in s.lower()
+    needle = text.lower()
+    return lambda s, low: needle in low
 
 
 class BigTable(ScrollView, can_focus=True):
@@ -84,6 +85,9 @@ class BigTable(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self.columns = list(columns)
         self._all: list[Row] = []
+        # The rows in sort order with their joined text and its lowercase, built once per
+        # set_rows/sort so that a filter keystroke is one pass of substring tests.
+        self._ordered: list[tuple[Row, str, str]] = []
         self._rows: list[Row] = []
         self._widths = [len(c.title) for c in self.columns]
         self._filter_text = ""
@@ -111,6 +115,7 @@ class BigTable(ScrollView, can_focus=True):
         """Replace every row; the cursor stays on the row with the same key when it still exists."""
         key = self.cursor_key
         self._all = rows
+        self._resort()
         self._recompute(key)
 
     def set_filter(self, text: str) -> None:
@@ -125,14 +130,25 @@ class BigTable(ScrollView, can_focus=True):
             return self._rows[self.cursor_row][0]
         return None
 
-    def _recompute(self, keep_key: Any) -> None:
-        pred = compile_filter(self._filter_text)
-        rows = self._all if pred is None else [r for r in self._all if pred(" ".join(r[1]))]
+    def _resort(self) -> None:
+        rows = self._all
         col = self.sort_column
         if col >= 0:  # -1: keep the order the rows were given in (e.g. istioctl's)
             rows = sorted(rows, key=lambda r: _sort_key(r[1][col] if col < len(r[1]) else ""), reverse=self.sort_reverse)
         elif self.sort_reverse:
             rows = rows[::-1]
+        ordered = []
+        for r in rows:
+            text = " ".join(r[1])
+            ordered.append((r, text, text.lower()))
+        self._ordered = ordered
+
+    def _recompute(self, keep_key: Any) -> None:
+        pred = compile_filter(self._filter_text)
+        if pred is None:
+            rows = [r for r, _, _ in self._ordered]
+        else:
+            rows = [r for r, text, low in self._ordered if pred(text, low)]
         self._rows = rows
         widths = [len(c.title) for c in self.columns]
         # Widths from a bounded sample keep a 20,000-row refresh cheap; cells are cut to fit.
@@ -221,11 +237,13 @@ class BigTable(ScrollView, can_focus=True):
         """Sort by the next column."""
         self.sort_column = (self.sort_column + 1) % len(self.columns)
         self.sort_reverse = False
+        self._resort()
         self._recompute(self.cursor_key)
 
     def action_reverse(self) -> None:
         """Reverse the sort order."""
         self.sort_reverse = not self.sort_reverse
+        self._resort()
         self._recompute(self.cursor_key)
 
 

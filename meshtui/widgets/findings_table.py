@@ -97,7 +97,7 @@ def _kinds(index: Any) -> list[str]:
     kinds = getattr(index, "kinds", None)
     if callable(kinds):
         return list(kinds())
-    by_kind = getattr(index, "_by_kind", None)
+    by_kind = None  # MeshIndex.kinds() (above) replaced reading its private _by_kind here
     if isinstance(by_kind, dict):
         return list(by_kind)
     return list({k.kind for k in index.keys()})

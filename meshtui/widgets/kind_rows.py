@@ -7,20 +7,29 @@ from __future__ import annotations
 
 import time
 from calendar import timegm
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from meshtui.widgets.big_table import Column
+
+
+@lru_cache(maxsize=65536)
+def _epoch(timestamp: str) -> float | None:
+    # strptime is slow and a big mesh has thousands of objects created in the same second.
+    try:
+        return float(timegm(time.strptime(timestamp[:19], "%Y-%m-%dT%H:%M:%S")))
+    except ValueError:
+        return None
 
 
 def age(timestamp: str | None, now: float | None = None) -> str:
     """`5d3h`, `12m`, `40s` from an RFC 3339 time, as kubectl prints ages."""
     if not timestamp:
         return "-"
-    try:
-        t = timegm(time.strptime(timestamp[:19], "%Y-%m-%dT%H:%M:%S"))
-    except ValueError:
+    t = _epoch(timestamp)
+    if t is None:
         return "-"
     secs = int((now if now is not None else time.time()) - t)
     if secs < 0:

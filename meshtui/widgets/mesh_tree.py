@@ -65,7 +65,9 @@ class MeshTree(Tree[Any]):
                 total = sum(len(v) for v in wanted.values())
                 node = self.root.add(label, data=("ns", ns), expand=total <= 60)
                 self._ns_nodes[ns] = node
-            else:
+            elif node.label != label:
+                # Relabel only what changed: every set_label invalidates the tree's lines, and
+                # doing it for 5,000 unchanged services made each watch batch cost ~0.3 s.
                 node.set_label(label)
             present = set()
             for key, svc_label in sorted(wanted[ns], key=lambda kv: kv[0][2]):
@@ -73,7 +75,7 @@ class MeshTree(Tree[Any]):
                 leaf = self._svc_nodes.get(key)
                 if leaf is None:
                     self._svc_nodes[key] = node.add_leaf(svc_label, data=("svc",) + key)
-                else:
+                elif leaf.label != svc_label:
                     leaf.set_label(svc_label)
             for key in [k for k in self._svc_nodes if k[1] == ns and k not in present]:
                 self._svc_nodes.pop(key).remove()

@@ -1,0 +1,440 @@
+"""Every route-editor action driven by keys as a user would: open the editor from the mesh
+screen, press the action key, fill the form, preview, `y`.
+
+Most tests run against the files source on a private copy of the shipped (commented) demo
+manifests: they check the resulting spec against what Istio's semantics say it must be, that
+only the intended lines of the manifest changed (``difflib``), and where it matters that
+``meshtui.routing.trace`` then routes accordingly. A few run against the sandbox.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from textual.widgets import Input
+
+from meshtui.app import MeshApp
+from meshtui.model.index import MeshIndex
+from meshtui.routing.request import TraceRequest
+from meshtui.routing.result import TraceResult
+from meshtui.routing.trace import trace
+from test_screen_editor import DEMO, files_app, get_vs, kube_app, notes, open_editor_at, preview_state, seed_backend
+from ui_helpers import tree_lines, wait_for
+
+BACKEND = "default-backend-service.yaml"
+BOOKINFO = "bookinfo-networking.yaml"
+BACKEND_HOST = "backend-service.default.svc.cluster.local"
+REVIEWS_HOST = "reviews.bookinfo.svc.cluster.local"
+
+
+@pytest.fixture(autouse=True)
+def audit_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test writes its own audit log."""
+    state = tmp_path / "state"
+    monkeypatch.setenv("MESHTUI_STATE_DIR", str(state))
+    return state
+
+
+@pytest.fixture()
+def demo_dir(tmp_path: Path) -> Path:
+    """A private copy of the shipped (commented) demo manifests."""
+    target = tmp_path / "demo"
+    shutil.copytree(DEMO, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    return target
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def screen_name(app: MeshApp) -> str:
+    return type(app.screen).__name__
+
+
+async def type_text(pilot: Any, text: str) -> None:
+    """Type ``text`` key by key into the focused input."""
+    for ch in text:
+        await pilot.press("space" if ch == " " else ch)
+
+
+async def set_field(pilot: Any, app: MeshApp, name: str, text: str) -> None:
+    """Tab to field ``name`` of the open form, clear it and type ``text``."""
+    target = f"field-{name}"
+    for _ in range(12):
+        if app.focused is not None and app.focused.id == target:
+            break
+        await pilot.press("tab")
+    else:
+        raise AssertionError(f"form field {name} not reachable with tab")
+    await pilot.press("home", "ctrl+k")
+    await type_text(pilot, text)
+
+
+async def form(pilot: Any, app: MeshApp, key: str, submit: bool = True, **values: str) -> Any:
+    """Press ``key`` in the editor, fill the form that opens, and submit it with `enter`.
+    Returns the form screen (still open when it shows an error)."""
+    await pilot.press(key)
+    await wait_for(pilot, lambda: screen_name(app) == "FormScreen")
+    shown = app.screen
+    for name, text in values.items():
+        await set_field(pilot, app, name, text)
+    if submit:
+        await pilot.press("enter")
+        await pilot.pause()
+    return shown
+
+
+def form_error(app: MeshApp) -> str:
+    """The error line of the open form."""
+    return str(app.screen.query_one("#form-error").render())
+
+
+async def apply(pilot: Any, app: MeshApp) -> Any:
+    """`enter` (preview), wait for the checks, `y`, wait for the write, back to the editor.
+    Returns the preview screen."""
+    await wait_for(pilot, lambda: screen_name(app) == "RouteEditor")
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: preview_state(app) in ("ready", "failed"))
+    preview = app.screen
+    assert preview_state(app) == "ready", preview.propagation_line
+    assert preview.preview.blocked is None, preview.preview.blocked.message
+    await pilot.press("y")
+    await wait_for(pilot, lambda: preview_state(app) in ("applied", "failed", "conflict"))
+    assert preview_state(app) == "applied", preview.propagation_line
+    await pilot.press("escape")
+    await wait_for(pilot, lambda: screen_name(app) == "RouteEditor")
+    assert not app.screen.session.dirty
+    return preview
+
+
+def preview_checks(app: MeshApp) -> str:
+    """The warnings and errors the open change preview lists, as plain text."""
+    return "\n".join(t.plain for t in app.screen._checks_text().renderables)
+
+
+def diff(before: str, after: str) -> tuple[list[str], list[str]]:
+    """(lines removed, lines added) between two versions of a manifest."""
+    removed, added = [], []
+    for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0):
+        if line.startswith(("---", "+++", "@@")):
+            continue
+        (removed if line.startswith("-") else added).append(line[1:])
+    return removed, added
+
+
+def assert_only_change(before: str, after: str, old: str, new: str) -> None:
+    """``after`` is ``before`` with the one occurrence of ``old`` replaced by ``new`` and no other
+    byte changed; on failure the message is the unified diff of what was written."""
+    assert before.count(old) == 1, f"the expected old text occurs {before.count(old)} times"
+    expected = before.replace(old, new)
+    if after != expected:
+        shown = "\n".join(difflib.unified_diff(expected.splitlines(), after.splitlines(), "expected", "written",
+                                               lineterm=""))
+        raise AssertionError("the manifest changed differently:\n" + shown)
+
+
+def load_dir(path: Path) -> list[dict[str, Any]]:
+    """Every object of the manifests in ``path``, read independently of meshtui's source."""
+    out = []
+    for f in sorted(path.glob("*.yaml")):
+        out.extend(d for d in yaml.safe_load_all(f.read_text()) if d)
+    return out
+
+
+def vs_spec(path: Path, ns: str, name: str) -> dict[str, Any]:
+    """The spec of VirtualService ``ns/name`` as written on disk."""
+    return next(o for o in load_dir(path) if o["kind"] == "VirtualService"
+                and o["metadata"]["namespace"] == ns and o["metadata"]["name"] == name)["spec"]
+
+
+def trace_dir(path: Path, host: str, uri: str = "/", **kwargs: Any) -> TraceResult:
+    """Trace a request from the ``default`` namespace through the manifests on disk."""
+    kwargs.setdefault("source_namespace", "default")
+    return trace(MeshIndex(load_dir(path)), TraceRequest.build(host, uri, **kwargs))
+
+
+def split(result: TraceResult) -> dict[str | None, float]:
+    """subset → share of requests, as traced."""
+    return {d.subset: round(d.probability, 4) for d in result.destinations}
+
+
+async def cursor_to(pilot: Any, app: MeshApp, data: tuple) -> None:
+    """Walk the editor's tree with `down` to the node whose data is ``data``."""
+    tree = app.screen.query_one("#edit-tree")
+    await pilot.press("home")
+    for _ in range(60):
+        if tree.cursor_node is not None and tree.cursor_node.data == data:
+            return
+        await pilot.press("down")
+    raise AssertionError(f"editor node {data} not reachable")
+
+
+async def open_backend(pilot: Any, app: MeshApp, node: tuple) -> None:
+    await open_editor_at(pilot, app, "default", "backend-service", node)
+
+
+# -- weights -------------------------------------------------------------------------------------
+
+
+async def test_shift_arrows_move_by_one_and_plus_by_five(demo_dir: Path) -> None:
+    manifest = demo_dir / BACKEND
+    before = manifest.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_backend(pilot, app, ("dest", 2, 1))
+        await pilot.press("shift+right", "shift+right", "shift+right")
+        assert "10% → 13%" in "\n".join(tree_lines(app.screen.query_one("#edit-tree")))
+        await pilot.press("shift+left", "plus")
+        await apply(pilot, app)
+    assert diff(before, manifest.read_text()) == (
+        ["            weight: 90", "            weight: 10"], ["            weight: 83", "            weight: 17"])
+
+
+async def test_exact_weight_with_equals(demo_dir: Path) -> None:
+    manifest = demo_dir / BACKEND
+    before = manifest.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_backend(pilot, app, ("dest", 2, 1))
+        shown = await form(pilot, app, "equals_sign", submit=False)
+        assert shown.values() == {"weight": "10"}
+        await set_field(pilot, app, "weight", "135")
+        await pilot.press("enter")
+        assert "135" in form_error(app) and screen_name(app) == "FormScreen"
+        await set_field(pilot, app, "weight", "35")
+        await pilot.press("enter")
+        await apply(pilot, app)
+    assert diff(before, manifest.read_text()) == (
+        ["            weight: 90", "            weight: 10"], ["            weight: 65", "            weight: 35"])
+    assert split(trace_dir(demo_dir, BACKEND_HOST)) == {"v0": 0.65, "v1": 0.35}
+
+
+async def test_drain_with_zero_sends_nothing_there(demo_dir: Path) -> None:
+    manifest = demo_dir / BACKEND
+    before = manifest.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_backend(pilot, app, ("dest", 2, 1))
+        await pilot.press("0")
+        await apply(pilot, app)
+    assert diff(before, manifest.read_text()) == (
+        ["            weight: 90", "            weight: 10"], ["            weight: 100", "            weight: 0"])
+    # Istio keeps a weight-0 destination configured but sends it no request.
+    assert split(trace_dir(demo_dir, BACKEND_HOST)) == {"v0": 1.0, "v1": 0.0}
+
+
+# -- destinations --------------------------------------------------------------------------------
+
+
+async def test_add_destination_from_the_destination_rule_subsets(demo_dir: Path) -> None:
+    manifest = demo_dir / BOOKINFO
+    before = manifest.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_editor_at(pilot, app, "bookinfo", "reviews", ("rule", 1))
+        shown = await form(pilot, app, "a", submit=False)
+        # The subset offered is the DestinationRule's subset not yet in the rule.
+        assert shown.values() == {"host": "reviews", "subset": "v3", "weight": "0"}
+        await set_field(pilot, app, "subset", "v7")
+        await pilot.press("enter")
+        assert "v1, v2, v3" in form_error(app)  # a subset the DestinationRule does not define
+        await set_field(pilot, app, "subset", "v3")
+        await set_field(pilot, app, "weight", "20")
+        await pilot.press("enter")
+        assert "(new)" in "\n".join(tree_lines(app.screen.query_one("#edit-tree")))
+        preview = await apply(pilot, app)
+        assert not preview.extra_warnings  # v3 has a Deployment
+    assert_only_change(before, manifest.read_text(), """\
+        subset: v1
+      weight: 80
+    - destination:
+        host: reviews
+        subset: v2
+      weight: 20
+""", """\
+        subset: v1
+      weight: 64
+    - destination:
+        host: reviews
+        subset: v2
+      weight: 16
+    - destination:
+        host: reviews
+        subset: v3
+      weight: 20
+""")
+    assert vs_spec(demo_dir, "bookinfo", "reviews")["http"][1]["route"][2] == {
+        "destination": {"host": "reviews", "subset": "v3"}, "weight": 20}
+    result = trace_dir(demo_dir, REVIEWS_HOST, source_namespace="bookinfo")
+    assert split(result) == {"v1": 0.64, "v2": 0.16, "v3": 0.2}
+
+
+async def test_add_destination_whose_subset_has_no_workload_warns(demo_dir: Path) -> None:
+    manifest = demo_dir / BOOKINFO
+    text = manifest.read_text()
+    manifest.write_text(text.replace("  - name: v3\n    labels:\n      version: v3\n",
+                                     "  - name: v3\n    labels:\n      version: v3\n"
+                                     "  - name: v4\n    labels:\n      version: v4\n"))
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_editor_at(pilot, app, "bookinfo", "reviews", ("rule", 1))
+        await form(pilot, app, "a", subset="v4", weight="10")
+        await wait_for(pilot, lambda: screen_name(app) == "RouteEditor")
+        assert "subset v4 of reviews selects no" in notes(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: preview_state(app) == "ready")
+        assert "subset v4 of reviews selects no" in preview_checks(app)
+
+
+
+async def test_remove_destination_gives_its_share_to_the_rest(demo_dir: Path) -> None:
+    manifest = demo_dir / BOOKINFO
+    before = manifest.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_editor_at(pilot, app, "bookinfo", "reviews", ("dest", 1, 1))
+        await pilot.press("x")
+        assert "(removed)" in "\n".join(tree_lines(app.screen.query_one("#edit-tree")))
+        await apply(pilot, app)
+    removed, added = diff(before, manifest.read_text())
+    assert removed == ["      weight: 80", "    - destination:", "        host: reviews", "        subset: v2",
+                       "      weight: 20"]
+    assert added == ["      weight: 100"]
+    assert split(trace_dir(demo_dir, REVIEWS_HOST, source_namespace="bookinfo")) == {"v1": 1.0}
+
+
+# -- match conditions ----------------------------------------------------------------------------
+
+
+async def test_invalid_regex_shows_an_error_in_the_form_and_writes_nothing(demo_dir: Path) -> None:
+    manifest = demo_dir / BACKEND
+    before = manifest.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_backend(pilot, app, ("rule", 1))
+        await form(pilot, app, "m", field="header", name="x-user", kind="regex", value="(?=x)dev")
+        assert screen_name(app) == "FormScreen"
+        assert "lookahead" in form_error(app) and "RE2" in form_error(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen_name(app) == "RouteEditor")
+        assert not app.screen.session.dirty
+        await pilot.press("enter")  # nothing to preview
+        await pilot.pause()
+        assert screen_name(app) == "RouteEditor"
+    assert manifest.read_text() == before
+
+
+async def test_add_header_regex_condition_narrows_the_rule(demo_dir: Path) -> None:
+    manifest = demo_dir / BACKEND
+    before = manifest.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_backend(pilot, app, ("rule", 1))
+        shown = await form(pilot, app, "m", False, field="header", name="x-user", kind="regex", value="dev-[0-9]+")
+        assert shown.values()["block"] == "0"  # AND'ed with the rule's uri prefix by default
+        await pilot.press("enter")
+        await apply(pilot, app)
+    assert_only_change(before, manifest.read_text(), """\
+          - uri:
+                prefix: /test/v1
+""", """\
+          - uri:
+                prefix: /test/v1
+            headers:
+                x-user:
+                    regex: dev-[0-9]+
+""")
+    # RE2 matches the whole value: dev-42 is taken by test-v1, dev-42x and no header are not.
+    taken = trace_dir(demo_dir, BACKEND_HOST, "/test/v1/a", headers={"x-user": "dev-42"})
+    assert taken.rule_name == "test-v1" and taken.rewrite["uri"] == "/a"
+    assert trace_dir(demo_dir, BACKEND_HOST, "/test/v1/a", headers={"x-user": "dev-42x"}).rule_name == "default"
+    assert trace_dir(demo_dir, BACKEND_HOST, "/test/v1/a").rule_name == "default"
+
+
+async def test_edit_uri_condition_in_place_with_ignore_case(demo_dir: Path) -> None:
+    manifest = demo_dir / BACKEND
+    before = manifest.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_backend(pilot, app, ("rule", 1))
+        await cursor_to(pilot, app, ("cond", 1, 0, "uri", None))
+        shown = await form(pilot, app, "m", submit=False)
+        assert shown.values() == {"field": "uri", "name": "", "kind": "prefix", "value": "/test/v1", "case": "no",
+                                  "block": "0"}
+        await set_field(pilot, app, "value", "/test/v2")
+        await set_field(pilot, app, "case", "yes")
+        await pilot.press("enter")
+        await apply(pilot, app)
+    assert_only_change(before, manifest.read_text(), """\
+          - uri:
+                prefix: /test/v1
+""", """\
+          - uri:
+                prefix: /test/v2
+            ignoreUriCase: true
+""")
+    assert trace_dir(demo_dir, BACKEND_HOST, "/TEST/V2/x").rule_name == "test-v1"
+    assert trace_dir(demo_dir, BACKEND_HOST, "/test/v1/x").rule_name == "default"
+
+
+async def test_uri_exact_and_regex_method_query_and_without_headers(demo_dir: Path) -> None:
+    """Each condition kind the form offers, in a new match block (OR'ed with the first)."""
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_backend(pilot, app, ("rule", 1))
+        await form(pilot, app, "m", field="uri", kind="regex", value="/beta/[a-z]+", block="new")
+        await form(pilot, app, "m", field="method", kind="exact", value="GET", block="1")
+        await form(pilot, app, "m", field="queryParams", name="debug", kind="exact", value="1", block="1")
+        await form(pilot, app, "m", field="withoutHeaders", name="x-skip", kind="present", value="", block="1")
+        await form(pilot, app, "m", field="uri", kind="exact", value="/v1-only", block="new")
+        assert screen_name(app) == "RouteEditor"
+        await apply(pilot, app)
+    match = vs_spec(demo_dir, "default", "backend-service")["http"][1]["match"]
+    assert match == [
+        {"uri": {"prefix": "/test/v1"}},
+        {"uri": {"regex": "/beta/[a-z]+"}, "method": {"exact": "GET"}, "queryParams": {"debug": {"exact": "1"}},
+         "withoutHeaders": {"x-skip": {}}},
+        {"uri": {"exact": "/v1-only"}},
+    ]
+    assert trace_dir(demo_dir, BACKEND_HOST, "/beta/abc?debug=1").rule_name == "test-v1"
+    assert trace_dir(demo_dir, BACKEND_HOST, "/beta/abc?debug=1", method="POST").rule_name == "default"
+    assert trace_dir(demo_dir, BACKEND_HOST, "/beta/abc?debug=1", headers={"x-skip": "1"}).rule_name == "default"
+    assert trace_dir(demo_dir, BACKEND_HOST, "/beta/abc").rule_name == "default"
+    assert trace_dir(demo_dir, BACKEND_HOST, "/v1-only").rule_name == "test-v1"
+    assert trace_dir(demo_dir, BACKEND_HOST, "/v1-only/x").rule_name == "default"
+
+
+async def test_remove_one_uri_alternative(demo_dir: Path) -> None:
+    manifest = demo_dir / BOOKINFO
+    before = manifest.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        # The gateway's VirtualService bookinfo/bookinfo routes to productpage: it is listed there.
+        await open_editor_at(pilot, app, "bookinfo", "productpage", ("rule", 0))
+        assert app.screen.key == ("VirtualService", "bookinfo", "bookinfo")
+        await cursor_to(pilot, app, ("cond", 0, 2, "uri", None))
+        await pilot.press("x")
+        await apply(pilot, app)
+    assert_only_change(before, manifest.read_text(), """\
+    - uri:
+        exact: /login
+""", "")
+    gateway = "bookinfo/bookinfo-gateway"
+    assert trace_dir(demo_dir, "bookinfo.example.com", "/login", gateway=gateway).outcome == "no_route"
+    assert trace_dir(demo_dir, "bookinfo.example.com", "/logout", gateway=gateway).rule_index == 0
+
+
+async def test_removing_the_only_condition_warns_that_later_rules_become_unreachable(demo_dir: Path) -> None:
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_backend(pilot, app, ("rule", 0))
+        await cursor_to(pilot, app, ("cond", 0, 0, "headers", "x-canary"))
+        await pilot.press("x")
+        assert "http[1] 'test-v1' is unreachable" in notes(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: preview_state(app) == "ready")
+        assert "http[2] 'default' is unreachable" in preview_checks(app)
