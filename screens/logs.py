@@ -14,6 +14,7 @@ growing.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections import deque
@@ -163,6 +164,19 @@ class LogsScreen(Screen[None]):
         self.set_interval(PANEL_SECONDS / 2, self.refresh_panel)
         self.refresh_panel()
         self._title()
+        self.call_after_refresh(self._freeze_widgets)
+
+    def _freeze_widgets(self) -> None:
+        """Move this screen's widgets (and all else alive now) out of the collector's reach.
+
+        At 10,000 lines/s a full collection comes every second or two, and walked ~70,000 live
+        Textual objects (~50 ms of CPU, 100-300 ms of stall on a busy machine); frozen, it
+        walks only what was made since. A collection first, so no garbage is frozen. The cost:
+        the widgets of this screen, once it is closed, stay in memory (the frozen generation is
+        never collected): a few thousand small objects per Logs screen opened.
+        """
+        gc.collect()
+        gc.freeze()
 
     def on_unmount(self) -> None:
         """Stop the worker and every stream (without waiting: they end within ~0.1 s)."""

@@ -14,7 +14,7 @@ from meshtui.app import MeshApp
 from meshtui.widgets.big_table import BigTable
 from meshtui.widgets.mesh_tree import MeshTree
 from meshtui.widgets.route_tree import RouteTree
-from ui_helpers import tree_lines, wait_for
+from ui_helpers import dest_weight, tree_lines, wait_for
 
 DEMO = Path(str(files("meshtui.demo")))
 
@@ -62,8 +62,8 @@ async def test_backend_routes_show_header_prefix_rewrite_and_weights(demo_dir: P
         assert "rewrite uri → /" in text
         v0 = next(line for line in lines if line.startswith("→ backend-service v0"))
         v1 = [line for line in lines if line.startswith("→ backend-service v1")]
-        assert v0.rstrip().endswith("90%")
-        assert any(line.rstrip().endswith("10%") for line in v1)
+        assert dest_weight(v0) == 90
+        assert any(dest_weight(line) == 10 for line in v1)
         # The rule order is the order of spec.http.
         assert text.index("x-canary") < text.index("/test/v1") < text.index("v0")
 
@@ -76,7 +76,7 @@ async def test_catalog_tree_shows_gateway_and_split(demo_dir: Path) -> None:
         text = "\n".join(lines)
         assert "catalog-gateway" in text
         assert 'header x-istio-cohort = "internal"' in text
-        assert any(line.startswith("→ catalog v1") and line.rstrip().endswith("90%") for line in lines)
+        assert any(line.startswith("→ catalog v1") and dest_weight(line) == 90 for line in lines)
         assert any(line.startswith("subset v2") for line in lines)
 
 
@@ -164,7 +164,7 @@ async def test_watch_event_updates_open_tree(sandbox: Any) -> None:
     async with app.run_test(size=(140, 48)) as pilot:
         await wait_for(pilot, lambda: app.index is not None and app.index.get("VirtualService", ns, "backend-service") is not None)
         lines = await select_service(pilot, app, ns, "backend-service")
-        assert any(line.startswith("→ backend-service v0") and line.rstrip().endswith("90%") for line in lines)
+        assert any(line.startswith("→ backend-service v0") and dest_weight(line) == 90 for line in lines)
         vs = custom.get_namespaced_custom_object("networking.istio.io", "v1", ns, "virtualservices", "backend-service")
         default_rule = vs["spec"]["http"][-1]
         default_rule["route"][0]["weight"] = 70
@@ -176,8 +176,8 @@ async def test_watch_event_updates_open_tree(sandbox: Any) -> None:
 
         def shows_70_30() -> bool:
             lines = tree_lines(app.screen.query_one(RouteTree))
-            return any(line.startswith("→ backend-service v0") and line.rstrip().endswith("70%") for line in lines) and any(
-                line.startswith("→ backend-service v1") and line.rstrip().endswith("30%") for line in lines
+            return any(line.startswith("→ backend-service v0") and dest_weight(line) == 70 for line in lines) and any(
+                line.startswith("→ backend-service v1") and dest_weight(line) == 30 for line in lines
             )
 
         await wait_for(pilot, shows_70_30)

@@ -31,3 +31,11 @@ def tree_lines(tree: Tree[Any]) -> list[str]:
 
     walk(tree.root)
     return out
+
+
+def dest_weight(line: str) -> int | None:
+    """The weight shown on a route-tree destination line (`→ reviews v1   80% ████`)."""
+    import re
+
+    m = re.search(r"(\d+)% ", line + " ")
+    return int(m.group(1)) if m else None

@@ -99,9 +99,10 @@ class RouteTree(Tree[Any]):
         for d in rule.destinations:
             style = colours.get(d.subset or "", "white")
             line = Text("→ ")
-            line.append(d.label.ljust(32), style=style)
+            line.append(d.label.ljust(26), style=style)
+            # The number first: on a narrow terminal the bar is what gets cut, not the weight.
+            line.append(f"{d.weight:>3}% ", style="bold")
             line.append_text(describe.weight_bar(d.weight, style))
-            line.append(f" {d.weight:>3}%")
             node.add_leaf(line, data=("dest", rule.index, d.position))
 
     def _add_destination_rule(self, view: Any) -> None:
