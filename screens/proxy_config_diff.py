@@ -28,14 +28,15 @@ class ProxyDiffScreen(ModalScreen[None]):
 
     def __init__(self, title: str, changes: list[Any]) -> None:
         """``changes``: ``meshtui.envoy.diff.Change`` items, in the order to show them."""
+        from meshtui.envoy.diff import diff_table
+
         super().__init__()
         self._title = title
         self.changes = list(changes)
+        self._table = diff_table(self.changes)
 
     def compose(self) -> ComposeResult:
-        from meshtui.envoy.diff import diff_table
-
-        table = diff_table(self.changes)
+        table = self._table
         with Vertical(id="pc-diff-box") as box:
             box.border_title = self._title
             summary = f"{len(self.changes)} change{'s' if len(self.changes) != 1 else ''}" if self.changes \
@@ -45,11 +46,9 @@ class ProxyDiffScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         """Fill and focus the table (changes in diff order: routes, clusters, endpoints)."""
-        from meshtui.envoy.diff import diff_table
-
         grid = self.query_one("#pc-diff-table", BigTable)
         grid.sort_column = -1
-        grid.set_rows([(i, tuple(row)) for i, row in enumerate(diff_table(self.changes).rows)])
+        grid.set_rows([(i, tuple(row)) for i, row in enumerate(self._table.rows)])
         grid.focus()
 
     def on_big_table_selected(self, event: BigTable.Selected) -> None:

@@ -21,15 +21,16 @@ if TYPE_CHECKING:
     from meshtui.screens.route_editor import RouteEditor
 
 BINDINGS = [
-    Binding("c", "release('canary')", "Canary step", id="canary"),
-    Binding("p", "release('promote')", "Promote", id="promote"),
-    Binding("b", "release('rollback')", "Rollback", id="rollback"),
-    Binding("g", "release('bluegreen')", "Blue-green", show=False, id="blue-green"),
-    Binding("d", "release('dark')", "Dark launch", id="dark-launch"),
-    Binding("s", "release('ab')", "A/B split", show=False, id="ab-split"),
-    Binding("i", "release('mirror')", "Mirror", show=False, id="mirror"),
+    Binding("c", "release('canary')", "Canary", id="canary", tooltip="a step from stable to canary"),
+    Binding("p", "release('promote')", "Promote", id="promote", tooltip="all traffic to the canary"),
+    Binding("b", "release('rollback')", "Rollback", id="rollback", tooltip="all traffic back to stable"),
+    Binding("g", "release('bluegreen')", "Blue-green", show=False, id="blue-green",
+            tooltip="switch to another subset"),
+    Binding("d", "release('dark')", "Dark launch", show=False, id="dark-launch", tooltip="header rule to a new subset"),
+    Binding("s", "release('ab')", "A/B split", show=False, id="ab-split", tooltip="set the exact split"),
+    Binding("i", "release('mirror')", "Mirror", show=False, id="mirror", tooltip="copy a % of requests"),
     Binding("I", "release('unmirror')", "Stop mirror", show=False, id="remove-mirror"),
-    Binding("f", "release('fault')", "Fault", show=False, id="fault"),
+    Binding("f", "release('fault')", "Fault", show=False, id="fault", tooltip="delay/abort a % of requests"),
     Binding("F", "release('unfault')", "Remove fault", show=False, id="remove-fault"),
 ]
 

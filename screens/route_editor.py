@@ -37,25 +37,30 @@ class RouteEditor(Screen[None]):
     """Edit the VirtualService ``key`` = ``(kind, namespace, name)``; ``select`` is the node
     data to start on (``("dest", rule, position)`` or ``("rule", index)``)."""
 
+    #: Short descriptions for the footer; the tooltips complete them in the `?` panel.
     BINDINGS = [
-        Binding("left,minus", "weight(-5)", "-5", id="weight-down"),
-        Binding("right,plus", "weight(5)", "+5", id="weight-up"),
-        Binding("shift+left", "weight(-1)", "-1", show=False, id="weight-down-1"),
-        Binding("shift+right", "weight(1)", "+1", show=False, id="weight-up-1"),
-        Binding("equals_sign", "exact", "=weight", id="weight-exact"),
-        Binding("0", "drain", "Drain", id="drain"),
-        Binding("a", "add_destination", "Add dest", id="add-destination"),
-        Binding("x,delete", "remove", "Remove", id="remove"),
-        Binding("m", "match", "Match", id="match"),
-        Binding("ctrl+up,K", "move_rule(-1)", "Rule up", show=False, id="rule-up"),
+        Binding("left,minus", "weight(-5)", "-5%", id="weight-down", tooltip="selected destination"),
+        Binding("right,plus", "weight(5)", "+5%", id="weight-up", tooltip="selected destination"),
+        Binding("shift+left", "weight(-1)", "-1%", show=False, id="weight-down-1", tooltip="weight, finely"),
+        Binding("shift+right", "weight(1)", "+1%", show=False, id="weight-up-1", tooltip="weight, finely"),
+        Binding("equals_sign", "exact", "Set %", id="weight-exact", tooltip="type the exact weight"),
+        Binding("0", "drain", "Drain", id="drain", tooltip="weight 0, kept in the rule"),
+        Binding("a", "add_destination", "Add dest", id="add-destination",
+                tooltip="a subset of the DestinationRule"),
+        Binding("x,delete", "remove", "Remove", id="remove", tooltip="whatever is selected"),
+        Binding("m", "match", "Match", id="match", tooltip="add one, or edit the selected"),
+        Binding("ctrl+up,K", "move_rule(-1)", "Rule up", show=False, id="rule-up", tooltip="rules are tried in order"),
         Binding("ctrl+down,J", "move_rule(1)", "Rule down", show=False, id="rule-down"),
-        Binding("w", "rewrite", "Rewrite", show=False, id="rewrite"),
+        Binding("w", "rewrite", "Rewrite", show=False, id="rewrite", tooltip="URI prefix / authority"),
         *release_forms.BINDINGS,
-        Binding("enter", "preview", "Preview", id="preview"),
-        Binding("backspace", "undo_pending", "Undo edit", show=False, id="undo-pending"),
-        Binding("u", "undo_applied", "Undo applied", show=False, id="undo-applied"),
-        Binding("escape", "discard", "Discard/back", id="discard"),
-        Binding("question_mark", "app.help", "Help", show=False, id="editor-help"),
+        Binding("enter", "preview", "Preview", id="preview", tooltip="diff, checks, dry run; then y"),
+        Binding("backspace", "undo_pending", "Undo edit", show=False, id="undo-pending",
+                tooltip="drop the last pending edit"),
+        Binding("u", "undo_applied", "Undo applied", show=False, id="undo-applied",
+                tooltip="revert the last write"),
+        Binding("escape", "discard", "Discard/back", show=False, id="discard",
+                tooltip="pending edits; else go back"),
+        Binding("question_mark", "app.help", "Keys", show=False, id="editor-help", tooltip="show/hide this list"),
     ]
 
     def __init__(self, key: tuple[str, str, str], select: Any = None) -> None:
@@ -102,8 +107,7 @@ class RouteEditor(Screen[None]):
 
     def selected(self) -> Any:
         """The data of the node under the cursor."""
-        node = self.query_one(EditTree).cursor_node
-        return node.data if node is not None else None
+        return self.query_one(EditTree).selected_data
 
     def selected_rule(self) -> int | None:
         """The index of the rule the cursor is in (None outside any rule)."""
@@ -125,10 +129,10 @@ class RouteEditor(Screen[None]):
         if self.session.dirty:
             pending.append(f"pending ({len(self.session.edits)}): ", style="bold yellow")
             pending.append(self.session.description())
-            pending.append("   enter: preview   esc: discard   backspace: undo last edit", style="dim")
+            pending.append("   enter preview · esc discard all · backspace undo the last", style="dim")
         else:
-            pending.append("no pending edit   ←/→ -/+ weight by 5 (shift: 1)   = exact   0 drain   a add   "
-                           "x remove   m match   enter preview   ? all keys", style="dim")
+            pending.append("nothing pending   shift+←/→ ±1%  K/J move rule  w rewrite  d dark launch  "
+                           "g blue-green  s A/B  i mirror  f fault", style="dim")
         self.query_one("#editor-pending", Static).update(pending)
 
     @property

@@ -72,15 +72,17 @@ class ServiceEndpointsScreen(Screen[None]):
 
         index = getattr(self.app, "index", None) or self.index
         msg = self.query_one("#se-msg", Static)
+        bar = self.query_one("#se-progress", ProgressBar)
         try:
             plan = plan_clients(index, self.namespace, self.service)
         except LookupError as exc:
+            bar.display = False
             msg.update(Text(str(exc), style="red"))
             return
         if not plan.clients:
+            bar.display = False
             msg.update(Text(f"no running sidecar can reach {plan.host}: no client to ask", style="yellow"))
             return
-        bar = self.query_one("#se-progress", ProgressBar)
         bar.display = True
         bar.update(total=len(plan.clients), progress=0)
         msg.update(Text(f"asking {len(plan.clients)} client sidecars for /clusters…", style="dim"))

@@ -609,3 +609,263 @@ async def test_rollback_sends_everything_to_the_stable_subset(demo_dir: Path) ->
     assert vs_spec(demo_dir, "default", "backend-service")["http"][2]["route"] == [
         {"destination": {"host": "backend-service", "subset": "v0"}, "weight": 100},
         {"destination": {"host": "backend-service", "subset": "v1"}, "weight": 0}]
+
+
+async def test_blue_green_switch_of_a_single_destination_rule(demo_dir: Path) -> None:
+    manifest = demo_dir / BACKEND
+    before = manifest.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_backend(pilot, app, ("rule", 0))
+        shown = await form(pilot, app, "g", False)
+        assert shown.values() == {"subset": "v0"}
+        await pilot.press("enter")
+        await apply(pilot, app)
+    assert_only_change(before, manifest.read_text(), """\
+                    exact: "true"     # a string: header values are always strings
+        route:
+          - destination:
+                host: backend-service
+                subset: v1
+""", """\
+                    exact: "true"     # a string: header values are always strings
+        route:
+          - destination:
+                host: backend-service
+                subset: v0
+""")
+    assert split(trace_dir(demo_dir, BACKEND_HOST, headers={"x-canary": "true"})) == {"v0": 1.0}
+
+
+async def test_ab_split_adds_the_missing_subset_and_zeroes_the_unnamed(demo_dir: Path) -> None:
+    manifest = demo_dir / BOOKINFO
+    before = manifest.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_editor_at(pilot, app, "bookinfo", "reviews", ("rule", 1))
+        shown = await form(pilot, app, "s", False)
+        assert shown.values() == {"split": "v1=34 v2=33 v3=33"}
+        await set_field(pilot, app, "split", "v1=50 v3=40")
+        await pilot.press("enter")
+        assert "sum to 100" in form_error(app)
+        await set_field(pilot, app, "split", "v1=50 v3=50")
+        await pilot.press("enter")
+        await apply(pilot, app)
+    assert_only_change(before, manifest.read_text(), """\
+      weight: 80
+    - destination:
+        host: reviews
+        subset: v2
+      weight: 20
+""", """\
+      weight: 50
+    - destination:
+        host: reviews
+        subset: v2
+      weight: 0
+    - destination:
+        host: reviews
+        subset: v3
+      weight: 50
+""")
+    assert split(trace_dir(demo_dir, REVIEWS_HOST, source_namespace="bookinfo")) == {"v1": 0.5, "v2": 0.0, "v3": 0.5}
+    # The jason rule in front is untouched.
+    jason = trace_dir(demo_dir, REVIEWS_HOST, headers={"end-user": "jason"}, source_namespace="bookinfo")
+    assert split(jason) == {"v2": 1.0}
+
+
+async def test_mirror_a_percentage_then_stop_mirroring(demo_dir: Path) -> None:
+    manifest = demo_dir / BACKEND
+    before = manifest.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_backend(pilot, app, ("rule", 2))
+        shown = await form(pilot, app, "i", False)
+        assert shown.values() == {"subset": "v1", "percent": "10"}
+        await set_field(pilot, app, "percent", "250")
+        await pilot.press("enter")
+        assert "outside 0..100" in form_error(app)
+        await set_field(pilot, app, "percent", "25")
+        await pilot.press("enter")
+        await apply(pilot, app)
+        assert_only_change(before, manifest.read_text(), """\
+            retryOn: 'connect-failure,refused-stream,503'
+""", """\
+            retryOn: 'connect-failure,refused-stream,503'
+        mirror:
+            host: backend-service
+            subset: v1
+        mirrorPercentage:
+            value: 25.0
+""")
+        mirrors = trace_dir(demo_dir, BACKEND_HOST).mirrors
+        assert [(m.host, m.subset, m.percentage) for m in mirrors] == [(BACKEND_HOST, "v1", 25.0)]
+        await cursor_to(pilot, app, ("action", 2, "mirror"))
+        await pilot.press("I")
+        await apply(pilot, app)
+    assert manifest.read_text() == before
+    assert trace_dir(demo_dir, BACKEND_HOST).mirrors == []
+
+
+async def test_fault_injection_delay_and_abort_then_removed(demo_dir: Path) -> None:
+    manifest = demo_dir / BACKEND
+    before = manifest.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_backend(pilot, app, ("rule", 1))
+        await form(pilot, app, "f", delay="5")
+        assert "not a duration" in form_error(app)
+        await set_field(pilot, app, "delay", "5s")
+        await set_field(pilot, app, "delay_pct", "10")
+        await set_field(pilot, app, "abort", "503")
+        await set_field(pilot, app, "abort_pct", "20.5")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen_name(app) == "RouteEditor")
+        assert "fault delay 5s for 10.0%, abort 503 for 20.5%" in "\n".join(
+            tree_lines(app.screen.query_one("#edit-tree")))
+        await apply(pilot, app)
+        assert_only_change(before, manifest.read_text(), """\
+        timeout: 5s
+""", """\
+        timeout: 5s
+        fault:
+            delay:
+                fixedDelay: 5s
+                percentage:
+                    value: 10.0
+            abort:
+                httpStatus: 503
+                percentage:
+                    value: 20.5
+""")
+        fault = trace_dir(demo_dir, BACKEND_HOST, "/test/v1/x").fault
+        assert fault["delay"]["fixed_delay"] == "5s" and fault["delay"]["percentage"] == 10.0
+        assert fault["abort"]["http_status"] == 503 and fault["abort"]["percentage"] == 20.5
+        await pilot.press("F")
+        await apply(pilot, app)
+    assert manifest.read_text() == before
+    assert trace_dir(demo_dir, BACKEND_HOST, "/test/v1/x").fault is None
+
+
+# -- against the sandbox (written through the API server, read back with the official client) ----
+
+
+def add_subsets_and_pods(api: Any, ns: str) -> None:
+    """Subsets v2 (its one pod not ready) and v3 (its pod ready) for the seeded backend."""
+    from kubernetes import client
+
+    custom, core = client.CustomObjectsApi(api), client.CoreV1Api(api)
+    dr = custom.get_namespaced_custom_object(*ISTIO, ns, "destinationrules", "backend-service")
+    dr["spec"]["subsets"] += [{"name": "v2", "labels": {"version": "v2"}},
+                              {"name": "v3", "labels": {"version": "v3"}}]
+    custom.replace_namespaced_custom_object(*ISTIO, ns, "destinationrules", "backend-service", dr)
+    for version, ready in (("v2", "False"), ("v3", "True")):
+        core.create_namespaced_pod(ns, {
+            "metadata": {"name": f"backend-service-{version}-0", "labels": {"app": "backend-service",
+                                                                           "version": version}},
+            "spec": {"containers": [{"name": "backend", "image": "fake-service"}]},
+            "status": {"phase": "Running", "podIP": "10.9.9.9" if ready == "True" else "10.9.9.8",
+                       "conditions": [{"type": "Ready", "status": ready}]},
+        })
+
+
+ISTIO = ("networking.istio.io", "v1")
+
+
+async def test_sandbox_add_destinations_warns_for_the_subset_without_ready_pod(sandbox: Any) -> None:
+    api, ns = seed_backend(str(sandbox.kubeconfig_path), "act-add")
+    add_subsets_and_pods(api, ns)
+    app = kube_app(sandbox)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_editor_at(pilot, app, ns, "backend-service", ("rule", 2))
+        await wait_for(pilot, lambda: app.index.get("Pod", ns, "backend-service-v3-0") is not None)
+        await form(pilot, app, "a", subset="v3", weight="10")
+        await wait_for(pilot, lambda: screen_name(app) == "RouteEditor")
+        assert "selects no ready pod" not in notes(app)
+        await form(pilot, app, "a", subset="v2", weight="0")
+        await wait_for(pilot, lambda: screen_name(app) == "RouteEditor")
+        assert "subset v2 of backend-service selects no ready pod (1 pod, none ready)" in notes(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: preview_state(app) == "ready")
+        assert "subset v2 of backend-service selects no ready pod" in preview_checks(app)
+        assert "subset v3" not in preview_checks(app)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: preview_state(app) == "applied")
+    route = get_vs(api, ns)["spec"]["http"][2]["route"]
+    assert [(d["destination"]["subset"], d["weight"]) for d in route] == [("v0", 81), ("v1", 9), ("v3", 10), ("v2", 0)]
+
+
+async def test_sandbox_undoing_the_edit_drops_its_warning(sandbox: Any) -> None:
+    api, ns = seed_backend(str(sandbox.kubeconfig_path), "act-undo-warn")
+    add_subsets_and_pods(api, ns)
+    app = kube_app(sandbox)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_editor_at(pilot, app, ns, "backend-service", ("rule", 2))
+        await form(pilot, app, "a", subset="v2", weight="5")
+        await wait_for(pilot, lambda: screen_name(app) == "RouteEditor")
+        assert app.screen.warnings
+        await pilot.press("backspace")
+        assert not app.screen.session.dirty and not app.screen.warnings
+
+
+async def test_sandbox_ab_split_fault_and_mirror_in_one_change(sandbox: Any) -> None:
+    api, ns = seed_backend(str(sandbox.kubeconfig_path), "act-release")
+    before = get_vs(api, ns)["spec"]
+    app = kube_app(sandbox)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_editor_at(pilot, app, ns, "backend-service", ("rule", 2))
+        await form(pilot, app, "s", split="v0=60 v1=40")
+        await form(pilot, app, "f", abort="503", abort_pct="5")
+        await form(pilot, app, "i", subset="v1", percent="50")
+        await wait_for(pilot, lambda: screen_name(app) == "RouteEditor")
+        assert len(app.screen.session.edits) == 3
+        await apply(pilot, app)
+    spec = get_vs(api, ns)["spec"]
+    assert spec["http"][:2] == before["http"][:2]
+    default = spec["http"][2]
+    assert [d["weight"] for d in default["route"]] == [60, 40]
+    assert default["fault"] == {"abort": {"httpStatus": 503, "percentage": {"value": 5.0}}}
+    assert default["mirror"] == {"host": "backend-service", "subset": "v1"}
+    assert default["mirrorPercentage"] == {"value": 50.0}
+    assert default["retries"] == before["http"][2]["retries"]
+
+
+# -- keys ----------------------------------------------------------------------------------------
+
+
+#: Every action of issue 5 (items 1-3) and the key the user presses for it.
+EDITOR_KEYS = {
+    "left": "-5%", "minus": "-5%", "right": "+5%", "plus": "+5%", "shift+left": "-1%", "shift+right": "+1%",
+    "equals_sign": "Set %", "0": "Drain", "a": "Add dest", "x": "Remove", "m": "Match", "K": "Rule up",
+    "J": "Rule down", "ctrl+up": "Rule up", "ctrl+down": "Rule down", "w": "Rewrite", "c": "Canary",
+    "p": "Promote", "b": "Rollback", "g": "Blue-green", "d": "Dark launch", "s": "A/B split", "i": "Mirror",
+    "I": "Stop mirror", "f": "Fault", "F": "Remove fault", "enter": "Preview", "backspace": "Undo edit",
+    "u": "Undo applied", "escape": "Discard/back",
+}
+
+
+async def test_help_lists_every_editor_key_with_its_description(demo_dir: Path) -> None:
+    from textual.widgets._key_panel import BindingsTable
+
+    app = files_app(demo_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_backend(pilot, app, ("dest", 2, 0))
+        active = {key: b.binding for key, b in app.screen.active_bindings.items()}
+        for key, description in EDITOR_KEYS.items():
+            assert key in active, f"{key} is not bound in the route editor"
+            assert active[key].description == description, key
+        footer = {b.description for b in active.values() if b.show}
+        assert {"-5%", "+5%", "Set %", "Drain", "Add dest", "Remove", "Match", "Preview"} <= footer
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: bool(app.screen.query(BindingsTable)))
+        shown = "\n".join(str(row) for row in _table_text(app.screen.query_one(BindingsTable)))
+        for description in set(EDITOR_KEYS.values()):
+            assert description in shown, f"{description} missing from the ? panel"
+
+
+def _table_text(table: Any) -> list[str]:
+    from rich.console import Console
+
+    console = Console(width=200, record=True)
+    console.print(table.render_bindings_table())
+    return console.export_text().splitlines()

@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 from textual.widgets import Tree
 
 
-async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float = 30.0) -> None:
     """Let the app run until ``predicate()`` holds; fail with a clear message on timeout."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

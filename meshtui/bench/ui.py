@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -26,6 +27,7 @@ from typing import Any
 # Weights given to subset v1 (v2 gets the rest) by successive patches: each differs from the last.
 WEIGHTS = (70, 55, 80, 65, 75, 60, 85, 50, 95, 45)
 # Keys typed into the filter: narrowing step by step, then widening again.
+_WEIGHT = re.compile(r"(?<![\w.])(\d{1,3})%")
 FILTER_KEYS = ("s", "v", "c", "minus", "4", "9", "9", "backspace", "backspace", "backspace")
 
 
@@ -57,7 +59,7 @@ async def _http_patch(source: Any, ns: str, name: str, weight: int) -> str:
 
 
 def _shown_weights(app: Any) -> list[int]:
-    """The weights of the destination leaves the route tree shows (``→ … 90%``)."""
+    """The weights of the destination leaves the route tree shows (``→ v1 … 90% ███``)."""
     from meshtui.widgets.route_tree import RouteTree
 
     trees = app.screen.query(RouteTree)
@@ -69,10 +71,11 @@ def _shown_weights(app: Any) -> list[int]:
         node = stack.pop()
         data = node.data
         label = str(node.label)
-        if isinstance(data, tuple) and data and data[0] == "dest" and label.endswith("%"):
-            tail = label[:-1].rsplit(" ", 1)[-1]
-            if tail.isdigit():
-                found.append(int(tail))
+        if isinstance(data, tuple) and data and data[0] == "dest":
+            # The first "NN%" token: the weight (the bar after it has no digits).
+            match = _WEIGHT.search(label)
+            if match:
+                found.append(int(match.group(1)))
         stack.extend(node.children)
     return found
 

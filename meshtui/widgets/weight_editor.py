@@ -80,6 +80,15 @@ def action_lines(rule: dict[str, Any]) -> list[tuple[str, str]]:
                 a = value["abort"] or {}
                 parts.append(f"abort {a.get('httpStatus')} for {(a.get('percentage') or {}).get('value', 100)}%")
             text = "fault " + ", ".join(parts)
+        elif key == "timeout" and isinstance(value, str):
+            text = f"timeout {value}"
+        elif key == "retries" and isinstance(value, dict) and "attempts" in value \
+                and set(value) <= {"attempts", "perTryTimeout", "retryOn"}:
+            text = f"retries {value['attempts']}"
+            if "perTryTimeout" in value:
+                text += f" ({value['perTryTimeout']} per try)"
+            if "retryOn" in value:
+                text += f" on {value['retryOn']}"
         else:
             text = f"{key} {json.dumps(value, sort_keys=True)}"
         out.append((key, text))
@@ -132,6 +141,7 @@ class EditTree(Tree[Any], inherit_bindings=False):
         self.show_root = False
         self.guide_depth = 3
         self.styles_by_subset: dict[str, str] = {}
+        self._settling: Any = None
 
     def _style(self, subset: str) -> str:
         if subset not in self.styles_by_subset:
@@ -151,12 +161,33 @@ class EditTree(Tree[Any], inherit_bindings=False):
         target = self._find(keep) if keep is not None else None
         target = target or (self.root.children[0] if self.root.children else None)
         # Line numbers of new nodes exist only after the next layout: move the cursor then too.
+        # Until then the cursor is not reliable, and a key pressed meanwhile (a held-down ←)
+        # must act on the node just selected: ``selected_data`` says which.
+        self._settling = target.data if target is not None else None
         self.move_cursor(target)
         self.call_after_refresh(self._settle, target)
 
     def _settle(self, target: TreeNode[Any] | None) -> None:
+        self._settling = None
         if target is not None and target.tree is self and self._find(target.data) is target:
             self.move_cursor(target)
+
+    def action_cursor_up(self) -> None:
+        """Up one node (the user's choice now overrides a redraw's)."""
+        self._settling = None
+        super().action_cursor_up()
+
+    def action_cursor_down(self) -> None:
+        """Down one node."""
+        self._settling = None
+        super().action_cursor_down()
+
+    @property
+    def selected_data(self) -> Any:
+        """The data of the node under the cursor (or about to be, right after a redraw)."""
+        if self._settling is not None:
+            return self._settling
+        return self.cursor_node.data if self.cursor_node is not None else None
 
     def _find(self, data: Any) -> TreeNode[Any] | None:
         stack = list(self.root.children)
