@@ -65,7 +65,8 @@ class MeshScreen(Screen[None]):
         """Repaint from the new index, keeping cursor and expanded nodes."""
         self._index = message.index
         tree = self.query_one(MeshTree)
-        tree.refresh_from(message.index, self.app.scope)  # type: ignore[attr-defined]
+        # The batch lets the tree relabel only the services it can have changed.
+        tree.refresh_from(message.index, self.app.scope, message.changed)  # type: ignore[attr-defined]
         if message.changed:
             for kind, obj in message.changed:
                 if kind == "DELETED":
@@ -78,9 +79,7 @@ class MeshScreen(Screen[None]):
     def on_findings_updated(self, message: FindingsUpdated) -> None:
         """Mark services and namespaces with findings (red `!` error, yellow `!` warning)."""
         tree = self.query_one(MeshTree)
-        tree.set_problems(message.by_service, message.by_namespace)
-        if self._index is not None:
-            tree.refresh_from(self._index, self.app.scope)  # type: ignore[attr-defined]
+        tree.apply_problems(message.by_service, message.by_namespace)
 
     def select_object(self, kind: str, namespace: str, name: str) -> None:
         """Select the service that ``kind namespace/name`` is about (itself, the host of a
@@ -103,11 +102,11 @@ class MeshScreen(Screen[None]):
         self._show_selected()
 
     def _select_first_service(self, tree: MeshTree) -> None:
-        for ns_node in tree.root.children:
-            for leaf in ns_node.children:
-                tree.move_cursor(leaf)
-                self._selected = (leaf.data[1], leaf.data[2], leaf.data[3])
-                return
+        key = tree.first_key()
+        leaf = tree.node_for(key) if key is not None else None
+        if leaf is not None:
+            tree.move_cursor(leaf)
+            self._selected = key
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[Any]) -> None:
         """Follow the cursor of the browser in the detail pane."""
@@ -148,7 +147,7 @@ class MeshScreen(Screen[None]):
         if event.input.id == "filter" and self._index is not None:
             tree = self.query_one(MeshTree)
             tree.filter_text = event.value.strip().lower()
-            tree.refresh_from(self._index, self.app.scope)  # type: ignore[attr-defined]
+            tree.refilter(self.app.scope)  # type: ignore[attr-defined]
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter in the filter returns to the browser, keeping the filter."""

@@ -143,9 +143,9 @@ def test_flagger_canary_and_argo_rollout_are_found() -> None:
     found = owners(vs, [canary, rollout, elsewhere])
     assert [(o.kind, o.name) for o in found] == [("flagger", "istioinaction/catalog"),
                                                  ("argo-rollouts", "istioinaction/catalog-ro")]
-    assert found[0].explanation == ("Flagger Canary istioinaction/catalog manages these weights and will revert "
-                                    "a manual change at its next iteration")
-    assert "of routes canary" in found[1].explanation
+    assert found[0].explanation == ("Flagger Canary istioinaction/catalog generates this VirtualService and sets "
+                                    "its weights at every analysis step: a manual change is reverted")
+    assert "of route canary" in found[1].explanation
 
 
 def test_metadata_owners() -> None:
