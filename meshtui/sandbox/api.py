@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from meshtui.sandbox import discovery, protobuf, writes
+from meshtui.sandbox import discovery, protobuf, tables, writes
 from meshtui.sandbox.kinds import READ_VERBS, BY_PLURAL, ResourceType, lookup
 from meshtui.sandbox.listing import list_body, parse_query, serve_watch
 from meshtui.sandbox.store import Store, StoreError
@@ -233,21 +233,26 @@ class Api:
         if not t.namespaced:
             info.namespace = None
         av = t.api_version(info.version)
+        # kubectl get asks for server-side printing (a meta.k8s.io Table) through Accept.
+        table = tables.negotiate(request.headers.get("Accept"), request.query) \
+            if info.verb in ("get", "list", "watch") else None
         if info.verb in ("list", "watch"):
             q = parse_query(request, t, info.version, info.namespace)
             if info.verb == "watch":
                 return await serve_watch(request, self.store, q, self.closing,
-                                         self.bookmark_interval, self.watch_timeout)
+                                         self.bookmark_interval, self.watch_timeout, table)
             try:
                 limit = int(request.query.get("limit") or 0)
             except ValueError:
                 raise StoreError(400, "BadRequest", "invalid limit") from None
-            return json_response(list_body(self.store, q, limit, request.query.get("continue")))
+            return json_response(list_body(self.store, q, limit, request.query.get("continue"), table))
         if info.verb == "get":
             entry = self.store.get_entry(t.plural, info.namespace, info.name or "")
             if entry is None:
                 from meshtui.sandbox.store import not_found
                 raise not_found(t, info.name or "")
+            if table is not None:
+                return json_response(tables.TableConverter(self.store, t, info.version, table).object_table(entry.obj))
             return json_response(entry.json(av))
         ctx = writes.WriteContext.from_request(request, t, info.version, info.namespace, info.name)
         if info.verb == "create":

@@ -19,6 +19,7 @@ from aiohttp import web
 from meshtui.sandbox.kinds import ResourceType
 from meshtui.sandbox.selectors import Predicate, field_equals, parse_field_selector, parse_label_selector
 from meshtui.sandbox.store import Entry, Event, Expired, Store, StoreError
+from meshtui.sandbox.tables import TableConverter, TableRequest
 
 TOO_OLD_CONTINUE = (
     "The provided continue parameter is too old to display a consistent list result. You can start "
@@ -90,8 +91,9 @@ def _decode_continue(token: str) -> tuple[int, int, str]:
         raise StoreError(400, "BadRequest", "continue key is not valid: illegal base64 data") from None
 
 
-def list_body(store: Store, q: Query, limit: int, cont: str | None) -> bytes:
-    """The JSON body of a list response (``<Kind>List``)."""
+def list_body(store: Store, q: Query, limit: int, cont: str | None,
+              table: TableRequest | None = None) -> bytes:
+    """The JSON body of a list response (``<Kind>List``, or a ``Table`` of the page when asked)."""
     if cont:
         rv, start, sid = _decode_continue(cont)
         snap = store.snapshot(sid)
@@ -111,6 +113,8 @@ def list_body(store: Store, q: Query, limit: int, cont: str | None) -> bytes:
         meta["continue"] = _encode_continue(rv, start + limit, sid)
         if q.label is None and q.field is None:
             meta["remainingItemCount"] = len(entries) - start - limit
+    if table is not None:
+        return TableConverter(store, q.rtype, q.version, table).table([e.obj for e in page], meta)
     av = q.api_version
     head = orjson.dumps({"kind": q.rtype.kind + "List", "apiVersion": av, "metadata": meta})
     return head[:-1] + b',"items":[' + b",".join(e.json(av) for e in page) + b"]}"
@@ -121,7 +125,9 @@ def _event_line(type_: str, data: bytes) -> bytes:
     return b'{"type":"' + type_.encode() + b'","object":' + data + b"}\n"
 
 
-def _bookmark(q: Query, rv: int, initial_end: bool = False) -> bytes:
+def _bookmark(q: Query, rv: int, initial_end: bool = False, table: TableConverter | None = None) -> bytes:
+    if table is not None:
+        return _event_line("BOOKMARK", table.bookmark(rv))
     meta: dict[str, Any] = {"resourceVersion": str(rv), "creationTimestamp": None}
     if initial_end:
         meta["annotations"] = {"k8s.io/initial-events-end": "true"}
@@ -129,8 +135,9 @@ def _bookmark(q: Query, rv: int, initial_end: bool = False) -> bytes:
                                                  "metadata": meta}))
 
 
-def _translate(q: Query, ev: Event) -> bytes | None:
-    """One store event as this watch sees it (selector changes become ADDED/DELETED)."""
+def _translate(q: Query, ev: Event, table: TableConverter | None = None) -> bytes | None:
+    """One store event as this watch sees it (selector changes become ADDED/DELETED), its object
+    as a Table when ``table`` is given."""
     if ev.plural != q.rtype.plural:
         return None
     new_ok = q.matches(ev.new.obj)
@@ -147,13 +154,16 @@ def _translate(q: Query, ev: Event) -> bytes | None:
         type_ = "DELETED"
     else:
         type_ = None
-    return _event_line(type_, ev.new.json(q.api_version)) if type_ else None
+    if type_ is None:
+        return None
+    return _event_line(type_, table.watch_object(ev.new.obj) if table else ev.new.json(q.api_version))
 
 
 async def serve_watch(request: web.Request, store: Store, q: Query,
                       closing: asyncio.Event, bookmark_interval: float,
-                      default_timeout: float) -> web.StreamResponse:
-    """Stream watch events until timeoutSeconds, client disconnect or server shutdown."""
+                      default_timeout: float, table: TableRequest | None = None) -> web.StreamResponse:
+    """Stream watch events until timeoutSeconds, client disconnect or server shutdown; with
+    ``table``, each event carries a Table (column definitions in the first one only)."""
     params = request.query
     rv_param = params.get("resourceVersion", "")
     bookmarks = params.get("allowWatchBookmarks") in ("true", "1")
@@ -164,9 +174,10 @@ async def serve_watch(request: web.Request, store: Store, q: Query,
         raise StoreError(400, "BadRequest", "invalid timeoutSeconds") from None
 
     queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+    conv = TableConverter(store, q.rtype, q.version, table) if table is not None else None
 
     def hook(ev: Event) -> None:
-        line = _translate(q, ev)
+        line = _translate(q, ev, conv)
         if line is not None:
             queue.put_nowait(line)
 
@@ -176,16 +187,17 @@ async def serve_watch(request: web.Request, store: Store, q: Query,
     error: bytes | None = None
     if initial or rv_param in ("", "0"):
         av = q.api_version
-        first = [_event_line("ADDED", e.json(av)) for e in _candidates(store, q) if q.matches(e.obj)]
+        first = [_event_line("ADDED", conv.watch_object(e.obj) if conv else e.json(av))
+                 for e in _candidates(store, q) if q.matches(e.obj)]
         if initial and bookmarks:
-            first.append(_bookmark(q, store.resource_version, initial_end=True))
+            first.append(_bookmark(q, store.resource_version, initial_end=True, table=conv))
     else:
         try:
             since = int(rv_param)
         except ValueError:
             raise StoreError(400, "BadRequest", f'invalid resource version: "{rv_param}"') from None
         try:
-            first = [line for ev in store.events_since(since) if (line := _translate(q, ev))]
+            first = [line for ev in store.events_since(since) if (line := _translate(q, ev, conv))]
         except Expired as exc:
             status = StoreError(410, "Expired", str(exc)).status()
             error = _event_line("ERROR", orjson.dumps(status))
@@ -223,7 +235,7 @@ async def serve_watch(request: web.Request, store: Store, q: Query,
                 else:
                     getter.cancel()
                     if bookmarks and loop.time() >= next_bookmark:
-                        await resp.write(_bookmark(q, store.resource_version))
+                        await resp.write(_bookmark(q, store.resource_version, table=conv))
                         next_bookmark = loop.time() + bookmark_interval
         finally:
             closer.cancel()
