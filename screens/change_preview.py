@@ -155,7 +155,7 @@ class ChangePreview(ModalScreen[Outcome | None]):
     def _redraw(self) -> None:
         if not self.is_mounted:
             return
-        plan, preview = self.plan, self.preview
+        plan = self.plan
         title = Text.assemble(("Change ", "bold"), (plan.label, "bold cyan"), "  ", (plan.description, "italic"),
                               ("  at ", "dim"), str(getattr(plan.source, "description", "?")))
         self.query_one("#preview-title", Static).update(title)

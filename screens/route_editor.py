@@ -114,6 +114,12 @@ class RouteEditor(Screen[None]):
         data = self.selected()
         return data[1] if isinstance(data, tuple) and len(data) > 1 and isinstance(data[1], int) else None
 
+    def _rule(self) -> int | None:
+        i = self.selected_rule()
+        if i is None:
+            self.notify("select a rule (or a line in it) first", severity="warning")
+        return i
+
     def redraw(self, select: Any = None) -> None:
         """Repaint the tree, title and pending list."""
         if self.session is None:
@@ -262,19 +268,13 @@ class RouteEditor(Screen[None]):
 
     def subsets_for(self, host: str) -> list[str]:
         """The subsets the DestinationRule of ``host`` (as seen from the VS namespace) defines."""
-        from meshtui.model.hosts import fqdn
-
-        app: Any = self.app
-        dr = app.index.destination_rule_for(fqdn(host, self.key[1]), self.key[1])
-        return [s.name for s in dr.subsets] if dr is not None else []
+        return route_forms.subsets_for(self, host)
 
     def action_add_destination(self) -> None:
         """Add a destination (service + subset of its DestinationRule) to the selected rule."""
         if self.refused("adding a destination"):
             return
-        i = self.selected_rule()
-        if i is None:
-            self.notify("select a rule first", severity="warning")
+        if (i := self._rule()) is None:
             return
         route_forms.add_destination(self, i)
 
@@ -316,9 +316,7 @@ class RouteEditor(Screen[None]):
         if self.refused("a match change"):
             return
         data = self.selected()
-        i = self.selected_rule()
-        if i is None:
-            self.notify("select a rule first", severity="warning")
+        if (i := self._rule()) is None:
             return
         old = data if isinstance(data, tuple) and data[0] == "cond" and data[3] is not None else None
         route_forms.edit_match(self, i, old)
@@ -327,9 +325,7 @@ class RouteEditor(Screen[None]):
         """Move the selected rule up or down (rules are tried in order)."""
         if self.refused("reordering rules"):
             return
-        i = self.selected_rule()
-        if i is None:
-            self.notify("select a rule first", severity="warning")
+        if (i := self._rule()) is None:
             return
         to = i + step
         if not 0 <= to < len(self.rules()):
@@ -343,9 +339,7 @@ class RouteEditor(Screen[None]):
         """Add or change the URI rewrite of the selected rule."""
         if self.refused("a rewrite change"):
             return
-        i = self.selected_rule()
-        if i is None:
-            self.notify("select a rule first", severity="warning")
+        if (i := self._rule()) is None:
             return
         route_forms.rewrite(self, i)
 

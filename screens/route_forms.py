@@ -49,6 +49,13 @@ def exact_weight(ed: "RouteEditor", i: int, j: int) -> None:
            "the other destinations share the rest in proportion to their weights")
 
 
+def subsets_for(ed: "RouteEditor", host: str) -> list[str]:
+    """The subsets the DestinationRule of ``host`` (as seen from the editor's namespace) defines."""
+    app: Any = ed.app
+    dr = app.index.destination_rule_for(fqdn(host, ed.key[1]), ed.key[1])
+    return [s.name for s in dr.subsets] if dr is not None else []
+
+
 def subset_warning(ed: "RouteEditor", host: str, subset: str) -> str | None:
     """Why sending traffic to ``host``/``subset`` would fail, when no ready pod backs it."""
     app: Any = ed.app

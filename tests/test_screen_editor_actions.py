@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import yaml
-from textual.widgets import Input
 
 from meshtui.app import MeshApp
 from meshtui.model.index import MeshIndex
@@ -381,6 +380,48 @@ async def test_edit_uri_condition_in_place_with_ignore_case(demo_dir: Path) -> N
     assert trace_dir(demo_dir, BACKEND_HOST, "/test/v1/x").rule_name == "default"
 
 
+async def test_edit_header_condition_in_place(demo_dir: Path) -> None:
+    manifest = demo_dir / BOOKINFO
+    before = manifest.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_editor_at(pilot, app, "bookinfo", "reviews", ("rule", 0))
+        await cursor_to(pilot, app, ("cond", 0, 0, "headers", "end-user"))
+        shown = await form(pilot, app, "m", False)
+        assert shown.values() == {"field": "header", "name": "end-user", "kind": "exact", "value": "jason",
+                                  "case": "no", "block": "0"}
+        await set_field(pilot, app, "kind", "regex")
+        await set_field(pilot, app, "value", "jason|kim")
+        await pilot.press("enter")
+        await apply(pilot, app)
+    assert_only_change(before, manifest.read_text(), "          exact: jason\n", "          regex: jason|kim\n")
+    for user in ("jason", "kim"):
+        result = trace_dir(demo_dir, REVIEWS_HOST, headers={"end-user": user}, source_namespace="bookinfo")
+        assert split(result) == {"v2": 1.0}, user
+    assert trace_dir(demo_dir, REVIEWS_HOST, headers={"end-user": "jasonx"}, source_namespace="bookinfo").rule_index == 1
+
+
+async def test_pending_edits_are_shown_until_discarded_with_escape(demo_dir: Path) -> None:
+    manifest = demo_dir / BACKEND
+    before = manifest.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_backend(pilot, app, ("dest", 2, 0))
+        await pilot.press("0")
+        await form(pilot, app, "f", abort="500")
+        await wait_for(pilot, lambda: screen_name(app) == "RouteEditor")
+        lines = "\n".join(tree_lines(app.screen.query_one("#edit-tree")))
+        assert "90% → 0%" in lines and "10% → 100%" in lines and "(new)" in lines
+        assert "pending (2)" in str(app.screen.query_one("#editor-pending").render())
+        await pilot.press("escape")
+        lines = "\n".join(tree_lines(app.screen.query_one("#edit-tree")))
+        assert "% →" not in lines and "fault abort" not in lines and not app.screen.session.dirty
+        assert "discarded 2 pending edits" in notes(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen_name(app) == "MeshScreen")
+    assert manifest.read_text() == before
+
+
 async def test_uri_exact_and_regex_method_query_and_without_headers(demo_dir: Path) -> None:
     """Each condition kind the form offers, in a new match block (OR'ed with the first)."""
     app = files_app(demo_dir)
@@ -444,8 +485,6 @@ async def test_removing_the_only_condition_warns_that_later_rules_become_unreach
 
 
 async def test_move_rule_up_with_ctrl_up(demo_dir: Path) -> None:
-    manifest = demo_dir / BACKEND
-    before = manifest.read_text()
     app = files_app(demo_dir)
     async with app.run_test(size=(150, 50)) as pilot:
         await open_backend(pilot, app, ("rule", 1))
@@ -453,7 +492,6 @@ async def test_move_rule_up_with_ctrl_up(demo_dir: Path) -> None:
         assert "(moved from #1)" in "\n".join(tree_lines(app.screen.query_one("#edit-tree")))
         assert "unreachable" not in notes(app)
         await apply(pilot, app)
-    print(manifest.read_text())
     rules = vs_spec(demo_dir, "default", "backend-service")["http"]
     assert [r["name"] for r in rules] == ["test-v1", "canary-header", "default"]
     # Both header and prefix now: the prefix rule is tried first.
@@ -540,6 +578,8 @@ async def test_move_rule_keeps_the_manifest_comments(demo_dir: Path) -> None:
         await pilot.press("ctrl+up")
         await apply(pilot, app)
     after = manifest.read_text()
+    # A move is a move: every line is still there, only the order of the rules changed.
+    assert sorted(after.splitlines()) == sorted(before.splitlines())
     assert "# Rules are evaluated in order; the first match wins." in after
     assert 'exact: "true"     # a string: header values are always strings' in after
 
