@@ -567,8 +567,6 @@ async def test_change_the_rewrite_and_authority(demo_dir: Path) -> None:
     assert result.rewrite == {"uri": "/api//x", "authority": "backend.internal"}  # Envoy's prefix_rewrite
 
 
-@pytest.mark.xfail(strict=True, reason="the files source rewrites reordered list items whole "
-                   "(meshtui/sources/yamlio.py edit_sequence), dropping their comments")
 async def test_move_rule_keeps_the_manifest_comments(demo_dir: Path) -> None:
     manifest = demo_dir / BACKEND
     before = manifest.read_text()

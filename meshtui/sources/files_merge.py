@@ -164,7 +164,10 @@ def merge_edit(original: str, normalized: str, edited: str) -> str:
             # comment lines directly above it at its own indentation (they describe it).
             while o2 > o1 and _is_comment(o[o2 - 1]):
                 o2 -= 1
-            if o2 > o1:
+            # ...unless the lines reappear elsewhere in E (a rule moved): the comment above
+            # then describes the place (the list's head), not the moved lines.
+            moved = "".join(n[s:end]) in "".join(e)
+            if o2 > o1 and not moved:
                 first = _indent(o[o1])
                 while o1 > o_pos and _is_comment(o[o1 - 1]) and _indent(o[o1 - 1]) == first:
                     o1 -= 1

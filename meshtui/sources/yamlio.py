@@ -242,6 +242,10 @@ def edit_sequence(target: Any, base: list[Any], new: list[Any]) -> None:
     lines and keeps the other's, instead of rewriting the first into the second.
     """
     if len(base) == len(new):
+        perm = _permutation(base, new)
+        if perm is not None:
+            _reorder(target, perm)
+            return
         for i, (b, n) in enumerate(zip(base, new)):
             _edit_value(target, i, b, n)
         return
@@ -254,6 +258,32 @@ def edit_sequence(target: Any, base: list[Any], new: list[Any]) -> None:
             del target[i]
         else:
             target.insert(i, to_round_trip(new[j]))
+
+
+def _permutation(base: list[Any], new: list[Any]) -> list[int] | None:
+    """When ``new`` is ``base`` with its items reordered (rules moved), the base index of each
+    new item; None when anything else changed too."""
+    if base == new:
+        return None
+    free: dict[str, list[int]] = {}
+    for i, b in enumerate(base):
+        free.setdefault(fingerprint(b), []).append(i)
+    perm: list[int] = []
+    for n in new:
+        slots = free.get(fingerprint(n))
+        if not slots:
+            return None
+        perm.append(slots.pop(0))
+    return perm
+
+
+def _reorder(target: Any, perm: list[int]) -> None:
+    """Move the existing nodes (with the comments inside them) instead of rewriting items, so a
+    moved rule keeps its comments. Comments between items stay where they are: one above the
+    first item describes the list, not the rule that happens to be first."""
+    nodes = list(target)
+    for j, i in enumerate(perm):
+        target[j] = nodes[i]
 
 
 def _leaves(value: Any, prefix: str = "") -> set[str]:
