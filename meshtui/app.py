@@ -8,6 +8,7 @@ sees a half-applied change and nothing blocks the loop.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import queue
 import threading
@@ -23,8 +24,10 @@ from textual.worker import get_current_worker
 from meshtui.messages import MeshUpdated
 from meshtui.widgets.palette import MeshCommands
 
-# How often queued watch events are applied and painted: fast enough to feel live (the design
-# asks for ≤ 100 ms from event to screen), slow enough to coalesce bursts into one repaint.
+# The watch thread wakes the loop when it queues an event; the loop applies what is queued after
+# this short delay, so a burst is coalesced into one repaint (the design asks for ≤ 100 ms from
+# event to screen). A slower timer also drains, in case a wake-up is missed.
+EVENT_COALESCE_SECONDS = 0.005
 EVENT_BATCH_SECONDS = 0.05
 
 
@@ -58,6 +61,11 @@ class MeshApp(App[int]):
         self.read_only_flag = read_only
         self._stop = threading.Event()
         self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._drain_pending = False
+        #: The mesh browser's labels of a fresh load, computed in the load thread (off the loop);
+        #: the mesh tree takes them (``meshtui.widgets.mesh_tree.ServiceLabels``).
+        self.prepared_labels: Any | None = None
         #: What every status bar shows (source, scope, read_only, state, since, counts).
         self.status_values: dict[str, Any] = {}
         from meshtui.widgets.findings_table import FindingsFeed
@@ -69,6 +77,7 @@ class MeshApp(App[int]):
         """Show the mesh screen at once, then load in the background."""
         from meshtui.screens.mesh import MeshScreen
 
+        self._loop = asyncio.get_running_loop()
         self.push_screen(MeshScreen())
         self._status(source="connecting…", scope=self.scope or "all namespaces")
         self.load_mesh()
@@ -100,6 +109,10 @@ class MeshApp(App[int]):
         except Exception as exc:  # noqa: BLE001
             self.call_from_thread(self._failed, f"cannot load the mesh: {exc}")
             return
+        else:
+            self.prepared_labels = _service_labels(index)
+            # Imported here, off the loop: the first route view would otherwise pay for it.
+            import meshtui.routing.service_view  # noqa: F401
         finally:
             # Move the index (and Textual's startup objects) out of the collector's reach for
             # good, so later full collections stay small (they stalled the Logs screen too).
@@ -125,8 +138,21 @@ class MeshApp(App[int]):
                     return
                 if isinstance(event, (ObjectEvent, ResyncEvent, StateEvent)):
                     self._events.put(event)
+                    self._wake()
         except Exception as exc:  # noqa: BLE001
             self._events.put(exc)
+            self._wake()
+
+    def _wake(self) -> None:
+        """From the watch thread: have the loop drain the queue shortly (one wake-up per burst)."""
+        loop = self._loop
+        if loop is None or self._drain_pending:
+            return
+        self._drain_pending = True
+        try:
+            loop.call_soon_threadsafe(loop.call_later, EVENT_COALESCE_SECONDS, self._drain_woken)
+        except RuntimeError:  # the loop is closed: the app is exiting
+            pass
 
     # -- on the event loop ----------------------------------------------------------------------
 
@@ -149,9 +175,15 @@ class MeshApp(App[int]):
         self._status(state="stale", since=time.time())
         self.notify(message, severity="error", timeout=30)
 
+    def _drain_woken(self) -> None:
+        # A bare loop callback: give it the app's context, as call_from_thread does.
+        with self._context():
+            self._drain_events()
+
     def _drain_events(self) -> None:
         from meshtui.sources.base import ObjectEvent, ResyncEvent, StateEvent
 
+        self._drain_pending = False
         if self.index is None:
             return
         changed: list[tuple[str, Any]] = []
@@ -347,6 +379,17 @@ class MeshApp(App[int]):
                 self.source.close()
             except Exception:  # noqa: BLE001 - closing must never keep the app from exiting
                 pass
+
+
+def _service_labels(index: Any) -> Any:
+    """The mesh browser's labels for ``index`` (None if they cannot be made here: the tree
+    then makes them itself)."""
+    try:
+        from meshtui.widgets.mesh_tree import ServiceLabels
+
+        return ServiceLabels(index)
+    except Exception:  # noqa: BLE001 - an optimisation only
+        return None
 
 
 def run_app(source_factory: Callable[[], Any], args: argparse.Namespace) -> int:

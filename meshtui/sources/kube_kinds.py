@@ -7,13 +7,15 @@ serves. Flagger ``Canary`` and Argo ``Rollout`` are read when their CRDs exist.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from meshtui.sources.base import LoadError, RawObject
-from meshtui.sources.kube_rest import HttpError, Rest, gc_paused
-from meshtui.sources.kube_slim import slim_pod
+from meshtui.sources.kube_rest import HttpError, Rest, decode, gc_paused
+from meshtui.sources.kube_slim import decode_pod_page, slim_pod
 
 ISTIO_GROUP = "networking.istio.io"
 ISTIO_VERSION_PREFERENCE = ("v1", "v1beta1", "v1alpha3")
@@ -49,6 +51,11 @@ class KindSpec:
     fixed_namespace: str | None = None
     fixed_name: str | None = None
     slim: Callable[[RawObject], RawObject] | None = None
+    # Decodes a list page's bytes to only what ``slim`` reads (None: cannot, decode it fully).
+    fast_page: Callable[[bytes], dict[str, Any] | None] | None = None
+    # A smaller page for big objects: decoding a page holds the interpreter lock throughout,
+    # and 500 pods (~3 MB) take ~45 ms, a visible stall of the UI; 250 take about half.
+    max_page: int | None = None
 
     @property
     def api_version(self) -> str:
@@ -94,7 +101,7 @@ class KindSpec:
 CORE_KINDS = (
     KindSpec("Namespace", "", "v1", "namespaces", namespaced=False),
     KindSpec("Service", "", "v1", "services"),
-    KindSpec("Pod", "", "v1", "pods", slim=slim_pod),
+    KindSpec("Pod", "", "v1", "pods", slim=slim_pod, fast_page=decode_pod_page, max_page=250),
     KindSpec("Endpoints", "", "v1", "endpoints"),
     KindSpec("ConfigMap", "", "v1", "configmaps", optional=True,
              fixed_namespace=MESH_CONFIG_NAMESPACE, fixed_name=MESH_CONFIG_NAME),
@@ -148,6 +155,29 @@ def discover(rest: Rest) -> tuple[list[KindSpec], list[LoadError]]:
     return specs, errors
 
 
+# The list metadata (and its continue token) comes before the items in a list body.
+_CONTINUE = re.compile(rb'"continue":"([^"\\]*)"')
+
+
+def _peek_continue(data: bytes) -> str:
+    """The continue token of a list page, read from its first bytes without decoding it; ''
+    when not seen there. A guess that lets the next page be asked for while this one is
+    decoded: the caller checks it against the decoded page."""
+    head = data[:4096]
+    items = head.find(b'"items"')
+    match = _CONTINUE.search(head if items < 0 else head[:items])
+    return match.group(1).decode("ascii", "replace") if match else ""
+
+
+def _decode_page(spec: KindSpec, data: bytes) -> dict[str, Any]:
+    if not data:
+        return {}
+    page = spec.fast_page(data) if spec.fast_page is not None else None
+    if page is None:
+        page = decode(data)
+    return page if isinstance(page, dict) else {}
+
+
 def list_kind(rest: Rest, spec: KindSpec, scope: str | None, page_size: int = PAGE_SIZE) -> tuple[list[RawObject], str]:
     """Every object of ``spec`` in ``scope``, listed in pages; returns (records, list resourceVersion).
 
@@ -157,27 +187,43 @@ def list_kind(rest: Rest, spec: KindSpec, scope: str | None, page_size: int = PA
     """
     selector = spec.field_selector(scope)
     path = spec.collection_path(scope)
+    if spec.max_page and page_size > spec.max_page:
+        page_size = spec.max_page
+
+    def fetch(token: str) -> bytes:
+        query: list[tuple[str, Any]] = [("limit", page_size)]
+        if token:
+            query.append(("continue", token))
+        if selector:
+            query.append(("fieldSelector", selector))
+        return rest.body("GET", path, query)
+
     for _attempt in range(3):
         records: list[RawObject] = []
         token = ""
         rv = ""
         try:
             # The collector stays paused for the whole list: it would otherwise walk every record
-            # kept so far, again and again, while tens of thousands are built.
-            with gc_paused():
-                while True:
-                    query: list[tuple[str, Any]] = [("limit", page_size)]
-                    if token:
-                        query.append(("continue", token))
-                    if selector:
-                        query.append(("fieldSelector", selector))
-                    page = rest.json("GET", path, query) or {}
+            # kept so far, again and again, while tens of thousands are built. One page is
+            # fetched ahead while the last one is decoded, so the server's time per page
+            # (~10 ms for 250 pods) hides behind ours.
+            with gc_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="meshtui-page") as ahead:
+                pending: Future[bytes] | None = ahead.submit(fetch, token)
+                while pending is not None:
+                    data = pending.result()
+                    guess = _peek_continue(data)
+                    pending = ahead.submit(fetch, guess) if guess else None
+                    page = _decode_page(spec, data)
+                    del data
                     records.extend(spec.record(item) for item in page.get("items") or ())
                     meta = page.get("metadata") or {}
                     rv = str(meta.get("resourceVersion") or rv)
-                    token = meta.get("continue") or ""
-                    if not token:
-                        return records, rv
+                    token = str(meta.get("continue") or "")
+                    if token != guess:  # the peek was wrong: ask for the right page
+                        if pending is not None:
+                            pending.cancel()
+                        pending = ahead.submit(fetch, token) if token else None
+                return records, rv
         except HttpError as exc:
             if exc.status == 410 and token:
                 continue  # continue token expired mid-list: restart for a consistent snapshot

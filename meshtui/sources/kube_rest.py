@@ -219,6 +219,16 @@ class Rest:
             body = exc.body if isinstance(exc.body, bytes) else str(exc.body or "").encode()
             raise http_error_from(exc.status, body, str(exc.reason or "")) from exc
 
+    def body(self, method: str, path: str, query: Query = ()) -> bytes:
+        """Send a request and return its answer's body undecoded (for a caller's own decoder)."""
+        resp = self.open(method, path, query)
+        try:
+            return bytes(resp.data or b"")
+        except _connection_errors() as exc:
+            raise UnavailableError(describe_connection_error(exc, self.host)) from exc
+        finally:
+            resp.release_conn()
+
     def json(self, method: str, path: str, query: Query = (), body: Any = None,
              *, content_type: str = "application/json") -> Any:
         """Send a request and decode its JSON answer (garbage collector paused)."""

@@ -85,3 +85,22 @@ def slim_pod(pod: RawObject) -> RawObject:
         "spec": slim_spec,
         "status": slim_status,
     }
+
+
+
+def decode_pod_page(data: bytes) -> dict[str, Any] | None:
+    """A pod list page with each item cut down to the fields ``slim_pod`` reads (not yet
+    slimmed), or None when the fast decoder (``meshtui.sources.kube_fastpod``, which needs
+    msgspec) is not installed or cannot read this page."""
+    global _fast_missing
+    if _fast_missing:
+        return None
+    try:
+        from meshtui.sources.kube_fastpod import decode_page
+    except ImportError:
+        _fast_missing = True
+        return None
+    return decode_page(data)
+
+
+_fast_missing = False

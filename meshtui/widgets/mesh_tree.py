@@ -33,27 +33,18 @@ _MAX_INCREMENTAL = 200
 _EXPAND_ALL_UP_TO = 60
 
 
-class MeshTree(Tree[Any]):
-    """The left-hand browser of the mesh screen. Node data is ``("svc", kind, ns, name)``.
+class ServiceLabels:
+    """The browser label of every service of one index, and what each label depends on, so a
+    watch batch relabels only the services it can have changed.
 
-    ``refresh_from`` updates labels in place and adds or removes only what changed, so the
-    cursor and the expanded namespaces survive every watch event.
+    Plain data (no widget): the app builds it in its load thread, off the event loop.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__("mesh", **kwargs)
-        self.show_root = False
-        self.filter_text = ""
-        # Worst finding level ("Error"/"Warning") per service key and per namespace.
-        self.problems: dict[Key, str] = {}
-        self.ns_problems: dict[str, str] = {}
-        self._index: Any | None = None
-        self._scope: str | None = None
-        self._ns_nodes: dict[str, Any] = {}
-        self._leaves: dict[str, dict[Key, Any]] = {}  # namespaces whose leaves exist
-        self._labels: dict[Key, Text] = {}  # marker label of every service, before problems
-        self._members: dict[str, list[Key]] = {}  # services per namespace, by name
-        self._all_ns: set[str] = set()
+    def __init__(self, index: Any) -> None:
+        self.index = index
+        self.labels: dict[Key, Text] = {}  # marker label of every service, before problems
+        self.members: dict[str, list[Key]] = {}  # services per namespace, by name
+        self.all_ns: set[str] = set()
         self._host_of: dict[Key, str] = {}
         self._keys_by_host: dict[str, set[Key]] = {}
         self._route_refs: Counter[str] = Counter()  # exact hosts -> VirtualServices naming them
@@ -62,73 +53,11 @@ class MeshTree(Tree[Any]):
         self._wildcards: list[str] = []  # mesh-bound wildcard hosts
         self._dr_hosts: dict[Key, str] = {}
         self._managed: set[str] = set()
+        self.rebuild()
 
-    # -- public API ---------------------------------------------------------------------------
-
-    def set_problems(self, by_service: dict[Key, str], by_namespace: dict[str, str]) -> None:
-        """Remember which services and namespaces have findings; drawn at the next refresh."""
-        self.problems = dict(by_service)
-        self.ns_problems = dict(by_namespace)
-
-    def apply_problems(self, by_service: dict[Key, str], by_namespace: dict[str, str]) -> None:
-        """Set the problem markers and redraw only the nodes whose marker changed."""
-        old, old_ns = self.problems, self.ns_problems
-        self.set_problems(by_service, by_namespace)
-        if self._index is None:
-            return
-        keys = {k for k in old.keys() | self.problems.keys() if old.get(k) != self.problems.get(k)}
-        nss = {n for n in old_ns.keys() | self.ns_problems.keys() if old_ns.get(n) != self.ns_problems.get(n)}
-        self._sync(self._scope, nss | {k[1] for k in keys}, keys)
-
-    def node_for(self, key: Key) -> Any:
-        """The tree node of a service key (kind, namespace, name), if shown (its namespace's
-        leaves are made if they were not yet)."""
-        ns = key[1]
-        if ns in self._ns_nodes and ns not in self._leaves:
-            self._fill(ns)
-        return self._leaves.get(ns, {}).get(key)
-
-    def first_key(self) -> Key | None:
-        """The first service shown, in tree order."""
-        for ns_node in self.root.children:
-            ns = ns_node.data[1]
-            wanted = self._wanted(ns)
-            if wanted:
-                return wanted[0]
-        return None
-
-    def refresh_from(self, index: Any, scope: str | None = None,
-                     changed: list[tuple[str, Any]] | None = None) -> None:
-        """Bring the tree in line with ``index``; ``scope`` limits it to one namespace.
-
-        ``changed`` (the watch batch just applied to the same index) lets only the services it
-        can affect be relabelled; without it every label is computed again.
-        """
-        if index is not self._index or changed is None or self._needs_full(changed):
-            self._index = index
-            self._relabel_all(index)
-            self._sync(scope, None, None)
-            return
-        keys = self._apply_changes(index, changed)
-        if scope != self._scope:
-            self._sync(scope, None, None)
-        elif keys:
-            self._sync(scope, {k[1] for k in keys}, keys)
-
-    def refilter(self, scope: str | None = None) -> None:
-        """Apply a new ``filter_text`` or scope without computing labels again."""
-        if self._index is not None:
-            self._sync(scope, None, None)
-
-    def on_tree_node_expanded(self, event: Tree.NodeExpanded[Any]) -> None:
-        """Make a namespace's leaves the first time it is opened."""
-        data = event.node.data
-        if isinstance(data, tuple) and data and data[0] == "ns" and data[1] not in self._leaves:
-            self._fill(data[1])
-
-    # -- labels ---------------------------------------------------------------------------------
-
-    def _relabel_all(self, index: Any) -> None:
+    def rebuild(self) -> None:
+        """Compute every label from the index."""
+        index = self.index
         self._route_refs = Counter()
         self._vs_hosts, self._wild_vs, self._dr_hosts = {}, set(), {}
         wildcards: set[str] = set()
@@ -144,15 +73,15 @@ class MeshTree(Tree[Any]):
         for dr in index.destination_rules:
             self._dr_hosts[("DestinationRule", dr.namespace, dr.name)] = fqdn(dr.host or "", dr.namespace)
         self._managed = managed_hosts(index)
-        self._labels, self._host_of, self._keys_by_host, members = {}, {}, {}, {}
+        self.labels, self._host_of, self._keys_by_host, members = {}, {}, {}, {}
         for svc in list(index.services) + list(index.service_entries):
             key = (svc.kind, svc.namespace, svc.name)
             self._label(index, key, svc)
             members.setdefault(svc.namespace, []).append(key)
         for keys in members.values():
             keys.sort(key=lambda k: k[2])
-        self._members = members
-        self._all_ns = set(index.namespaces)
+        self.members = members
+        self.all_ns = set(index.namespaces)
 
     def _label(self, index: Any, key: Key, svc: Any) -> None:
         """Compute and remember the label of one service (and which host it stands for)."""
@@ -172,9 +101,10 @@ class MeshTree(Tree[Any]):
             text.append("  DR", style="green")
         if host in self._managed:
             text.append("  ⚙", style="yellow")  # its VS/DR has another writer: a rollout controller, GitOps
-        self._labels[key] = text
+        self.labels[key] = text
 
-    def _needs_full(self, changed: list[tuple[str, Any]]) -> bool:
+    def needs_rebuild(self, changed: list[tuple[str, Any]]) -> bool:
+        """Whether a batch calls for ``rebuild`` (wildcards, namespaces, controllers, big bursts)."""
         relevant = 0
         for _typ, obj in changed:
             kind = obj.get("kind", "")
@@ -193,8 +123,9 @@ class MeshTree(Tree[Any]):
                 return True
         return relevant > _MAX_INCREMENTAL
 
-    def _apply_changes(self, index: Any, changed: list[tuple[str, Any]]) -> set[Key]:
-        """Update the label bookkeeping for a batch; returns the service keys to redraw."""
+    def apply(self, changed: list[tuple[str, Any]]) -> set[Key]:
+        """Relabel after a batch already applied to the index; returns the service keys to redraw."""
+        index = self.index
         keys: set[Key] = set()
         hosts: set[str] = set()
         routing_changed = False
@@ -224,7 +155,7 @@ class MeshTree(Tree[Any]):
                     hosts.add(self._dr_hosts[okey])
             else:  # Service, ServiceEntry
                 keys.add(okey)
-                members = self._members.setdefault(okey[1], [])
+                members = self.members.setdefault(okey[1], [])
                 if now is None:
                     if okey in members:
                         members.remove(okey)
@@ -241,7 +172,7 @@ class MeshTree(Tree[Any]):
         for key in keys:
             svc = index.get(*key)
             if svc is None:
-                self._labels.pop(key, None)
+                self.labels.pop(key, None)
                 host = self._host_of.pop(key, None)
                 if host is not None:
                     self._keys_by_host.get(host, set()).discard(key)
@@ -249,10 +180,100 @@ class MeshTree(Tree[Any]):
                 self._label(index, key, svc)
         return keys
 
+
+class MeshTree(Tree[Any]):
+    """The left-hand browser of the mesh screen. Node data is ``("svc", kind, ns, name)``.
+
+    ``refresh_from`` updates labels in place and adds or removes only what changed, so the
+    cursor and the expanded namespaces survive every watch event.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("mesh", **kwargs)
+        self.show_root = False
+        self.filter_text = ""
+        # Worst finding level ("Error"/"Warning") per service key and per namespace.
+        self.problems: dict[Key, str] = {}
+        self.ns_problems: dict[str, str] = {}
+        self._scope: str | None = None
+        self._ns_nodes: dict[str, Any] = {}
+        self._leaves: dict[str, dict[Key, Any]] = {}  # namespaces whose leaves exist
+        self._l: ServiceLabels | None = None
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def set_problems(self, by_service: dict[Key, str], by_namespace: dict[str, str]) -> None:
+        """Remember which services and namespaces have findings; drawn at the next refresh."""
+        self.problems = dict(by_service)
+        self.ns_problems = dict(by_namespace)
+
+    def apply_problems(self, by_service: dict[Key, str], by_namespace: dict[str, str]) -> None:
+        """Set the problem markers and redraw only the nodes whose marker changed."""
+        old, old_ns = self.problems, self.ns_problems
+        self.set_problems(by_service, by_namespace)
+        if self._l is None:
+            return
+        keys = {k for k in old.keys() | self.problems.keys() if old.get(k) != self.problems.get(k)}
+        nss = {n for n in old_ns.keys() | self.ns_problems.keys() if old_ns.get(n) != self.ns_problems.get(n)}
+        self._sync(self._scope, nss | {k[1] for k in keys}, keys)
+
+    def node_for(self, key: Key) -> Any:
+        """The tree node of a service key (kind, namespace, name), if shown (its namespace's
+        leaves are made if they were not yet)."""
+        ns = key[1]
+        if ns in self._ns_nodes and ns not in self._leaves:
+            self._fill(ns)
+        return self._leaves.get(ns, {}).get(key)
+
+    def first_key(self) -> Key | None:
+        """The first service shown, in tree order."""
+        for ns_node in self.root.children:
+            ns = ns_node.data[1]
+            wanted = self._wanted(ns)
+            if wanted:
+                return wanted[0]
+        return None
+
+    def refresh_from(self, index: Any, scope: str | None = None,
+                     changed: list[tuple[str, Any]] | None = None) -> None:
+        """Bring the tree in line with ``index``; ``scope`` limits it to one namespace.
+
+        ``changed`` (the watch batch just applied to the same index) lets only the services it
+        can affect be relabelled; without it every label is computed again.
+        """
+        labels = self._l
+        if labels is None or labels.index is not index or changed is None or labels.needs_rebuild(changed):
+            # The app computes the labels of a fresh load in its load thread, off the loop.
+            prepared = getattr(self.app, "prepared_labels", None) if self.is_attached else None
+            if isinstance(prepared, ServiceLabels) and prepared.index is index and changed is None:
+                self.app.prepared_labels = None  # type: ignore[attr-defined]
+                self._l = prepared
+            else:
+                self._l = ServiceLabels(index)
+            self._sync(scope, None, None)
+            return
+        keys = labels.apply(changed)
+        if scope != self._scope:
+            self._sync(scope, None, None)
+        elif keys:
+            self._sync(scope, {k[1] for k in keys}, keys)
+
+    def refilter(self, scope: str | None = None) -> None:
+        """Apply a new ``filter_text`` or scope without computing labels again."""
+        if self._l is not None:
+            self._sync(scope, None, None)
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[Any]) -> None:
+        """Make a namespace's leaves the first time it is opened."""
+        data = event.node.data
+        if isinstance(data, tuple) and data and data[0] == "ns" and data[1] not in self._leaves:
+            self._fill(data[1])
+
     # -- nodes ----------------------------------------------------------------------------------
 
     def _shown_label(self, key: Key) -> Text:
-        base = self._labels[key]
+        assert self._l is not None
+        base = self._l.labels[key]
         level = self.problems.get(key)
         if level not in ("Error", "Warning"):
             return base
@@ -262,7 +283,7 @@ class MeshTree(Tree[Any]):
 
     def _wanted(self, ns: str) -> list[Key]:
         """The services of ``ns`` that pass the filter, by name."""
-        members = self._members.get(ns, [])
+        members = self._l.members.get(ns, []) if self._l is not None else []
         if not self.filter_text:
             return members
         return [k for k in members if self.filter_text in f"{k[1]}/{k[2]}".lower()]
@@ -271,8 +292,9 @@ class MeshTree(Tree[Any]):
         """Make the nodes match the labels: every namespace (``namespaces`` None) or only those
         given; within them every leaf (``keys`` None) or only those given."""
         self._scope = scope
-        in_scope = {ns for ns in self._all_ns | self._members.keys() if not scope or ns == scope}
-        in_scope = {ns for ns in in_scope if ns in self._all_ns or self._members.get(ns)}
+        assert self._l is not None
+        all_ns, members = self._l.all_ns, self._l.members
+        in_scope = {ns for ns in all_ns | members.keys() if (not scope or ns == scope) and (ns in all_ns or members.get(ns))}
         wanted = {ns: self._wanted(ns) for ns in (in_scope if namespaces is None else namespaces & in_scope)}
         total = sum(len(v) for v in wanted.values()) if namespaces is None else _EXPAND_ALL_UP_TO + 1
         for ns in sorted(wanted):
