@@ -34,10 +34,14 @@ def _select(namespace: str, name: str) -> Any:
         app = pilot.app
         while app.index is None:
             await pilot.pause(0.05)
-        await pilot.pause(0.1)
+        # The problem markers come from the background analysis: wait for it, then for the
+        # screen to draw them, so the picture does not depend on timing.
+        while getattr(app.findings, "latest", None) is None:
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)
         app.screen.select_object("Service", namespace, name)
         app.screen.query_one(MeshTree).focus()
-        await pilot.pause(0.1)
+        await pilot.pause(0.3)
 
     return run_before
 
