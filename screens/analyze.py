@@ -7,10 +7,10 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from meshtui.messages import FindingsUpdated
+from meshtui.screens.table_base import FilterableTableScreen
 from meshtui.widgets.big_table import BigTable
 from meshtui.widgets.findings_table import FindingsTable, finding_rows, level_counts
 from meshtui.widgets.status_bar import StatusBar
@@ -21,7 +21,7 @@ ROUTING_KINDS = frozenset({"VirtualService", "DestinationRule", "Gateway", "Serv
 LEVEL_STYLES = {"Error": "bold red", "Warning": "bold yellow", "Info": "bold blue"}
 
 
-class AnalyzeScreen(Screen[None]):
+class AnalyzeScreen(FilterableTableScreen):
     """Lists the findings of the analyzers (Istio's IST codes and meshtui's MT codes).
 
     The list follows the mesh live: the app re-analyses after changes and posts
@@ -131,32 +131,10 @@ class AnalyzeScreen(Screen[None]):
 
     # -- actions ------------------------------------------------------------------------------
 
-    def action_filter(self) -> None:
-        """Show the filter input."""
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.focus()
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        """Filter as the user types."""
-        if event.input.id == "filter":
-            self.query_one(FindingsTable).set_filter(event.value)
-            self._update_title()
-            self._show_detail()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Enter keeps the filter and returns to the table."""
-        self.query_one(FindingsTable).focus()
-
-    def action_back(self) -> None:
-        """Esc clears the filter first, then leaves the view."""
-        box = self.query_one("#filter", Input)
-        if box.display:
-            box.value = ""
-            box.display = False
-            self.query_one(FindingsTable).focus()
-            return
-        self.app.pop_screen()
+    def filter_changed(self) -> None:
+        """The title counts and the detail pane follow the filter."""
+        self._update_title()
+        self._show_detail()
 
     def action_reanalyze(self) -> None:
         """Analyse again now (it also happens by itself after every change)."""

@@ -7,16 +7,16 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from meshtui.messages import MeshUpdated
+from meshtui.screens.table_base import FilterableTableScreen
 from meshtui.widgets.big_table import BigTable
 from meshtui.widgets.kind_rows import KindView, rows_for
 from meshtui.widgets.status_bar import StatusBar
 
 
-class KindScreen(Screen[None]):
+class KindScreen(FilterableTableScreen):
     """Lists every object of one kind; `enter` opens its service, `y` its YAML."""
 
     BINDINGS = [
@@ -64,31 +64,9 @@ class KindScreen(Screen[None]):
         self._index = message.index
         self._refill()
 
-    def action_filter(self) -> None:
-        """Show the filter input."""
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.focus()
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        """Filter as the user types."""
-        if event.input.id == "filter":
-            self.query_one(BigTable).set_filter(event.value)
-            self._retitle()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Enter keeps the filter and returns to the table."""
-        self.query_one(BigTable).focus()
-
-    def action_back(self) -> None:
-        """Esc clears the filter first, then leaves the view."""
-        box = self.query_one("#filter", Input)
-        if box.display:
-            box.value = ""
-            box.display = False
-            self.query_one(BigTable).focus()
-            return
-        self.app.pop_screen()
+    def filter_changed(self) -> None:
+        """The title counts the rows shown."""
+        self._retitle()
 
     def action_yaml(self) -> None:
         """The YAML of the row under the cursor."""

@@ -77,7 +77,7 @@ class TraceTree(Tree[Any]):
 
     def show_result(self, result: Any, index: Any = None) -> None:
         """Draw ``result`` (a ``TraceResult``); ``index`` serves the Host-header trap check."""
-        from meshtui.routing.service_view import policy_lines
+        from meshtui.routing.describe import policy_lines
 
         self.clear()
         req = result.request
