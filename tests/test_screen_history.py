@@ -59,6 +59,14 @@ async def test_history_lists_changes_and_reverts_one(demo_dir: Path) -> None:
         # A change that was reverted cannot be reverted twice: the object is no longer as it left it.
         table = app.screen.query_one(DataTable)
         await wait_for(pilot, lambda: table.row_count == 2)
+
+        def index_shows_revert() -> bool:
+            vs = app.index.get("VirtualService", "default", "backend-service")
+            return vs is not None and vs.raw["spec"]["http"][2]["route"][0]["weight"] == 90
+
+        # The files source's watch polls the directory: until the revert reaches the index, a
+        # second revert would be judged against the state before it.
+        await wait_for(pilot, index_shows_revert)
         await pilot.pause(0.3)  # the reload after the revert settles
         await pilot.press("down")
         assert app.screen.selected().id == app.screen.entries[1].id
