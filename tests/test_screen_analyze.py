@@ -65,10 +65,11 @@ async def test_broken_subset_listed_marked_and_jumped_to(broken_dir: Path) -> No
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.findings.latest is not None)
 
-        # The browser marks the service the broken route sends traffic to, and its namespace.
+        # The browser marks the service the broken route sends traffic to, and its namespace
+        # (drawn when the screen handles the findings, just after they are published).
         tree = app.screen.query_one(MeshTree)
         leaf = tree.node_for(("Service", "default", "backend-service"))
-        assert leaf.label.plain.endswith("!")
+        await wait_for(pilot, lambda: leaf.label.plain.endswith("!"))
         assert any("red" in str(span.style) for span in leaf.label.spans if leaf.label.plain[span.start:span.end].strip() == "!")
         ns_node = next(n for n in tree.root.children if n.data == ("ns", "default"))
         assert ns_node.label.plain.endswith("!")
