@@ -26,7 +26,8 @@ from meshtui.sandbox import podgen, scenario
 from meshtui.sandbox.loghub import LogHub
 from meshtui.sandbox.server import Sandbox
 from meshtui.sandbox.store import Store, copy_obj
-from meshtui.sandbox.traffic import TrafficSimulator, shadow_authority
+from meshtui.sandbox.access_lines import shadow_authority
+from meshtui.sandbox.traffic import TrafficSimulator
 from meshtui.sandbox.workloads import Flow, RequestKind
 
 PARSER = make_parser()

@@ -22,7 +22,6 @@ import random
 import time
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timezone
 from typing import Any
 
 from meshtui.model import Pod, Service
@@ -31,6 +30,7 @@ from meshtui.routing.request import RequestError, TraceRequest
 from meshtui.routing.result import TraceResult
 from meshtui.routing.simulate import Choice, choose_destination, parse_duration_ms
 from meshtui.routing.trace import trace
+from meshtui.sandbox.access_lines import access_line, outbound_cluster, shadow_authority
 from meshtui.sandbox.kinds import BY_PLURAL
 from meshtui.sandbox.loghub import LogHub
 from meshtui.sandbox.store import Store
@@ -57,24 +57,6 @@ def check_rps(rps: float) -> float:
     if not 0 < rps <= MAX_RPS:
         raise TrafficError(f"request rate {rps:g}/s is outside 0 < rate <= {MAX_RPS:g}")
     return float(rps)
-
-
-def envoy_time(epoch: float) -> str:
-    """``%START_TIME%`` as Envoy writes it by default: UTC, milliseconds, ``Z``."""
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def access_line(start: float, method: str, path: str, protocol: str, code: int, flags: str,
-                details: str, received: int, sent: int, duration_ms: float, upstream_ms: float | None,
-                xff: str, agent: str, request_id: str, authority: str, upstream_host: str,
-                cluster: str, upstream_local: str, downstream_local: str, downstream_remote: str,
-                server_name: str, route: str) -> str:
-    """One line of Istio's default TEXT access-log format (``EnvoyTextLogFormat``)."""
-    ust = "-" if upstream_ms is None else str(int(upstream_ms))
-    return (f'[{envoy_time(start)}] "{method} {path} {protocol}" {code} {flags or "-"} {details} - "-" '
-            f'{received} {sent} {int(duration_ms)} {ust} "{xff}" "{agent}" "{request_id}" '
-            f'"{authority}" "{upstream_host}" {cluster} {upstream_local} {downstream_local} '
-            f'{downstream_remote} {server_name} {route}')
 
 
 class RetryPolicy:
@@ -315,7 +297,7 @@ class TrafficSimulator:
         if dest is None and last == "FI" and result.destinations:  # the route picked a cluster first
             dest = self.rng.choices(result.destinations, weights=[d.probability or 1e-9
                                                                   for d in result.destinations])[0]
-        cluster = "-" if dest is None or last == "NC" else _outbound(dest.port, dest.subset, dest.host)
+        cluster = "-" if dest is None or last == "NC" else outbound_cluster(dest.port, dest.subset, dest.host)
         duration = choice.delay_ms + self.rng.uniform(0.05, 0.6)
         line.update(code=choice.status or 503, flags=flags, details=_LOCAL_REPLY.get(last, "direct_response"),
                     sent=_LOCAL_BODY.get(last, 0), duration_ms=duration, upstream_ms=None,
@@ -380,7 +362,7 @@ class TrafficSimulator:
         flags = ",".join(joined + ([flags] if flags != "-" else [])) or "-"
         line.update(code=code, flags=flags, details=details, sent=sent, duration_ms=elapsed,
                     upstream_ms=upstream_ms, upstream_host=last_server["upstream_host"],
-                    cluster=_outbound(dest.port, dest.subset, dest.host), start=start,
+                    cluster=outbound_cluster(dest.port, dest.subset, dest.host), start=start,
                     upstream_local=f"{client.ip}:{self._ephemeral()}")
         out.append((end, client.namespace, client.name, access_line(**line)))
         for offset, pod, server in attempts:
@@ -410,15 +392,3 @@ class TrafficSimulator:
                       "server_name": f"outbound_.{mirror.port or ''}_.{mirror.subset or ''}_.{mirror.host}",
                       "route": "default"}
             out.append((start + (latency + 0.3) / 1000, pod.namespace, pod.name, access_line(**fields)))
-
-
-def _outbound(port: int | None, subset: str | None, host: str) -> str:
-    return f"outbound|{port or ''}|{subset or ''}|{host}"
-
-
-def shadow_authority(authority: str) -> str:
-    """The authority Envoy gives a mirrored request: ``-shadow`` after the host, before a port."""
-    host, sep, port = authority.rpartition(":")
-    if sep and port.isdigit() and "]" not in port:
-        return f"{host}-shadow:{port}"
-    return f"{authority}-shadow"

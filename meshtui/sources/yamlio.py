@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import re
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
-from difflib import SequenceMatcher
 from typing import Any
 
 import yaml
 
 from meshtui.sources.files_merge import merge_edit
+from meshtui.sources.yaml_align import align, fingerprint, permutation
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -135,25 +134,6 @@ def _round_trip(indent: tuple[int, int, int]) -> Any:
     return rt
 
 
-def fingerprint(value: Any) -> str:
-    """A canonical text of a plain value, for comparing (tells ``True`` from ``1``)."""
-    try:
-        return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
-    except TypeError:  # keys of mixed types (YAML 1.1 reads a key `on` as True)
-        return json.dumps(_keys_as_text(value), sort_keys=True, default=str, separators=(",", ":"))
-
-
-def _keys_as_text(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {f"{type(k).__name__}:{k}": _keys_as_text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_keys_as_text(v) for v in value]
-    return value
-
-
-# ---- minimal edits on ruamel's CommentedMap / CommentedSeq ---------------------------------
-
-
 def _needs_quotes(text: str) -> bool:
     """Whether a plain scalar ``text`` would read back as something other than a string in
     YAML 1.1 (PyYAML, Kubernetes' go-yaml): ``yes``, ``on``, ``0777``, ``1_000``, dates..."""
@@ -242,14 +222,14 @@ def edit_sequence(target: Any, base: list[Any], new: list[Any]) -> None:
     lines and keeps the other's, instead of rewriting the first into the second.
     """
     if len(base) == len(new):
-        perm = _permutation(base, new)
+        perm = permutation(base, new)
         if perm is not None:
             _reorder(target, perm)
             return
         for i, (b, n) in enumerate(zip(base, new)):
             _edit_value(target, i, b, n)
         return
-    ops = _align(base, new)
+    ops = align(base, new)
     # Apply from the end so the indices of what is still to do stay valid.
     for op, i, j in reversed(ops):
         if op == "edit":
@@ -260,23 +240,6 @@ def edit_sequence(target: Any, base: list[Any], new: list[Any]) -> None:
             target.insert(i, to_round_trip(new[j]))
 
 
-def _permutation(base: list[Any], new: list[Any]) -> list[int] | None:
-    """When ``new`` is ``base`` with its items reordered (rules moved), the base index of each
-    new item; None when anything else changed too."""
-    if base == new:
-        return None
-    free: dict[str, list[int]] = {}
-    for i, b in enumerate(base):
-        free.setdefault(fingerprint(b), []).append(i)
-    perm: list[int] = []
-    for n in new:
-        slots = free.get(fingerprint(n))
-        if not slots:
-            return None
-        perm.append(slots.pop(0))
-    return perm
-
-
 def _reorder(target: Any, perm: list[int]) -> None:
     """Move the existing nodes (with the comments inside them) instead of rewriting items, so a
     moved rule keeps its comments. Comments between items stay where they are: one above the
@@ -284,59 +247,6 @@ def _reorder(target: Any, perm: list[int]) -> None:
     nodes = list(target)
     for j, i in enumerate(perm):
         target[j] = nodes[i]
-
-
-def _leaves(value: Any, prefix: str = "") -> set[str]:
-    if isinstance(value, dict):
-        return {leaf for k, v in value.items() for leaf in _leaves(v, f"{prefix}.{k}")}
-    if isinstance(value, list):
-        return {leaf for i, v in enumerate(value) for leaf in _leaves(v, f"{prefix}[{i}]")}
-    return {f"{prefix}={fingerprint(value)}"}
-
-
-def _align(base: list[Any], new: list[Any]) -> list[tuple[str, int, int]]:
-    """Cheapest script of ("edit", i, j) / ("delete", i, -) / ("insert", i, j) turning base into
-    new; editing an item costs its dissimilarity (0..1), deleting or inserting costs 1."""
-    if len(base) * len(new) > 40_000:  # huge lists: exact matches only
-        matcher = SequenceMatcher(None, [fingerprint(b) for b in base], [fingerprint(n) for n in new], autojunk=False)
-        script: list[tuple[str, int, int]] = []
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-            common = min(i2 - i1, j2 - j1) if tag != "equal" else i2 - i1
-            script.extend(("edit", i1 + k, j1 + k) for k in range(common))
-            script.extend(("delete", i, -1) for i in range(i1 + common, i2))
-            script.extend(("insert", i2, j) for j in range(j1 + common, j2))
-        return script
-    lb, ln = [_leaves(b) for b in base], [_leaves(n) for n in new]
-
-    def cost(i: int, j: int) -> float:
-        union = len(lb[i] | ln[j])
-        return 1.0 - (len(lb[i] & ln[j]) / union if union else 1.0)
-
-    rows, cols = len(base), len(new)
-    best = [[0.0] * (cols + 1) for _ in range(rows + 1)]
-    for i in range(rows + 1):
-        for j in range(cols + 1):
-            if i == 0 or j == 0:
-                best[i][j] = float(i + j)
-                continue
-            best[i][j] = min(best[i - 1][j - 1] + cost(i - 1, j - 1), best[i - 1][j] + 1, best[i][j - 1] + 1)
-    script = []
-    i, j = rows, cols
-    while i or j:
-        if i and j and best[i][j] == best[i - 1][j - 1] + cost(i - 1, j - 1):
-            script.append(("edit", i - 1, j - 1))
-            i, j = i - 1, j - 1
-        elif i and best[i][j] == best[i - 1][j] + 1:
-            script.append(("delete", i - 1, -1))
-            i -= 1
-        else:
-            script.append(("insert", i, j - 1))
-            j -= 1
-    script.reverse()
-    return script
-
-
-# ---- one document ------------------------------------------------------------------------------
 
 
 def edit_document(doc_text: str, base: Any, new: Any, item: int | None, indent: tuple[int, int, int]) -> str:
