@@ -10,10 +10,8 @@ operator would make them. Every wait is a hang guard, not a speed expectation.
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from meshtui.sources.kube_watch import WatchSettings
 from meshtui.sources.log_follow import LogFollower
 from meshtui.widgets.status_bar import StatusBar
 from ui_helpers import wait_for
+from outage_proxy import OutageProxy
 
 ISTIO = ("networking.istio.io", "v1")
 # Quick reconnects, so the tests do not wait on production backoff.
@@ -35,102 +34,6 @@ FAST = WatchSettings(backoff_base=0.05, backoff_cap=0.3, stale_after=60.0, poll=
 WAIT = 20.0
 
 pytestmark = pytest.mark.timeout(90)
-
-
-class OutageProxy:
-    """A TCP proxy on 127.0.0.1 in front of the sandbox: ``down()`` cuts every connection and
-    refuses new ones (the API server stopped), ``up()`` accepts again, ``drop()`` only cuts."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.refusing = threading.Event()
-        # Plain-HTTP servers only: a request whose head matches still reaches the server, but
-        # its answer is lost (the connection is cut instead), as when the network fails mid-write.
-        self.lose_reply_to: Callable[[bytes], bool] | None = None
-        self.accepted = 0
-        self._lock = threading.Lock()
-        self._socks: set[socket.socket] = set()
-        self._threads: list[threading.Thread] = []
-        self._spawn(self._accept_loop)
-
-    def _spawn(self, fn: Callable[..., None], *args: Any) -> None:
-        t = threading.Thread(target=fn, args=args, daemon=True)
-        self._threads.append(t)
-        t.start()
-
-    def _accept_loop(self) -> None:
-        while True:
-            try:
-                down, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.refusing.is_set():
-                down.close()
-                continue
-            try:
-                up = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
-                up.settimeout(None)
-            except OSError:
-                down.close()
-                continue
-            with self._lock:
-                self.accepted += 1
-                self._socks |= {down, up}
-            doomed = threading.Event()  # the next answer on this connection is lost
-            self._spawn(self._pump, down, up, doomed, False)
-            self._spawn(self._pump, up, down, doomed, True)
-
-    def _pump(self, src: socket.socket, dst: socket.socket, doomed: threading.Event, replies: bool) -> None:
-        try:
-            while data := src.recv(65536):
-                if replies and doomed.is_set():
-                    break  # the server answered; the answer never arrives
-                if not replies and self.lose_reply_to is not None and self.lose_reply_to(data):
-                    doomed.set()
-                dst.sendall(data)
-        except OSError:
-            pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        with self._lock:
-            self._socks -= {src, dst}
-        for s in (src, dst):
-            s.close()
-
-    def drop(self) -> None:
-        """Cut every open connection mid-stream."""
-        with self._lock:
-            socks = list(self._socks)
-        for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def down(self) -> None:
-        """The API server is gone: open connections cut, new ones refused."""
-        self.refusing.set()
-        self.drop()
-
-    def up(self) -> None:
-        """The API server is back."""
-        self.refusing.clear()
-
-    def close(self) -> None:
-        """Stop listening, cut everything, join the pump threads."""
-        try:
-            self.listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.listener.close()
-        self.drop()
-        for t in self._threads:
-            t.join(timeout=5)
 
 
 def proxied_kubeconfig(sb: Sandbox, proxy: OutageProxy, path: Path) -> Path:

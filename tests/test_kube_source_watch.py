@@ -8,7 +8,6 @@ or a restarting API server would cut them; changes are made with the official cl
 from __future__ import annotations
 
 import queue
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,83 +22,13 @@ from meshtui.sandbox.server import Sandbox
 from meshtui.sources.base import ConnectionState, ObjectEvent, ResyncEvent, SourceEvent, StateEvent
 from meshtui.sources.kube import KubeSource
 from meshtui.sources.kube_watch import WatchSettings
+from outage_proxy import OutageProxy
 
 NS = "watch"
 ISTIO = ("networking.istio.io", "v1", NS, "virtualservices")
 # Quick reconnects, so the tests do not wait on production backoff.
 FAST = WatchSettings(backoff_base=0.05, backoff_cap=0.3, stale_after=60.0, poll=0.05)
 WAIT = 20.0  # a hang guard, not a speed expectation
-
-
-class FlakyProxy:
-    """A TCP proxy on 127.0.0.1 that can cut every open connection and refuse new ones."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.refusing = threading.Event()
-        self._lock = threading.Lock()
-        self._socks: set[socket.socket] = set()
-        self._closed = False
-        self._threads: list[threading.Thread] = []
-        self._spawn(self._accept_loop)
-
-    def _spawn(self, fn: Callable[..., None], *args: Any) -> None:
-        t = threading.Thread(target=fn, args=args, daemon=True)
-        self._threads.append(t)
-        t.start()
-
-    def _accept_loop(self) -> None:
-        while True:
-            try:
-                down, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.refusing.is_set():
-                down.close()
-                continue
-            try:
-                up = socket.create_connection(("127.0.0.1", self.target_port))
-            except OSError:
-                down.close()
-                continue
-            with self._lock:
-                self._socks |= {down, up}
-            self._spawn(self._pump, down, up)
-            self._spawn(self._pump, up, down)
-
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def drop(self) -> None:
-        """Cut every open connection mid-stream."""
-        with self._lock:
-            socks, self._socks = list(self._socks), set()
-        for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        try:
-            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-        except OSError:
-            pass
-        self.listener.close()
-        self.drop()
-        for t in self._threads:
-            t.join(timeout=5)
 
 
 @pytest.fixture(scope="module")
@@ -116,13 +45,13 @@ def sandbox_and_admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
 
 
 @pytest.fixture
-def proxy(sandbox_and_admin: tuple[Sandbox, client.ApiClient, Path]) -> Iterator[FlakyProxy]:
-    p = FlakyProxy(sandbox_and_admin[0].port)
+def proxy(sandbox_and_admin: tuple[Sandbox, client.ApiClient, Path]) -> Iterator[OutageProxy]:
+    p = OutageProxy(sandbox_and_admin[0].port)
     yield p
     p.close()
 
 
-def proxied_kubeconfig(sb: Sandbox, proxy: FlakyProxy, tmp_path: Path) -> Path:
+def proxied_kubeconfig(sb: Sandbox, proxy: OutageProxy, tmp_path: Path) -> Path:
     """A kubeconfig for the sandbox whose server address is the proxy (same scheme and CA)."""
     url = sb.url.rsplit(":", 1)[0] + f":{proxy.port}"
     return sandbox_kubeconfig.write(tmp_path / "config", url, sb.admin_token, sb.readonly_token,
@@ -130,7 +59,7 @@ def proxied_kubeconfig(sb: Sandbox, proxy: FlakyProxy, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def source(sandbox_and_admin: tuple[Sandbox, client.ApiClient, Path], proxy: FlakyProxy,
+def source(sandbox_and_admin: tuple[Sandbox, client.ApiClient, Path], proxy: OutageProxy,
            tmp_path: Path) -> Iterator[KubeSource]:
     """A kube source that reaches the sandbox through the flaky proxy."""
     path = proxied_kubeconfig(sandbox_and_admin[0], proxy, tmp_path)
@@ -217,7 +146,7 @@ def test_watch_sees_create_update_delete(sandbox_and_admin: tuple[Sandbox, clien
 
 
 def test_watch_resumes_after_dropped_connections_without_loss_or_duplicates(
-    sandbox_and_admin: tuple[Sandbox, client.ApiClient, Path], source: KubeSource, proxy: FlakyProxy,
+    sandbox_and_admin: tuple[Sandbox, client.ApiClient, Path], source: KubeSource, proxy: OutageProxy,
 ) -> None:
     custom = client.CustomObjectsApi(sandbox_and_admin[1])
     w = Watching(source, source.snapshot().resume)
@@ -251,7 +180,7 @@ def test_watch_resumes_after_dropped_connections_without_loss_or_duplicates(
 
 
 def test_expired_resource_version_relists(sandbox_and_admin: tuple[Sandbox, client.ApiClient, Path],
-                                          source: KubeSource, proxy: FlakyProxy) -> None:
+                                          source: KubeSource, proxy: OutageProxy) -> None:
     sb, admin, _ = sandbox_and_admin
     custom = client.CustomObjectsApi(admin)
     w = Watching(source, source.snapshot().resume)
@@ -279,7 +208,7 @@ def test_expired_resource_version_relists(sandbox_and_admin: tuple[Sandbox, clie
 
 
 def test_long_disconnection_turns_stale_then_live(sandbox_and_admin: tuple[Sandbox, client.ApiClient, Path],
-                                                  proxy: FlakyProxy, tmp_path: Path) -> None:
+                                                  proxy: OutageProxy, tmp_path: Path) -> None:
     path = proxied_kubeconfig(sandbox_and_admin[0], proxy, tmp_path)
     settings = WatchSettings(backoff_base=0.05, backoff_cap=0.2, stale_after=0.5, poll=0.05)
     src = KubeSource.from_kubeconfig(str(path), settings=settings)
@@ -298,7 +227,7 @@ def test_long_disconnection_turns_stale_then_live(sandbox_and_admin: tuple[Sandb
         src.close()
 
 
-def test_stop_ends_every_watch_thread(source: KubeSource, proxy: FlakyProxy) -> None:
+def test_stop_ends_every_watch_thread(source: KubeSource, proxy: OutageProxy) -> None:
     w = Watching(source, source.snapshot().resume)
     # Streams open and idle: the threads are blocked reading sockets.
     deadline = time.monotonic() + WAIT
