@@ -100,14 +100,30 @@ def envoy_admin_get(rest: Rest, namespace: str, pod: str, path: str) -> bytes:
     forwarded socket. Returns the response body; raises ``NotFoundError`` (no such pod, or Envoy
     answered 404) or ``UnavailableError`` (anything else), each with a one-line cause.
     """
+    from kubernetes.client import ApiClient
+
+    if not path.startswith("/"):
+        path = "/" + path
+    # The stream module swaps ``call_api`` on the ApiClient it is given and puts back "the
+    # previous" one afterwards. On the shared client, concurrent port-forwards restore each
+    # other's websocket closure and every later REST call (watch, dry run, logs) goes through
+    # it. A client of its own per port-forward (same configuration: auth, TLS, proxy) shares
+    # nothing that the swap can corrupt.
+    own_client = ApiClient(rest.api_client.configuration)
+    try:
+        return _forwarded_get(own_client, rest, namespace, pod, path)
+    finally:
+        own_client.close()
+
+
+def _forwarded_get(own_client: Any, rest: Rest, namespace: str, pod: str, path: str) -> bytes:
+    """One port-forwarded HTTP GET on ``own_client``, which nothing else uses meanwhile."""
     from kubernetes.client import CoreV1Api
     from kubernetes.client.exceptions import ApiException
     from kubernetes.stream import portforward
 
-    if not path.startswith("/"):
-        path = "/" + path
     where = f"{namespace}/{pod}:{ENVOY_ADMIN_PORT}"
-    api = CoreV1Api(rest.api_client)
+    api = CoreV1Api(own_client)
     try:
         pf = portforward(
             api.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(ENVOY_ADMIN_PORT)
