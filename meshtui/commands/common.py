@@ -38,7 +38,8 @@ def add_source_arguments(parser: argparse.ArgumentParser, *, top_level: bool = F
     )
     group.add_argument("--files", default=default, metavar="DIR", help="a directory of YAML manifests")
     group.add_argument(
-        "--read-only", action="store_true", default=flag_default, help="disable every write"
+        "--read-only", "--readonly", action="store_true", default=flag_default,
+        help="disable every write (--readonly is k9s's spelling)"
     )
 
 
