@@ -18,6 +18,8 @@ from importlib.resources import files
 from typing import Any
 
 from textual.app import App
+
+from meshtui.widgets.key_order import KeysFollowFocus
 from textual.binding import Binding
 from textual.worker import get_current_worker
 
@@ -31,7 +33,7 @@ EVENT_COALESCE_SECONDS = 0.005
 EVENT_BATCH_SECONDS = 0.05
 
 
-class MeshApp(App[int]):
+class MeshApp(KeysFollowFocus, App[int]):
     """meshtui's application object."""
 
     # Every stylesheet shipped in meshtui.styles (app.tcss first): screens add their own file.

@@ -7,6 +7,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from meshtui.widgets.key_order import KeyOrderedInput
 from textual.widgets import Footer, Input, Static
 
 from meshtui.messages import FindingsUpdated
@@ -44,7 +45,7 @@ class AnalyzeScreen(FilterableTableScreen):
         self._by_key: dict[Any, Any] = {}
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter findings: substring or regex (esc clears)", id="filter")
+        yield KeyOrderedInput(placeholder="filter findings: substring or regex (esc clears)", id="filter")
         yield Static(id="analyze-title")
         yield FindingsTable(id="findings")
         yield Static(id="analyze-empty")

@@ -7,6 +7,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from meshtui.widgets.key_order import KeyOrderedInput
 from textual.widgets import Footer, Input, Static
 
 from meshtui.messages import MeshUpdated
@@ -35,7 +36,7 @@ class KindScreen(FilterableTableScreen):
         self._scope = scope
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter: substring or regex (esc clears)", id="filter")
+        yield KeyOrderedInput(placeholder="filter: substring or regex (esc clears)", id="filter")
         yield Static(id="kind-title")
         yield BigTable(self.view.columns, id="kind-table")
         yield StatusBar(id="status")

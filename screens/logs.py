@@ -25,6 +25,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
+from meshtui.widgets.key_order import KeyOrderedInput
 from textual.widgets import Footer, Input, SelectionList, Static
 from textual.widgets.selection_list import Selection
 from textual.worker import get_current_worker
@@ -146,7 +147,7 @@ class LogsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="logs-title")
-        yield Input(placeholder="filter: words, path:/api, up:reviews, pod:NAME, flag:UH, code:5xx (esc clears)",
+        yield KeyOrderedInput(placeholder="filter: words, path:/api, up:reviews, pod:NAME, flag:UH, code:5xx (esc clears)",
                     id="logs-filter")
         yield SplitPanel(id="logs-split")
         yield LogView(self.buffer, id="logs-view")
@@ -369,7 +370,7 @@ class LogsScreen(Screen[None]):
         box = self.query_one("#logs-filter", Input)
         box.display = True
         box.value = self.filter_text
-        box.focus()
+        self.set_focus(box)  # now, not on a later turn: the keys typed after / go to the box
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Filter as the user types (a bad expression waits for more typing)."""

@@ -23,6 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
+from meshtui.widgets.key_order import KeyOrderedInput
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from meshtui.messages import ShowObject
@@ -173,7 +174,7 @@ class ProxyConfigScreen(Screen[None]):
         yield Static(Text.assemble(("Proxy config ", "bold"), f"{self.pod}.{self.namespace}"), id="pc-title")
         yield Static("", id="pc-origin")
         yield Static("", id="pc-snapshot")
-        yield Input(placeholder="filter rows (regex or text; esc clears)", id="pc-filter")
+        yield KeyOrderedInput(placeholder="filter rows (regex or text; esc clears)", id="pc-filter")
         with TabbedContent(id="pc-tabs", initial="routes"):
             for tab in TABS:
                 with TabPane(tab.capitalize(), id=tab):
@@ -325,7 +326,7 @@ class ProxyConfigScreen(Screen[None]):
         """Show and focus the filter input."""
         box = self.query_one("#pc-filter", Input)
         box.display = True
-        box.focus()
+        self.set_focus(box)  # now, not on a later turn: the keys typed after / go to the box
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Filter every tab as the user types."""

@@ -17,6 +17,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
+from meshtui.widgets.key_order import KeyOrderedInput
 from textual.widgets import Footer, Input, ProgressBar, Static
 from textual.worker import get_current_worker
 
@@ -54,7 +55,7 @@ class ServiceEndpointsScreen(Screen[None]):
                      id="se-title")
         yield ProgressBar(id="se-progress", show_eta=False)
         yield Static(Text("Finding client sidecars…", style="dim"), id="se-msg")
-        yield Input(placeholder="filter rows (regex or text; esc clears)", id="se-filter")
+        yield KeyOrderedInput(placeholder="filter rows (regex or text; esc clears)", id="se-filter")
         yield BigTable([Column("…")], id="se-table")
         yield Footer()
 
@@ -163,7 +164,7 @@ class ServiceEndpointsScreen(Screen[None]):
         """Show and focus the filter input."""
         box = self.query_one("#se-filter", Input)
         box.display = True
-        box.focus()
+        self.set_focus(box)  # now, not on a later turn: the keys typed after / go to the box
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Filter as the user types."""

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
+from meshtui.widgets.key_order import KeyOrderedInput
 from textual.widgets import Footer, Input, Static, TextArea
 
 from meshtui.messages import MeshUpdated
@@ -81,7 +82,7 @@ class TraceScreen(Screen[None]):
         with Grid(id="trace-form"):
             for field_id, label, placeholder in FIELDS:
                 yield Static(label, classes="trace-label")
-                yield Input(placeholder=placeholder, id=f"trace-{field_id}", classes="trace-input")
+                yield KeyOrderedInput(placeholder=placeholder, id=f"trace-{field_id}", classes="trace-input")
             yield Static("", classes="trace-label")
             yield Static(Text("enter or ctrl+r: trace · esc: back", style="dim"), classes="trace-hint")
             yield Static("headers", classes="trace-label")
