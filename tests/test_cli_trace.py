@@ -106,3 +106,24 @@ def test_bad_flags_exit_2_with_one_line(bookinfo_dir: Path, capsys: pytest.Captu
     assert "not key=value" in capsys.readouterr().err
     assert main(["trace", "--files", str(bookinfo_dir), "--host", "x", "--gateway", "nope"]) == 2
     assert "gateway 'nope' not found" in capsys.readouterr().err
+
+
+def test_a_host_header_unlisted_by_the_virtual_service_bypasses_the_split(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The Host-header trap (issue 12): a proxy forwards its caller's Host (a node IP:NodePort)
+    while dialling backend-service port 80. The Host picks no VirtualService, so the 90/10
+    split does not apply; the listener is the dialled port 80, not the Host's 30785."""
+    import meshtui
+
+    demo = Path(meshtui.__file__).parent / "demo"
+    assert main(["trace", "--files", str(demo), "--host", "backend-service", "-H", "Host: 10.22.12.178:30785",
+                 "--source-namespace", "default", "--path", "/api/orders", "-o", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["virtual_service"] is None
+    assert out["request"]["host_header"] == "10.22.12.178:30785"
+    assert [(d["host"], d["port"], d["subset"]) for d in out["destinations"]] == [
+        ("backend-service.default.svc.cluster.local", 80, None)]
+    assert main(["trace", "--files", str(demo), "--host", "backend-service", "-H", "Host: 10.22.12.178:30785",
+                 "--source-namespace", "default"]) == 0
+    text = capsys.readouterr().out
+    assert "Host header 10.22.12.178:30785; dialled Service default/backend-service port 80" in text

@@ -39,8 +39,15 @@ def render_text(result: TraceResult) -> str:
              + (f" from {req.source_namespace}" if req.source_namespace else "")]
     for key, value in sorted(req.headers.items()):
         lines.append(f"  {key}: {value}")
-    lines.append(f"host {result.host}" + (f" port {result.port}" if result.port else "")
-                 + (f" (Service {result.service})" if result.service else ""))
+    if req.host_header is not None:
+        # The two addresses part: the Host header picks the VirtualService, the dialled
+        # address (the Service) and its port pick the listener.
+        lines.append(f"Host header {req.host_header}; dialled "
+                     + (f"Service {result.service}" if result.service else (req.service or "?"))
+                     + (f" port {result.port}" if result.port else ""))
+    else:
+        lines.append(f"host {result.host}" + (f" port {result.port}" if result.port else "")
+                     + (f" (Service {result.service})" if result.service else ""))
     for note in result.notes:
         lines.append(f"· {note}")
     lines.append(f"VirtualService: {result.virtual_service or '(none)'}")
