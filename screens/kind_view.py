@@ -47,6 +47,8 @@ class KindScreen(FilterableTableScreen):
         self.query_one("#filter", Input).display = False
         self._refill()
         self.query_one(BigTable).focus()
+        # AGE counts on while the view is open (only the visible lines are drawn again).
+        self.set_interval(1.0, self.query_one(BigTable).refresh)
 
     def _refill(self) -> None:
         table = self.query_one(BigTable)

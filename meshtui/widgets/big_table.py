@@ -173,6 +173,8 @@ class BigTable(ScrollView, can_focus=True):
         parts = []
         for i, width in enumerate(self._widths):
             cell = cells[i] if i < len(cells) else ""
+            if isinstance(cell, LiveCell):
+                cell = cell.live()
             if len(cell) > width:
                 cell = cell[: max(0, width - 1)] + "…"
             parts.append(cell.ljust(width))
@@ -247,7 +249,20 @@ class BigTable(ScrollView, can_focus=True):
         self._recompute(self.cursor_key)
 
 
+class LiveCell(str):
+    """A cell whose text depends on the time it is drawn (an AGE): the table asks ``live()``
+    at each paint, sorts by ``sort_value`` and filters on the text it was made with."""
+
+    sort_value: float = 0.0
+
+    def live(self) -> str:
+        """The text to draw now."""
+        return str(self)
+
+
 def _sort_key(cell: str) -> tuple[int, Any]:
+    if isinstance(cell, LiveCell):
+        return (0, cell.sort_value)
     # Numbers sort as numbers ("10" after "9"), everything else as text.
     try:
         return (0, float(cell))

@@ -1,0 +1,44 @@
+"""The `:pods` view against the sandbox, read as a user reads it, beside `kubectl get pods`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+
+from meshtui.app import MeshApp
+from meshtui.widgets.big_table import BigTable
+from ui_helpers import wait_for
+
+pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH")
+
+
+def table_lines(table: BigTable) -> list[str]:
+    """Every line the table draws (header first), as text."""
+    return ["".join(seg.text for seg in table.render_line(y)) for y in range(table.size.height)]
+
+
+async def test_pods_ready_is_kubectls_and_age_keeps_counting(sandbox: Any) -> None:
+    from meshtui.sources.kube import KubeSource
+
+    out = subprocess.run(["kubectl", "--kubeconfig", str(sandbox.kubeconfig_path), "get", "pods", "-n", "bookinfo",
+                          "--no-headers"], capture_output=True, text=True, timeout=60, check=True).stdout
+    kubectl_ready = {line.split()[0]: line.split()[1] for line in out.splitlines() if line.strip()}
+    assert kubectl_ready and all("/" in r for r in kubectl_ready.values())
+    app = MeshApp(lambda: KubeSource.from_kubeconfig(str(sandbox.kubeconfig_path)))
+    async with app.run_test(size=(200, 60)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        await pilot.press("colon", *"pods", "enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "KindScreen")
+        table = app.screen.query_one(BigTable)
+        await pilot.press("slash", *"^bookinfo ", "enter")
+        await wait_for(pilot, lambda: table.row_count == len(kubectl_ready))
+        header = table_lines(table)[0].replace("▲", "").replace("▼", "").split()
+        ready_col, age_col = header.index("READY"), header.index("AGE")
+        shown = {cells.split()[1]: cells.split()[ready_col] for cells in table_lines(table)[1:]
+                 if cells.strip()}
+        assert shown == kubectl_ready
+        first_age = table_lines(table)[1].split()[age_col]
+        await wait_for(pilot, lambda: table_lines(table)[1].split()[age_col] != first_age, timeout=10)
