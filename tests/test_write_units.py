@@ -262,3 +262,18 @@ def test_plan_diff_is_a_unified_yaml_diff_in_key_order(tmp_path: Path) -> None:
         "-      weight: 10\n"
         "+      weight: 30\n"
     )
+
+
+def test_diffs_show_the_change_not_the_servers_bookkeeping() -> None:
+    """The conflict view and :history diffed resourceVersion/generation churn (issue 12)."""
+    from meshtui.write.plan import unified_diff
+
+    before = catalog_vs("istioinaction")
+    before["metadata"].update(resourceVersion="41", generation=3)
+    after = copy.deepcopy(before)
+    after["metadata"].update(resourceVersion="57", generation=4)
+    assert unified_diff(before, after, "a", "b") == ""
+    after["spec"]["http"][0]["route"][0]["weight"] = 55
+    changed = [ln for ln in unified_diff(before, after, "a", "b").splitlines()
+               if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+    assert changed and all("weight" in ln for ln in changed)

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 Edit = Callable[[RawObject], RawObject]
 
 # Server-managed bookkeeping that says nothing to a reviewer and would bury the real change.
-_NOISE_METADATA = ("managedFields",)
+# Fields the server rewrites on every write: in a diff they are churn, never the change.
+_NOISE_METADATA = ("managedFields", "resourceVersion", "generation")
 
 
 class RebaseError(Exception):
