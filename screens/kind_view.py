@@ -24,6 +24,9 @@ class KindScreen(FilterableTableScreen):
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("y", "yaml", "YAML", id="yaml"),
         Binding("c", "proxy_config", "Envoy", id="proxy-config", tooltip="Envoy config of the pod (in :pods)"),
+        Binding("w", "edit_routes", "Edit routes", id="edit-routes",
+                tooltip="Route editor on the VirtualService under the cursor (in :vs)"),
+        Binding("e", "edit_yaml", "$EDITOR", id="edit-yaml", tooltip="Edit the object under the cursor in $EDITOR"),
         Binding("escape", "back", "Back", id="back"),
         Binding("question_mark", "app.help", "Help", id="help"),
         Binding("q", "app.quit", "Quit", id="quit"),
@@ -88,6 +91,32 @@ class KindScreen(FilterableTableScreen):
             return
         self.app.open_proxy_config(key[1], key[2])  # type: ignore[attr-defined]
 
+    def action_edit_routes(self) -> None:
+        """In the VirtualService view: the route editor on the row under the cursor (no Service
+        manifest needed: a GitOps directory of networking objects is edited as it is)."""
+        key = self.query_one(BigTable).cursor_key
+        if not key or key[0] != "VirtualService":
+            self.notify("the route editor edits VirtualServices: use it in :vs", severity="warning")
+            return
+        from meshtui.screens.route_editor import RouteEditor
+
+        self.app.push_screen(RouteEditor(tuple(key)))
+
+    def action_edit_yaml(self) -> None:
+        """Edit the object under the cursor in $EDITOR, through the same write path."""
+        key = self.query_one(BigTable).cursor_key
+        if key and key[0] != "Namespace":
+            from meshtui.screens.write_actions import edit_in_editor
+
+            edit_in_editor(self.app, tuple(key))  # type: ignore[arg-type]
+
     def on_big_table_selected(self, event: BigTable.Selected) -> None:
-        """Enter: show the object in the mesh browser (its service for routing kinds)."""
-        self.app.show_in_browser(event.key)  # type: ignore[attr-defined]
+        """Enter: show the object in the mesh browser (its service for routing kinds); a
+        VirtualService whose hosts name no service in the mesh opens in the route editor."""
+        from meshtui.routing.service_view import service_for_object
+
+        key = tuple(event.key)
+        if key[0] == "VirtualService" and service_for_object(self._index, *key) is None:
+            self.action_edit_routes()
+            return
+        self.app.show_in_browser(key)  # type: ignore[attr-defined]

@@ -254,3 +254,25 @@ async def test_scope_switch_moves_the_detail_to_a_service_of_that_namespace(demo
         await wait_for(pilot, lambda: " rollouts/" in detail_title(app))
         node = app.screen.query_one(MeshTree).cursor_node
         assert node.data[2] == "rollouts"
+
+
+async def test_networking_only_directory_edits_a_virtual_service_from_vs(tmp_path: Path) -> None:
+    """Issue 12: Istio's samples/bookinfo/networking (no Service manifests) could not be edited."""
+    from paths import CONFORMANCE_ROOT
+
+    target = tmp_path / "networking"
+    shutil.copytree(CONFORMANCE_ROOT / "samples" / "bookinfo" / "networking", target)
+    for f in target.iterdir():
+        f.chmod(0o644)
+    app = files_app(target)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        await pilot.press("colon", *"vs", "enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "KindScreen")
+        await pilot.press("slash", *"^default reviews", "enter", "enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RouteEditor")
+        assert "VirtualService default/reviews" in str(app.screen.query_one("#editor-title").render())
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "KindScreen")
+        await pilot.press("w")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RouteEditor")
