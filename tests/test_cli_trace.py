@@ -106,3 +106,39 @@ def test_bad_flags_exit_2_with_one_line(bookinfo_dir: Path, capsys: pytest.Captu
     assert "not key=value" in capsys.readouterr().err
     assert main(["trace", "--files", str(bookinfo_dir), "--host", "x", "--gateway", "nope"]) == 2
     assert "gateway 'nope' not found" in capsys.readouterr().err
+
+
+REGEX_ROUTES = """\
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: default}
+spec:
+  selector: {app: api}
+  ports: [{name: http, port: 80}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: api, namespace: default}
+spec:
+  hosts: [api]
+  http:
+  - name: numeric-id
+    match: [{headers: {x-id: {regex: "[[:digit:]]+"}}}]
+    route: [{destination: {host: api, subset: numeric}}]
+  - name: letters
+    match: [{headers: {x-id: {regex: "\\\\pL+"}}}]
+    route: [{destination: {host: api, subset: letters}}]
+  - name: rest
+    route: [{destination: {host: api, subset: other}}]
+"""
+
+
+@pytest.mark.parametrize(("value", "rule"), [("123", "numeric-id"), ("abc", "letters"), ("ünï", "letters"),
+                                             ("12a", "rest")])
+def test_regex_matches_with_re2_classes(tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str,
+                                        rule: str) -> None:
+    """POSIX classes and Unicode classes match as Envoy's RE2 does, always in full."""
+    (tmp_path / "api.yaml").write_text(REGEX_ROUTES)
+    data = trace_json(capsys, "--files", str(tmp_path), "--host", "api", "-H", f"x-id: {value}",
+                      "--source-namespace", "default")
+    assert data["rule_name"] == rule
