@@ -17,6 +17,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``meshtui promote``."""
     from meshtui.commands._release import run_release
-    from meshtui.write.edits import promote_edit
+    from meshtui.write.edit_api import promote
 
-    return run_release(args, "promote", promote_edit)
+    return run_release(args, promote)

@@ -17,6 +17,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``meshtui rollback``."""
     from meshtui.commands._release import run_release
-    from meshtui.write.edits import rollback_edit
+    from meshtui.write.edit_api import rollback
 
-    return run_release(args, "rollback", rollback_edit)
+    return run_release(args, rollback)

@@ -285,6 +285,20 @@ class MeshIndex(WorkloadLookups):
                     out.append(self._by_kind[kind][ident])
         return out
 
+    def objects_for_host(self, host: str) -> list[Resource]:
+        """VirtualServices, DestinationRules (of every namespace), Services and ServiceEntries
+        whose hosts overlap ``host`` (an FQDN or wildcard), by host index: no walk of the mesh."""
+        out: list[Resource] = []
+        maps = [(self._vs_hosts, "VirtualService"), (self._svc_hosts, "Service"), (self._se_hosts, "ServiceEntry")]
+        maps += [(hostmap, "DestinationRule") for hostmap in self._dr_hosts.values()]
+        for hostmap, kind in maps:
+            seen: set[Id] = set()
+            for _, ids in hostmap.matching(host):
+                for ident in sorted(ids - seen):
+                    seen.add(ident)
+                    out.append(self._by_kind[kind][ident])
+        return out
+
     def _export_to(self, obj: Resource) -> list[str]:
         if isinstance(obj, (VirtualService, DestinationRule, ServiceEntry)) and obj.export_to:
             return obj.export_to
