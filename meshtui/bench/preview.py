@@ -30,7 +30,8 @@ async def _run(kubeconfig: str, runs: int) -> dict[str, Any]:
     from meshtui.sources.kube import KubeSource
     from meshtui.write.apply import Writer
     from meshtui.write.audit import AuditLog
-    from meshtui.write.edit_api import EditSession, Target, shift
+    from meshtui.write import edit_api
+    from meshtui.write.pending import EditSession
     from meshtui.write.scope import affected_objects
 
     source = KubeSource.from_kubeconfig(kubeconfig)
@@ -41,14 +42,14 @@ async def _run(kubeconfig: str, runs: int) -> dict[str, Any]:
         raise RuntimeError(f"the sandbox serves {len(names)} scale VirtualServices, fewer than {runs} runs")
     with tempfile.TemporaryDirectory() as tmp:
         writer = Writer(AuditLog(Path(tmp) / "audit.jsonl"))
-        writer.check(_plan(index, source, names[-1], EditSession, Target, shift, affected_objects)[0])  # warm-up
+        writer.check(_plan(index, source, names[-1], EditSession, edit_api.shift, affected_objects)[0])  # warm-up
         result: dict[str, Any] = {"preview_ms": [], "stall_ms": [], "objects": len(index)}
         meter = StallMeter()
         meter.start()
         for i in range(runs):
             await asyncio.sleep(0.05)  # let the ticker settle between runs
             started = time.perf_counter()
-            plan, context = _plan(index, source, names[i * (len(names) // runs)], EditSession, Target, shift,
+            plan, context = _plan(index, source, names[i * (len(names) // runs)], EditSession, edit_api.shift,
                                   affected_objects)
             preview = await asyncio.to_thread(writer.check, plan)
             elapsed = time.perf_counter() - started
@@ -62,12 +63,12 @@ async def _run(kubeconfig: str, runs: int) -> dict[str, Any]:
     return result
 
 
-def _plan(index: Any, source: Any, key: tuple[str, str], session_type: Any, target: Any, shift: Any,
+def _plan(index: Any, source: Any, key: tuple[str, str], session_type: Any, shift: Any,
           affected_objects: Any) -> tuple[Any, int]:
     """What the route editor does on ``←`` then ``enter``: one pending weight edit and its plan."""
     vs = index.get("VirtualService", *key)
     session = session_type(vs.raw)
-    session.apply(shift(target(rule=0, destination="v1"), -5))
+    session.apply(shift(0, "v1", -5))
     context = affected_objects(index, [session.base, session.current])
     return session.plan(source, context), len(context)
 
