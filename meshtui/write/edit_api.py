@@ -251,24 +251,14 @@ def remove_destination(rule: RuleRef, target: str) -> Action:
 # -- release workflows -------------------------------------------------------------------------------
 
 
-def _all_traffic(verb: str, rule: RuleRef, target: str) -> Action:
-    def edit(vs: RawObject) -> RawObject:
-        new = copy_vs(vs)
-        r, _, i = _find(new, rule, target)
-        write_weights(r, [100 if j == i else 0 for j in range(len(r["route"]))])
-        return new
-
-    return Action(f"{verb} {target} (rule {rule_text(rule)})", edit)
-
-
 def promote(rule: RuleRef, target: str) -> Action:
     """All traffic of ``rule`` to ``target`` (a destination it routes to); the others stay at 0."""
-    return _all_traffic("promote", rule, target)
+    return Action(f"promote {target} (rule {rule_text(rule)})", lambda vs: release.promote(vs, target, rule))
 
 
 def rollback(rule: RuleRef, target: str) -> Action:
     """All traffic of ``rule`` back to ``target`` (a destination it routes to); others stay at 0."""
-    return _all_traffic("rollback", rule, target)
+    return Action(f"rollback {target} (rule {rule_text(rule)})", lambda vs: release.rollback(vs, target, rule))
 
 
 def canary_step(rule: RuleRef, stable: str, canary: str, step: int, max_weight: int) -> Action:
