@@ -1,6 +1,6 @@
 """``meshtui rollback NAME[.NS] SUBSET [--rule N|NAME] [--dry-run] [--yes]``: all traffic of a rule
-back to SUBSET (the stable version); the other destinations stay in the rule at 0. Same write
-path and exit codes as ``meshtui shift``."""
+back to SUBSET (the stable version), a destination the rule routes to; the other destinations
+stay in the rule at 0. Same write path and exit codes as ``meshtui shift``."""
 
 from __future__ import annotations
 

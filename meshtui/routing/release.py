@@ -3,8 +3,10 @@
 The input is never modified; the result is a deep copy in which only the edited fields
 changed, so unknown fields, comments carried by round-trip containers and key order survive.
 Rules are addressed by index or ``name`` (``rule=None`` picks the obvious one, see
-``meshtui.routing.rules.rule_index``); destinations by subset name (or host when they have no
-subset). Weights follow ``meshtui.routing.weights``: integers that sum to 100.
+``meshtui.routing.rules.rule_index``); destinations by subset, by host (when they have no
+subset) or as ``HOST/SUBSET`` (``meshtui.routing.rules.destination_index``; an ambiguous name is
+refused). Weights follow ``meshtui.routing.weights``: integers that sum to 100. The user actions
+built on these, for the route editor and the CLI alike, are ``meshtui.write.edit_api``.
 
 Match conditions, rewrites, faults and rule order are edited by ``meshtui.routing.edit``.
 """
