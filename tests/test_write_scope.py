@@ -102,3 +102,18 @@ def test_context_of_one_edit_does_not_grow_with_the_mesh() -> None:
         assert {"VirtualService", "DestinationRule", "Service", "Pod"} <= set(kinds)
         sizes.append(len(context))
     assert sizes[0] == sizes[1]
+
+
+def test_scoped_preview_of_a_destination_rule_edit(demo: list[dict[str, Any]]) -> None:
+    index = MeshIndex(demo)
+    rules = [o for o in demo if o["kind"] == "DestinationRule" and o["spec"].get("subsets")]
+    assert rules
+    introduced = 0
+    for base in rules:
+        new = copy.deepcopy(base)
+        new["spec"]["subsets"][-1]["labels"] = {"version": "no-such-version"}
+        whole = validate_change(base, new, demo)
+        scoped = validate_change(base, new, affected_objects(index, [base, new]))
+        assert _summary(scoped) == _summary(whole), base["metadata"]["name"]
+        introduced += len(whole.errors) + len(whole.warnings)
+    assert introduced > 0  # a subset selecting no pod is found, so the comparison means something

@@ -26,6 +26,9 @@ _BY_HOST = frozenset({"VirtualService", "DestinationRule", "Service", "ServiceEn
 _BY_WORKLOAD = frozenset({"Pod", "Deployment", "ReplicaSet", "Endpoints", "EndpointSlice"})
 # Namespaces (their labels: injection, ambient) are read for the namespaces of the objects kept.
 _BY_NAMESPACE = frozenset({"Namespace"})
+# Of these, a VirtualService's findings read only the mesh config (``istio`` in istio-system);
+# clusters hold one or two per namespace, and Secrets are only read for Gateways.
+_MESH_CONFIG_ONLY = frozenset({"ConfigMap", "Secret"})
 
 
 def _namespace(obj: RawObject) -> str:
@@ -107,9 +110,12 @@ def affected_objects(index: Any, edited: Iterable[RawObject]) -> list[RawObject]
         if endpoints is not None:
             keep(endpoints.raw)
     for kind in index.kinds():
-        if kind not in _BY_HOST and kind not in _BY_WORKLOAD and kind not in _BY_NAMESPACE:
+        if kind not in _BY_HOST | _BY_WORKLOAD | _BY_NAMESPACE | _MESH_CONFIG_ONLY:
             for obj in index.objects(kind):
                 keep(obj.raw)
+    mesh_config = index.get("ConfigMap", "istio-system", "istio")
+    if mesh_config is not None:
+        keep(mesh_config.raw)
     for ns in sorted({key.namespace for key in found} | {index.mesh_config.root_namespace}):
         namespace = index.get("Namespace", "", ns)
         if namespace is not None:
