@@ -63,29 +63,6 @@ def _target(rule: dict[str, Any], target: str, vs: dict[str, Any]) -> int:
     return found
 
 
-def set_weight(vs: dict[str, Any], target: str, value: int, rule: RuleRef = None) -> dict[str, Any]:
-    """Give destination ``target`` exactly ``value`` %; the others are rebalanced proportionally."""
-    new = copy_vs(vs)
-    r = http_rules(new)[rule_index(new, rule, wanted=(target,))]
-    i = _target(r, target, new)
-    write_weights(r, _wrap(wa.set_weight, current_weights(r), i, value))
-    return new
-
-
-def shift_weight(vs: dict[str, Any], target: str, delta: int, rule: RuleRef = None) -> dict[str, Any]:
-    """Move destination ``target`` by ``delta`` points (clamped 0..100), rebalancing the others."""
-    new = copy_vs(vs)
-    r = http_rules(new)[rule_index(new, rule, wanted=(target,))]
-    i = _target(r, target, new)
-    write_weights(r, _wrap(wa.shift_weight, current_weights(r), i, delta))
-    return new
-
-
-def drain(vs: dict[str, Any], target: str, rule: RuleRef = None) -> dict[str, Any]:
-    """Send nothing to ``target`` (weight 0, kept in the route so it can be restored)."""
-    return set_weight(vs, target, 0, rule)
-
-
 def add_destination(vs: dict[str, Any], subset: str, weight: int = 0, host: str | None = None,
                     rule: RuleRef = None) -> dict[str, Any]:
     """Add ``subset`` (of ``host``, default the rule's host) with ``weight``; others shrink."""

@@ -106,22 +106,6 @@ def pin_weights(weights: Sequence[int], pins: dict[int, int], total: int = TOTAL
     return out
 
 
-def shift_weight(weights: Sequence[int], index: int, delta: int) -> list[int]:
-    """Move destination ``index`` by ``delta`` points (clamped to 0..100), rebalancing the rest.
-
-    The current weights are first normalised to 100, so a rule whose weights do not sum to 100
-    comes out consistent.
-    """
-    ws = normalize(weights)
-    _check_index(ws, index)
-    return set_weight(ws, index, min(TOTAL, max(0, ws[index] + delta)))
-
-
-def drain(weights: Sequence[int], index: int) -> list[int]:
-    """Send no traffic to destination ``index`` (weight 0); the others absorb its share."""
-    return set_weight(weights, index, 0)
-
-
 def add_destination(weights: Sequence[int], value: int = 0, position: int | None = None) -> list[int]:
     """Insert a destination with ``value`` at ``position`` (default: last); the others shrink."""
     ws = _check(weights)
