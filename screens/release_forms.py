@@ -124,7 +124,10 @@ def run(ed: "RouteEditor", name: str) -> None:
         ], lambda v: api.canary_step(ref, v["stable"], v["canary"], _int(v["step"], "step"),
                                      _int(v["max"], "max weight")))
     elif name in ("promote", "rollback"):
-        default = canary if name == "promote" else (subsets[0][0] if subsets else top)
+        routed = [s for s, _ in subsets]
+        default = canary if name == "promote" else (routed[0] if routed else top)
+        if routed and default not in routed:  # only a subset the rule routes to can be promoted
+            default = routed[-1] if name == "promote" else routed[0]
         op = api.promote if name == "promote" else api.rollback
         form(f"{name.capitalize()} on {where}: all traffic to one subset", [subset_field(default)],
              lambda v: op(ref, v["subset"]),

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from test_screen_editor import DEMO, files_app
-from test_screen_editor_actions import apply, form, form_error, open_backend, screen_name
+from test_screen_editor_actions import apply, form, form_error, open_backend, screen_name, set_field
 from ui_helpers import wait_for
 
 from meshtui.cli import main
@@ -43,7 +43,10 @@ async def test_unrouted_subset_is_refused_by_the_editor_and_by_the_cli(
     app = files_app(demo_dir)
     async with app.run_test(size=(150, 50)) as pilot:
         await open_backend(pilot, app, ("rule", 0))
-        await form(pilot, app, "p" if verb == "promote" else "b", subset="v0")
+        shown_form = await form(pilot, app, "p" if verb == "promote" else "b", False)
+        assert shown_form.values() == {"subset": "v1"}  # offered: the subset the rule routes to
+        await set_field(pilot, app, "subset", "v0")
+        await pilot.press("enter")
         await wait_for(pilot, lambda: "v0" in form_error(app))
         shown = form_error(app)
         assert screen_name(app) == "FormScreen"
