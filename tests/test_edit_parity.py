@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from test_screen_editor import DEMO, files_app
+from test_screen_editor import DEMO, files_app, open_editor_at
 from test_screen_editor_actions import apply, form, form_error, open_backend, screen_name, set_field
 from ui_helpers import wait_for
 
@@ -108,3 +108,40 @@ def test_shift_takes_host_slash_subset(tmp_path: Path) -> None:
     assert main(["promote", "front.shop", "reviews.shop.svc.cluster.local/v1", "--files", str(tmp_path),
                  "--yes"]) == 0
     assert [d["weight"] for d in _route(tmp_path / "front.yaml", "front", 0)] == [0, 0, 100]
+
+
+TWO_HOSTS_MESH = TWO_HOSTS + """\
+---
+apiVersion: v1
+kind: Service
+metadata: {name: front, namespace: shop}
+spec: {selector: {app: front}, ports: [{name: http, port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: catalog, namespace: shop}
+spec: {selector: {app: catalog}, ports: [{name: http, port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: shop}
+spec: {selector: {app: reviews}, ports: [{name: http, port: 80}]}
+"""
+
+
+async def test_the_editor_moves_the_destination_it_shows_when_two_hosts_share_a_subset(tmp_path: Path) -> None:
+    """``←`` on reviews' v1 moves that one (not catalog's v1), as ``shift front reviews/v1=-5``."""
+    ui_dir, cli_dir = tmp_path / "ui", tmp_path / "cli"
+    for d in (ui_dir, cli_dir):
+        d.mkdir()
+        (d / "front.yaml").write_text(TWO_HOSTS_MESH)
+    app = files_app(ui_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_editor_at(pilot, app, "shop", "front", ("dest", 0, 2))
+        await wait_for(pilot, lambda: screen_name(app) == "RouteEditor")
+        await pilot.press("left")
+        await apply(pilot, app)
+    assert main(["shift", "front.shop", "reviews/v1=-5", "--files", str(cli_dir), "--yes"]) == 0
+    editor, cli = (_route(d / "front.yaml", "front", 0) for d in (ui_dir, cli_dir))
+    assert editor == cli
+    assert [d["weight"] for d in editor] == [64, 21, 15]  # 85 shared 60:20 by the other two
