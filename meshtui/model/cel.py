@@ -16,11 +16,19 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import sys
 import threading
+import types
 from functools import lru_cache
 from typing import Any
 
-import cel as _cel
+# The package's __init__ also imports its command-line tool (typer, prompt_toolkit: 0.25-0.35 s
+# on every meshtui command that validates); a placeholder for that one submodule, which meshtui
+# never uses, keeps the import at ~20 ms. The evaluator (the Rust extension, its stdlib) loads as
+# it always does.
+if "cel" not in sys.modules:
+    sys.modules.setdefault("cel.cli", types.ModuleType("cel.cli"))
+import cel as _cel  # noqa: E402 - after the placeholder above
 
 
 class CelError(Exception):
