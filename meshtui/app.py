@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import queue
 import threading
 import time
@@ -24,6 +23,7 @@ from textual.binding import Binding
 from textual.worker import get_current_worker
 
 from meshtui.messages import MeshUpdated
+from meshtui.util.gcpause import gc_paused
 from meshtui.widgets.palette import MeshCommands
 
 # The watch thread wakes the loop when it queues an event; the loop applies what is queued after
@@ -103,24 +103,18 @@ class MeshApp(KeysFollowFocus, App[int]):
         # The bulk load creates about a million objects that all live on: with the collector
         # on, each generation-2 pass over them stalls the event loop for 200-600 ms (measured
         # at 5,000 services). Pause it for the load; _loaded() freezes the survivors.
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            snap = source.snapshot()
-            index = MeshIndex(snap.objects)
-        except Exception as exc:  # noqa: BLE001
-            self.call_from_thread(self._failed, f"cannot load the mesh: {exc}")
-            return
-        else:
+        # Frozen afterwards: the index (and Textual's startup objects) leave the collector's
+        # reach for good, so later full collections stay small (they stalled the Logs screen too).
+        with gc_paused(freeze=True):
+            try:
+                snap = source.snapshot()
+                index = MeshIndex(snap.objects)
+            except Exception as exc:  # noqa: BLE001
+                self.call_from_thread(self._failed, f"cannot load the mesh: {exc}")
+                return
             self.prepared_labels = _service_labels(index)
             # Imported here, off the loop: the first route view would otherwise pay for it.
             import meshtui.routing.service_view  # noqa: F401
-        finally:
-            # Move the index (and Textual's startup objects) out of the collector's reach for
-            # good, so later full collections stay small (they stalled the Logs screen too).
-            gc.freeze()
-            if was_enabled:
-                gc.enable()
         reason = None if not self.read_only_flag else "--read-only"
         if reason is None:
             try:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from meshtui.sources.base import ObjectKey, RawObject
+from meshtui.write.scope import affected_objects
 
 # How long an undo waits for the watch to bring in our own write before judging the object.
 _CATCH_UP_SECONDS = 5.0
@@ -47,16 +48,6 @@ def refuse_if_read_only(app: Any, what: str = "this change") -> bool:
         app.notify("the mesh is still loading", severity="warning")
         return True
     return False
-
-
-def mesh_objects(index: Any) -> list[RawObject]:
-    """Every raw object of the index: the context the analyzers and ownership checks read."""
-    out = []
-    for key in index.keys():
-        obj = index.get(key.kind, key.namespace, key.name) if hasattr(key, "kind") else index.get(*key)
-        if obj is not None:
-            out.append(obj.raw)
-    return out
 
 
 def open_preview(app: Any, plan: Any, *, warnings: list[str] | None = None,
@@ -104,7 +95,8 @@ def revert(app: Any, entry: Any = None, done: Callable[[Any], None] | None = Non
             if target.result != "applied":
                 raise UndoError(f"only an applied change can be reverted (this one: {target.result})")
             current = _current(app, target)
-            plan = plan_undo(source, target, current, context=app.call_from_thread(mesh_objects, app.index))
+            context = app.call_from_thread(affected_objects, app.index, [o for o in (current, target.before, target.after) if o])
+            plan = plan_undo(source, target, current, context=context)
         except UndoConflict as exc:
             app.call_from_thread(app.notify, f"{exc}\n{exc.diff[:800]}", severity="error", timeout=15)
             return
@@ -190,7 +182,7 @@ def edit_in_editor(app: Any, key: tuple[str, str, str]) -> None:
             app.notify(message or "nothing was changed", severity="warning")
             return
         plan = ChangePlan.build(source, obj, three_way_edit(obj, edited), describe_changes(obj, edited),
-                                mesh_objects(app.index))
+                                affected_objects(app.index, [obj, edited]))
         if not plan.changed():
             app.notify(f"no change to {ObjectKey.of(obj)}")
             return

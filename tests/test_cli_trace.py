@@ -127,3 +127,39 @@ def test_a_host_header_unlisted_by_the_virtual_service_bypasses_the_split(
                  "--source-namespace", "default"]) == 0
     text = capsys.readouterr().out
     assert "Host header 10.22.12.178:30785; dialled Service default/backend-service port 80" in text
+
+
+REGEX_ROUTES = """\
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: default}
+spec:
+  selector: {app: api}
+  ports: [{name: http, port: 80}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: api, namespace: default}
+spec:
+  hosts: [api]
+  http:
+  - name: numeric-id
+    match: [{headers: {x-id: {regex: "[[:digit:]]+"}}}]
+    route: [{destination: {host: api, subset: numeric}}]
+  - name: letters
+    match: [{headers: {x-id: {regex: "\\\\pL+"}}}]
+    route: [{destination: {host: api, subset: letters}}]
+  - name: rest
+    route: [{destination: {host: api, subset: other}}]
+"""
+
+
+@pytest.mark.parametrize(("value", "rule"), [("123", "numeric-id"), ("abc", "letters"), ("ünï", "letters"),
+                                             ("12a", "rest")])
+def test_regex_matches_with_re2_classes(tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str,
+                                        rule: str) -> None:
+    """POSIX classes and Unicode classes match as Envoy's RE2 does, always in full."""
+    (tmp_path / "api.yaml").write_text(REGEX_ROUTES)
+    data = trace_json(capsys, "--files", str(tmp_path), "--host", "api", "-H", f"x-id: {value}",
+                      "--source-namespace", "default")
+    assert data["rule_name"] == rule

@@ -35,7 +35,7 @@ from meshtui.sources.kube import KubeSource
 from meshtui.sources.kube_kinds import KindSpec
 from meshtui.write.apply import Writer, find_object
 from meshtui.write.audit import AuditLog
-from meshtui.write.edits import Assignment, shift_edit
+from meshtui.write.edit_api import Assignment, set_weights
 from meshtui.write.plan import ChangePlan
 
 pytestmark = pytest.mark.timeout(120)
@@ -73,7 +73,7 @@ def shift_plan(source: KubeSource, ns: str, weight: int) -> ChangePlan:
     objects = source.snapshot().objects
     vs = find_object(objects, ObjectKey("VirtualService", ns, "catalog"))
     assert vs is not None
-    return ChangePlan.build(source, vs, shift_edit([Assignment("v2", weight, False)], "canary"),
+    return ChangePlan.build(source, vs, set_weights("canary", [Assignment("v2", weight, False)]).edit,
                             f"shift v2={weight}", objects)
 
 
@@ -326,7 +326,7 @@ def test_old_api_versions_are_read_shown_and_round_tripped_intact(
         assert shown is not None and shown.api_version == f"{GROUP}/{version}"
         assert [[d.weight for d in r.route] for r in shown.http][1] == [90, 10]
 
-        plan = ChangePlan.build(source, read, shift_edit([Assignment("v2", 30, False)], "canary"),
+        plan = ChangePlan.build(source, read, set_weights("canary", [Assignment("v2", 30, False)]).edit,
                                 "shift v2=30", snap.objects)
         outcome = Writer(audit).run(plan)
         assert outcome.result == "applied", outcome.message
@@ -385,7 +385,7 @@ def test_a_10mb_virtual_service_is_listed_watched_and_applied(
         read = find_object(snap.objects, ObjectKey("VirtualService", ns, "catalog"))
         assert read is not None and len(read["spec"]["http"]) == 2_002
 
-        plan = ChangePlan.build(source, read, shift_edit([Assignment("v2", 30, False)], "canary"),
+        plan = ChangePlan.build(source, read, set_weights("canary", [Assignment("v2", 30, False)]).edit,
                                 "shift v2=30", snap.objects)
         outcome = Writer(audit, analyzer=None).run(plan)  # applied
         assert outcome.result == "applied", outcome.message

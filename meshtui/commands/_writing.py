@@ -180,8 +180,10 @@ def edit_and_execute(args: argparse.Namespace, make_edit: Callable[["RawObject"]
     ``what`` describes the request in the audit log when the edit cannot be built."""
     from meshtui.routing.rules import ReleaseError
     from meshtui.write.apply import Writer
-    from meshtui.write.edits import RuleChoiceError
+    from meshtui.write.edit_api import RuleChoiceError
+    from meshtui.model.index import MeshIndex
     from meshtui.write.plan import ChangePlan
+    from meshtui.write.scope import affected_objects
 
     name, namespace = split_name(args.name, getattr(args, "namespace", None))
     writer = Writer()
@@ -191,7 +193,9 @@ def edit_and_execute(args: argparse.Namespace, make_edit: Callable[["RawObject"]
         description = what
         try:
             edit, description = make_edit(vs)
-            plan = ChangePlan.build(source, vs, edit, description, objects)
+            plan = ChangePlan.build(source, vs, edit, description, [])
+            # The checks read only what the edit can affect (one index build, not two of the mesh).
+            plan.context = affected_objects(MeshIndex(objects), [plan.base, plan.new])
         except RuleChoiceError as exc:
             raise CommandError(str(exc), 2) from None
         except ReleaseError as exc:

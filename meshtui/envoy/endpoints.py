@@ -17,13 +17,13 @@ from meshtui.envoy.dump import (
     DumpError,
     Json,
     dig,
-    gc_paused,
     get,
     malformed_is_dump_error,
     parse_json_document,
 )
 from meshtui.envoy.gosort import go_sort_by_key
 from meshtui.envoy.table import Table
+from meshtui.util.gcpause import gc_paused_call
 
 HEALTH_STATUS = {0: "UNKNOWN", 1: "HEALTHY", 2: "UNHEALTHY", 3: "DRAINING", 4: "TIMEOUT", 5: "DEGRADED"}
 
@@ -111,7 +111,7 @@ def host_verify(flt: EndpointFilter, host: Json, cluster: str) -> bool:
 
 
 @malformed_is_dump_error
-@gc_paused
+@gc_paused_call
 def endpoint_table(clusters: ClustersDump, flt: EndpointFilter = EndpointFilter()) -> Table:
     """The endpoints table (``ENDPOINT STATUS OUTLIER CHECK CLUSTER``)."""
     entries = []
@@ -211,7 +211,7 @@ def sorted_assignments(dump: ConfigDump, flt: EndpointFilter = EndpointFilter())
 
 
 @malformed_is_dump_error
-@gc_paused
+@gc_paused_call
 def eds_table(dump: ConfigDump, flt: EndpointFilter = EndpointFilter(), *, include_type: bool = False) -> Table:
     """The EDS table (``NAME STATUS LOCALITY CLUSTER``)."""
     table = Table(["NAME", "STATUS", "LOCALITY", "CLUSTER"])

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import gc
 import importlib
 import importlib.util
 import os
@@ -37,6 +36,7 @@ from aiohttp import web
 from meshtui.sandbox import kubeconfig
 from meshtui.sandbox.api import Api, User
 from meshtui.sandbox.store import Store
+from meshtui.util.gcpause import gc_paused
 
 if TYPE_CHECKING:
     from meshtui.sandbox.traffic import TrafficSimulator
@@ -139,17 +139,12 @@ class Sandbox:
 
             # Generating tens of thousands of small dicts triggers full GC passes over and over;
             # pausing the collector makes --scale 5000 several times faster.
-            was_enabled = gc.isenabled()
-            gc.disable()
-            try:
+            # The loaded objects live as long as the sandbox: frozen, GC scans skip them.
+            with gc_paused(freeze=True):
                 if self._scenario:
                     scenario.load_demo(self.store)
                 if self._scale:
                     scenario.load_scale(self.store, self._scale)
-            finally:
-                if was_enabled:
-                    gc.enable()
-            gc.freeze()  # the loaded objects live as long as the sandbox; keep them out of GC scans
             scenario.attach_endpoints_controller(self.store)
         if self._traffic_on and "logs" in self.app:
             from meshtui.sandbox.traffic import TrafficSimulator

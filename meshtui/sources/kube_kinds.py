@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshtui.sources.base import LoadError, RawObject
-from meshtui.sources.kube_rest import HttpError, Rest, decode, gc_paused
+from meshtui.sources.kube_rest import HttpError, Rest, decode
+from meshtui.util.gcpause import gc_paused
 from meshtui.sources.kube_slim import decode_pod_page, slim_pod
 
 ISTIO_GROUP = "networking.istio.io"

@@ -11,49 +11,19 @@ This module imports nothing from ``kubernetes`` at import time; the caller hands
 
 from __future__ import annotations
 
-import gc
-import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import orjson
 
 from meshtui.sources.base import UnavailableError
+from meshtui.util.gcpause import gc_paused
 
 Query = Sequence[tuple[str, Any]]
 
 # Connect timeout for every request, and the read timeout of requests that are not streams.
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
-
-_gc_lock = threading.Lock()
-_gc_depth = 0
-_gc_was_enabled = False
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large JSON document is decoded.
-
-    Decoding a 20,000-pod list allocates millions of containers; with the collector running it
-    repeatedly walks them all (several times slower). Reference counting still frees everything.
-    Nested and concurrent users share one pause: the last one out restores the previous setting.
-    """
-    global _gc_depth, _gc_was_enabled
-    with _gc_lock:
-        if _gc_depth == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_depth += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_depth -= 1
-            if _gc_depth == 0 and _gc_was_enabled:
-                gc.enable()
-
 
 def decode(data: bytes) -> Any:
     """orjson-decode ``data`` with the garbage collector paused."""

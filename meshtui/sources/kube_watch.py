@@ -34,6 +34,7 @@ from meshtui.sources.base import (
 )
 from meshtui.sources.kube_kinds import KindSpec, list_kind
 from meshtui.sources.kube_rest import HttpError, Rest, describe_connection_error, iter_lines, one_line
+from meshtui.util.backoff import Backoff
 
 
 @dataclass(frozen=True)
@@ -52,23 +53,6 @@ class WatchSettings:
     stale_after: float = 20.0
     # How often stop is checked by the generator and the canceller.
     poll: float = 0.1
-
-
-class Backoff:
-    """Exponential backoff with "equal jitter": a delay in [d/2, d], d doubling up to a cap."""
-
-    def __init__(self, base: float, cap: float) -> None:
-        self.base, self.cap, self.attempt = base, cap, 0
-
-    def next(self) -> float:
-        """The next delay; each call doubles the ceiling."""
-        ceiling = min(self.cap, self.base * (2 ** self.attempt))
-        self.attempt += 1
-        return random.uniform(ceiling / 2, ceiling)
-
-    def reset(self) -> None:
-        """Start again from the base delay (after a healthy connection)."""
-        self.attempt = 0
 
 
 class Canceller(threading.Thread):

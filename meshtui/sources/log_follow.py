@@ -15,7 +15,6 @@ takes whole batches with ``drain`` (the UI, from a timer) or ``batches`` (a bloc
 from __future__ import annotations
 
 import math
-import random
 import threading
 import time
 from collections import deque
@@ -24,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from meshtui.sources.base import NotFoundError
+from meshtui.util.backoff import Backoff
 
 PodKey = tuple[str, str]  # (namespace, pod)
 Item = tuple[PodKey, str]
@@ -317,7 +317,7 @@ class LogFollower:
 
     def _run(self, s: _PodStream) -> None:
         ns, pod = s.key
-        delay = self.retry_initial
+        backoff = Backoff(self.retry_initial, self.retry_max)
         put = self.queue.put
         s.started = self.clock()
         while not s.stop.is_set():
@@ -341,7 +341,7 @@ class LogFollower:
                         s.state.lines += 1
                         if not put((s.key, item), s.stop):
                             return
-                    delay = self.retry_initial
+                    backoff.reset()
                 if replay is not None:
                     for item in replay.flush():
                         s.last_recv = self.clock()
@@ -362,6 +362,5 @@ class LogFollower:
             s.state.detail = detail
             self._notice(f"{ns}/{pod}: {detail}; reconnecting")
             # Jitter keeps many pods cut at once from reconnecting in lockstep.
-            s.stop.wait(delay * (0.5 + random.random()))
-            delay = min(self.retry_max, delay * 2)
+            s.stop.wait(backoff.next())
         s.state.state = "stopped"

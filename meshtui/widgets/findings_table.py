@@ -209,7 +209,7 @@ class FindingsFeed:
         )
 
     def _analyze(self, raws: list[dict[str, Any]], suffix: str, started: float) -> None:
-        from meshtui.sources.kube_rest import gc_paused
+        from meshtui.util.gcpause import gc_paused
 
         worker = get_current_worker()
         # The collector stays paused for the run: the analysis builds ~10^6 short-lived objects,

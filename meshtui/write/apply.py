@@ -24,7 +24,6 @@ from meshtui.sources.base import (
     NotFoundError,
     ObjectKey,
     RawObject,
-    Source,
     SourceError,
     UnavailableError,
 )
@@ -180,7 +179,8 @@ class Writer:
 
     def _failure(self, plan: ChangePlan, exc: SourceError, validation: Validation) -> Outcome:
         if isinstance(exc, ConflictError):
-            current = exc.current if exc.current is not None else _reload(plan.source, plan.key)
+            # The source read the one object (kube: a GET; files: the one file): no re-list.
+            current = exc.current
             message = str(exc)
             if current is not None and fingerprint(content(current)) == fingerprint(content(plan.new)):
                 # A retry after a lost answer: the earlier attempt did land. Still a conflict
@@ -211,15 +211,6 @@ class Writer:
         except OSError as exc:
             outcome.audit_error = f"could not write the audit log {self.audit.path}: {exc.strerror or exc}"
         return outcome
-
-
-def _reload(source: Source, key: ObjectKey) -> RawObject | None:
-    """The object ``key`` as the source holds it now, or None (gone, or unreachable)."""
-    try:
-        snapshot = source.snapshot()
-    except SourceError:
-        return None
-    return find_object(snapshot.objects, key)
 
 
 def find_object(objects: list[RawObject], key: ObjectKey) -> RawObject | None:
