@@ -262,6 +262,8 @@ def check_namespace_slash_host(hostname: str, is_gateway: bool, gateway_semantic
 def check_labels(labels: Any) -> list[str]:
     """``labels.Instance.Validate``: keys and values of a label map."""
     out: list[str] = []
+    if not labels:
+        return out
     for k, v in string_map(labels).items():
         m = _TAG_KEY.match(k)
         if m is None:

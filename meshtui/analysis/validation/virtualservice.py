@@ -63,7 +63,8 @@ def check_gateway_names(result: Result, names: list[Any], semantics: bool, path:
 
 def _check_header_ops(result: Result, headers: Any, path: str) -> None:
     """Header manipulation names and values of a route or destination."""
-    headers = obj(headers)
+    if not headers or not isinstance(headers, dict):
+        return
     for side in ("request", "response"):
         ops = obj(headers.get(side))
         for op in ("add", "set"):
