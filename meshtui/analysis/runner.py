@@ -2,8 +2,8 @@
 
 Analyzers are registered under Istio's names (``virtualservice.DestinationRuleAnalyzer`` ...,
 what ``istioctl analyze --list-analyzers`` shows) and meshtui's (``meshtui.*``). ``analyze``
-runs all of them, or the ones named, and returns the findings sorted: errors first, then by
-resource.
+runs all of them, or the ones named, and returns the findings sorted (errors first, then by
+resource) and, as istioctl prints them, each distinct message once.
 """
 
 from __future__ import annotations
@@ -119,4 +119,17 @@ def analyze(index: MeshIndex, analyzers: Iterable[str] | None = None,
         info.run(ctx)
         if timings is not None:
             timings[info.name] = time.perf_counter() - started
-    return sorted(ctx.findings, key=Finding.sort_key)
+    return deduplicated(sorted(ctx.findings, key=Finding.sort_key))
+
+
+def deduplicated(findings: list[Finding]) -> list[Finding]:
+    """``findings`` (sorted) without repeats: two analyzers that say the same thing (same level,
+    code, origin and text) about one object say it once, as istioctl's ``SortedDedupedCopy``."""
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for f in findings:
+        line = f.text()
+        if line not in seen:
+            seen.add(line)
+            out.append(f)
+    return out
