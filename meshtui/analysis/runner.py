@@ -13,7 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from meshtui.analysis import destinationrule, gateway, meshtui_findings, service, serviceentry, sidecar
+from meshtui.analysis import (
+    conditions, destinationrule, envoyfilter, gateway, meshtui_findings, service, serviceentry, sidecar,
+)
 from meshtui.analysis import virtualservice as vs
 from meshtui.analysis import vsvalidation
 from meshtui.analysis.context import Analyzer, Context, all_messages
@@ -42,6 +44,8 @@ CLUSTER_KINDS = ("Service", "Namespace", "Node", "Pod", "Secret")
 
 
 ANALYZERS: tuple[AnalyzerInfo, ...] = (
+    AnalyzerInfo("conditions.ConditionAnalyzer", "negative status conditions (IST0171)",
+                 conditions.condition_analyzer, cluster_inputs=("Service",)),
     AnalyzerInfo("deprecation.DeprecationAnalyzer", "deprecated VirtualService and Sidecar fields",
                  sidecar.deprecation_analyzer),
     AnalyzerInfo("deployment.MultiServiceAnalyzer", "Services sharing a Deployment with conflicting ports",
@@ -52,6 +56,8 @@ ANALYZERS: tuple[AnalyzerInfo, ...] = (
     AnalyzerInfo("destinationrule.SubsetSelectPodAnalyzer", "unknown hosts and subsets selecting no pod",
                  destinationrule.subset_select_pod_analyzer,
                  cluster_inputs=('Node', 'Pod', 'Service')),
+    AnalyzerInfo("envoyfilter.EnvoyPatchAnalyzer", "EnvoyFilter patch operations that may not apply (IST0151-IST0155)",
+                 envoyfilter.envoy_patch_analyzer),
     AnalyzerInfo("gateway.CertificateAnalyzer", "a certificate shared by gateways", gateway.certificate_analyzer),
     AnalyzerInfo("gateway.ConflictingGatewayAnalyzer", "gateways with the same selector, port and hosts",
                  gateway.conflicting_gateway_analyzer,
