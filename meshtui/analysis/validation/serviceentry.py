@@ -8,7 +8,7 @@ from meshtui.analysis.validation.common import (
     UNIX_PREFIX, Result, check_alpha_workload_selector, check_export_to, check_fqdn, check_ip_subnet, check_labels,
     check_partial_wildcard, check_port, check_port_name, check_probe_header_name, check_protocol,
     check_unix_address, check_wildcard_domain, is_http, is_ip, is_tcp, is_tls, items, num, obj, parse_protocol,
-    string_map, text,
+    text,
 )
 
 AUTOALLOCATE_LABEL = "networking.istio.io/enable-autoallocate-ip"
@@ -248,5 +248,3 @@ def validate_service_entry(namespace: str, labels: dict[str, str], spec: dict[st
     result.add_all(check_export_to(namespace, spec.get("exportTo"), True, False), "spec.exportTo")
     return result
 
-
-__all__ = ["string_map", "validate_service_entry", "validate_workload_entry", "validate_workload_group"]

@@ -7,7 +7,7 @@ from typing import Any
 from meshtui.analysis.validation.common import (
     UNIX_PREFIX, Result, check_alpha_workload_selector, check_destination, check_fqdn, check_ip,
     check_namespace_slash_host, check_port, check_port_name, check_protocol, check_unix_address, is_http, is_tls,
-    items, num, obj, text,
+    items, num, text,
 )
 from meshtui.analysis.validation.destinationrule import check_connection_pool
 from meshtui.analysis.validation.gateway import check_tls_options
