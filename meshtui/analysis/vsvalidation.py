@@ -160,13 +160,22 @@ _MEMO_LIMIT = 50_000
 _memo_lock = threading.Lock()
 
 
-def schema_errors(raw: dict[str, Any]) -> tuple[Any, ...]:
-    """``meshtui.model.schema.validate(raw, strict=False)``, remembered by content."""
+def content_key(raw: dict[str, Any]) -> str | None:
+    """What validation results are remembered by: ``repr`` of the object without its metadata
+    (None when the object cannot be printed; it is then validated uncached)."""
+    try:
+        return repr({k: v for k, v in raw.items() if k != "metadata"})
+    except Exception:  # noqa: BLE001 - any object repr() fails on
+        return None
+
+
+def schema_errors(raw: dict[str, Any], key: str | None = None) -> tuple[Any, ...]:
+    """``meshtui.model.schema.validate(raw, strict=False)``, remembered by content (``key``:
+    :func:`content_key` of ``raw`` when the caller has it)."""
     from meshtui.model.schema import validate
 
-    try:
-        key = repr({k: v for k, v in raw.items() if k != "metadata"})
-    except Exception:  # noqa: BLE001 - an object repr() cannot print is validated uncached
+    key = key if key is not None else content_key(raw)
+    if key is None:
         return tuple(validate(raw, strict=False))
     found = _MEMO.get(key)
     if found is None:
@@ -191,11 +200,12 @@ def report_validation(ctx: Context, obj: Resource) -> None:
     IST0133 (SchemaWarning), each message once even where the two layers say the same.
     """
     seen: set[tuple[str, str]] = set()
-    for err in schema_errors(obj.raw):
+    key = content_key(obj.raw)
+    for err in schema_errors(obj.raw, key):
         text = f"{err.path}: {err.message}" if err.path else err.message
         seen.add(("error", text))
         ctx.report("SchemaValidationError", obj, text, path=err.path or None)
-    for msg in istio_validate(obj.raw):
+    for msg in istio_validate(obj.raw, key):
         if (msg.level, msg.text) in seen:
             continue
         seen.add((msg.level, msg.text))

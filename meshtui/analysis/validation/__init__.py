@@ -79,15 +79,19 @@ def _run(raw: dict[str, Any]) -> tuple[Message, ...]:
     return tuple(VALIDATORS[str(raw["kind"])](name, ns, labels, annotations, spec).messages)
 
 
-def validate(raw: dict[str, Any]) -> tuple[Message, ...]:
-    """Istio's validation messages for ``raw`` (empty for kinds it does not validate)."""
+def validate(raw: dict[str, Any], content_key: str | None = None) -> tuple[Message, ...]:
+    """Istio's validation messages for ``raw`` (empty for kinds it does not validate).
+
+    ``content_key``, when the caller has it, is ``repr`` of everything of ``raw`` but its
+    metadata (what the CRD schema check remembers results by), so it is not computed twice.
+    """
     if not validates(raw):
         return ()
     meta = obj(raw.get("metadata"))
     try:
         # What the checks read: the spec, the kind, and name/namespace/labels/annotations.
-        key = repr((raw.get("kind"), meta.get("name"), meta.get("namespace"), meta.get("labels"),
-                    meta.get("annotations"), raw.get("spec")))
+        body = content_key if content_key is not None else repr((raw.get("kind"), raw.get("spec")))
+        key = repr((body, meta.get("name"), meta.get("namespace"), meta.get("labels"), meta.get("annotations")))
     except Exception:  # noqa: BLE001 - an object repr() cannot print is validated uncached
         return _run(raw)
     found = _MEMO.get(key)
