@@ -136,6 +136,9 @@ class RouteEditor(Screen[None]):
             pending.append(f"pending ({len(self.session.edits)}): ", style="bold yellow")
             pending.append(self.session.description())
             pending.append("   enter preview · esc discard all · backspace undo the last", style="dim")
+            for problem in self.session.problems():
+                error = problem.level == "error"
+                pending.append(f"\n{'error' if error else 'warning'}: {problem}", style="bold red" if error else "yellow")
         else:
             pending.append("nothing pending   shift+←/→ ±1%  K/J move rule  w rewrite  d dark launch  "
                            "g blue-green  s A/B  i mirror  f fault", style="dim")

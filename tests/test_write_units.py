@@ -14,8 +14,8 @@ from write_helpers import catalog_vs
 from meshtui.routing.rules import ReleaseError
 from meshtui.sources.files import FilesSource
 from meshtui.write.audit import AuditEntry, AuditLog, source_id, state_dir
-from meshtui.write.checks import webhook_errors
 from meshtui.routing.weights import WeightError, pin_weights
+from meshtui.write.checks import istio_problems
 from meshtui.write.edit_api import (
     Assignment,
     RuleChoiceError,
@@ -118,13 +118,13 @@ def test_pick_rule_defaults() -> None:
 
 def test_webhook_rules_for_weights() -> None:
     vs = catalog_vs("shop")
-    assert webhook_errors(vs) == []
+    assert istio_problems(vs) == []
     vs["spec"]["http"][1]["route"][0]["weight"] = -1
     vs["spec"]["http"][1]["route"][1]["weight"] = 5
-    assert [str(e) for e in webhook_errors(vs)] == ["spec.http[1].route[0].weight: weight -1 < 0"]
+    assert [str(e) for e in istio_problems(vs)] == ["[IST0106] spec.http[1].route[0].weight: weight -1 < 0"]
     vs["spec"]["http"][1]["route"][0]["weight"] = 0
     vs["spec"]["http"][1]["route"][1]["weight"] = 0
-    assert [str(e) for e in webhook_errors(vs)] == ["spec.http[1].route: total destination weight = 0"]
+    assert [str(e) for e in istio_problems(vs)] == ["[IST0106] spec.http[1].route: total destination weight = 0"]
 
 
 # -- ownership -----------------------------------------------------------------------------------

@@ -74,6 +74,9 @@ class ClustersDump:
     def parse(cls, data: bytes | str, source: str = "clusters output") -> "ClustersDump":
         """Decode ``/clusters?format=json`` output; ``DumpError`` when it is not one."""
         doc = parse_json_document(data, source)
+        # proto3 JSON leaves an empty repeated field out: "{}" is a proxy with no cluster.
+        if isinstance(doc, dict) and not doc:
+            return cls({"cluster_statuses": []})
         if not isinstance(doc, dict) or not isinstance(get(doc, "cluster_statuses"), list):
             raise DumpError(f'{source}: not an Envoy clusters dump (no "cluster_statuses" list)')
         return cls(doc)

@@ -13,12 +13,14 @@ Consecutive weight moves on one rule coalesce into one step.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from meshtui.routing.rules import ReleaseError, RuleRef, copy_vs, http_rules, rule_index, write_weights
 from meshtui.sources.base import RawObject
+from meshtui.write.checks import Problem, istio_problems
 from meshtui.write.edit_api import Action, DestKey, dest_key, rule_text, stable_ref
 from meshtui.write.plan import ChangePlan, Edit
 
@@ -128,6 +130,20 @@ class EditSession:
         longer applies (the session is then unchanged)."""
         current = self._replay(base, self.edits)
         self.base, self.current = base, current
+
+    def problems(self) -> list[Problem]:
+        """Istio's validation of the pending object: every error (istiod would refuse it), and
+        the warnings the pending edits introduce; empty when nothing is pending."""
+        if not self.edits:
+            return []
+        had = Counter(p.message for p in istio_problems(self.base))
+        out = []
+        for p in istio_problems(self.current):
+            if p.level == "warning" and had[p.message] > 0:
+                had[p.message] -= 1
+                continue
+            out.append(p)
+        return out
 
     def description(self) -> str:
         """What the pending edits do, in one line."""
