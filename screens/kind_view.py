@@ -9,10 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Input, Static
 
-from meshtui.messages import MeshUpdated
+from meshtui.messages import MeshUpdated, OpenProxyConfig, ShowObject
 from meshtui.screens.table_base import FilterableTableScreen
 from meshtui.widgets.big_table import BigTable
-from meshtui.widgets.kind_rows import KindView, rows_for
+from meshtui.views.kind_rows import KindView, rows_for
 from meshtui.widgets.status_bar import StatusBar
 
 
@@ -83,8 +83,9 @@ class KindScreen(FilterableTableScreen):
         if not key or key[0] != "Pod":
             self.notify("Envoy config is per pod: use it in :pods", severity="warning")
             return
-        self.app.open_proxy_config(key[1], key[2])  # type: ignore[attr-defined]
+        self.post_message(OpenProxyConfig(key[1], key[2]))
 
     def on_big_table_selected(self, event: BigTable.Selected) -> None:
         """Enter: show the object in the mesh browser (its service for routing kinds)."""
-        self.app.show_in_browser(event.key)  # type: ignore[attr-defined]
+        kind, namespace, name = event.key
+        self.post_message(ShowObject(kind, namespace, name))

@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import Input
 
-COMMANDS = ("mesh", "ns", "svc", "vs", "dr", "gw", "se", "pods", "ctx", "quit")
+from meshtui.session.commands import prompt_hint
 
 
 class CommandPrompt(ModalScreen[str | None]):
@@ -16,7 +16,7 @@ class CommandPrompt(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=":" + " | ".join(COMMANDS), id="prompt")
+        yield Input(placeholder=prompt_hint(), id="prompt")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Return the command."""

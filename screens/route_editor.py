@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from meshtui.messages import MeshUpdated
+from meshtui.model.index import MeshIndex
 from meshtui.routing import edit as rule_edit
 from meshtui.routing import release
 from meshtui.routing import weights as wa
@@ -28,6 +29,7 @@ from meshtui.routing.rules import ReleaseError
 from meshtui.screens import release_forms, route_forms
 from meshtui.screens.edit_form import FormField, FormScreen
 from meshtui.screens.write_actions import mesh_objects, read_only_reason, refuse_if_read_only, revert
+from meshtui.widgets.host import session_of
 from meshtui.widgets.status_bar import StatusBar
 from meshtui.widgets.weight_editor import EditTree, weights_of
 from meshtui.write.pending import EditSession, dest_key, dest_text, ref_text, rule_ref
@@ -81,10 +83,16 @@ class RouteEditor(Screen[None]):
         yield StatusBar(id="status")
         yield Footer()
 
+    @property
+    def mesh_index(self) -> MeshIndex | None:
+        """The live mesh index of the app's session (None while loading)."""
+        mesh = session_of(self)
+        return mesh.index if mesh is not None else None
+
     def on_mount(self) -> None:
         """Load the object from the index and focus the tree."""
-        app: Any = self.app
-        found = app.index.get(*self.key) if app.index is not None else None
+        index = self.mesh_index
+        found = index.get(*self.key) if index is not None else None
         if found is None:
             self.notify(f"{self.key[0]} {self.key[1]}/{self.key[2]} not found", severity="error")
             self.app.pop_screen()
@@ -185,10 +193,10 @@ class RouteEditor(Screen[None]):
         self._refresh_from_index()
 
     def _refresh_from_index(self) -> None:
-        app: Any = self.app
-        if self.session is None or app.index is None:
+        index = self.mesh_index
+        if self.session is None or index is None:
             return
-        found = app.index.get(*self.key)
+        found = index.get(*self.key)
         if found is None:
             self.query_one("#editor-title", Static).update(
                 Text(f"VirtualService {self.key[1]}/{self.key[2]} was deleted at the source", style="bold red"))
@@ -354,8 +362,10 @@ class RouteEditor(Screen[None]):
             return
         from meshtui.screens.change_preview import ChangePreview
 
-        app: Any = self.app
-        plan = self.session.plan(app.source, mesh_objects(app.index))
+        mesh = session_of(self)
+        if mesh is None or mesh.source is None or mesh.index is None:
+            return
+        plan = self.session.plan(mesh.source, mesh_objects(mesh.index))
         self.app.push_screen(ChangePreview(plan, warnings=list(self.warnings)), self._previewed)
 
     def _previewed(self, outcome: Any) -> None:

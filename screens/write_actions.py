@@ -16,47 +16,46 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from textual.app import App
+
+from meshtui.model.index import MeshIndex
+from meshtui.session.mesh_session import MeshSession
 from meshtui.sources.base import ObjectKey, RawObject
+from meshtui.widgets.host import SessionHost
 
 # How long an undo waits for the watch to bring in our own write before judging the object.
 _CATCH_UP_SECONDS = 5.0
 
 
-def read_only_reason(app: Any) -> str | None:
+def session_of_app(app: App[Any]) -> MeshSession | None:
+    """The session an app hosts (None in an app without one)."""
+    return app.session if isinstance(app, SessionHost) else None
+
+
+def read_only_reason(app: App[Any]) -> str | None:
     """Why this session may not write (``--read-only``, read-only credentials, RBAC, a 403
     met by a write), or None. Uses what the app established at load time: no I/O here."""
-    if getattr(app, "read_only_flag", False):
-        return "--read-only"
-    reason = (getattr(app, "status_values", None) or {}).get("read_only")
-    if reason:
-        return str(reason)
-    source = getattr(app, "source", None)
-    if source is not None and getattr(source, "read_only", False):
-        return "--read-only"
-    return None
+    session = session_of_app(app)
+    return session.write_block_reason() if session is not None else None
 
 
-def refuse_if_read_only(app: Any, what: str = "this change") -> bool:
+def refuse_if_read_only(app: App[Any], what: str = "this change") -> bool:
     """Notify the reason and return True when writes are refused."""
     reason = read_only_reason(app)
     if reason:
         said = reason if reason.lower().startswith("read-only") else f"read-only ({reason})"
         app.notify(f"{said}: {what} cannot be made", severity="warning", timeout=8)
         return True
-    if getattr(app, "source", None) is None or getattr(app, "index", None) is None:
+    session = session_of_app(app)
+    if session is None or session.source is None or session.index is None:
         app.notify("the mesh is still loading", severity="warning")
         return True
     return False
 
 
-def mesh_objects(index: Any) -> list[RawObject]:
+def mesh_objects(index: MeshIndex) -> list[RawObject]:
     """Every raw object of the index: the context the analyzers and ownership checks read."""
-    out = []
-    for key in index.keys():
-        obj = index.get(key.kind, key.namespace, key.name) if hasattr(key, "kind") else index.get(*key)
-        if obj is not None:
-            out.append(obj.raw)
-    return out
+    return [obj.raw for kind in index.kinds() for obj in index.objects(kind)]
 
 
 def open_preview(app: Any, plan: Any, *, warnings: list[str] | None = None,
@@ -70,14 +69,15 @@ def open_preview(app: Any, plan: Any, *, warnings: list[str] | None = None,
 # -- undo and revert ------------------------------------------------------------------------------
 
 
-def _current(app: Any, entry: Any) -> RawObject | None:
+def _current(app: App[Any], session: MeshSession, entry: Any) -> RawObject | None:
     """The object ``entry`` changed, once the index has caught up with our own write."""
     from meshtui.write.plan import content, fingerprint
 
     key = entry.key
     deadline = time.monotonic() + _CATCH_UP_SECONDS
     while True:
-        obj = app.index.get(key.kind, key.namespace, key.name) if app.index is not None else None
+        index = app.call_from_thread(lambda: session.index)
+        obj = index.get(key.kind, key.namespace, key.name) if index is not None else None
         raw = obj.raw if obj is not None else None
         if raw is None or time.monotonic() > deadline:
             return raw
@@ -87,12 +87,13 @@ def _current(app: Any, entry: Any) -> RawObject | None:
         time.sleep(0.1)
 
 
-def revert(app: Any, entry: Any = None, done: Callable[[Any], None] | None = None) -> None:
+def revert(app: App[Any], entry: Any = None, done: Callable[[Any], None] | None = None) -> None:
     """Undo ``entry`` (default: the last change applied to this source that is not undone
     yet), through the preview and the same checks as any change."""
-    if refuse_if_read_only(app, "undo"):
+    session = session_of_app(app)
+    if refuse_if_read_only(app, "undo") or session is None or session.source is None:
         return
-    source = app.source
+    source = session.source
 
     def work() -> None:
         from meshtui.write.apply import Writer
@@ -103,17 +104,24 @@ def revert(app: Any, entry: Any = None, done: Callable[[Any], None] | None = Non
             target = entry or last_change(source, writer.audit)
             if target.result != "applied":
                 raise UndoError(f"only an applied change can be reverted (this one: {target.result})")
-            current = _current(app, target)
-            plan = plan_undo(source, target, current, context=app.call_from_thread(mesh_objects, app.index))
+            current = _current(app, session, target)
+            plan = plan_undo(source, target, current, context=app.call_from_thread(_mesh_objects_now, session))
         except UndoConflict as exc:
             app.call_from_thread(app.notify, f"{exc}\n{exc.diff[:800]}", severity="error", timeout=15)
             return
         except UndoError as exc:
             app.call_from_thread(app.notify, str(exc), severity="warning", timeout=8)
             return
-        app.call_from_thread(lambda: app.push_screen(_preview(plan, writer), done))
+        def show() -> None:
+            app.push_screen(_preview(plan, writer), done)
+
+        app.call_from_thread(show)
 
     app.run_worker(work, thread=True, group="undo", exit_on_error=False)
+
+
+def _mesh_objects_now(session: MeshSession) -> list[RawObject]:
+    return mesh_objects(session.index) if session.index is not None else []
 
 
 def _preview(plan: Any, writer: Any) -> Any:
@@ -172,15 +180,16 @@ def edit_loop(obj: RawObject, edit: Callable[[str], str | None]) -> tuple[RawObj
         return edited, None
 
 
-def edit_in_editor(app: Any, key: tuple[str, str, str]) -> None:
+def edit_in_editor(app: App[Any], key: tuple[str, str, str]) -> None:
     """``e``: edit the object ``key`` in ``$EDITOR``, then preview and write it like any change."""
-    if refuse_if_read_only(app, "editing"):
+    session = session_of_app(app)
+    if refuse_if_read_only(app, "editing") or session is None or session.index is None or session.source is None:
         return
-    found = app.index.get(*key)
+    found = session.index.get(*key)
     if found is None:
         app.notify(f"{key[0]} {key[1]}/{key[2]} no longer exists", severity="error")
         return
-    obj, source = found.raw, app.source
+    obj, source, index = found.raw, session.source, session.index
 
     def finish(edited: RawObject | None, message: str | None) -> None:
         from meshtui.write.plan import ChangePlan
@@ -190,7 +199,7 @@ def edit_in_editor(app: Any, key: tuple[str, str, str]) -> None:
             app.notify(message or "nothing was changed", severity="warning")
             return
         plan = ChangePlan.build(source, obj, three_way_edit(obj, edited), describe_changes(obj, edited),
-                                mesh_objects(app.index))
+                                mesh_objects(index))
         if not plan.changed():
             app.notify(f"no change to {ObjectKey.of(obj)}")
             return

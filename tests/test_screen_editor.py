@@ -201,8 +201,12 @@ async def test_read_only_context_blocks_every_write_key_with_reason(sandbox: Any
     api, ns = seed_backend(str(sandbox.kubeconfig_path), "ed-readonly")
     app = kube_app(sandbox, context="meshtui-sandbox-readonly")
     async with app.run_test(size=(150, 50)) as pilot:
-        await wait_for(pilot, lambda: app.index is not None and bool(app.status_values.get("read_only")))
-        reason = app.status_values["read_only"]
+        def status_line() -> str:
+            return str(app.screen.query_one("#status").render())
+
+        await wait_for(pilot, lambda: app.index is not None and "READ-ONLY (" in status_line())
+        # What the status bar says after READ-ONLY: "(reason)".
+        reason = status_line().split("READ-ONLY (", 1)[1].split(")  ", 1)[0]
         await open_editor_at(pilot, app, ns, "backend-service", ("dest", 2, 0))
         editor = app.screen
         title = str(editor.query_one("#editor-title").render())

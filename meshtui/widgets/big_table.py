@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from rich.segment import Segment
@@ -21,16 +20,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from meshtui.views.table import Column, Row
 
-@dataclass(frozen=True, slots=True)
-class Column:
-    """A column: its title and the widest it may grow to."""
-
-    title: str
-    max_width: int = 40
-
-
-Row = tuple[Any, tuple[str, ...]]  # (key, cells)
+__all__ = ["BigTable", "Column", "Row", "compile_filter"]
 
 
 def compile_filter(text: str) -> Any:
