@@ -1,8 +1,7 @@
 """The Textual application: the composition root that puts a ``MeshSession`` under the screens.
 
-Loading and watching run in a thread worker (``meshtui.session``); the index is only changed on
-the event loop, in batches (``MeshSession.drain``), and every screen hears of it as a message.
-Commands and jumps are carried out by ``meshtui.screens.navigation``.
+Loading, watching and telling the screens: ``meshtui.screens.session_feed``; commands and jumps:
+``meshtui.screens.navigation``; the user's key bindings: ``meshtui.screens.keys``.
 """
 
 from __future__ import annotations
@@ -14,21 +13,15 @@ from importlib.resources import files
 from textual.app import App
 from textual.binding import Binding
 
-from meshtui.messages import FindingsUpdated, MeshUpdated, OpenProxyConfig, RunCommand, ShowObject, WriteRefused
+from meshtui.messages import OpenProxyConfig, RunCommand, ShowObject, WriteRefused
 from meshtui.model.index import MeshIndex
+from meshtui.screens.keys import UserKeymap
 from meshtui.screens.navigation import Navigator
-from meshtui.session.findings import Findings, FindingsScheduler
-from meshtui.session.keymap import load_keymap, unknown_ids
-from meshtui.session.mesh_session import Loaded, LoadFailed, MeshSession, context_switcher
+from meshtui.screens.session_feed import SessionFeed
+from meshtui.session.findings import FindingsScheduler
+from meshtui.session.mesh_session import MeshSession
 from meshtui.sources.base import Source
-from meshtui.views.mesh_labels import ServiceLabels
 from meshtui.widgets.palette import MeshCommands
-from meshtui.widgets.workers import TextualRunner, Waker
-
-# A burst of watch events is applied after this short delay, in one batch (one repaint); a
-# slower timer also drains, in case a wake-up is missed.
-EVENT_COALESCE_SECONDS = 0.005
-EVENT_BATCH_SECONDS = 0.05
 
 
 class MeshApp(App[int]):
@@ -51,14 +44,15 @@ class MeshApp(App[int]):
     def __init__(self, source_factory: Callable[[], Source], *, scope: str | None = None,
                  read_only: bool = False, keymap_path: str | None = None) -> None:
         super().__init__()
-        runner = TextualRunner(self)
-        self.session = MeshSession(source_factory, FindingsScheduler(runner, self._findings_done),
-                                   scope=scope, read_only=read_only)
-        self.navigator = Navigator(self)
-        self._first_factory = source_factory
-        self._keymap_path = keymap_path
-        self._keymap: dict[str, str] = {}
-        self._wake = Waker(self, self._drain, EVENT_COALESCE_SECONDS)
+        self._user_keys = UserKeymap(keymap_path)
+        self.feed = SessionFeed(self, source_factory, scope=scope, read_only=read_only,
+                                on_loaded=lambda: self._user_keys.check(self))
+        self.navigator = Navigator(self, source_factory)
+
+    @property
+    def session(self) -> MeshSession:
+        """The session every screen shows."""
+        return self.feed.session
 
     @property
     def index(self) -> MeshIndex | None:
@@ -74,105 +68,9 @@ class MeshApp(App[int]):
         """Show the mesh screen at once, then load in the background."""
         from meshtui.screens.mesh import MeshScreen
 
-        self._keymap, problems = load_keymap(self._keymap_path)
-        self.set_keymap(self._keymap)
-        for problem in problems:
-            self.notify(problem, severity="warning", timeout=10)
-        self._wake.attach()
+        self._user_keys.apply(self)
         self.push_screen(MeshScreen())
-        self.push_status()
-        self.load_mesh()
-        self.set_interval(EVENT_BATCH_SECONDS, self._drain)
-
-    # -- the session -----------------------------------------------------------------------------
-
-    def load_mesh(self) -> None:
-        """Open the source and build the index in a thread, then follow its watch there."""
-        self.run_worker(self._load, thread=True, exclusive=True, group="load", exit_on_error=False)
-
-    def _load(self) -> None:
-        try:
-            loaded = self.session.open_and_load()
-        except LoadFailed as exc:
-            self.call_from_thread(self._failed, exc)
-            return
-        try:
-            labels: ServiceLabels | None = ServiceLabels(loaded.live.index)
-        except Exception:  # noqa: BLE001 - an optimisation only: the tree makes them itself
-            labels = None
-        # Imported here, off the loop: the first route view would otherwise pay for it.
-        import meshtui.routing.service_view  # noqa: F401
-
-        self.call_from_thread(self._loaded, loaded, labels)
-        loaded.live.run_watch(self._wake)
-
-    def _loaded(self, loaded: Loaded, labels: ServiceLabels | None) -> None:
-        self.session.loaded(loaded)
-        self.push_status()
-        errors = loaded.live.errors
-        for err in errors[:5]:
-            self.notify(str(err), severity="warning", timeout=10)
-        if len(errors) > 5:
-            self.notify(f"{len(errors) - 5} more load errors", severity="warning")
-        self.broadcast_mesh(labels=labels)
-        self._check_keymap()
-
-    def _check_keymap(self) -> None:
-        """Say which ids of the user's keymap no binding has (checked once the mesh shows: it
-        imports every screen)."""
-        from meshtui.screens.keys import binding_ids
-
-        unknown = unknown_ids(self._keymap, binding_ids()) if self._keymap else []
-        if unknown:
-            self.notify(f"keys.toml: no binding has the id {', '.join(unknown)}", severity="warning", timeout=10)
-            self._keymap = {}
-
-    def _failed(self, error: LoadFailed) -> None:
-        self.session.failed(error)
-        self.push_status()
-        self.notify(str(error), severity="error", timeout=30)
-
-    def _drain(self) -> None:
-        batch = self.session.drain()
-        if batch is None:
-            return
-        if batch.failure is not None:
-            self.notify(f"watch stopped: {batch.failure}", severity="error")
-        if batch.states or batch.mesh_changed:
-            self.push_status()
-        if batch.mesh_changed:
-            self.broadcast_mesh(batch.changed or None)
-
-    def reload(self, open_source: Callable[[], Source], label: str) -> None:
-        """Load the mesh afresh from ``open_source`` (a context switch, a reconnect)."""
-        self.session.reopen(open_source, label)
-        self.push_status()
-        self.load_mesh()
-
-    def broadcast_mesh(self, changed: list[tuple[str, dict[str, object]]] | None = None,
-                       labels: ServiceLabels | None = None) -> None:
-        """Tell every screen on the stack that the mesh changed, so a screen under the one on
-        top is current when the user comes back to it."""
-        index = self.session.index
-        if index is None:
-            return
-        for screen in self.screen_stack:
-            screen.post_message(MeshUpdated(index, changed, labels))
-
-    def push_status(self) -> None:
-        """Show the session's status on every status bar."""
-        from meshtui.widgets.status_bar import StatusBar
-
-        for screen in self.screen_stack:
-            for bar in screen.query(StatusBar):
-                bar.show(self.session.status)
-
-    def _findings_done(self, result: Findings | Exception) -> None:
-        if isinstance(result, Exception):
-            self.notify(f"analysis failed: {result}", severity="error")
-            return
-        for screen in list(self.screen_stack):
-            screen.post_message(FindingsUpdated(result.findings, result.by_service, result.by_namespace))
+        self.feed.start()
 
     # -- what the screens ask for ----------------------------------------------------------------
 
@@ -199,33 +97,19 @@ class MeshApp(App[int]):
     def on_write_refused(self, message: WriteRefused) -> None:
         """A write met a 403: every write key now says why."""
         self.session.refused_write(message.reason)
-        self.push_status()
+        self.feed.push_status()
 
     def action_prompt(self) -> None:
         """Open the `:` prompt."""
-        from meshtui.screens.prompt import CommandPrompt
-
-        if not isinstance(self.screen, CommandPrompt):
-            self.push_screen(CommandPrompt(), self.run_command)
+        self.navigator.prompt()
 
     def action_reconnect(self) -> None:
-        """Reconnect to the source: the same context re-read from the kubeconfig, or the
-        directory listed again; the mesh reloads."""
-        source = self.session.source
-        if source is not None and source.capabilities.contexts:
-            self.reload(context_switcher(source, source.description), f"{source.description} (reconnecting…)")
-        elif source is not None:
-            source.close()
-            self.reload(self._first_factory, f"{source.description} (reloading…)")
+        """Reconnect to the source (re-reading the kubeconfig) and reload the mesh."""
+        self.navigator.reconnect()
 
     def action_help(self) -> None:
         """Toggle the panel listing every binding of the focused screen and the `:` commands."""
-        from meshtui.widgets.help_panel import CommandHelpPanel
-
-        if self.screen.query(CommandHelpPanel):
-            self.screen.query(CommandHelpPanel).remove()
-        else:
-            self.screen.mount(CommandHelpPanel())
+        self.navigator.toggle_help()
 
     def on_unmount(self) -> None:
         """Stop the watch and release the source (the demo sandbox stops with it)."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from meshtui.session.commands import CommandSpec, resolve, unknown_message
 from meshtui.session.mesh_session import context_switcher
+from meshtui.sources.base import Source
 
 if TYPE_CHECKING:
     from meshtui.app import MeshApp
@@ -17,8 +18,9 @@ if TYPE_CHECKING:
 class Navigator:
     """Carries out `:` commands and jumps on the app's screen stack."""
 
-    def __init__(self, app: "MeshApp") -> None:
+    def __init__(self, app: "MeshApp", open_source: Callable[[], Source]) -> None:
         self.app = app
+        self._open_source = open_source
         self._handlers: dict[str, Callable[[CommandSpec, str], None]] = {
             "mesh": lambda _c, _a: self.to_home(),
             "quit": lambda _c, _a: self.app.exit(0),
@@ -108,9 +110,9 @@ class Navigator:
         if error:
             self.app.notify(error, severity="error")
             return
-        self.app.push_status()
+        self.app.feed.push_status()
         self.to_home()
-        self.app.broadcast_mesh()
+        self.app.feed.broadcast_mesh()
 
     def pick_context(self, name: str | None) -> None:
         """`:ctx [NAME]`: switch to another kubeconfig context (a picker without NAME)."""
@@ -137,4 +139,36 @@ class Navigator:
         source = self.app.session.source
         if source is None or name == source.description:
             return
-        self.app.reload(context_switcher(source, name), f"{name} (connecting…)")
+        self.app.feed.reload(context_switcher(source, name), f"{name} (connecting…)")
+
+    def reconnect(self) -> None:
+        """Reconnect to the source: the same context re-read from the kubeconfig, or the
+        directory listed again; the mesh reloads."""
+        source = self.app.session.source
+        if source is None:
+            return
+        if source.capabilities.contexts:
+            self.app.feed.reload(context_switcher(source, source.description), f"{source.description} (reconnecting…)")
+        else:
+            source.close()
+            self.app.feed.reload(self._open_source, f"{source.description} (reloading…)")
+
+    # -- overlays ---------------------------------------------------------------------------------
+
+    def prompt(self) -> None:
+        """Open the `:` prompt (once)."""
+        from meshtui.screens.prompt import CommandPrompt
+
+        if not isinstance(self.app.screen, CommandPrompt):
+            self.app.push_screen(CommandPrompt(), self.run)
+
+    def toggle_help(self) -> None:
+        """Show or hide the `?` panel on the current screen."""
+        from meshtui.widgets.help_panel import CommandHelpPanel
+
+        screen = self.app.screen
+        panels = screen.query(CommandHelpPanel)
+        if panels:
+            panels.remove()
+        else:
+            screen.mount(CommandHelpPanel())
