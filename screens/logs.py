@@ -34,16 +34,23 @@ from textual.worker import get_current_worker
 
 from meshtui.accesslog.flags import all_flags
 from meshtui.accesslog.ingest import PanelData
-from meshtui.accesslog.tail import DEFAULT_CAPACITY, FilterError, TailBuffer, TailEntry, TailFilter
+from meshtui.accesslog.tail import (
+    DEFAULT_CAPACITY,
+    FilterError,
+    TailBuffer,
+    TailEntry,
+    TailFilter,
+)
 from meshtui.accesslog.target import BASIS_CLIENT, BASIS_SERVER, FollowPlan, LogTarget
 from meshtui.messages import MeshUpdated
 from meshtui.model.index import MeshIndex
 from meshtui.session.log_session import LogSession
 from meshtui.sources.base import Source
 from meshtui.sources.log_follow import LogFollower
+from meshtui.views.split_view import render_split
 from meshtui.widgets.host import session_of
 from meshtui.widgets.log_view import LogView
-from meshtui.widgets.split_panel import SplitPanel, render_split
+from meshtui.widgets.split_panel import SplitPanel
 from meshtui.widgets.status_bar import StatusBar
 
 #: Lines the worker takes per batch; batches posted and not yet in the ring at most.
