@@ -1,6 +1,6 @@
 """What every writing key of the UI shares: why writes are refused, the mesh as context for the
 checks, and the flows that end in a ``ChangePreview``: undo / revert of an audited change and
-editing an object as YAML in ``$EDITOR``.
+editing an object as YAML in ``$EDITOR`` (the text round trip: ``meshtui.write.editor``).
 
 Anything that reads files, the audit log or the source runs in a thread worker; the preview is
 pushed from the event loop.
@@ -8,10 +8,6 @@ pushed from the event loop.
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +18,7 @@ from meshtui.model.index import MeshIndex
 from meshtui.session.mesh_session import MeshSession
 from meshtui.sources.base import ObjectKey, RawObject
 from meshtui.widgets.host import SessionHost
+from meshtui.write.editor import edit_loop, run_editor
 
 # How long an undo waits for the watch to bring in our own write before judging the object.
 _CATCH_UP_SECONDS = 5.0
@@ -131,53 +128,6 @@ def _preview(plan: Any, writer: Any) -> Any:
 
 
 # -- $EDITOR ----------------------------------------------------------------------------------------
-
-
-def editor_command() -> list[str]:
-    """``$VISUAL``, else ``$EDITOR``, else ``vi``, split like a shell would."""
-    return shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
-
-
-def run_editor(text: str) -> str | None:
-    """Let the user edit ``text`` in their editor (on a temporary file); the text saved, or
-    None when the editor failed (it could not start, or exited with an error)."""
-    fd, path = tempfile.mkstemp(prefix="meshtui-", suffix=".yaml")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        try:
-            rc = subprocess.run([*editor_command(), path], check=False).returncode
-        except OSError:
-            return None
-        if rc != 0:
-            return None
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    finally:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-
-
-def edit_loop(obj: RawObject, edit: Callable[[str], str | None]) -> tuple[RawObject | None, str | None]:
-    """Edit ``obj`` as YAML until it parses: ``(edited object or None, message)``. Invalid text
-    goes back to the editor with the error as a comment on top and the user's text kept."""
-    from meshtui.write.yaml_edit import EditedTextError, edit_text, parse_edited
-
-    text = edit_text(obj)
-    while True:
-        result = edit(text)
-        if result is None:
-            return None, f"the editor ({' '.join(editor_command())}) failed; nothing was changed"
-        try:
-            edited = parse_edited(result, obj)
-        except EditedTextError as exc:
-            text = edit_text(obj, error=str(exc), text=result)
-            continue
-        if edited is None:
-            return None, "the file was emptied: edit cancelled"
-        return edited, None
 
 
 def edit_in_editor(app: App[Any], key: tuple[str, str, str]) -> None:
