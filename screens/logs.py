@@ -5,7 +5,7 @@ Data path: a ``LogSession`` (``meshtui.session.log_session``) follows the pods a
 split. One thread worker of this screen takes its line batches, counts them and posts the ready
 ring rows as ``LogRows`` messages, and the split panel's data twice a second as a ``PanelReady``
 message (a newer one replaces one not yet handled). On the event loop the rows go into the ring
-(``TailBuffer``, ~1 µs a row) and the view repaints once per batch. Settings (basis, window, all
+(``TailBuffer``, ~1 µs a row) and the view repaints at most every ``REPAINT_SECONDS``. Settings (basis, window, all
 rules) and re-plans on mesh changes go to the session as calls; the worker never touches widgets
 and reads no attribute of this screen. When the UI falls behind, the worker waits for a free
 slot (at most ``MAX_READY_BATCHES`` batches in flight), so the follower's queue fills and the
@@ -53,6 +53,8 @@ from meshtui.widgets.log_view import LogView
 from meshtui.widgets.split_panel import SplitPanel
 from meshtui.widgets.status_bar import StatusBar
 
+#: The view repaints at most this often: a busy stream is coalesced into few repaints.
+REPAINT_SECONDS = 0.075
 #: Lines the worker takes per batch; batches posted and not yet in the ring at most.
 WORKER_BATCH = 2000
 MAX_READY_BATCHES = 32
@@ -166,6 +168,7 @@ class LogsScreen(Screen[None]):
         # Batches posted (counted by the worker only) and put into the ring (by the loop only).
         self._posted = 0
         self._drawn = 0
+        self._repaint_due = False
         self._panel_data: PanelData | None = None
         self._panel_shown: PanelData | None = None
 
@@ -299,10 +302,17 @@ class LogsScreen(Screen[None]):
         self.flush(message.rows)
 
     def flush(self, rows: list[tuple[Any, ...]]) -> None:
-        """Move ``rows`` into the ring and repaint the view once."""
+        """Move ``rows`` into the ring; the view repaints once for every batch of the next
+        ``REPAINT_SECONDS``."""
         if rows:
             self.buffer.extend(rows)
-            self.query_one(LogView).refresh_lines()
+        if not self._repaint_due:
+            self._repaint_due = True
+            self.set_timer(REPAINT_SECONDS, self._repaint)
+
+    def _repaint(self) -> None:
+        self._repaint_due = False
+        self.query_one(LogView).refresh_lines()
         self._title()
 
     # -- split panel ------------------------------------------------------------------------
