@@ -59,6 +59,10 @@ class FindingsUpdated(Message):
         self.by_service = by_service or {}
         self.by_namespace = by_namespace or {}
 
+    def can_replace(self, message: Message) -> bool:
+        """A newer analysis supersedes one a screen has not handled yet."""
+        return isinstance(message, FindingsUpdated)
+
 
 class RunCommand(Message):
     """Carry out a `:` command line (``meshtui.session.commands``) on behalf of a screen."""

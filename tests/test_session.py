@@ -7,6 +7,7 @@ import shutil
 import time
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -186,3 +187,27 @@ def test_a_keymap_file_that_does_not_parse_changes_nothing(tmp_path: Path) -> No
     assert keymap == {} and len(problems) == 1 and problems[0].startswith(f"{path}: ")
     assert load_keymap(tmp_path / "absent.toml") == ({}, [])
 
+
+
+# -- capabilities ---------------------------------------------------------------------------------
+
+
+def test_a_directory_declares_it_has_no_contexts_envoy_logs_or_proxies(demo_dir: Path) -> None:
+    caps = FilesSource(str(demo_dir)).capabilities
+    assert (caps.contexts, caps.envoy_admin, caps.logs, caps.live_proxies, caps.read_only) == (
+        False, False, False, False, None)
+    assert FilesSource(str(demo_dir), read_only=True).capabilities.read_only == "read-only: started with --read-only"
+    assert FilesSource(str(demo_dir)).contexts() == []
+
+
+def test_a_cluster_declares_contexts_envoy_logs_and_proxies(sandbox: Any) -> None:
+    from meshtui.sources.kube import KubeSource
+
+    source = KubeSource.from_kubeconfig(str(sandbox.kubeconfig_path), read_only=True)
+    try:
+        caps = source.capabilities
+        assert caps.contexts and caps.envoy_admin and caps.logs and caps.live_proxies
+        assert caps.read_only == "--read-only"
+        assert "meshtui-sandbox-readonly" in source.contexts()
+    finally:
+        source.close()
