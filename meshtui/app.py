@@ -92,7 +92,7 @@ class MeshApp(App[int]):
 
     def on_open_proxy_config(self, message: OpenProxyConfig) -> None:
         """A screen asked for a pod's Envoy configuration."""
-        self.navigator.open_proxy_config(message.namespace, message.pod)
+        self.navigator.open_proxy_config(message.pod_namespace, message.pod)
 
     def on_write_refused(self, message: WriteRefused) -> None:
         """A write met a 403: every write key now says why."""

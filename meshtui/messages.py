@@ -77,7 +77,7 @@ class OpenProxyConfig(Message):
 
     def __init__(self, namespace: str, pod: str) -> None:
         super().__init__()
-        self.namespace = namespace
+        self.pod_namespace = namespace
         self.pod = pod
 
 

@@ -93,8 +93,9 @@ async def _trace(pilot: Any) -> None:
 
 
 async def _proxy_config(pilot: Any) -> None:
-    await _loaded(pilot)
-    pilot.app.navigator.open_proxy_config("default", "backend-service-v0")
+    await _mesh(pilot)
+    await pilot.pause(0.2)
+    await pilot.press("c")  # no pod on disk: the Deployment backend-service-v0, generated
     await _until(pilot, lambda: type(pilot.app.screen).__name__ == "ProxyConfigScreen", "the proxy config")
 
 
