@@ -33,7 +33,7 @@ from meshtui.widgets.host import session_of
 from meshtui.widgets.status_bar import StatusBar
 from meshtui.widgets.weight_editor import EditTree, weights_of
 from meshtui.write.pending import EditSession, dest_key, dest_text, ref_text, rule_ref
-from meshtui.write.plan import fingerprint
+from meshtui.write.plan import content, fingerprint
 
 class RouteEditor(Screen[None]):
     """Edit the VirtualService ``key`` = ``(kind, namespace, name)``; ``select`` is the node
@@ -205,7 +205,12 @@ class RouteEditor(Screen[None]):
         now = fingerprint(raw)
         if now == fingerprint(self.session.base) or now == self._replaced:
             return
-        if not self.session.dirty:
+        if self.session.dirty and fingerprint(content(raw)) == fingerprint(content(self.session.current)):
+            # Our own write (the preview may still be open) came back through the watch: what
+            # was pending is what is stored now.
+            self.session.reset(raw)
+            self._warnings = []
+        elif not self.session.dirty:
             self.session.reset(raw)
         else:
             try:
