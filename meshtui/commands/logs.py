@@ -234,7 +234,7 @@ def _warn(line: str) -> None:
 def follow_service(args: argparse.Namespace, out: TextIO) -> int:
     """Follow SERVICE[.NS] live (see the module docstring) until ``--duration`` or Ctrl-C."""
     from meshtui.accesslog.target import LogTarget, plan_follow
-    from meshtui.commands.common import open_source, source_kind
+    from meshtui.commands.common import open_source
     from meshtui.session.live_index import LiveIndex
     from meshtui.session.log_session import DEFAULT_ROUTE, LogSession, RouteChoice
     from meshtui.sources.base import SourceError
@@ -255,7 +255,7 @@ def follow_service(args: argparse.Namespace, out: TextIO) -> int:
         missing = plan_follow(live.index, target).missing
         if missing:
             raise CommandError(missing)
-        if source_kind(args) == "files":
+        if not source.capabilities.logs:
             raise CommandError(f"--files {args.files}: manifests on disk have no pod logs to follow")
         # --log-format/--log-encoding fix the parser; else the mesh config chooses (and may change).
         fixed = build_parser(args) if args.log_format or args.log_encoding else None
