@@ -93,11 +93,6 @@ class LiveIndex:
                 gc.enable()
         return cls(source, index, list(snap.errors), dict(snap.resume))
 
-    @property
-    def stopped(self) -> bool:
-        """Whether ``stop()`` was called."""
-        return self._stop.is_set()
-
     def start_watch(self, wake: Callable[[], None] | None = None) -> threading.Thread:
         """Follow the source's changes in a daemon thread (it ends with ``stop()``)."""
         thread = threading.Thread(target=self.run_watch, args=(wake,), name="mesh-watch", daemon=True)
