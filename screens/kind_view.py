@@ -10,10 +10,10 @@ from textual.binding import Binding
 from meshtui.widgets.key_order import KeyOrderedInput
 from textual.widgets import Footer, Input, Static
 
-from meshtui.messages import MeshUpdated
+from meshtui.messages import MeshUpdated, OpenProxyConfig, ShowObject
 from meshtui.screens.table_base import FilterableTableScreen
 from meshtui.widgets.big_table import BigTable
-from meshtui.widgets.kind_rows import KindView, rows_for
+from meshtui.views.kind_rows import KindView, rows_for
 from meshtui.widgets.status_bar import StatusBar
 
 
@@ -89,7 +89,7 @@ class KindScreen(FilterableTableScreen):
         if not key or key[0] != "Pod":
             self.notify("Envoy config is per pod: use it in :pods", severity="warning")
             return
-        self.app.open_proxy_config(key[1], key[2])  # type: ignore[attr-defined]
+        self.post_message(OpenProxyConfig(key[1], key[2]))
 
     def action_edit_routes(self) -> None:
         """In the VirtualService view: the route editor on the row under the cursor (no Service
@@ -115,8 +115,8 @@ class KindScreen(FilterableTableScreen):
         VirtualService whose hosts name no service in the mesh opens in the route editor."""
         from meshtui.routing.service_view import service_for_object
 
-        key = tuple(event.key)
-        if key[0] == "VirtualService" and service_for_object(self._index, *key) is None:
+        kind, namespace, name = event.key
+        if kind == "VirtualService" and service_for_object(self._index, kind, namespace, name) is None:
             self.action_edit_routes()
             return
-        self.app.show_in_browser(key)  # type: ignore[attr-defined]
+        self.post_message(ShowObject(kind, namespace, name))

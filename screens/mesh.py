@@ -12,7 +12,8 @@ from textual.screen import Screen
 from meshtui.widgets.key_order import KeyOrderedInput
 from textual.widgets import Footer, Input, Static, Tree
 
-from meshtui.messages import FindingsUpdated, MeshUpdated
+from meshtui.messages import FindingsUpdated, MeshUpdated, OpenProxyConfig, RunCommand
+from meshtui.widgets.host import session_of
 from meshtui.widgets.mesh_tree import MeshTree
 from meshtui.widgets.route_tree import RouteTree
 from meshtui.widgets.status_bar import StatusBar
@@ -60,6 +61,10 @@ class MeshScreen(Screen[None]):
         self.query_one("#filter", Input).display = False
         self.query_one(MeshTree).focus()
 
+    def _scope(self) -> str | None:
+        session = session_of(self)
+        return session.scope if session is not None else None
+
     # -- data in ------------------------------------------------------------------------------
 
     def on_mesh_updated(self, message: MeshUpdated) -> None:
@@ -67,7 +72,7 @@ class MeshScreen(Screen[None]):
         self._index = message.index
         tree = self.query_one(MeshTree)
         # The batch lets the tree relabel only the services it can have changed.
-        tree.refresh_from(message.index, self.app.scope, message.changed)  # type: ignore[attr-defined]
+        tree.refresh_from(message.index, self._scope(), message.changed, message.labels)
         if message.changed:
             for kind, obj in message.changed:
                 if kind == "DELETED":
@@ -187,7 +192,7 @@ class MeshScreen(Screen[None]):
         if event.input.id == "filter" and self._index is not None:
             tree = self.query_one(MeshTree)
             tree.filter_text = event.value.strip().lower()
-            tree.refilter(self.app.scope)  # type: ignore[attr-defined]
+            tree.refilter(self._scope())
             self._cursor_to_first_match(tree)
 
     def _cursor_to_first_match(self, tree: MeshTree) -> None:
@@ -224,7 +229,7 @@ class MeshScreen(Screen[None]):
         node = self.query_one(RouteTree).cursor_node
         data = node.data if node is not None else None
         if isinstance(data, tuple) and data and data[0] == "pod":
-            self.app.open_proxy_config(data[1], data[2])  # type: ignore[attr-defined]
+            self.post_message(OpenProxyConfig(data[1], data[2]))
             return
         kind, ns, name = self._selected
         service = self._index.get(kind, ns, name)
@@ -233,11 +238,11 @@ class MeshScreen(Screen[None]):
             return
         pods = sorted(self._index.pods_for_service(service), key=lambda p: (not p.ready, p.name))
         if pods:
-            self.app.open_proxy_config(pods[0].namespace, pods[0].name)  # type: ignore[attr-defined]
+            self.post_message(OpenProxyConfig(pods[0].namespace, pods[0].name))
             return
         deployments = self._index.deployments_for_service(service)
         if deployments:
-            self.app.open_proxy_config(ns, deployments[0].name)  # type: ignore[attr-defined]
+            self.post_message(OpenProxyConfig(ns, deployments[0].name))
             return
         self.notify(f"no pod or Deployment behind {ns}/{name}", severity="warning")
 
@@ -246,7 +251,8 @@ class MeshScreen(Screen[None]):
         if self._index is None or self._need_service('Endpoints across clients (E)') is None:
             return
         kind, ns, name = self._selected
-        source = getattr(self.app, "source", None)
+        session = session_of(self)
+        source = session.source if session is not None else None
         if kind != "Service" or source is None:
             self.notify("pick a Kubernetes service to see its endpoints across clients", severity="warning")
             return
@@ -266,7 +272,7 @@ class MeshScreen(Screen[None]):
 
     def action_analyze(self) -> None:
         """Open the Analyze screen."""
-        self.app.run_command("analyze")  # type: ignore[attr-defined]
+        self.post_message(RunCommand("analyze"))
 
     def action_trace(self) -> None:
         """Open the Trace screen with the selected service's host filled in."""
@@ -280,7 +286,7 @@ class MeshScreen(Screen[None]):
                 host = obj.hosts[0]
             elif obj is not None:
                 host = fqdn(name, ns)
-        self.app.run_command(f"trace {host}".strip())  # type: ignore[attr-defined]
+        self.post_message(RunCommand(f"trace {host}".strip()))
 
     def action_logs(self) -> None:
         """Follow the selected service's istio-proxy access logs, with its observed split."""
@@ -305,11 +311,11 @@ class MeshScreen(Screen[None]):
         data = node.data if node is not None else None
         while node is not None and not (isinstance(node.data, tuple) and node.data and node.data[0] == "vs"):
             node = node.parent
-        if node is not None:
-            return tuple(node.data[1]), data  # type: ignore[return-value]
+        if node is not None and node.data is not None:
+            return _key(node.data[1]), data
         for child in tree.root.children:
             if isinstance(child.data, tuple) and child.data and child.data[0] == "vs":
-                return tuple(child.data[1]), None  # type: ignore[return-value]
+                return _key(child.data[1]), None
         return None, None
 
     def action_edit_routes(self, data: Any = None) -> None:
@@ -341,16 +347,22 @@ class MeshScreen(Screen[None]):
         node = tree.cursor_node if tree.has_focus else None
         while node is not None and not (isinstance(node.data, tuple) and node.data and node.data[0] in ("vs", "dr")):
             node = node.parent
-        key = tuple(node.data[1]) if node is not None else self._selected
+        key = _key(node.data[1]) if node is not None and node.data is not None else self._selected
         if key is None:
             return
-        edit_in_editor(self.app, key)  # type: ignore[arg-type]
+        edit_in_editor(self.app, (key[0], key[1], key[2]))
 
     def action_undo(self) -> None:
         """Undo the last change applied to this source (preview, then `y`)."""
         from meshtui.screens.write_actions import revert
 
         revert(self.app)
+
+
+def _key(value: Any) -> tuple[str, str, str]:
+    """A (kind, namespace, name) key from tree node data."""
+    kind, namespace, name = value
+    return (str(kind), str(namespace), str(name))
 
 
 # Kinds that reach the route view of a service only from its own namespace (a selector matches

@@ -8,7 +8,7 @@ from textual.screen import ModalScreen
 from meshtui.widgets.key_order import FirstFieldTakesEarlyKeys, KeyOrderedInput
 from textual.widgets import Input
 
-COMMANDS = ("mesh", "ns", "svc", "vs", "dr", "gw", "se", "pods", "ctx", "quit")
+from meshtui.session.commands import prompt_hint
 
 
 class CommandPrompt(FirstFieldTakesEarlyKeys, ModalScreen[str | None]):
@@ -17,7 +17,7 @@ class CommandPrompt(FirstFieldTakesEarlyKeys, ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
 
     def compose(self) -> ComposeResult:
-        yield KeyOrderedInput(placeholder=":" + " | ".join(COMMANDS), id="prompt")
+        yield KeyOrderedInput(placeholder=prompt_hint(), id="prompt")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Return the command."""

@@ -21,16 +21,18 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from meshtui.messages import MeshUpdated
+from meshtui.model.index import MeshIndex
 from meshtui.routing import edit as rule_edit
 from meshtui.routing.rules import ReleaseError, destination_name
 from meshtui.screens import release_forms, route_forms
 from meshtui.screens.edit_form import FormField, FormScreen
 from meshtui.screens.write_actions import read_only_reason, refuse_if_read_only, revert
+from meshtui.widgets.host import session_of
 from meshtui.widgets.status_bar import StatusBar
 from meshtui.widgets.weight_editor import EditTree
 from meshtui.write import edit_api as api
 from meshtui.write.pending import EditSession, rule_ref
-from meshtui.write.plan import fingerprint
+from meshtui.write.plan import content, fingerprint
 from meshtui.write.scope import affected_objects
 
 class RouteEditor(Screen[None]):
@@ -81,10 +83,16 @@ class RouteEditor(Screen[None]):
         yield StatusBar(id="status")
         yield Footer()
 
+    @property
+    def mesh_index(self) -> MeshIndex | None:
+        """The live mesh index of the app's session (None while loading)."""
+        mesh = session_of(self)
+        return mesh.index if mesh is not None else None
+
     def on_mount(self) -> None:
         """Load the object from the index and focus the tree."""
-        app: Any = self.app
-        found = app.index.get(*self.key) if app.index is not None else None
+        index = self.mesh_index
+        found = index.get(*self.key) if index is not None else None
         if found is None:
             self.notify(f"{self.key[0]} {self.key[1]}/{self.key[2]} not found", severity="error")
             self.app.pop_screen()
@@ -188,10 +196,10 @@ class RouteEditor(Screen[None]):
         self._refresh_from_index()
 
     def _refresh_from_index(self) -> None:
-        app: Any = self.app
-        if self.session is None or app.index is None:
+        index = self.mesh_index
+        if self.session is None or index is None:
             return
-        found = app.index.get(*self.key)
+        found = index.get(*self.key)
         if found is None:
             self.query_one("#editor-title", Static).update(
                 Text(f"VirtualService {self.key[1]}/{self.key[2]} was deleted at the source", style="bold red"))
@@ -200,7 +208,12 @@ class RouteEditor(Screen[None]):
         now = fingerprint(raw)
         if now == fingerprint(self.session.base) or now == self._replaced:
             return
-        if not self.session.dirty:
+        if self.session.dirty and fingerprint(content(raw)) == fingerprint(content(self.session.current)):
+            # Our own write (the preview may still be open) came back through the watch: what
+            # was pending is what is stored now.
+            self.session.reset(raw)
+            self._warnings = []
+        elif not self.session.dirty:
             self.session.reset(raw)
         else:
             try:
@@ -340,9 +353,11 @@ class RouteEditor(Screen[None]):
             return
         from meshtui.screens.change_preview import ChangePreview
 
-        app: Any = self.app
+        mesh = session_of(self)
+        if mesh is None or mesh.source is None or mesh.index is None:
+            return
         # Only what the edit can affect: found through the index's host maps, not a walk of the mesh.
-        plan = self.session.plan(app.source, affected_objects(app.index, [self.session.base, self.session.current]))
+        plan = self.session.plan(mesh.source, affected_objects(mesh.index, [self.session.base, self.session.current]))
         self.app.push_screen(ChangePreview(plan, warnings=list(self.warnings)), self._previewed)
 
     def _previewed(self, outcome: Any) -> None:

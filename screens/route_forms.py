@@ -48,23 +48,27 @@ def exact_weight(ed: "RouteEditor", i: int, j: int) -> None:
 
 def subsets_for(ed: "RouteEditor", host: str) -> list[str]:
     """The subsets the DestinationRule of ``host`` (as seen from the editor's namespace) defines."""
-    app: Any = ed.app
-    dr = app.index.destination_rule_for(fqdn(host, ed.key[1]), ed.key[1])
+    index = ed.mesh_index
+    if index is None:
+        return []
+    dr = index.destination_rule_for(fqdn(host, ed.key[1]), ed.key[1])
     return [s.name for s in dr.subsets] if dr is not None else []
 
 
 def subset_warning(ed: "RouteEditor", host: str, subset: str) -> str | None:
     """Why sending traffic to ``host``/``subset`` would fail, when no ready pod backs it."""
-    app: Any = ed.app
+    index = ed.mesh_index
+    if index is None:
+        return None
     ns, full = ed.key[1], fqdn(host, ed.key[1])
     fails = "its share of requests would fail (503 UH)"
-    if app.index.count("Pod"):
-        pods = app.index.pods_for_subset(full, subset, ns)
+    if index.count("Pod"):
+        pods = index.pods_for_subset(full, subset, ns)
         if not any(p.ready for p in pods):
             why = f"{len(pods)} pod{'s' if len(pods) != 1 else ''}, none ready" if pods else "no pod has its labels"
             return f"subset {subset} of {host} selects no ready pod ({why}): {fails}"
         return None
-    deployments = app.index.deployments_for_subset(full, subset, ns)
+    deployments = index.deployments_for_subset(full, subset, ns)
     if not deployments:
         return f"subset {subset} of {host} selects no ready pod (no Deployment has its labels): {fails}"
     if all(d.replicas == 0 for d in deployments):
@@ -77,8 +81,9 @@ def add_destination(ed: "RouteEditor", i: int) -> None:
     rule = ed.rules()[i]
     route = rule.get("route") or []
     host = next((str((d.get("destination") or {}).get("host")) for d in route), "")
-    app: Any = ed.app
-    services = sorted({s.name for s in app.index.services if s.namespace == ed.key[1]} | {host} - {""})
+    index = ed.mesh_index
+    services = sorted({s.name for s in (index.services if index is not None else [])
+                       if s.namespace == ed.key[1]} | {host} - {""})
     present = {dest_key(d) for d in route}
     free = [s for s in ed.subsets_for(host) if (host, s) not in present]
     ref = rule_ref(ed.vs, i)

@@ -22,6 +22,7 @@ from textual.widgets import Footer, Input, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from meshtui.widgets.big_table import BigTable, Column
+from meshtui.widgets.host import session_of
 
 CLUSTERS_PATH = "/clusters?format=json"
 _WIDTHS = {"ENDPOINT": 24, "CLIENT": 50, "STATUS": 30, "OUTLIER CHECK": 26, "CLUSTER": 80}
@@ -71,7 +72,8 @@ class ServiceEndpointsScreen(Screen[None]):
         """Pick the clients (on the loop: the index belongs to it) and ask them in a worker."""
         from meshtui.envoy.service_endpoints import plan_clients
 
-        index = getattr(self.app, "index", None) or self.index
+        session = session_of(self)
+        index = session.index if session is not None and session.index is not None else self.index
         msg = self.query_one("#se-msg", Static)
         bar = self.query_one("#se-progress", ProgressBar)
         try:

@@ -14,6 +14,7 @@ from meshtui.widgets.key_order import KeyOrderedInput
 from textual.widgets import Footer, Input, Static, TextArea
 
 from meshtui.messages import MeshUpdated
+from meshtui.widgets.host import session_of
 from meshtui.widgets.status_bar import StatusBar
 from meshtui.widgets.trace_tree import TraceTree
 
@@ -146,7 +147,8 @@ class TraceScreen(Screen[None]):
         from meshtui.routing.request import RequestError
         from meshtui.routing.trace import trace
 
-        index = getattr(self.app, "index", None)
+        session = session_of(self)
+        index = session.index if session is not None else None
         tree = self.query_one(TraceTree)
         if index is None:
             self._error("the mesh is still loading")

@@ -189,13 +189,6 @@ class ConfigDump:
         out += [x for x in (get(e, "endpoint_config") for e in get(sec, "static_endpoint_configs", [])) if x]
         return out
 
-    def iter_sections(self) -> Iterator[Json]:
-        """Every section in dump order."""
-        for c in self.raw.get("configs", []):
-            if isinstance(c, dict):
-                yield c
-
-
 def parse_json_document(data: bytes | str, source: str) -> Any:
     """Decode any admin JSON output (e.g. ``/clusters?format=json``) with a one-line error."""
     try:

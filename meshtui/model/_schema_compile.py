@@ -62,17 +62,30 @@ def translate(node: Any, strict: bool) -> Any:
 def _quote(value: Any) -> str:
     """A value as the API server prints it after ``Invalid value:``."""
     if isinstance(value, (dict, list)):
-        return json.dumps(_json_type(value))
+        return json.dumps(json_type(value))
     try:
         return json.dumps(value)
     except (TypeError, ValueError):
         return repr(value)
 
 
-def _json_type(value: Any) -> str:
-    from meshtui.model.schema import _json_type as jt
-
-    return jt(value)
+def json_type(value: Any) -> str:
+    """The JSON type name of a decoded value, as the API server names it in messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
 
 
 def _type_ok(validator: Any, instance: Any, types: Any) -> bool:
@@ -89,7 +102,7 @@ def _error(message: str, path: tuple[Any, ...] = ()) -> Any:
 def _type(validator: Any, types: Any, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
     if not _type_ok(validator, instance, types):
         want = " or ".join(t for t in (types if isinstance(types, list) else [types]) if t != "null")
-        yield _error(f"Invalid value: {json.dumps(_json_type(instance))}: must be of type {want}")
+        yield _error(f"Invalid value: {json.dumps(json_type(instance))}: must be of type {want}")
 
 
 def _enum(validator: Any, enums: list[Any], instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
@@ -209,7 +222,7 @@ def _cel_rules(validator: Any, rules: list[dict[str, Any]], instance: Any, schem
         return
     if instance is None:
         return
-    shown = declared if isinstance(declared, str) else _json_type(instance)
+    shown = declared if isinstance(declared, str) else json_type(instance)
     for rule in rules:
         text = rule.get("rule")
         if not isinstance(text, str):

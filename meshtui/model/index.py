@@ -18,22 +18,24 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from meshtui.model.base import Resource, ResourceKey
-from meshtui.model.hostmap import MESH_GATEWAY, HostMap, Id, gateway_ref, visible
+from meshtui.model.hostmap import MESH_GATEWAY, HostMap, Id, gateway_ref, labels_match, visible
 from meshtui.model.hosts import fqdn, host_subsumes, is_wildcard, more_specific
 from meshtui.model.istio import DestinationRule, Gateway, ServiceEntry, Sidecar
 from meshtui.model.kube import ConfigMap, Deployment, MeshConfig, Namespace, Pod, Service
 from meshtui.model.parse import parse_object
 from meshtui.model.virtualservice import VirtualService
-from meshtui.model.workloads import DEFAULT_NAMESPACE, WorkloadLookups
 from meshtui.util.gcpause import gc_paused
 
+DEFAULT_NAMESPACE = "default"
 _CLUSTER_SCOPED = frozenset({"Namespace", "Node", "CustomResourceDefinition"})
 _SERVICE_EXPORT_ANNOTATION = "networking.istio.io/exportTo"
 _RESOLVED_LIMIT = 100_000
 
 
-class MeshIndex(WorkloadLookups):
-    """Every mesh object by kind, plus the host and label indexes the lookups need."""
+class MeshIndex:
+    """Every mesh object by kind, plus the host and label indexes the lookups need: what
+    applies to a host, and which pods (or, for manifests on disk, Deployments) a Service or a
+    subset selects."""
 
     def __init__(self, objects: Iterable[dict[str, Any]] = (), domain_suffix: str = "cluster.local") -> None:
         self.domain_suffix = domain_suffix
@@ -393,3 +395,62 @@ class MeshIndex(WorkloadLookups):
         """The DestinationRule that applies to ``host`` for a client in ``from_namespace``."""
         drs = self.destination_rules_for(host, from_namespace)
         return drs[0] if drs else None
+
+    # -- workloads: label selection over the per-namespace label sets -------------------------
+
+    def pods_for_service(self, service: Service) -> list[Pod]:
+        """Pods selected by the Service's selector in its namespace (none without a selector)."""
+        if not service.selector:
+            return []
+        return self.pods_matching(self._ns("Service", service.namespace), service.selector)
+
+    def pods_matching(self, namespace: str, selector: dict[str, str]) -> list[Pod]:
+        """Pods of ``namespace`` carrying every label of ``selector`` (empty selector: all)."""
+        ns = namespace or DEFAULT_NAMESPACE
+        names: set[str] | None = None
+        for k, v in selector.items():
+            matched = self._pod_labels.get((ns, k, v), set())
+            names = set(matched) if names is None else names & matched
+            if not names:
+                return []
+        if names is None:
+            names = set(self._pods_by_ns.get(ns, set()))
+        pods = self._by_kind["Pod"]
+        return [p for p in (pods[(ns, n)] for n in sorted(names)) if isinstance(p, Pod)]
+
+    def _subset_selectors(self, host: str, subset: str, namespace: str) -> list[tuple[Service, dict[str, str]]]:
+        target = self.resolve(host, namespace)
+        dr = self.destination_rule_for(target, namespace)
+        sub = dr.subset(subset) if dr is not None else None
+        if sub is None:
+            return []
+        return [(s, {**s.selector, **sub.labels}) for s in self.services_for_host(target)
+                if isinstance(s, Service) and s.selector]
+
+    def pods_for_subset(self, host: str, subset: str, namespace: str) -> list[Pod]:
+        """Pods behind ``host`` that the subset's labels select, using the DestinationRule seen
+        from ``namespace`` (the namespace of the VirtualService or client naming the subset)."""
+        out: list[Pod] = []
+        for svc, selector in self._subset_selectors(host, subset, namespace):
+            out.extend(self.pods_matching(self._ns("Service", svc.namespace), selector))
+        return out
+
+    def deployments_for_subset(self, host: str, subset: str, namespace: str) -> list[Deployment]:
+        """Like :meth:`pods_for_subset` for Deployments' pod templates (``--files`` mode)."""
+        out: list[Deployment] = []
+        for svc, selector in self._subset_selectors(host, subset, namespace):
+            out.extend(self.deployments_matching(self._ns("Service", svc.namespace), selector))
+        return out
+
+    def deployments_for_service(self, service: Service) -> list[Deployment]:
+        """Deployments whose pod template the Service's selector selects."""
+        if not service.selector:
+            return []
+        return self.deployments_matching(self._ns("Service", service.namespace), service.selector)
+
+    def deployments_matching(self, namespace: str, selector: dict[str, str]) -> list[Deployment]:
+        """Deployments of ``namespace`` whose template labels carry every label of ``selector``."""
+        ns = namespace or DEFAULT_NAMESPACE
+        deps = self._by_kind.get("Deployment", {})
+        found = (deps.get((ns, name)) for name in sorted(self._deployments_by_ns.get(ns, ())))
+        return [d for d in found if isinstance(d, Deployment) and labels_match(selector, d.template_labels)]

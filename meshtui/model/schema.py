@@ -100,7 +100,9 @@ def validate(raw: dict[str, Any], strict: bool = False) -> list[SchemaError]:
     accepted, as the API server prunes them. ``raw`` is not modified.
     """
     if not isinstance(raw, dict):
-        return [SchemaError("", f"object must be a mapping, got {_json_type(raw)}")]
+        from meshtui.model._schema_compile import json_type
+
+        return [SchemaError("", f"object must be a mapping, got {json_type(raw)}")]
     api_version = raw.get("apiVersion")
     kind = raw.get("kind")
     if not isinstance(api_version, str) or not isinstance(kind, str):
@@ -150,25 +152,6 @@ def format_path(parts: Iterable[str | int]) -> str:
         else:
             out.append(f".{part}" if out else str(part))
     return "".join(out)
-
-
-def _json_type(value: Any) -> str:
-    """The JSON type name of a decoded value, as the API server names it in messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
 
 
 def iter_errors(raw: dict[str, Any], strict: bool = False) -> Iterator[SchemaError]:

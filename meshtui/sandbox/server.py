@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import importlib
-import importlib.util
 import os
 import secrets
 import socket
@@ -35,6 +33,7 @@ from aiohttp import web
 
 from meshtui.sandbox import kubeconfig
 from meshtui.sandbox.api import Api, User
+from meshtui.sandbox.pod_routes import add_pod_routes
 from meshtui.sandbox.store import Store
 from meshtui.util.gcpause import gc_paused
 
@@ -95,8 +94,7 @@ class Sandbox:
             app["store"] = self.store
             app["sandbox"] = self
             app["api"] = self.api
-            if importlib.util.find_spec("meshtui.sandbox.pod_routes") is not None:
-                importlib.import_module("meshtui.sandbox.pod_routes").add_pod_routes(app)
+            add_pod_routes(app)
         self.api.add_routes(app)
 
         async def on_shutdown(_app: web.Application) -> None:

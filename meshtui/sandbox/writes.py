@@ -134,18 +134,15 @@ def _validate(ctx: WriteContext, obj: dict[str, Any]) -> dict[str, str] | None:
                        r"'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"))
     unknown: list[str] = []
     if t.group == ISTIO_GROUP:
-        try:
-            from meshtui.model.schema import validate
-        except ImportError:  # the model package is written in parallel; validate when it lands
-            validate = None
-        if validate is not None:
-            probe = {**obj, "apiVersion": t.api_version(ctx.version)}
-            for e in validate(probe, strict=True):
-                m = _UNKNOWN.match(e.message)
-                if m:
-                    unknown.append(e.path)
-                else:
-                    errors.append((e.path, e.message))
+        from meshtui.model.schema import validate
+
+        probe = {**obj, "apiVersion": t.api_version(ctx.version)}
+        for e in validate(probe, strict=True):
+            m = _UNKNOWN.match(e.message)
+            if m:
+                unknown.append(e.path)
+            else:
+                errors.append((e.path, e.message))
     if errors:
         raise _invalid(t, name, errors)
     if not unknown:

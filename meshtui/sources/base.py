@@ -107,6 +107,24 @@ class ApplyResult:
     dry_run: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a source can do, declared as data: the UI and the CLI read these, never guess from
+    attributes. Whether writes are allowed right now is ``Source.read_only_reason()`` (it may
+    have to ask the server); ``read_only`` here is what is known without asking."""
+
+    #: kubeconfig contexts to switch between (``:ctx``).
+    contexts: bool = False
+    #: a live Envoy admin per pod (else proxy config is generated from the mesh).
+    envoy_admin: bool = False
+    #: pod logs to follow.
+    logs: bool = False
+    #: running proxies that a write propagates to (the propagation check).
+    live_proxies: bool = False
+    #: why writes are refused whatever the server says (``--read-only``), else None.
+    read_only: str | None = None
+
+
 class SourceError(Exception):
     """Base of the errors a source raises; ``str()`` is a one-line cause fit for the user."""
 
@@ -146,6 +164,11 @@ class Source(Protocol):
     #: What the status bar shows: a kube context or a directory.
     description: str
 
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this source can do (contexts, Envoy admin, logs, live proxies, writes)."""
+        ...
+
     def read_only_reason(self) -> str | None:
         """Why writes are refused (``--read-only``, 403, RBAC), or ``None`` when they are allowed."""
         ...
@@ -182,6 +205,14 @@ class Source(Protocol):
     def envoy_admin(self, namespace: str, pod: str, path: str) -> bytes:
         """GET ``path`` (e.g. ``/config_dump?include_eds``, ``/clusters?format=json``) from the
         pod's Envoy admin port 15000."""
+        ...
+
+    def contexts(self) -> list[str]:
+        """The kubeconfig contexts this source can switch to (empty without ``capabilities.contexts``)."""
+        ...
+
+    def with_context(self, context: str) -> "Source":
+        """The same source on another context; ``SourceError`` when it cannot switch."""
         ...
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from meshtui.sources.base import (
     ApplyResult,
+    Capabilities,
     ConflictError,
     ForbiddenError,
     InvalidObjectError,
@@ -328,6 +329,12 @@ class KubeSource:
     def envoy_admin(self, namespace: str, pod: str, path: str) -> bytes:
         """GET ``path`` from the pod's Envoy admin (port 15000) through the API server."""
         return envoy_admin_get(self.rest, namespace, pod, path)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """A cluster has everything; contexts only when opened from a kubeconfig."""
+        return Capabilities(contexts=self.description != "in-cluster", envoy_admin=True, logs=True,
+                            live_proxies=True, read_only="--read-only" if self.read_only else None)
 
     def contexts(self) -> list[str]:
         """The context names of this source's kubeconfig (empty in-cluster)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from rich.segment import Segment
@@ -21,16 +20,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from meshtui.views.table import Column, LiveCell, Row
 
-@dataclass(frozen=True, slots=True)
-class Column:
-    """A column: its title and the widest it may grow to."""
-
-    title: str
-    max_width: int = 40
-
-
-Row = tuple[Any, tuple[str, ...]]  # (key, cells)
+__all__ = ["BigTable", "Column", "Row", "compile_filter"]
 
 
 def compile_filter(text: str) -> Any:
@@ -247,17 +239,6 @@ class BigTable(ScrollView, can_focus=True):
         self.sort_reverse = not self.sort_reverse
         self._resort()
         self._recompute(self.cursor_key)
-
-
-class LiveCell(str):
-    """A cell whose text depends on the time it is drawn (an AGE): the table asks ``live()``
-    at each paint, sorts by ``sort_value`` and filters on the text it was made with."""
-
-    sort_value: float = 0.0
-
-    def live(self) -> str:
-        """The text to draw now."""
-        return str(self)
 
 
 def _sort_key(cell: str) -> tuple[int, Any]:

@@ -14,7 +14,6 @@ Three layers, each stating what a real cluster would say:
 
 from __future__ import annotations
 
-import importlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,15 +24,6 @@ from meshtui.sources.base import ObjectKey, RawObject
 #: An analyzer run: the mesh index in, findings (``meshtui.analysis.finding.Finding``-like:
 #: ``level``, ``code``, ``message``, ``kind``, ``namespace``, ``resource_name``, ``path``) out.
 Analyzer = Callable[[Any], Iterable[Any]]
-
-# Where the analysis package may expose its "analyze a MeshIndex" entry point; the first one
-# found is used. (The analysis engine is built in parallel; this keeps the seam loose.)
-_ANALYZER_ENTRY_POINTS = (
-    ("meshtui.analysis", "analyze"),
-    ("meshtui.analysis.run", "analyze"),
-    ("meshtui.analysis.runner", "analyze"),
-    ("meshtui.analysis.analyzers", "analyze"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,17 +87,11 @@ def schema_errors(obj: RawObject) -> list[Problem]:
     return [Problem("error", e.message, e.path or None) for e in schema.validate(obj, strict=False)]
 
 
-def default_analyzer() -> Analyzer | None:
-    """The analysis engine's entry point, or None while it is not available."""
-    for module_name, attr in _ANALYZER_ENTRY_POINTS:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        fn = getattr(module, attr, None)
-        if callable(fn):
-            return fn
-    return None
+def default_analyzer() -> Analyzer:
+    """The analysis engine's entry point (every analyzer over a ``MeshIndex``)."""
+    from meshtui.analysis.runner import analyze
+
+    return analyze
 
 
 def _findings_for(analyzer: Analyzer, objects: Sequence[RawObject], key: ObjectKey) -> list[Problem]:

@@ -76,11 +76,6 @@ def unified_diff(before: RawObject | None, after: RawObject | None, from_label: 
     return "".join(difflib.unified_diff(a, b, from_label, to_label, n=context))
 
 
-def object_label(obj: RawObject) -> str:
-    """``VirtualService istioinaction/catalog``."""
-    return str(ObjectKey.of(obj))
-
-
 @dataclass
 class ChangePlan:
     """One edit of one object, ready to be validated, reviewed and written.

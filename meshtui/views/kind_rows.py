@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from meshtui.widgets.big_table import Column, LiveCell
+from meshtui.views.table import Column, LiveCell, Row
 
 
 @lru_cache(maxsize=65536)
@@ -136,14 +136,9 @@ VIEWS: dict[str, KindView] = {
     "pods": KindView("Pod", "Pods", (_NS, _NAME, Column("READY", 5), Column("STATUS", 10), Column("RESTARTS", 8),
                      Column("IP", 16), Column("NODE", 20), Column("VERSION", 10), _AGE), _pod),
 }
-ALIASES = {
-    "virtualservice": "vs", "virtualservices": "vs", "destinationrule": "dr", "destinationrules": "dr",
-    "gateway": "gw", "gateways": "gw", "serviceentry": "se", "serviceentries": "se", "service": "svc",
-    "services": "svc", "pod": "pods", "po": "pods",
-}
 
 
-def rows_for(view: KindView, index: Any, scope: str | None) -> list[tuple[Any, tuple[str, ...]]]:
+def rows_for(view: KindView, index: Any, scope: str | None) -> list[Row]:
     """Every row of ``view`` from ``index``, keyed by (kind, namespace, name)."""
     out = []
     for o in index.objects(view.kind):
