@@ -89,7 +89,7 @@ def follow_service(args: argparse.Namespace, out: TextIO) -> int:
     """Follow SERVICE[.NS] live (see the module docstring) until ``--duration`` or Ctrl-C."""
     from meshtui.accesslog.ingest import LogIngest
     from meshtui.accesslog.target import LogTarget, default_rule
-    from meshtui.commands.common import open_source, source_kind
+    from meshtui.commands.common import open_source, source_failure, source_kind
     from meshtui.sources.base import SourceError
     from meshtui.sources.log_follow import LogFollower
 
@@ -105,7 +105,7 @@ def follow_service(args: argparse.Namespace, out: TextIO) -> int:
         try:
             mesh = LiveMesh(source, target)
         except SourceError as exc:
-            raise CommandError(str(exc)) from None
+            raise source_failure(exc) from None
         plan = mesh.plan()
         if source_kind(args) == "files":
             raise CommandError(f"--files {args.files}: manifests on disk have no pod logs to follow")

@@ -56,10 +56,7 @@ def with_source(args: argparse.Namespace, body: Callable[["Source", list["RawObj
     from meshtui.commands.common import open_source
     from meshtui.sources.base import SourceError
 
-    try:
-        source = open_source(args)
-    except SourceError as exc:
-        raise CommandError(str(exc), 2) from None
+    source = open_source(args)
     try:
         try:
             snapshot = source.snapshot()
