@@ -191,7 +191,9 @@ class Source(Protocol):
         since_seconds: int | None = None,
         stop: threading.Event | None = None,
     ) -> Iterator[str]:
-        """Yield the pod container's log lines (without newline); follow until ``stop`` is set."""
+        """The pod container's log lines (without newline); follow until ``stop`` is set. The
+        stream is opened before this returns (failures to open it raise here), so a returned
+        iterator is a stream the source accepted."""
         ...
 
     def envoy_admin(self, namespace: str, pod: str, path: str) -> bytes:
