@@ -13,8 +13,12 @@ A damaged line of the log is reported on stderr and skipped.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from meshtui.commands.common import add_source_arguments
+
+if TYPE_CHECKING:
+    from meshtui.write.audit import AuditLog
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
