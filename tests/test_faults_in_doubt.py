@@ -120,6 +120,10 @@ def test_history_with_the_source_flags_resolves_an_unknown_write(
     proxy.resume()
     wait_until(lambda: canary(stored(api, ns)) == [60, 40], "the late write to land")
     capsys.readouterr()
+    # Scoped to another namespace, the object is not read: absent there is not "deleted".
+    assert main(["history", "--kubeconfig", proxied, "-n", "elsewhere"]) == 0
+    assert "(outcome not known yet)" in capsys.readouterr().out
+    assert [e.result for e in audit.entries()] == ["unknown"]
     assert main(["history", "--kubeconfig", proxied]) == 0
     captured = capsys.readouterr()
     assert "unknown outcome: applied" in captured.err

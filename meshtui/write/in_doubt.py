@@ -89,8 +89,12 @@ def resolve_pending(source: Source, log: AuditLog, objects: list[RawObject]) -> 
     source just answered with) and append the resolutions; returns them with their verdicts.
     Raises ``OSError`` when the audit log cannot be read or written."""
     by_key = {ObjectKey.of(o): o for o in objects}
+    # A source scoped to one namespace (-n) did not read the others: absent there is not gone.
+    scope = getattr(source, "namespace", None)
     out = []
     for entry in pending(log.entries(), source_id(source)):
+        if isinstance(scope, str) and scope and entry.key.namespace not in (scope, ""):
+            continue
         verdict = judge(entry.key, entry.before, entry.after, by_key.get(entry.key))
         log.record(resolution(source, entry, verdict))
         out.append((entry, verdict))
