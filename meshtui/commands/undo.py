@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description=(
             "Restore the spec an object had before the last change meshtui applied to this source "
             "(see `meshtui history`). Refused (exit 3) when the object changed since, unless --force. "
-            "Exit: 0 applied, 1 invalid, 3 conflict, 4 read-only, 2 other (nothing to undo)."
+            "Exit: 0 applied, 1 invalid, 3 conflict, 4 read-only, 8 outcome unknown, 2 other (nothing to undo)."
         ),
     )
     parser.add_argument("--force", action="store_true", help="undo even if the object changed since the change")
