@@ -126,7 +126,9 @@ def is_real_put(head: bytes) -> bool:
     return line.startswith(b"PUT ") and b"dryRun" not in line
 
 
-def test_a_write_whose_answer_is_lost_is_never_written_twice(tmp_path: Path, audit: AuditLog) -> None:
+def test_a_write_whose_answer_is_lost_is_read_back_reported_applied_and_never_written_twice(
+    tmp_path: Path, audit: AuditLog,
+) -> None:
     # Plain HTTP, so that the proxy can tell the real PUT from the dry run before it.
     sb = Sandbox(scenario=False, traffic=False, tls=False).start()
     proxy = OutageProxy(sb.port)
@@ -142,7 +144,9 @@ def test_a_write_whose_answer_is_lost_is_never_written_twice(tmp_path: Path, aud
             outcome = writer.run(plan)
         finally:
             proxy.lose_reply_to = None
-        assert (outcome.result, outcome.exit_code) == ("unavailable", 2), outcome.message
+        # The answer is lost, but the object read back holds the change: applied, and said so.
+        assert (outcome.result, outcome.exit_code) == ("applied", 0), outcome.message
+        assert "answer was lost" in outcome.message and "\n" not in outcome.message
         landed = stored(api, ns)
         assert canary(landed) == [70, 30]  # it did land, once
         assert landed["metadata"]["generation"] == before["metadata"]["generation"] + 1
@@ -157,7 +161,10 @@ def test_a_write_whose_answer_is_lost_is_never_written_twice(tmp_path: Path, aud
         api.close()
         proxy.close()
         sb.stop()
-    assert [e.result for e in audit.entries()] == ["unavailable", "conflict"]
+    entries = list(audit.entries())
+    assert [e.result for e in entries] == ["unknown", "applied", "conflict"]
+    assert entries[1].resolves == entries[0].id  # the read-back resolves the unknown write
+    assert entries[1].after["metadata"]["resourceVersion"] == landed["metadata"]["resourceVersion"]
 
 
 def test_the_cli_reports_a_down_server_in_one_line_with_exit_2(

@@ -184,7 +184,7 @@ def test_audit_lines_are_json_with_the_documented_fields(tmp_path: Path) -> None
     (line,) = (tmp_path / "a" / "audit.jsonl").read_text().splitlines()
     data = json.loads(line)
     assert list(data) == ["id", "time", "user", "source", "source_id", "object", "description", "result",
-                          "error", "undoes", "before", "after"]
+                          "error", "undoes", "resolves", "before", "after"]
     assert data["object"] == {"kind": "VirtualService", "namespace": "shop", "name": "catalog",
                               "apiVersion": "networking.istio.io/v1"}
     assert data["source_id"] == source_id(src) == f"files:{tmp_path}"

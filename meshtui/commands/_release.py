@@ -19,7 +19,7 @@ def register_release(sub: argparse._SubParsersAction, name: str, run: Callable[[
         name, help=help,
         description=(f"{help[0].upper()}{help[1:]}; the other destinations stay at weight 0. Shows the diff, "
                      "validates, dry-runs, asks, then writes with the version read as precondition. "
-                     "Exit: 0 applied, 1 invalid, 3 conflict, 4 read-only, 2 other."),
+                     "Exit: 0 applied, 1 invalid, 3 conflict, 4 read-only, 8 outcome unknown, 2 other."),
     )
     parser.add_argument("name", metavar="NAME[.NS]", help="the VirtualService")
     parser.add_argument("subset", metavar="SUBSET", help="the destination to send traffic to: a subset the rule routes to, "

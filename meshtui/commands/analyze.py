@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     """Entry point of ``meshtui analyze``."""
     from meshtui.analysis import ANALYZERS, UnknownAnalyzerError, analyze
     from meshtui.analysis.runner import istioctl_file_analyzers, without_cluster_kinds
-    from meshtui.commands.common import open_source
+    from meshtui.commands.common import open_source, source_failure
     from meshtui.model.index import MeshIndex
     from meshtui.sources.base import SourceError
 
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         snapshot = source.snapshot()
     except SourceError as exc:
-        raise CommandError(str(exc), 2) from None
+        raise source_failure(exc) from None
     finally:
         close = getattr(source, "close", None)
         if callable(close):

@@ -1,7 +1,8 @@
 """``meshtui logs``: parse sidecar access logs, from a saved file or live from a service's pods.
 
-``meshtui logs --file PATH|- [--split] [-o text|json] [--log-format FMT]`` reads a saved log
-to its end and exits. Without ``--split`` every line is printed parsed (one line each, or one
+``meshtui logs --file PATH|- [--split] [-o text|json] [--log-format FMT] [--duration S]`` reads
+a saved log to its end (or for ``--duration`` seconds) and exits; a line longer than 64 KiB is
+cut there with one warning, so memory stays bounded whatever the input (``_line_reader``). Without ``--split`` every line is printed parsed (one line each, or one
 JSON object each); lines that do not parse are printed raw, marked ``unparsed:``. With
 ``--split`` the observed split per upstream cluster is printed as a table or one JSON object.
 
@@ -71,7 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     parser.add_argument("--since", metavar="D", help="live: only lines newer than D (e.g. 30s, 5m, 1h)")
     parser.add_argument("--tail", type=int, metavar="N", help="live: start with the last N lines of each pod")
-    parser.add_argument("--duration", type=float, metavar="S", help="live: stop after S seconds (default: Ctrl-C)")
+    parser.add_argument("--duration", type=float, metavar="S",
+                        help="stop after S seconds (live, or reading --file; default: Ctrl-C / end of file)")
     parser.add_argument("--interval", type=float, metavar="S", default=LIVE_SPLIT_INTERVAL_S,
                         help=f"live --split: seconds between refreshes (default {LIVE_SPLIT_INTERVAL_S:g})")
     parser.add_argument("--route", metavar="NAME",
@@ -114,14 +116,21 @@ def read_file(args: argparse.Namespace, out: TextIO) -> int:
     """``--file``: parse a saved log to its end and print lines or the split."""
     from meshtui.accesslog.stats import SplitStats
 
+    from meshtui.commands._line_reader import BoundedLines
+
     parser = build_parser(args)
     stats = SplitStats(window=args.window)
     path = args.file
+    deadline = None if args.duration is None else time.monotonic() + args.duration
+
+    def lines(stream: Any) -> BoundedLines:
+        return BoundedLines(stream, lambda text: print(f"meshtui: {text}", file=sys.stderr), deadline=deadline)
+
     if path == "-":
-        consume(sys.stdin, parser, stats, args, out)
+        consume(lines(sys.stdin), parser, stats, args, out)
     else:
         try:
-            handle = open(path, encoding="utf-8", errors="replace")
+            handle = open(path, "rb")
         except FileNotFoundError:
             raise CommandError(f"--file {path}: no such file") from None
         except IsADirectoryError:
@@ -130,7 +139,7 @@ def read_file(args: argparse.Namespace, out: TextIO) -> int:
             raise CommandError(f"--file {path}: {exc.strerror or exc}") from None
         with handle:
             try:
-                consume(handle, parser, stats, args, out)
+                consume(lines(handle), parser, stats, args, out)
             except OSError as exc:
                 raise CommandError(f"--file {path}: {exc.strerror or exc}") from None
     if args.split:
@@ -234,7 +243,7 @@ def _warn(line: str) -> None:
 def follow_service(args: argparse.Namespace, out: TextIO) -> int:
     """Follow SERVICE[.NS] live (see the module docstring) until ``--duration`` or Ctrl-C."""
     from meshtui.accesslog.target import LogTarget, plan_follow
-    from meshtui.commands.common import open_source
+    from meshtui.commands.common import open_source, source_failure
     from meshtui.session.live_index import LiveIndex
     from meshtui.session.log_session import DEFAULT_ROUTE, LogSession, RouteChoice
     from meshtui.sources.base import SourceError
@@ -251,7 +260,7 @@ def follow_service(args: argparse.Namespace, out: TextIO) -> int:
         try:
             live = LiveIndex.load(source)
         except SourceError as exc:
-            raise CommandError(str(exc)) from None
+            raise source_failure(exc) from None
         missing = plan_follow(live.index, target).missing
         if missing:
             raise CommandError(missing)

@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "Set or step destination weights of one http rule; the others are rebalanced so the "
             "rule sums to 100. Shows the diff, validates, dry-runs, asks, then writes with the "
             "version read as precondition. Exit: 0 applied, 1 invalid, 3 conflict, 4 read-only, "
+            "8 outcome unknown, "
             "2 other (also: not confirmed without a terminal and without --yes)."
         ),
     )

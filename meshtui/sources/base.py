@@ -157,6 +157,21 @@ class UnavailableError(SourceError):
     """The source cannot be reached right now (server down, network)."""
 
 
+class OutcomeUnknownError(UnavailableError):
+    """A write was sent but its answer never came (read timeout, connection lost after the
+    request went out): the source may or may not have applied it. Only reading the object back
+    tells."""
+
+
+class UnauthorizedError(SourceError):
+    """The source rejected the credentials (HTTP 401: an expired or invalid token)."""
+
+
+class ConfigurationError(SourceError):
+    """The source cannot even be opened: a missing, empty or malformed kubeconfig, an unknown
+    context. Nothing was contacted."""
+
+
 @runtime_checkable
 class Source(Protocol):
     """Where the mesh comes from: a live cluster, the sandbox, or a directory of manifests."""
@@ -199,7 +214,9 @@ class Source(Protocol):
         since_seconds: int | None = None,
         stop: threading.Event | None = None,
     ) -> Iterator[str]:
-        """Yield the pod container's log lines (without newline); follow until ``stop`` is set."""
+        """The pod container's log lines (without newline); follow until ``stop`` is set. The
+        stream is opened before this returns (failures to open it raise here), so a returned
+        iterator is a stream the source accepted."""
         ...
 
     def envoy_admin(self, namespace: str, pod: str, path: str) -> bytes:

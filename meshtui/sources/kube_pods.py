@@ -27,9 +27,10 @@ def stream_logs(
     since_seconds: int | None,
     stops: Sequence[threading.Event],
 ) -> Iterator[str]:
-    """Yield the container's log lines (no newline) until the log ends or one of ``stops`` is set.
+    """The container's log lines (no newline) until the log ends or one of ``stops`` is set.
 
-    This is the request ``CoreV1Api.read_namespaced_pod_log(follow=True, _preload_content=False)``
+    The request is sent before this returns (it is not a lazy generator): a returned stream is
+    one the server accepted, so a follower may say "resumed" only then. This is the request ``CoreV1Api.read_namespaced_pod_log(follow=True, _preload_content=False)``
     sends (``GET .../pods/{pod}/log``), issued through the same ``ApiClient`` so that the read can
     have a connect timeout and no read timeout: a quiet followed log is not an error. A set stop
     event shuts the socket down, so the generator ends within ~0.1 s even while no line arrives.
@@ -44,6 +45,12 @@ def stream_logs(
         resp = rest.open("GET", path, query, read_timeout=None if follow else 60.0, accept="*/*")
     except HttpError as exc:
         raise _log_error(exc, namespace, pod, container) from exc
+    return _log_lines(resp, rest.host, namespace, pod, container, stops)
+
+
+def _log_lines(resp: Any, host: str, namespace: str, pod: str, container: str,
+               stops: Sequence[threading.Event]) -> Iterator[str]:
+    """The lines of an open log response; a set stop shuts the socket down (see ``stream_logs``)."""
     halt = threading.Event()
     canceller = Canceller(stops, halt, 0.1)
     canceller.start()
@@ -68,7 +75,7 @@ def stream_logs(
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         if not halt.is_set():
             raise UnavailableError(
-                f"log of {namespace}/{pod} [{container}]: {describe_connection_error(exc, rest.host)}"
+                f"log of {namespace}/{pod} [{container}]: {describe_connection_error(exc, host)}"
             ) from exc
     finally:
         halt.set()

@@ -164,8 +164,7 @@ class ReplayFilter:
 class PodState:
     """What the follower knows about one pod's stream."""
 
-    # starting | following (a stream was asked for; a lazy stream connects on its first read) |
-    # reconnecting | gone | stopped
+    # starting | following (the server accepted the stream) | reconnecting | gone | stopped
     state: str = "starting"
     detail: str = ""
     lines: int = 0
@@ -191,7 +190,10 @@ class LogFollower:
 
     ``tail_lines`` and ``since_seconds`` apply to the first connection of each pod (a pod that
     joins later starts with the same ``tail_lines``/``since_seconds``). ``notices`` collects
-    one-line events (joined, left, reconnecting, resumed) for the UI to show.
+    one-line events (joined, left, reconnecting, resumed) for the UI to show. "resumed" is said
+    only once ``source.logs`` returned, which a source does when the server accepted the
+    stream (the kube source sends the request before returning); until then the pod stays
+    "reconnecting".
     """
 
     def __init__(
