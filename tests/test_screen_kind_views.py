@@ -7,6 +7,7 @@ import subprocess
 from typing import Any
 
 import pytest
+from kubernetes import client, config
 
 from meshtui.app import MeshApp
 from meshtui.widgets.big_table import BigTable
@@ -36,9 +37,32 @@ async def test_pods_ready_is_kubectls_and_age_keeps_counting(sandbox: Any) -> No
         await pilot.press("slash", *"^bookinfo ", "enter")
         await wait_for(pilot, lambda: table.row_count == len(kubectl_ready))
         header = table_lines(table)[0].replace("▲", "").replace("▼", "").split()
-        ready_col, age_col = header.index("READY"), header.index("AGE")
+        ready_col = header.index("READY")
         shown = {cells.split()[1]: cells.split()[ready_col] for cells in table_lines(table)[1:]
                  if cells.strip()}
         assert shown == kubectl_ready
-        first_age = table_lines(table)[1].split()[age_col]
-        await wait_for(pilot, lambda: table_lines(table)[1].split()[age_col] != first_age, timeout=10)
+        # A pod made now (by the official client, an independent writer): its AGE counts seconds.
+        api = config.new_client_from_config(str(sandbox.kubeconfig_path), persist_config=False)
+        try:
+            core = client.CoreV1Api(api)
+            core.create_namespace({"metadata": {"name": "age-view"}})
+            core.create_namespaced_pod("age-view", {"metadata": {"name": "fresh"},
+                                                    "spec": {"containers": [{"name": "c", "image": "busybox"}]}})
+            await pilot.press("escape", "escape")
+            await wait_for(pilot, lambda: app.index is not None and app.index.get("Pod", "age-view", "fresh") is not None)
+            await pilot.press("colon", *"pods", "enter")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "KindScreen")
+            table = app.screen.query_one(BigTable)
+            await pilot.press("slash", *"^age-view ", "enter")
+            await wait_for(pilot, lambda: table.row_count == 1)
+            at = table_lines(table)[0].index("AGE")  # empty cells (no IP yet) shift a split()
+
+            def age_shown() -> str:
+                return table_lines(table)[1][at:].split()[0]
+
+            first_age = age_shown()
+            assert first_age.endswith("s")
+            await wait_for(pilot, lambda: age_shown() != first_age, timeout=10)
+        finally:
+            client.CoreV1Api(api).delete_namespace("age-view")
+            api.close()
