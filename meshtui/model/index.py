@@ -330,9 +330,12 @@ class MeshIndex(WorkloadLookups):
                    for g in self.reference_grants_in(to_namespace))
 
     def namespace_labels(self, namespace: str) -> dict[str, str]:
-        """The labels of the Namespace object ``namespace`` (empty when not indexed)."""
+        """The labels of the Namespace ``namespace``, with ``kubernetes.io/metadata.name``, which
+        the API server sets on every namespace (so selectors on it work for manifests too)."""
         ns = self.get("Namespace", "", namespace)
-        return dict(ns.labels) if ns is not None else {}
+        labels = dict(ns.labels) if ns is not None else {}
+        labels.setdefault("kubernetes.io/metadata.name", namespace)
+        return labels
 
     @property
     def namespaces(self) -> list[str]:

@@ -31,6 +31,7 @@ from meshtui.model.index import K8S_GATEWAY
 
 ISTIO_GROUP = "networking.istio.io"
 INFERENCE_GROUP = "inference.networking.k8s.io"
+MCS_GROUP = "multicluster.x-k8s.io"
 _REASON_RANK = {"InvalidKind": 3, "RefNotPermitted": 2, "BackendNotFound": 1}
 
 
@@ -175,13 +176,19 @@ class Backend:
 def resolve_backend(index: Any, route: K8sRoute, ref: BackendRef) -> Backend:
     """Where one backendRef of ``route`` sends traffic (Istio's ``buildDestination``)."""
     route_ns = route.namespace or "default"
-    if ref.is_service or (ref.group == ISTIO_GROUP and ref.kind == "ServiceEntry") or ref.group == INFERENCE_GROUP:
+    # A GAMMA consumer route may send to the Service it is attached to without a grant.
+    to_parent = ref.is_service and any(p.is_service and (p.namespace, p.name) == (ref.namespace, ref.name)
+                                       for p in route.parent_refs)
+    if to_parent:
+        pass
+    elif ref.is_service or (ref.group == ISTIO_GROUP and ref.kind == "ServiceEntry") or ref.group == INFERENCE_GROUP:
         if ref.namespace != route_ns and not index.reference_granted(
                 route.kind, route_ns, "" if ref.is_service else ref.group, ref.kind, ref.namespace, ref.name):
             return Backend(ref, None, ref.port, None, "RefNotPermitted",
                            f"backendRef {ref.name}/{ref.namespace} not accessible to a {route.kind} in namespace "
                            f'"{route_ns}" (missing a ReferenceGrant?)')
-    if ref.is_service:
+    if ref.is_service or (ref.group == MCS_GROUP and ref.kind == "ServiceImport"):
+        # A ServiceImport (multi-cluster services) is served under the Service's own host name.
         host = f"{ref.name}.{ref.namespace}.svc.{_suffix(index)}"
         found = index.services_for_host(host)
         if not found:

@@ -125,7 +125,7 @@ def evaluate(c: Candidate, request: TraceRequest) -> BlockResult:
         conds.append(Condition("method", ok, f"method {'=' if ok else '≠'} {c.match.method}"))
     for h in c.match.headers:
         conds.append(_value_condition(f"header {h.name.lower()}", h.type, h.value, request.header(h.name.lower())))
-    params = request.query_params
+    params = request.query_params()
     for q in c.match.query_params:
         conds.append(_value_condition(f"query {q.name}", q.type, q.value, params.get(q.name)))
     return BlockResult(c.match_index, None, all(x.ok for x in conds), tuple(conds))

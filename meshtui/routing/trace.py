@@ -163,7 +163,7 @@ def trace(index: Any, request: TraceRequest) -> TraceResult:
     sel = select_virtual_services(index, host, gateway, from_ns, port, _suffix(index))
     routed = trace_gateway_api(index, request, gateway, host, services, port, src_ns if gateway == MESH else None)
     if routed is not None:
-        routed.notes[:0] = [*notes, *sel.notes]
+        routed.notes[:0] = [*notes, *(sel.notes if sel.virtual_services else [])]
         if sel.virtual_services:
             routed.notes.append(
                 "VirtualService " + ", ".join(label(v) for v in sel.virtual_services) + " also applies to this host: "
