@@ -33,9 +33,12 @@ class Duration:
     nanos: int
 
 
+# Raw strings (r"...", r'...', r"""...""", no escapes): the Gateway API CRDs write regexes so.
+_RAW = r"""[rR](?:"{3}[\s\S]*?"{3}|'{3}[\s\S]*?'{3}|"[^"]*"|'[^']*')"""
 _TOKEN = re.compile(r"""
     \s*(?:
       (?P<num>\d+\.\d+|\d+)
+    | (?P<raw>""" + _RAW + r""")
     | (?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
     | (?P<id>[A-Za-z_][A-Za-z0-9_]*)
     | (?P<op>&&|\|\||==|!=|<=|>=|[-+*/%<>!?:.,()\[\]{}])
@@ -65,6 +68,22 @@ def parse_duration(text: str) -> Duration:
     return Duration(sign * int(round(total)))
 
 
+# RE2 takes a flag group such as (?i) anywhere; Python only at the start of the pattern.
+_INLINE_FLAGS = re.compile(r"\(\?([imsU]+)\)")
+
+
+def _re2_search(pattern: str, target: str) -> bool:
+    """CEL ``matches``: an RE2 search. Flag groups written after ``^`` are moved to the front
+    (``^(?i)x`` is ``(?i)^x``); a pattern Python cannot read makes the rule unevaluable."""
+    flags = "".join(sorted(set("".join(_INLINE_FLAGS.findall(pattern))) - {"U"}))
+    if flags:
+        pattern = f"(?{flags})" + _INLINE_FLAGS.sub("", pattern)
+    try:
+        return re.search(pattern, target) is not None
+    except re.error as exc:
+        raise CelUnsupported(f"regex {pattern!r}: {exc}") from None
+
+
 def _tokens(text: str) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
     pos = 0
@@ -77,6 +96,10 @@ def _tokens(text: str) -> list[tuple[str, Any]]:
         if m.group("num"):
             num = m.group("num")
             out.append(("lit", float(num) if "." in num else int(num)))
+        elif m.group("raw"):
+            body = m.group("raw")[1:]
+            quote = 3 if body[:3] in ('"""', "'''") else 1
+            out.append(("lit", body[quote:-quote]))
         elif m.group("str"):
             raw = m.group("str")[1:-1]
             out.append(("lit", raw.encode("utf-8").decode("unicode_escape") if "\\" in raw else raw))
@@ -338,7 +361,7 @@ def _call(name: str, target_node: tuple[Any, ...] | None, args: list[tuple[Any, 
             return target.startswith(arg)
         if name == "endsWith":
             return target.endswith(arg)
-        return re.search(arg, target) is not None  # RE2 and Python agree on the patterns used
+        return _re2_search(arg, target)
     if name == "substring" and 1 <= len(values) <= 2:
         start = values[0]
         end = values[1] if len(values) == 2 else len(target)
