@@ -79,3 +79,13 @@ def test_mixing_virtual_service_and_httproute_is_called_out(bookinfo: Path,
     doc = _trace(capsys, bookinfo, "--host", "reviews", "--source-namespace", "default")
     assert doc["route"]["kind"] == "HTTPRoute"
     assert any("mixing VirtualService and HTTPRoute" in line for line in doc["explanation"])
+
+
+def test_text_output_names_the_httproute_rule(bookinfo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["trace", "--files", str(bookinfo), "--gateway", "default/bookinfo-gateway",
+                 "--host", "bookinfo.example", "--path", "/login"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "HTTPRoute: default/bookinfo" in out
+    assert "rule taken: rules[0] matches[2]" in out
+    assert "VirtualService:" not in out
