@@ -173,6 +173,18 @@ def apply_defaults(value: Any, schema: dict[str, Any]) -> Any:
     return value
 
 
+def defaulted(raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` with its CRD schema's defaults filled in (what the API server stores); ``raw``
+    itself when it has no shipped schema. ``raw`` is not modified."""
+    api_version, kind = raw.get("apiVersion"), raw.get("kind")
+    group, _, version = api_version.rpartition("/") if isinstance(api_version, str) else ("", "", "")
+    schema = _crd_schemas(group).get((kind, version)) if isinstance(kind, str) else None
+    if schema is None:
+        return raw
+    body = apply_defaults({k: v for k, v in raw.items() if k != "metadata"}, schema)
+    return {**body, "metadata": raw.get("metadata")} if "metadata" in raw else body
+
+
 def _copy(value: Any) -> Any:
     import copy
 

@@ -12,7 +12,7 @@ from importlib.resources.abc import Traversable
 from typing import Any
 
 from meshtui.sandbox import podgen
-from meshtui.sandbox.kinds import BY_KIND
+from meshtui.sandbox.kinds import type_for
 from meshtui.sandbox.store import Store, StoreError
 
 _ORDER = ("Namespace", "ConfigMap", "Service", "Deployment")
@@ -58,7 +58,7 @@ class _Loader:
 
     def create(self, obj: dict[str, Any]) -> None:
         kind = obj.get("kind", "")
-        t = BY_KIND.get(kind)
+        t = type_for(str(obj.get("apiVersion") or ""), kind)
         if t is None:
             return  # a kind the sandbox does not serve (ServiceAccount...): a real cluster has it, we skip it
         obj["apiVersion"] = t.api_version()
