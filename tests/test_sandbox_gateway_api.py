@@ -124,3 +124,21 @@ def test_stored_routes_carry_the_api_servers_defaults(kubectl: Any, ns: str) -> 
     assert (ref["group"], ref["kind"]) == ("gateway.networking.k8s.io", "Gateway")
     backend = obj["spec"]["rules"][0]["backendRefs"][0]
     assert (backend["group"], backend["kind"], backend["weight"]) == ("", "Service", 1)
+
+
+def test_route_and_gateway_status_written_as_istio_does(kubectl: Any, ns: str) -> None:
+    import json
+
+    route = json.loads(kubectl("get", "httproute", "web", "-n", ns, "-o", "json").stdout)
+    (parent,) = route["status"]["parents"]
+    assert parent["controllerName"] == "istio.io/gateway-controller"
+    assert {c["type"]: (c["status"], c["reason"]) for c in parent["conditions"]} == {
+        "Accepted": ("True", "Accepted"), "ResolvedRefs": ("True", "ResolvedRefs")}
+    gw = json.loads(kubectl("get", "gtw", "edge", "-n", ns, "-o", "json").stdout)
+    assert gw["status"]["listeners"][0]["attachedRoutes"] == 1
+    assert "True" in kubectl("get", "gtw", "edge", "-n", ns).stdout.splitlines()[1].split()  # PROGRAMMED
+    # A backend that goes away: ResolvedRefs turns False with Istio's reason.
+    kubectl("delete", "service", "web-v2", "-n", ns)
+    route = json.loads(kubectl("get", "httproute", "web", "-n", ns, "-o", "json").stdout)
+    conds = {c["type"]: (c["status"], c["reason"]) for c in route["status"]["parents"][0]["conditions"]}
+    assert conds["ResolvedRefs"] == ("False", "BackendNotFound")

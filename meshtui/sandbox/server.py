@@ -151,6 +151,9 @@ class Sandbox:
                     gc.enable()
             gc.freeze()  # the loaded objects live as long as the sandbox; keep them out of GC scans
             scenario.attach_endpoints_controller(self.store)
+        from meshtui.sandbox.gateway_status import GatewayStatusController
+
+        GatewayStatusController.attach(self.store)  # Istio's controller writes Gateway API status
         if self._traffic_on and "logs" in self.app:
             from meshtui.sandbox.traffic import TrafficSimulator
             from meshtui.sandbox.workloads import ensure_clients
