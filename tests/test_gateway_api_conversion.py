@@ -262,3 +262,32 @@ def test_route_status_matches_istio(case: str, kind: str, name: str, parent: dic
     ours = {c.type: (c.status, c.reason) for c in route_conditions(mesh, route, ref)}
     theirs = {c["type"]: (c["status"], c["reason"]) for c in conditions if c["type"] in ("Accepted", "ResolvedRefs")}
     assert {t: ours[t] for t in theirs} == theirs
+
+
+def _listener_rows() -> list[tuple[str, str, str, int]]:
+    rows = []
+    for case in CASES:
+        for d in load(CONVERSION / f"{case}.status.yaml.golden"):
+            if d["kind"] != "Gateway":
+                continue
+            for listener in (d.get("status") or {}).get("listeners") or []:
+                rows.append((case, f"{d['metadata']['namespace']}/{d['metadata']['name']}", listener["name"],
+                             listener["attachedRoutes"]))
+    return rows
+
+
+_LISTENERS = _listener_rows()
+
+
+@pytest.mark.parametrize(("case", "gateway", "listener", "attached"), _LISTENERS,
+                         ids=[f"{r[0]}:{r[1]}/{r[2]}" for r in _LISTENERS])
+def test_listener_attached_routes_match_istio(case: str, gateway: str, listener: str, attached: int) -> None:
+    """How many routes each listener accepts (``status.listeners[].attachedRoutes``)."""
+    from meshtui.routing.gateway_api_binding import attachments
+
+    mesh = MeshIndex(case_objects(case), domain_suffix=DOMAIN)
+    ns, _, name = gateway.partition("/")
+    gw = mesh.get("Gateway", ns, name, group="gateway.networking.k8s.io")
+    assert gw is not None
+    routes = {(a.route.kind, a.route.namespace, a.route.name) for a in attachments(mesh, gw) if a.listener.name == listener}
+    assert len(routes) == attached

@@ -540,15 +540,17 @@ class Listener:
         return cls(
             name=as_str(d.get("name")) or "", port=as_int(d.get("port")),
             protocol=as_str(d.get("protocol")) or "", hostname=as_str(d.get("hostname")),
-            tls_mode=as_str(as_dict(d.get("tls")).get("mode")) if isinstance(d.get("tls"), dict) else None,
+            # The API server defaults a written ``tls`` block's mode to Terminate.
+            tls_mode=(as_str(d["tls"].get("mode")) or "Terminate") if isinstance(d.get("tls"), dict) else None,
             allowed_routes=AllowedRoutes.parse(d.get("allowedRoutes")), raw=d,
         )
 
     def default_route_kinds(self) -> list[str]:
         """The route kinds a listener of this protocol accepts when ``allowedRoutes.kinds`` is empty
-        (Istio: HTTP/HTTPS take HTTPRoute and GRPCRoute, TLS TLSRoute, TCP TCPRoute)."""
+        (Istio: HTTP/HTTPS take HTTPRoute and GRPCRoute; TLS takes TLSRoute, and TCPRoute too when
+        it terminates TLS; TCP takes TCPRoute)."""
         return {"HTTP": ["HTTPRoute", "GRPCRoute"], "HTTPS": ["HTTPRoute", "GRPCRoute"],
-                "TLS": ["TLSRoute"] if self.tls_mode in (None, "Passthrough") else ["TCPRoute"],
+                "TLS": ["TLSRoute"] if self.tls_mode in (None, "Passthrough") else ["TLSRoute", "TCPRoute"],
                 "TCP": ["TCPRoute"]}.get(self.protocol, [])
 
     def allows_kind(self, kind: str) -> bool:
