@@ -259,7 +259,7 @@ def _apply(index: Any, c: Candidate, request: TraceRequest, result: TraceResult,
         result.destinations.append(dest)
 
 
-def _matched_prefix(c: Candidate, path: str) -> str:
+def _matched_prefix(c: Candidate) -> str:
     if c.path is not None and c.path.type == "PathPrefix":
         return c.path.value if c.path.value == "/" else c.path.value.rstrip("/")
     return ""
@@ -271,7 +271,7 @@ def _rewritten_path(modifier: Any, c: Candidate, request: TraceRequest) -> str:
         if modifier.type == "ReplaceFullPath":
             path = modifier.value
         elif modifier.type == "ReplacePrefixMatch":
-            prefix = _matched_prefix(c, path)
+            prefix = _matched_prefix(c)
             rest = path[len(prefix):] if prefix != "/" else path[1:]
             new = modifier.value.rstrip("/")
             path = new + ("/" + rest.lstrip("/") if rest.strip("/") or rest.startswith("/") else "")
