@@ -142,3 +142,16 @@ def test_route_and_gateway_status_written_as_istio_does(kubectl: Any, ns: str) -
     route = json.loads(kubectl("get", "httproute", "web", "-n", ns, "-o", "json").stdout)
     conds = {c["type"]: (c["status"], c["reason"]) for c in route["status"]["parents"][0]["conditions"]}
     assert conds["ResolvedRefs"] == ("False", "BackendNotFound")
+
+
+def test_scale_mesh_can_carry_httproutes_beside_it() -> None:
+    sb = Sandbox(scale=3, scenario=False, scale_httproutes=True, tls=False).start()
+    try:
+        routes = sb.store.list("httproutes")
+        assert sorted(r["metadata"]["name"] for r in routes) == ["svc-0", "svc-1", "svc-2"]
+        assert all(c["status"] == "True" for r in routes for c in r["status"]["parents"][0]["conditions"])
+        (gw,) = sb.store.list("gateways.gateway.networking.k8s.io")
+        assert gw["status"]["listeners"][0]["attachedRoutes"] == 3
+        assert len(sb.store.list("virtualservices")) == 3  # the mesh itself is unchanged
+    finally:
+        sb.stop()

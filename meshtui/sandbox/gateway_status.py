@@ -64,6 +64,13 @@ class GatewayStatusController:
                 gw = self.index.get(K8S_GATEWAY, ref.namespace, ref.name) if ref.is_gateway else None
                 if isinstance(gw, K8sGateway):
                     self._sync_gateway(gw)
+        elif obj.get("kind") in ("Service", "ServiceEntry"):
+            # Only the routes that name it (as parent or backend) can change.
+            name, ns = meta.get("name") or "", meta.get("namespace") or "default"
+            for route in self.index.routes():
+                refs = [*route.parent_refs, *(b for r in route.rules for b in r.backend_refs)]
+                if any(r.name == name and r.namespace == ns for r in refs):
+                    self._sync_route(route)
         else:
             self.sync_all()
 
