@@ -16,6 +16,8 @@ from typing import Any
 from meshtui.analysis import (
     conditions, destinationrule, envoyfilter, gateway, meshtui_findings, service, serviceentry, sidecar,
 )
+from meshtui.analysis import gateway_api_findings as gwapi
+from meshtui.analysis import gateway_api_istio
 from meshtui.analysis import virtualservice as vs
 from meshtui.analysis import vsvalidation
 from meshtui.analysis.context import Analyzer, Context, all_messages
@@ -111,6 +113,18 @@ ANALYZERS: tuple[AnalyzerInfo, ...] = (
     AnalyzerInfo("meshtui.RegistryOnlyAnalyzer", "MT0005 external hosts blocked by REGISTRY_ONLY",
                  meshtui_findings.registry_only),
     AnalyzerInfo("meshtui.MirrorAnalyzer", "MT0006 mirrors to the routed destination", meshtui_findings.mirror_same_subset),
+    AnalyzerInfo("k8sgateway.SelectorAnalyzer", "selector-only policies on Gateway API gateways",
+                 gateway_api_istio.selector_analyzer),
+    AnalyzerInfo("k8sgateway.CRDVersionAnalyzer", "Gateway API CRDs below Istio's minimum version",
+                 gateway_api_istio.crd_version_analyzer),
+    AnalyzerInfo("meshtui.GatewayAPIMixingAnalyzer", "MT0101 VirtualService and HTTPRoute on one host",
+                 gwapi.mixing_analyzer),
+    AnalyzerInfo("meshtui.GatewayAPIBackendAnalyzer", "MT0102 MT0103 MT0106 backendRefs that answer 500",
+                 gwapi.backend_analyzer),
+    AnalyzerInfo("meshtui.GatewayAPIParentAnalyzer", "MT0104 routes their Gateway does not accept",
+                 gwapi.parent_analyzer),
+    AnalyzerInfo("meshtui.GatewayAPIShadowAnalyzer", "MT0105 route rules shadowed by earlier ones",
+                 gwapi.shadow_analyzer),
 )
 
 

@@ -18,6 +18,9 @@ from meshtui.model import cel
 
 # Custom keywords added by translate(); the x-kubernetes-* ones keep their CRD names.
 KNOWN = "x-meshtui-known-fields"
+FORMAT = "x-meshtui-format"
+# The string formats the API server checks that CRDs in use rely on (Gateway API addresses).
+_CHECKED_FORMATS = frozenset({"ipv4", "ipv6"})
 _DROP = frozenset({"description", "format", "example", "externalDocs", "title"})
 _SCHEMA_LIST_KEYS = frozenset({"oneOf", "anyOf", "allOf"})
 _SCHEMA_KEYS = frozenset({"items", "additionalProperties", "not"})
@@ -31,6 +34,8 @@ def translate(node: Any, strict: bool) -> Any:
         return node
     out: dict[str, Any] = {}
     for key, value in node.items():
+        if key == "format" and value in _CHECKED_FORMATS:
+            out[FORMAT] = value
         if key in _DROP:
             continue
         if key == "properties" and isinstance(value, dict):
@@ -159,6 +164,18 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
         yield _error(f"Invalid value: {_quote(instance)}: should match '{pattern}'")
 
 
+def _format(validator: Any, fmt: str, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
+    import ipaddress
+
+    if not isinstance(instance, str):
+        return
+    kind = ipaddress.IPv4Address if fmt == "ipv4" else ipaddress.IPv6Address
+    try:
+        kind(instance)
+    except ValueError:
+        yield _error(f"Invalid value: {_quote(instance)}: must be a valid {fmt} address")
+
+
 def _matches(validator: Any, instance: Any, subschemas: list[Any]) -> int:
     return sum(1 for sub in subschemas if validator.evolve(schema=sub).is_valid(instance))
 
@@ -253,6 +270,7 @@ def validator_class() -> Any:
         "allOf": _all_of,
         "not": _not,
         KNOWN: _known_fields,
+        FORMAT: _format,
         "x-kubernetes-list-type": _list_type,
         "x-kubernetes-validations": _cel_rules,
     }

@@ -50,14 +50,19 @@ def render_text(result: TraceResult) -> str:
                      + (f" (Service {result.service})" if result.service else ""))
     for note in result.notes:
         lines.append(f"· {note}")
-    lines.append(f"VirtualService: {result.virtual_service or '(none)'}")
+    if result.route_kind is not None:
+        lines.append(f"{result.route_kind}: {result.route_name}")
+    else:
+        lines.append(f"VirtualService: {result.virtual_service or '(none)'}")
     for rule in result.rules:
         mark = "✔" if rule.matched else "✘"
         lines.append(f"  {mark} {rule.line()}")
         if rule.delegate:
             lines.append(f"      delegates to {rule.delegate}")
     if result.rule_index is not None:
-        lines.append(f"rule taken: http[{result.rule_index}]" + (f" {result.rule_name!r}" if result.rule_name else ""))
+        where = (f"rules[{result.rule_index}]" + (f" matches[{result.match_index}]" if result.match_index is not None
+                                                   else "")) if result.route_kind else f"http[{result.rule_index}]"
+        lines.append(f"rule taken: {where}" + (f" {result.rule_name!r}" if result.rule_name else ""))
     if result.rewrite:
         lines.append(f"rewrite: path {result.rewrite['uri']}"
                      + (f", authority {result.rewrite['authority']}" if result.rewrite.get("authority") else ""))
@@ -70,6 +75,11 @@ def render_text(result: TraceResult) -> str:
         lines.append("fault: " + ", ".join(parts))
     if result.timeout:
         lines.append(f"timeout: {result.timeout}")
+    if result.request_headers:
+        ops = result.request_headers
+        parts = [f"set {k}: {v}" for k, v in ops["set"].items()] + [f"add {k}: {v}" for k, v in ops["add"].items()]
+        parts += [f"remove {k}" for k in ops["remove"]]
+        lines.append("request headers: " + ", ".join(parts))
     lines.append(result.verdict())
     lines.extend(_dest_lines(result))
     return "\n".join(lines)

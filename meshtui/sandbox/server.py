@@ -55,7 +55,8 @@ class Sandbox:
     def __init__(self, port: int = 0, *, scenario: bool = True, scale: int = 0,
                  event_window: int = 1000, bookmark_interval: float = 60.0,
                  watch_timeout: float = 1800.0, tls: bool = True, traffic: bool | None = None,
-                 traffic_rps: float | None = None, traffic_seed: int | None = None) -> None:
+                 traffic_rps: float | None = None, traffic_seed: int | None = None,
+                 scale_httproutes: bool = False) -> None:
         self.requested_port = port
         self.tls = tls
         self.ca_pem: bytes | None = None
@@ -68,6 +69,8 @@ class Sandbox:
         self.store = Store(event_window=event_window)
         self._scenario = scenario
         self._scale = scale
+        # With ``scale``: also a Gateway API Gateway per namespace and an HTTPRoute per service.
+        self._scale_httproutes = scale_httproutes
         self._traffic_on = (scenario and not scale) if traffic is None else traffic
         self._traffic_rps = traffic_rps
         self._traffic_seed = traffic_seed
@@ -142,8 +145,11 @@ class Sandbox:
                 if self._scenario:
                     scenario.load_demo(self.store)
                 if self._scale:
-                    scenario.load_scale(self.store, self._scale)
+                    scenario.load_scale(self.store, self._scale, httproutes=self._scale_httproutes)
             scenario.attach_endpoints_controller(self.store)
+        from meshtui.sandbox.gateway_status import GatewayStatusController
+
+        GatewayStatusController.attach(self.store)  # Istio's controller writes Gateway API status
         if self._traffic_on and "logs" in self.app:
             from meshtui.sandbox.traffic import TrafficSimulator
             from meshtui.sandbox.workloads import ensure_clients

@@ -104,7 +104,7 @@ class TrafficSimulator:
         self.sent = 0  # requests simulated so far
         self.failures = 0  # requests the simulator itself could not simulate (a bug or odd config)
         self.last_failure = ""
-        objects = (o for t in BY_PLURAL.values() if t.kind not in _SKIP_KINDS for o in store.list(t.plural))
+        objects = (o for t in BY_PLURAL.values() if t.kind not in _SKIP_KINDS for o in store.list(t.key))
         self.index = MeshIndex(objects)
         self._traces: dict[tuple[Any, ...], TraceResult | None] = {}
         self._ports: dict[tuple[Any, ...], int] = {}
@@ -120,7 +120,8 @@ class TrafficSimulator:
         meta = obj.get("metadata") or {}
         try:
             if event_type == "DELETED":
-                self.index.delete(kind, meta.get("namespace", ""), meta.get("name", ""))
+                group = str(obj.get("apiVersion") or "").rpartition("/")[0]
+                self.index.delete(kind, meta.get("namespace", ""), meta.get("name", ""), group=group)
             else:
                 self.index.upsert(obj)
         except Exception as exc:  # the store calls us inside its write: never fail that write

@@ -197,7 +197,7 @@ class KubeSource:
                         errors.append(LoadError(f"cannot list {spec.plural}: {exc.message}"))
                     continue
                 objects.extend(records)
-                resume[spec.kind] = rv
+                resume[spec.index_kind] = rv
         with self._lock:
             self._resume = dict(resume)
         return Snapshot(objects=objects, errors=errors, resume=resume)
@@ -210,7 +210,7 @@ class KubeSource:
             start = dict(self._resume if resume is None else resume)
         if resume is not None:
             # Kinds a snapshot could not list (e.g. forbidden) are not watched either.
-            specs = [s for s in specs if s.kind in resume]
+            specs = [s for s in specs if s.index_kind in resume]
 
         def progress(kind: str, rv: str) -> None:
             with self._lock:
