@@ -87,6 +87,15 @@ def _float(text: str, what: str) -> float:
         raise ReleaseError(f"{what}: {text!r} is not a number") from None
 
 
+def _percent_with(values: dict[str, str], kind: str) -> float:
+    """The percentage of a delay or abort: no default (100 % would break every request by a slip
+    of the enter key), so it is required when the delay or abort itself is given."""
+    text = values[f"{kind}_pct"]
+    if values[kind] and not text:
+        raise ReleaseError(f"{kind} percentage is required with {'a delay' if kind == 'delay' else 'an abort'}")
+    return _float(text, f"{kind} percentage") if text else 0.0
+
+
 def run(ed: "RouteEditor", name: str) -> None:
     """Open the form of workflow ``name`` (or apply it directly when it needs no input)."""
     i = _target_rule(ed)
@@ -154,12 +163,12 @@ def run(ed: "RouteEditor", name: str) -> None:
     elif name == "fault":
         form(f"Fault injection on {where}", [
             FormField("delay", "fixed delay (e.g. 5s; empty: none)", "", optional=True),
-            FormField("delay_pct", "delay percentage", "100"),
+            FormField("delay_pct", "delay percentage", "", placeholder="required with a delay", optional=True),
             FormField("abort", "abort HTTP status (e.g. 503; empty: none)", "", optional=True),
-            FormField("abort_pct", "abort percentage", "100"),
-        ], lambda v: api.fault(ref, v["delay"] or None, _float(v["delay_pct"], "delay percentage"),
+            FormField("abort_pct", "abort percentage", "", placeholder="required with an abort", optional=True),
+        ], lambda v: api.fault(ref, v["delay"] or None, _percent_with(v, "delay"),
                                _int(v["abort"], "abort status") if v["abort"] else None,
-                               _float(v["abort_pct"], "abort percentage")))
+                               _percent_with(v, "abort")))
     elif name in ("unmirror", "unfault"):
         error = ed.push((api.remove_mirror if name == "unmirror" else api.remove_fault)(ref), ("rule", i))
         if error:

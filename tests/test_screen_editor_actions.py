@@ -408,7 +408,7 @@ async def test_pending_edits_are_shown_until_discarded_with_escape(demo_dir: Pat
     async with app.run_test(size=(150, 50)) as pilot:
         await open_backend(pilot, app, ("dest", 2, 0))
         await pilot.press("0")
-        await form(pilot, app, "f", abort="500")
+        await form(pilot, app, "f", abort="500", abort_pct="100")
         await wait_for(pilot, lambda: screen_name(app) == "RouteEditor")
         lines = "\n".join(tree_lines(app.screen.query_one("#edit-tree")))
         assert "90% → 0%" in lines and "10% → 100%" in lines and "(new)" in lines
@@ -751,10 +751,9 @@ async def test_fault_injection_delay_and_abort_then_removed(demo_dir: Path) -> N
     app = files_app(demo_dir)
     async with app.run_test(size=(150, 50)) as pilot:
         await open_backend(pilot, app, ("rule", 1))
-        await form(pilot, app, "f", delay="5")
+        await form(pilot, app, "f", delay="5", delay_pct="10")
         assert "not a duration" in form_error(app)
         await set_field(pilot, app, "delay", "5s")
-        await set_field(pilot, app, "delay_pct", "10")
         await set_field(pilot, app, "abort", "503")
         await set_field(pilot, app, "abort_pct", "20.5")
         await pilot.press("enter")

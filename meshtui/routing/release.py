@@ -156,7 +156,10 @@ def ab_split(vs: dict[str, Any], split: Mapping[str, int], rule: RuleRef = None)
     """Set the exact split ``{subset: weight}`` (must sum to 100); subsets not named get 0,
     subsets not yet in the rule are added."""
     if sum(split.values()) != 100 or any(w < 0 for w in split.values()):
-        raise ReleaseError(f"split {dict(split)} must be non-negative and sum to 100")
+        # Name the weights the way the user typed them (v1=60 v2=30), never as a Python dict.
+        named = " ".join(f"{subset}={weight}" for subset, weight in split.items())
+        raise ReleaseError(f"split {named} sums to {sum(split.values())}: weights must be non-negative "
+                           "and sum to 100")
     new = copy_vs(vs)
     r = http_rules(new)[rule_index(new, rule, wanted=tuple(split))]
     for subset in split:

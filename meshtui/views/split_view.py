@@ -139,7 +139,9 @@ def render_split(
             for r in mirrored
         )
         parts.append(Text(f"mirrored (shadow, not in the shares): {mirror_text}", style="magenta"))
-    parts.extend(render_rollups(rollups))
+    # "no errors" over zero requests would claim health nobody observed.
+    if normal or mirrored:
+        parts.extend(render_rollups(rollups))
     counts = f"{lines} lines counted"
     if unparsed:
         counts += f", {unparsed} did not parse"

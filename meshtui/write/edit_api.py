@@ -300,7 +300,9 @@ def remove_mirror(rule: RuleRef) -> Action:
 
 def fault(rule: RuleRef, delay: str | None, delay_percent: float, abort: int | None, abort_percent: float) -> Action:
     """Delay and/or abort a percentage of the rule's requests."""
-    words = " ".join(w for w in (f"delay {delay}" if delay else "", f"abort {abort}" if abort else "") if w)
+    # The percentage is part of what the user is about to do: "abort 503 for 5%" vs every request.
+    words = ", ".join(w for w in (f"delay {delay} for {delay_percent:g}%" if delay else "",
+                                  f"abort {abort} for {abort_percent:g}%" if abort else "") if w)
     return Action(f"fault {words} on rule {rule_text(rule)}",
                   lambda vs: rule_edit.set_fault(vs, delay, delay_percent, abort, abort_percent, rule=rule))
 
