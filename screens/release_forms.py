@@ -110,6 +110,9 @@ def run(ed: "RouteEditor", name: str) -> None:
     chosen = _selected_subset(ed, i)
     low = next((s for s, _ in reversed(by_weight) if s != top), next((s for s in known if s != top), top))
     canary = chosen if chosen and chosen != top else low
+    # A mirror or a dark launch to a subset that already takes the rule's traffic does nothing new:
+    # offer a known subset the rule does not route to (else one at weight 0, else none).
+    fresh = next((s for s in known if s not in dict(subsets)), next((s for s, w in subsets if w == 0), ""))
 
     def form(title: str, fields: list[FormField], make: Any, note: str = "") -> None:
         def submit(values: dict[str, str]) -> str | None:
@@ -147,7 +150,7 @@ def run(ed: "RouteEditor", name: str) -> None:
              lambda v: api.blue_green(ref, v["subset"]))
     elif name == "dark":
         form("Dark launch: a header rule to the new subset, in front of the default route", [
-            subset_field(canary, "new subset"),
+            subset_field(fresh, "new subset"),
             FormField("header", "header", "x-istio-cohort"), FormField("value", "value", "internal"),
             FormField("kind", "match", "exact", ("exact", "prefix", "regex")),
         ], lambda v: api.dark_launch(v["subset"], v["header"], v["value"], v["kind"]))
@@ -157,7 +160,7 @@ def run(ed: "RouteEditor", name: str) -> None:
         form(f"A/B split of {where}", [FormField("split", "split (SUBSET=W …, sums to 100)", " ".join(parts))],
              lambda v: api.ab_split(ref, _split(v["split"])))
     elif name == "mirror":
-        form(f"Mirror requests of {where}", [subset_field(canary, "mirror to subset"),
+        form(f"Mirror requests of {where}", [subset_field(fresh, "mirror to subset"),
                                             FormField("percent", "percentage of requests", "10")],
              lambda v: api.mirror(ref, v["subset"], _float(v["percent"], "percentage")))
     elif name == "fault":

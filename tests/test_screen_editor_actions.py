@@ -719,7 +719,8 @@ async def test_mirror_a_percentage_then_stop_mirroring(demo_dir: Path) -> None:
     async with app.run_test(size=(150, 50)) as pilot:
         await open_backend(pilot, app, ("rule", 2))
         shown = await form(pilot, app, "i", False)
-        assert shown.values() == {"subset": "v1", "percent": "10"}
+        assert shown.values() == {"subset": "", "percent": "10"}  # both subsets already take traffic
+        await set_field(pilot, app, "subset", "v1")
         await set_field(pilot, app, "percent", "250")
         await pilot.press("enter")
         assert "outside 0..100" in form_error(app)

@@ -8,7 +8,7 @@ from pathlib import Path
 import shutil
 
 import pytest
-from test_screen_editor import DEMO
+from test_screen_editor import DEMO, open_editor_at
 from test_screen_editor_actions import files_app, form, form_error, open_backend, screen_name, set_field
 from ui_helpers import wait_for
 
@@ -40,3 +40,16 @@ async def test_abort_without_a_percentage_is_refused_then_the_pending_line_names
         await wait_for(pilot, lambda: screen_name(app) == "RouteEditor")
         pending = str(app.screen.query_one("#editor-pending").render())
         assert "abort 503 for 5%" in pending
+
+
+async def test_mirror_and_dark_launch_offer_a_subset_the_rule_does_not_route_to(demo_dir: Path) -> None:
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        # reviews' default rule splits v1/v2; its DestinationRule also knows v3.
+        await open_editor_at(pilot, app, "bookinfo", "reviews", ("rule", 1))
+        shown = await form(pilot, app, "i", False)
+        assert shown.values()["subset"] == "v3"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen_name(app) == "RouteEditor")
+        shown = await form(pilot, app, "d", False)
+        assert shown.values()["subset"] == "v3"
