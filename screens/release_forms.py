@@ -111,8 +111,9 @@ def run(ed: "RouteEditor", name: str) -> None:
     low = next((s for s, _ in reversed(by_weight) if s != top), next((s for s in known if s != top), top))
     canary = chosen if chosen and chosen != top else low
     # A mirror or a dark launch to a subset that already takes the rule's traffic does nothing new:
-    # offer a known subset the rule does not route to (else one at weight 0, else none).
-    fresh = next((s for s in known if s not in dict(subsets)), next((s for s, w in subsets if w == 0), ""))
+    # offer a known subset the rule does not route to (else one at weight 0, else none), unless
+    # the user put the cursor on a destination.
+    fresh = chosen or next((s for s in known if s not in dict(subsets)), next((s for s, w in subsets if w == 0), ""))
 
     def form(title: str, fields: list[FormField], make: Any, note: str = "") -> None:
         def submit(values: dict[str, str]) -> str | None:
