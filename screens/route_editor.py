@@ -23,7 +23,7 @@ from textual.widgets import Footer, Static
 from meshtui.messages import MeshUpdated
 from meshtui.model.index import MeshIndex
 from meshtui.routing import edit as rule_edit
-from meshtui.routing.rules import ReleaseError, destination_name
+from meshtui.routing.rules import ReleaseError, destination_name, weighted_rule_index
 from meshtui.screens import release_forms, route_forms
 from meshtui.screens.edit_form import FormField, FormScreen
 from meshtui.screens.write_actions import read_only_reason, refuse_if_read_only, revert
@@ -98,6 +98,9 @@ class RouteEditor(Screen[None]):
             self.app.pop_screen()
             return
         self.session = EditSession(found.raw)
+        if self._select is None:  # opened on the object, not a rule: start where the weights are
+            weighted = weighted_rule_index(found.raw)
+            self._select = ("rule", weighted) if weighted is not None else None
         self.redraw(self._select)
         self.query_one(EditTree).focus()
 

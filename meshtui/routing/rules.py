@@ -98,6 +98,14 @@ def default_route_index(vs: dict[str, Any]) -> int | None:
     return None
 
 
+def weighted_rule_index(vs: dict[str, Any]) -> int | None:
+    """The rule a weight edit most likely means: the first with more than one destination, else
+    the default route, else None."""
+    rules = http_rules(vs)
+    split = next((i for i, r in enumerate(rules) if len(r.get("route") or []) > 1), None)
+    return split if split is not None else default_route_index(vs)
+
+
 def _host_is(host: str, name: str) -> bool:
     """Whether ``name`` (short or full) names ``host`` (as written in the rule, short or full)."""
     return host == name or host.split(".")[0] == name or name.split(".")[0] == host
