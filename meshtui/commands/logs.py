@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 LIVE_SPLIT_INTERVAL_S = 2.0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``logs`` subcommand."""
     parser = sub.add_parser(
         "logs",

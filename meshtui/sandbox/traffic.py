@@ -324,6 +324,7 @@ class TrafficSimulator:
                else f"outbound_.{dest.port or ''}_.{dest.subset or ''}_.{dest.host}")
         elapsed = choice.delay_ms + rng.uniform(0.1, 0.5)  # fault delay, then the client proxy's own work
         attempts: list[tuple[float, Pod, dict[str, Any]]] = []  # (offset ms, pod, server fields)
+        upstream_ms: float | None
         pod_key, tries, code, flags, details, upstream_ms = choice.pod, 0, 200, "-", "via_upstream", 0.0
         sent = 0
         while True:
@@ -335,7 +336,7 @@ class TrafficSimulator:
             limit = min(policy.per_try_ms, timeout - elapsed - _NET_MS)
             start_ms = elapsed + _NET_MS / 2
             port = self._target_port(service, dest.port, pod)
-            server = {"upstream_host": f"{pod.ip}:{port}", "cluster": f"inbound|{port}||",
+            server: dict[str, Any] = {"upstream_host": f"{pod.ip}:{port}", "cluster": f"inbound|{port}||",
                       "downstream_local": f"{pod.ip}:{port}", "server_name": sni}
             if latency > limit:  # the client's proxy gives up; the server sees the caller leave
                 server.update(code=0, flags="DC", details="downstream_remote_disconnect", sent=0,

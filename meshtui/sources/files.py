@@ -299,7 +299,7 @@ class FilesSource:
             with open(path, "rb") as fh:
                 data = fh.read()
         except FileNotFoundError:
-            raise ConflictError(f"{_rel(path, self.root)} was removed since it was read; nothing was written")
+            raise ConflictError(f"{_rel(path, self.root)} was removed since it was read; nothing was written") from None
         if expected is not None and sha256(data) != expected:
             fresh = read_file(path, self.default_namespace)
             current = next((o for o, _ in fresh.objects if ObjectKey.of(o) == key), None) if fresh else None

@@ -177,7 +177,7 @@ def objects_of_document(doc: Any, path: str, doc_index: int, default_namespace: 
     if not has_api and not has_kind:
         return  # some other YAML (Helm values, CI config): not ours to judge
     where = Location(path, doc_index)
-    kind = doc.get("kind")
+    kind = str(doc.get("kind") or "")
     if has_api and has_kind and kind.endswith("List") and isinstance(doc.get("items"), list):
         for item_index, item in enumerate(doc["items"]):
             _add(item, Location(path, doc_index, item_index), default_namespace, state)

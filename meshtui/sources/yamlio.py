@@ -26,13 +26,14 @@ from meshtui.sources.yaml_align import align, fingerprint, permutation
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class FastLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class FastLoader(_BaseLoader):
     """Safe loader (C when available) that keeps timestamps as strings, like the API server."""
 
 
 FastLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+    # _BaseLoader is chosen at run time (C or pure loader): mypy sees only "type".
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()  # type: ignore[attr-defined]
 }
 
 
