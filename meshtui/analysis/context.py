@@ -17,7 +17,7 @@ from meshtui.analysis.finding import Finding
 from meshtui.analysis.labelindex import LabelIndex
 from meshtui.analysis.messages import MessageType, catalogue, go_format
 from meshtui.model.base import Resource, as_dict
-from meshtui.model.index import MeshIndex
+from meshtui.model.index import MeshIndex, index_kind
 from meshtui.model.istio import Gateway
 from meshtui.model.kube import Service
 
@@ -115,7 +115,7 @@ class Context:
         key = ("objects", kind, group)
         found = self._cache.get(key)
         if found is None:
-            objs = [o for o in self.index.objects(kind) if group is None or o.group == group]
+            objs = [o for o in self.index.objects(index_kind(kind, group)) if group is None or o.group == group]
             found = self._cache[key] = sorted(objs, key=lambda o: (o.namespace, o.name))
         return found
 
