@@ -163,6 +163,7 @@ def consume(
 
     Blank lines carry nothing and are skipped; every other line is either counted or shown.
     """
+    from meshtui.accesslog.prefix import parse_prefixed
     from meshtui.accesslog.render import record_json, record_line, unparsed_line
 
     split = args.split
@@ -174,6 +175,8 @@ def consume(
         if not line.strip():
             continue
         record = parse(line)
+        if record is None:
+            record = parse_prefixed(line, parse)
         if record is None:
             stats.add_unparsed(line)
             if not split:
