@@ -15,7 +15,7 @@ INDEX = yaml.safe_load((CASES_DIR / "index.yaml").read_text())
 DUMP = CASES_DIR / INDEX["input"]["file"]
 
 
-@pytest.mark.parametrize("case_id", ["workload", "workload-namespace", "policy"])
+@pytest.mark.parametrize("case_id", ["workload", "workload-namespace", "policy", "connections"])
 def test_cli_prints_istioctl_golden(case_id: str, capsys: pytest.CaptureFixture[str]) -> None:
     case = next(c for c in INDEX["cases"] if c["id"] == case_id)
     # The index's istioctl command line, run by meshtui instead ("-f dump.json" names the dump here).

@@ -15,6 +15,7 @@ from meshtui.commands.common import CommandError, add_source_arguments
 KINDS = {
     "workloads": "workloads", "workload": "workloads", "w": "workloads",
     "policies": "policies", "policy": "policies", "p": "policies",
+    "connections": "connections", "connection": "connections",
 }
 ZTUNNEL_DUMP_PATH = "/config_dump"
 
@@ -25,13 +26,14 @@ def register(subparsers: Any) -> None:
         "ztunnel-config",
         aliases=["zc"],
         help="ztunnel config of a pod (or a saved dump) as istioctl ztunnel-config shows it",
-        description="Show the workloads or authorization policies a ztunnel holds, from a ztunnel "
+        description="Show the workloads, authorization policies or live connections a ztunnel holds, from a ztunnel "
         "pod's /config_dump or a saved dump file, exactly as `istioctl ztunnel-config` prints them.",
     )
-    p.add_argument("kind", metavar="KIND", choices=sorted(KINDS), help="workloads|policies")
+    p.add_argument("kind", metavar="KIND", choices=sorted(KINDS), help="workloads|policies|connections")
     p.add_argument("target", nargs="?", metavar="POD[.NS]", help="the ztunnel pod to read")
     p.add_argument("-f", "--file", metavar="DUMP.json", help="a saved ztunnel config dump ('-' for stdin)")
     p.add_argument("--workload-namespace", default=None, metavar="NS", help="workloads: only this namespace")
+    p.add_argument("--raw", action="store_true", help="connections: show IP addresses, not service and workload names")
     p.add_argument("--policy-namespace", default=None, metavar="NS", help="policies: only this namespace")
     add_source_arguments(p)
     p.set_defaults(func=run)
@@ -40,6 +42,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the requested ztunnel table; 0 on success, 2 on bad input or a failed read."""
     from meshtui.commands.proxy_config import _fetch, _read_file
+    from meshtui.envoy.ztunnel_connections import connection_table
     from meshtui.envoy.ztunnel_policies import policy_table
     from meshtui.envoy.ztunnel_workloads import workload_table
 
@@ -60,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if kind == "workloads":
             text = workload_table(dump, namespace=args.workload_namespace)
+        elif kind == "connections":
+            text = connection_table(dump, raw=args.raw)
         else:
             text = policy_table(dump, namespace=args.policy_namespace)
     except (TypeError, AttributeError, ValueError, KeyError, IndexError) as exc:
