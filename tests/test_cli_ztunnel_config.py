@@ -45,3 +45,26 @@ def test_cli_rejects_an_envoy_sidecar_dump(capsys: pytest.CaptureFixture[str]) -
     envoy_dump = CONFORMANCE_ROOT / "proxy-config" / "all" / "config_dump.json"
     assert main(["ztunnel-config", "workloads", "-f", str(envoy_dump)]) == 2
     assert "not a ztunnel config dump (no workloads object)" in capsys.readouterr().err
+
+
+# -- the live form: POD[.NS] through the kube source's port-forward to the pod's admin port ---
+
+
+def test_live_pod_that_answers_with_an_envoy_dump_is_refused_in_one_line(  # type: ignore[no-untyped-def]
+    sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kubernetes import client, config
+
+    api = config.new_client_from_config(str(sandbox.kubeconfig_path), context="meshtui-sandbox")
+    try:
+        pods = client.CoreV1Api(api).list_pod_for_all_namespaces().items
+    finally:
+        api.close()
+    # The sandbox runs sidecars, no ztunnel: its admin port answers with an Envoy config dump.
+    pod = next(p for p in pods if any(c.name == "istio-proxy" for c in p.spec.containers or []))
+    target = f"{pod.metadata.name}.{pod.metadata.namespace}"
+    code = main(["ztunnel-config", "workloads", target,
+                 "--kubeconfig", str(sandbox.kubeconfig_path), "--context", "meshtui-sandbox"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == f"meshtui: {target}: not a ztunnel config dump (no workloads object)"
