@@ -25,6 +25,15 @@ def test_cli_prints_istioctl_golden(case_id: str, capsys: pytest.CaptureFixture[
     assert capsys.readouterr().out == (CASES_DIR / case["golden"]).read_text()
 
 
+def test_cli_certificates_judged_at_the_recording_time_match_istioctl_golden(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    case = next(c for c in INDEX["cases"] if c["id"] == "certificate")
+    # The index says the golden was recorded while the leaf (2023-03-21 to 2033-03-22) was valid.
+    assert main(["ztunnel-config", "certificates", "-f", str(DUMP), "--now", "2024-01-01T00:00:00Z"]) == 0
+    assert capsys.readouterr().out == (CASES_DIR / case["golden"]).read_text()
+
+
 def test_cli_rejects_a_file_that_is_not_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "dump.json"
     bad.write_text("not json")

@@ -8,14 +8,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 from meshtui.commands.common import CommandError, add_source_arguments
+from meshtui.commands.proxy_config import _time
 
 KINDS = {
     "workloads": "workloads", "workload": "workloads", "w": "workloads",
     "policies": "policies", "policy": "policies", "p": "policies",
     "connections": "connections", "connection": "connections",
+    "certificates": "certificates", "certificate": "certificates",
 }
 ZTUNNEL_DUMP_PATH = "/config_dump"
 
@@ -26,14 +29,16 @@ def register(subparsers: Any) -> None:
         "ztunnel-config",
         aliases=["zc"],
         help="ztunnel config of a pod (or a saved dump) as istioctl ztunnel-config shows it",
-        description="Show the workloads, authorization policies or live connections a ztunnel holds, from a ztunnel "
+        description="Show the workloads, authorization policies, live connections or certificates a ztunnel holds, from a ztunnel "
         "pod's /config_dump or a saved dump file, exactly as `istioctl ztunnel-config` prints them.",
     )
-    p.add_argument("kind", metavar="KIND", choices=sorted(KINDS), help="workloads|policies|connections")
+    p.add_argument("kind", metavar="KIND", choices=sorted(KINDS), help="workloads|policies|connections|certificates")
     p.add_argument("target", nargs="?", metavar="POD[.NS]", help="the ztunnel pod to read")
     p.add_argument("-f", "--file", metavar="DUMP.json", help="a saved ztunnel config dump ('-' for stdin)")
     p.add_argument("--workload-namespace", default=None, metavar="NS", help="workloads: only this namespace")
     p.add_argument("--raw", action="store_true", help="connections: show IP addresses, not service and workload names")
+    p.add_argument("--now", type=_time, metavar="TIME",
+                   help="certificates: judge VALID CERT at this RFC 3339 time instead of the clock")
     p.add_argument("--policy-namespace", default=None, metavar="NS", help="policies: only this namespace")
     add_source_arguments(p)
     p.set_defaults(func=run)
@@ -42,6 +47,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the requested ztunnel table; 0 on success, 2 on bad input or a failed read."""
     from meshtui.commands.proxy_config import _fetch, _read_file
+    from meshtui.envoy.ztunnel_certificates import certificate_table
     from meshtui.envoy.ztunnel_connections import connection_table
     from meshtui.envoy.ztunnel_policies import policy_table
     from meshtui.envoy.ztunnel_workloads import workload_table
@@ -63,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if kind == "workloads":
             text = workload_table(dump, namespace=args.workload_namespace)
+        elif kind == "certificates":
+            text = certificate_table(dump, args.now or datetime.now(UTC))
         elif kind == "connections":
             text = connection_table(dump, raw=args.raw)
         else:
