@@ -127,5 +127,8 @@ def test_a_huge_file_is_skipped_with_a_warning(demo_dir: Path, state: AuditLog,
     huge = demo_dir / "dump.yaml"
     with open(huge, "wb") as fh:
         fh.truncate(64 * 1024 * 1024)  # sparse: costs no disk, but is 64 MiB long
+    assert main(["analyze", "--files", str(demo_dir)]) in (0, 1)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert any(line.startswith("meshtui: ") and "dump.yaml" in line and "larger than" in line for line in err)
     assert main([*SHIFT, "--files", str(demo_dir), "--yes"]) == 0
     assert "weight: 20" in catalog_file(demo_dir).read_text()
