@@ -132,3 +132,19 @@ def test_a_huge_file_is_skipped_with_a_warning(demo_dir: Path, state: AuditLog,
     assert any(line.startswith("meshtui: ") and "dump.yaml" in line and "larger than" in line for line in err)
     assert main([*SHIFT, "--files", str(demo_dir), "--yes"]) == 0
     assert "weight: 20" in catalog_file(demo_dir).read_text()
+
+
+def test_a_change_by_a_program_ignoring_locks_is_kept_not_renamed_over(tmp_path: Path) -> None:
+    # meshtui checked the file when it held "checked"; another program then rewrote it without a
+    # lock. The replace must notice that what it swapped out is not what it checked.
+    import hashlib
+
+    from meshtui.sources.yamlio import ChangedUnderneathError, atomic_write
+
+    target = tmp_path / "vs.yaml"
+    target.write_text("weight: 70  # colleague's change\n")
+    checked = hashlib.sha256(b"weight: 90\n").hexdigest()
+    with pytest.raises(ChangedUnderneathError):
+        atomic_write(str(target), "weight: 80\n", expected_sha256=checked)
+    assert target.read_text() == "weight: 70  # colleague's change\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vs.yaml"]  # no temp file left behind
