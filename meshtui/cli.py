@@ -11,6 +11,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import warnings
 from collections.abc import Sequence
 
 from meshtui import __version__
@@ -40,7 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run meshtui; returns the process exit code."""
+    """Run meshtui; returns the process exit code.
+
+    Python's own warnings (a ``FutureWarning`` of ``re`` about a POSIX class in a user's regex,
+    a library's ``DeprecationWarning``) are meant for developers, not for the user's terminal
+    or the TUI: they are silenced for the whole run, CLI and app alike.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

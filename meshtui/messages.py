@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
+if TYPE_CHECKING:
+    from meshtui.model.index import MeshIndex
+    from meshtui.views.mesh_labels import ServiceLabels
+
 
 class MeshUpdated(Message):
-    """The mesh index changed (first load, or a batch of watch events)."""
+    """The mesh index changed (first load, or a batch of watch events).
 
-    def __init__(self, index: Any, changed: list[tuple[str, Any]] | None = None) -> None:
+    ``labels`` are the browser's labels of a fresh load, made off the event loop (or None).
+    """
+
+    def __init__(self, index: "MeshIndex", changed: list[tuple[str, Any]] | None = None,
+                 labels: "ServiceLabels | None" = None) -> None:
         super().__init__()
         self.index = index
         # (event type, raw object) pairs in this batch; None on a full (re)load.
         self.changed = changed
+        self.labels = labels
 
 
 class ShowObject(Message):
@@ -49,3 +58,32 @@ class FindingsUpdated(Message):
         self.findings = findings
         self.by_service = by_service or {}
         self.by_namespace = by_namespace or {}
+
+    def can_replace(self, message: Message) -> bool:
+        """A newer analysis supersedes one a screen has not handled yet."""
+        return isinstance(message, FindingsUpdated)
+
+
+class RunCommand(Message):
+    """Carry out a `:` command line (``meshtui.session.commands``) on behalf of a screen."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__()
+        self.line = line
+
+
+class OpenProxyConfig(Message):
+    """Open the Envoy configuration of one pod (or Deployment, generated on manifests)."""
+
+    def __init__(self, namespace: str, pod: str) -> None:
+        super().__init__()
+        self.pod_namespace = namespace
+        self.pod = pod
+
+
+class WriteRefused(Message):
+    """A write was refused by the source (403): later writes are refused for ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason

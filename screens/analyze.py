@@ -7,12 +7,15 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from meshtui.widgets.key_order import KeyOrderedInput
 from textual.widgets import Footer, Input, Static
 
 from meshtui.messages import FindingsUpdated
 from meshtui.screens.table_base import FilterableTableScreen
 from meshtui.widgets.big_table import BigTable
-from meshtui.widgets.findings_table import FindingsTable, finding_rows, level_counts
+from meshtui.views.findings_rows import finding_rows, level_counts
+from meshtui.widgets.findings_table import FindingsTable
+from meshtui.widgets.host import host_of, session_of
 from meshtui.widgets.status_bar import StatusBar
 
 #: Kinds the mesh browser can show (through the service they route or describe).
@@ -44,7 +47,7 @@ class AnalyzeScreen(FilterableTableScreen):
         self._by_key: dict[Any, Any] = {}
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter findings: substring or regex (esc clears)", id="filter")
+        yield KeyOrderedInput(placeholder="filter findings: substring or regex (esc clears)", id="filter")
         yield Static(id="analyze-title")
         yield FindingsTable(id="findings")
         yield Static(id="analyze-empty")
@@ -57,7 +60,8 @@ class AnalyzeScreen(FilterableTableScreen):
         self.query_one("#filter", Input).display = False
         table = self.query_one(FindingsTable)
         self.watch(table, "cursor_row", self._show_detail)
-        latest = getattr(getattr(self.app, "findings", None), "latest", None)
+        session = session_of(self)
+        latest = session.findings.latest if session is not None else None
         self._set_findings(None if latest is None else latest.findings)
         table.focus()
 
@@ -68,8 +72,12 @@ class AnalyzeScreen(FilterableTableScreen):
         self._set_findings(message.findings)
 
     def _scoped(self, findings: list[Any]) -> list[Any]:
-        scope = getattr(self.app, "scope", None)
+        scope = self._scope()
         return [f for f in findings if f.namespace == scope] if scope else list(findings)
+
+    def _scope(self) -> str | None:
+        session = session_of(self)
+        return session.scope if session is not None else None
 
     def _set_findings(self, findings: list[Any] | None) -> None:
         table = self.query_one(FindingsTable)
@@ -95,7 +103,7 @@ class AnalyzeScreen(FilterableTableScreen):
         table = self.query_one(FindingsTable)
         counts = level_counts(self._findings or [])
         title = Text("Analysis", style="bold")
-        scope = getattr(self.app, "scope", None)
+        scope = self._scope()
         if scope:
             title.append(f" of {scope}", style="bold")
         for level, word in (("Error", "errors"), ("Warning", "warnings"), ("Info", "info")):
@@ -138,16 +146,16 @@ class AnalyzeScreen(FilterableTableScreen):
 
     def action_reanalyze(self) -> None:
         """Analyse again now (it also happens by itself after every change)."""
-        feed = getattr(self.app, "findings", None)
-        index = getattr(self.app, "index", None)
-        if feed is not None and index is not None:
-            feed.schedule(index)
+        session = session_of(self)
+        if session is not None and session.index is not None:
+            session.findings.schedule(session.index)
             self.notify("analysing…", timeout=2)
 
     def _yaml_screen(self, finding: Any) -> Any | None:
         from meshtui.screens.yaml_view import YamlScreen
 
-        index = getattr(self.app, "index", None)
+        session = session_of(self)
+        index = session.index if session is not None else None
         obj = index.get(finding.kind, finding.namespace, finding.resource_name) if index is not None else None
         if obj is None:
             self.notify(f"{finding.origin} is no longer in the mesh", severity="warning")
@@ -170,5 +178,7 @@ class AnalyzeScreen(FilterableTableScreen):
         if screen is None:
             return
         if f.kind in ROUTING_KINDS:
-            self.app.show_in_browser((f.kind, f.namespace, f.resource_name))  # type: ignore[attr-defined]
+            host = host_of(self)
+            if host is not None:
+                host.show_in_browser((f.kind, f.namespace, f.resource_name))
         self.app.push_screen(screen)

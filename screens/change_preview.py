@@ -24,6 +24,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from meshtui.messages import WriteRefused
+from meshtui.widgets.host import session_of
 from meshtui.write.apply import Outcome, Preview, Writer
 from meshtui.write.plan import ChangePlan, RebaseError
 
@@ -112,17 +114,16 @@ class ChangePreview(ModalScreen[Outcome | None]):
         else:
             self.state = "failed"
             if outcome.result == "forbidden":
-                set_status = getattr(self.app, "_status", None)
-                if callable(set_status):
-                    set_status(read_only=outcome.message)
+                self.post_message(WriteRefused(outcome.message))
         self._redraw()
 
     def _start_propagation(self, outcome: Outcome) -> None:
         from meshtui.write.propagation import client_proxies, poll_propagation
 
-        source, index = self.plan.source, getattr(self.app, "index", None)
+        session = session_of(self)
+        source, index = self.plan.source, session.index if session is not None else None
         stored = outcome.stored or self.plan.new
-        if index is None or isinstance(getattr(source, "root", None), str) or stored.get("kind") != "VirtualService":
+        if index is None or not source.capabilities.live_proxies or stored.get("kind") != "VirtualService":
             return  # manifests on disk have no proxies; other kinds are not checked
         proxies = client_proxies(index, stored)
         before = self.plan.base
@@ -157,7 +158,7 @@ class ChangePreview(ModalScreen[Outcome | None]):
             return
         plan = self.plan
         title = Text.assemble(("Change ", "bold"), (plan.label, "bold cyan"), "  ", (plan.description, "italic"),
-                              ("  at ", "dim"), str(getattr(plan.source, "description", "?")))
+                              ("  at ", "dim"), plan.source.description)
         self.query_one("#preview-title", Static).update(title)
         self.query_one("#preview-checks", Static).update(self._checks_text())
         diff = self._diff_text()
@@ -204,7 +205,7 @@ class ChangePreview(ModalScreen[Outcome | None]):
 
     def _status_text(self) -> Text:
         preview, state = self.preview, self.state
-        where = str(getattr(self.plan.source, "description", "?"))
+        where = self.plan.source.description
         if state == "checking":
             return Text("validating and dry-running at the source…", style="italic")
         if state == "writing":

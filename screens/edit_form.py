@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
+from meshtui.widgets.key_order import FirstFieldTakesEarlyKeys, KeyOrderedInput
 from textual.widgets import Input, Label, Static
 
 
@@ -36,7 +37,7 @@ class FormField:
 Submit = Callable[[dict[str, str]], str | None]
 
 
-class FormScreen(ModalScreen[dict[str, str] | None]):
+class FormScreen(FirstFieldTakesEarlyKeys, ModalScreen[dict[str, str] | None]):
     """Asks for a few values; ``enter`` in any field submits, ``esc`` cancels."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="form-cancel")]
@@ -56,7 +57,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
             for f in self._fields:
                 hint = f"  ({' | '.join(f.choices)})" if f.choices else ""
                 yield Label(f"{f.label}{hint}")
-                yield Input(value=f.default, placeholder=f.placeholder or ("optional" if f.optional else ""),
+                yield KeyOrderedInput(value=f.default, placeholder=f.placeholder or ("optional" if f.optional else ""),
                             id=f"field-{f.name}",
                             suggester=SuggestFromList(list(f.choices), case_sensitive=False) if f.choices else None)
             yield Static("", id="form-error")

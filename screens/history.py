@@ -20,6 +20,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from meshtui.screens.write_actions import revert
+from meshtui.sources.base import Source
+from meshtui.widgets.host import session_of
 from meshtui.widgets.status_bar import StatusBar
 
 _RESULT_STYLES = {"applied": "green", "cancelled": "dim", "dry-run": "cyan", "conflict": "yellow"}
@@ -65,15 +67,22 @@ class HistoryScreen(Screen[None]):
 
     def load(self) -> None:
         """Read the audit log in a thread."""
-        self.run_worker(self._read, thread=True, exclusive=True, group="history", exit_on_error=False)
+        source = self._source
+        self.run_worker(lambda: self._read(source), thread=True, exclusive=True, group="history",
+                        exit_on_error=False)
 
-    def _read(self) -> None:
+    @property
+    def _source(self) -> Source | None:
+        session = session_of(self)
+        return session.source if session is not None else None
+
+    def _read(self, source: Source | None) -> None:
         from meshtui.write.audit import AuditLog, source_id
         from meshtui.write.history import history
 
-        app: Any = self.app
+        app = self.app
         log = AuditLog()
-        sid = None if self.all_sources or app.source is None else source_id(app.source)
+        sid = None if self.all_sources or source is None else source_id(source)
         try:
             entries = history(log, source_id=sid, limit=500)
         except OSError as exc:
@@ -90,8 +99,8 @@ class HistoryScreen(Screen[None]):
             table.add_row(e.time.replace("T", " ")[:19], Text(e.result, style=_RESULT_STYLES.get(e.result, "red")),
                           str(e.key), e.description + (f"  (undoes {e.undoes})" if e.undoes else ""), e.user,
                           key=e.id)
-        scope = "every source" if self.all_sources else str(getattr(getattr(self.app, "source", None),
-                                                                     "description", "this source"))
+        source = self._source
+        scope = "every source" if self.all_sources else source.description if source is not None else "this source"
         self.query_one("#history-title", Static).update(Text.assemble(
             ("History  ", "bold"), (f"{len(entries)} changes of {scope}", "cyan"), (f"   {path}", "dim")))
         if entries:
@@ -128,18 +137,18 @@ class HistoryScreen(Screen[None]):
         entry = self.selected()
         if entry is None:
             return
-        app: Any = self.app
         if entry.result != "applied":
             self.notify(f"only an applied change can be reverted (this one: {entry.result})", severity="warning")
             return
-        if app.source is not None:
+        source = self._source
+        if source is not None:
             from meshtui.write.audit import source_id
 
-            if entry.source_id != source_id(app.source):
-                self.notify(f"this change was made at {entry.source}, not at {app.source.description}",
+            if entry.source_id != source_id(source):
+                self.notify(f"this change was made at {entry.source}, not at {source.description}",
                             severity="warning")
                 return
-        revert(app, entry, lambda _outcome: self.load())
+        revert(self.app, entry, lambda _outcome: self.load())
 
     def action_toggle_all(self) -> None:
         """Switch between this source's entries and every source's."""

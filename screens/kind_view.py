@@ -7,12 +7,13 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from meshtui.widgets.key_order import KeyOrderedInput
 from textual.widgets import Footer, Input, Static
 
-from meshtui.messages import MeshUpdated
+from meshtui.messages import MeshUpdated, OpenProxyConfig, ShowObject
 from meshtui.screens.table_base import FilterableTableScreen
 from meshtui.widgets.big_table import BigTable
-from meshtui.widgets.kind_rows import KindView, rows_for
+from meshtui.views.kind_rows import KindView, rows_for
 from meshtui.widgets.status_bar import StatusBar
 
 
@@ -23,6 +24,9 @@ class KindScreen(FilterableTableScreen):
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("y", "yaml", "YAML", id="yaml"),
         Binding("c", "proxy_config", "Envoy", id="proxy-config", tooltip="Envoy config of the pod (in :pods)"),
+        Binding("w", "edit_routes", "Edit routes", id="edit-routes",
+                tooltip="Route editor on the VirtualService under the cursor (in :vs)"),
+        Binding("e", "edit_yaml", "$EDITOR", id="edit-yaml", tooltip="Edit the object under the cursor in $EDITOR"),
         Binding("escape", "back", "Back", id="back"),
         Binding("question_mark", "app.help", "Help", id="help"),
         Binding("q", "app.quit", "Quit", id="quit"),
@@ -35,7 +39,7 @@ class KindScreen(FilterableTableScreen):
         self._scope = scope
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter: substring or regex (esc clears)", id="filter")
+        yield KeyOrderedInput(placeholder="filter: substring or regex (esc clears)", id="filter")
         yield Static(id="kind-title")
         yield BigTable(self.view.columns, id="kind-table")
         yield StatusBar(id="status")
@@ -46,6 +50,8 @@ class KindScreen(FilterableTableScreen):
         self.query_one("#filter", Input).display = False
         self._refill()
         self.query_one(BigTable).focus()
+        # AGE counts on while the view is open (only the visible lines are drawn again).
+        self.set_interval(1.0, self.query_one(BigTable).refresh)
 
     def _refill(self) -> None:
         table = self.query_one(BigTable)
@@ -83,8 +89,34 @@ class KindScreen(FilterableTableScreen):
         if not key or key[0] != "Pod":
             self.notify("Envoy config is per pod: use it in :pods", severity="warning")
             return
-        self.app.open_proxy_config(key[1], key[2])  # type: ignore[attr-defined]
+        self.post_message(OpenProxyConfig(key[1], key[2]))
+
+    def action_edit_routes(self) -> None:
+        """In the VirtualService view: the route editor on the row under the cursor (no Service
+        manifest needed: a GitOps directory of networking objects is edited as it is)."""
+        key = self.query_one(BigTable).cursor_key
+        if not key or key[0] != "VirtualService":
+            self.notify("the route editor edits VirtualServices: use it in :vs", severity="warning")
+            return
+        from meshtui.screens.route_editor import RouteEditor
+
+        self.app.push_screen(RouteEditor(tuple(key)))
+
+    def action_edit_yaml(self) -> None:
+        """Edit the object under the cursor in $EDITOR, through the same write path."""
+        key = self.query_one(BigTable).cursor_key
+        if key and key[0] != "Namespace":
+            from meshtui.screens.write_actions import edit_in_editor
+
+            edit_in_editor(self.app, tuple(key))  # type: ignore[arg-type]
 
     def on_big_table_selected(self, event: BigTable.Selected) -> None:
-        """Enter: show the object in the mesh browser (its service for routing kinds)."""
-        self.app.show_in_browser(event.key)  # type: ignore[attr-defined]
+        """Enter: show the object in the mesh browser (its service for routing kinds); a
+        VirtualService whose hosts name no service in the mesh opens in the route editor."""
+        from meshtui.routing.service_view import service_for_object
+
+        kind, namespace, name = event.key
+        if kind == "VirtualService" and service_for_object(self._index, kind, namespace, name) is None:
+            self.action_edit_routes()
+            return
+        self.post_message(ShowObject(kind, namespace, name))

@@ -1,55 +1,87 @@
 """The Logs screen: live ``istio-proxy`` access logs of a service (or pod, or workload), with the
 observed split panel above them.
 
-Data path: ``LogFollower`` threads (one per pod, ``meshtui.sources.log_follow``) fill a bounded
-queue. One thread worker of this screen drains it in batches, parses and classifies the lines
-and counts the split (``LogIngest``, which it alone owns), and hands ready ring rows over in a
-short deque; it also computes the split panel's data twice a second. On the event loop a
-timer moves the ready rows into the ring (``TailBuffer``, ~1 µs a row) every
-``FLUSH_SECONDS`` and refreshes the view once, and another draws the latest panel data. The
-worker never touches widgets; the loop never parses; when the UI falls behind, the hand-over
-deque and then the follower's queue fill and the log streams slow down instead of memory
-growing.
+Data path: a ``LogSession`` (``meshtui.session.log_session``) follows the pods and counts the
+split. One thread worker of this screen takes its line batches, counts them and posts the ready
+ring rows as ``LogRows`` messages, and the split panel's data twice a second as a ``PanelReady``
+message (a newer one replaces one not yet handled). On the event loop the rows go into the ring
+(``TailBuffer``, ~1 µs a row) and the view repaints at most every ``REPAINT_SECONDS``. Settings (basis, window, all
+rules) and re-plans on mesh changes go to the session as calls; the worker never touches widgets
+and reads no attribute of this screen. When the UI falls behind, the worker waits for a free
+slot (at most ``MAX_READY_BATCHES`` batches in flight), so the follower's queue fills and the
+log streams slow down instead of memory growing.
 """
 
 from __future__ import annotations
 
 import gc
+import io
 import threading
 import time
 from collections import deque
 from typing import Any
 
+from rich.console import Console, RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
+from meshtui.widgets.key_order import KeyOrderedInput
 from textual.widgets import Footer, Input, SelectionList, Static
 from textual.widgets.selection_list import Selection
 from textual.worker import get_current_worker
 
 from meshtui.accesslog.flags import all_flags
-from meshtui.accesslog.ingest import LogIngest, PanelData
-from meshtui.accesslog.parser import FormatError, make_parser, parser_from_mesh_config
-from meshtui.accesslog.tail import DEFAULT_CAPACITY, FilterError, TailBuffer, TailEntry, TailFilter
-from meshtui.accesslog.target import BASIS_CLIENT, BASIS_SERVER, FollowPlan, LogTarget, default_rule, plan_follow
+from meshtui.accesslog.ingest import PanelData
+from meshtui.accesslog.tail import (
+    DEFAULT_CAPACITY,
+    FilterError,
+    TailBuffer,
+    TailEntry,
+    TailFilter,
+)
+from meshtui.accesslog.target import BASIS_CLIENT, BASIS_SERVER, FollowPlan, LogTarget
 from meshtui.messages import MeshUpdated
+from meshtui.model.index import MeshIndex
+from meshtui.session.log_session import LogSession
+from meshtui.sources.base import Source
+from meshtui.sources.log_follow import LogFollower
+from meshtui.views.split_view import render_split
+from meshtui.widgets.host import session_of
 from meshtui.widgets.log_view import LogView
-from meshtui.widgets.split_panel import SplitPanel, render_split
+from meshtui.widgets.split_panel import SplitPanel
 from meshtui.widgets.status_bar import StatusBar
 
-#: How often followed lines reach the screen: often enough to feel live, rarely enough to
-#: coalesce a busy stream into few repaints.
-FLUSH_SECONDS = 0.075
-#: Lines the worker takes per batch; ready batches waiting for the loop at most.
+#: The view repaints at most this often: a busy stream is coalesced into few repaints.
+REPAINT_SECONDS = 0.075
+#: Lines the worker takes per batch; batches posted and not yet in the ring at most.
 WORKER_BATCH = 2000
 MAX_READY_BATCHES = 32
-#: Rows moved into the ring per flush at most (~1 µs each), so one flush stays short.
-MAX_FLUSH_ROWS = 20_000
 PANEL_SECONDS = 0.5
 WINDOWS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
-_RELOAD_KINDS = {"Pod", "Service", "Gateway", "VirtualService", "DestinationRule", "Deployment", "ConfigMap"}
+
+
+class LogRows(Message):
+    """Ring rows counted by the worker, and the followers' notices since the last batch."""
+
+    def __init__(self, rows: list[tuple[Any, ...]], notices: list[str]) -> None:
+        super().__init__()
+        self.rows = rows
+        self.notices = notices
+
+
+class PanelReady(Message):
+    """Fresh split panel data; a newer one supersedes one not yet drawn."""
+
+    def __init__(self, data: PanelData) -> None:
+        super().__init__()
+        self.data = data
+
+    def can_replace(self, message: Message) -> bool:
+        """Only the newest panel matters."""
+        return isinstance(message, PanelReady)
 
 
 class FlagPicker(ModalScreen[frozenset[str] | None]):
@@ -107,8 +139,8 @@ class LogsScreen(Screen[None]):
         self,
         target: LogTarget,
         *,
-        source: Any | None = None,
-        index: Any | None = None,
+        source: Source | None = None,
+        index: MeshIndex | None = None,
         tail_lines: int | None = 1000,
         since_seconds: int | None = 60,
         capacity: int = DEFAULT_CAPACITY,
@@ -125,28 +157,25 @@ class LogsScreen(Screen[None]):
         self.window = window
         self.buffer = TailBuffer(capacity)
         self.basis_mode = "auto"
-        self.plan: FollowPlan | None = None
-        self.weights: dict[str, float] = {}
-        self.route: str | None = None
         self.all_rules = False
-        self.follower: Any | None = None
-        self.ingest: LogIngest | None = None
+        self.session: LogSession | None = None
         self.paused = False
         self.status_classes: frozenset[int] = frozenset()
         self.flag_filter: frozenset[str] = frozenset()
         self.filter_text = ""
         self._notices: deque[str] = deque(maxlen=3)
-        self._parser: Any = make_parser()
-        self._parser_key: tuple[Any, Any] = (None, None)
         self._stop = threading.Event()
-        self._ready: deque[list[tuple[Any, ...]]] = deque()
+        self._slots = threading.Semaphore(MAX_READY_BATCHES)
+        # Batches posted (counted by the worker only) and put into the ring (by the loop only).
+        self._posted = 0
+        self._drawn = 0
+        self._repaint_due = False
         self._panel_data: PanelData | None = None
         self._panel_shown: PanelData | None = None
-        self._panel_wanted = True
 
     def compose(self) -> ComposeResult:
         yield Static(id="logs-title")
-        yield Input(placeholder="filter: words, path:/api, up:reviews, pod:NAME, flag:UH, code:5xx (esc clears)",
+        yield KeyOrderedInput(placeholder="filter: words, path:/api, up:reviews, pod:NAME, flag:UH, code:5xx (esc clears)",
                     id="logs-filter")
         yield SplitPanel(id="logs-split")
         yield LogView(self.buffer, id="logs-view")
@@ -154,14 +183,15 @@ class LogsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Start following when the mesh is known; move lines and repaint on timers."""
+        """Start following when the mesh is known."""
         self.query_one("#logs-filter", Input).display = False
         self.query_one(LogView).focus()
-        if self._index is None:
-            self._index = getattr(self.app, "index", None)
+        mesh = session_of(self)
+        if self._index is None and mesh is not None:
+            self._index = mesh.index
+        if self._source is None and mesh is not None:
+            self._source = mesh.source
         self._start()
-        self.set_interval(FLUSH_SECONDS, self.flush)
-        self.set_interval(PANEL_SECONDS / 2, self.refresh_panel)
         self.refresh_panel()
         self._title()
         self.call_after_refresh(self._freeze_widgets)
@@ -181,103 +211,117 @@ class LogsScreen(Screen[None]):
     def on_unmount(self) -> None:
         """Stop the worker and every stream (without waiting: they end within ~0.1 s)."""
         self._stop.set()
-        if self.follower is not None:
-            self.follower.close()
+        if self.session is not None:
+            self.session.close()
 
-    # -- counters ---------------------------------------------------------------------------
+    # -- what is followed (read by tests and the title) -------------------------------------
+
+    @property
+    def follower(self) -> LogFollower | None:
+        """The streams followed (None until the mesh is known)."""
+        return self.session.follower if self.session is not None else None
+
+    @property
+    def plan(self) -> FollowPlan | None:
+        """The pods followed and how their lines are read."""
+        return self.session.current.plan if self.session is not None else None
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """The configured weights the split is compared with."""
+        return self.session.current.weights if self.session is not None else {}
+
+    @property
+    def route(self) -> str | None:
+        """The rule whose lines the split counts (None: every rule)."""
+        return self.session.current.route if self.session is not None else None
 
     @property
     def lines_in(self) -> int:
         """Lines taken from the follower so far."""
-        return self.ingest.lines_in if self.ingest is not None else 0
+        return self.session.ingest.lines_in if self.session is not None else 0
 
     @property
     def lines_shown(self) -> int:
         """Lines about the target that went to the ring so far."""
-        return self.ingest.lines_shown if self.ingest is not None else 0
+        return self.session.ingest.lines_shown if self.session is not None else 0
 
     # -- following --------------------------------------------------------------------------
 
     def _start(self) -> None:
-        source = self._source if self._source is not None else getattr(self.app, "source", None)
-        if self._index is None or source is None or self.follower is not None:
+        if self._index is None or self._source is None or self.session is not None:
             return
-        self._replan()
-        assert self.plan is not None
-        from meshtui.sources.log_follow import LogFollower
+        self.session = LogSession(self._source, self._index, self.target, tail_lines=self.tail_lines,
+                                  since_seconds=self.since_seconds, max_pods=self.max_pods, window=self.window,
+                                  notify=self._warn)
+        session = self.session
+        self.run_worker(lambda: self._pump(session), thread=True, exclusive=True, group="logs-ingest",
+                        exit_on_error=False)
 
-        self.ingest = LogIngest(self._parser, self.plan, self.window, route=self.route)
-        self.follower = LogFollower(source, tail_lines=self.tail_lines, since_seconds=self.since_seconds)
-        self.follower.set_pods(self.plan.pods)
-        self.run_worker(self._pump, thread=True, exclusive=True, group="logs-ingest", exit_on_error=False)
-
-    def _replan(self) -> None:
-        self.plan = plan_follow(self._index, self.target, self.max_pods)
-        rule = default_rule(self._index, self.target)
-        self.weights, self.route = rule.weights, rule.name
-        mc = self._index.mesh_config
-        key = (mc.access_log_format, mc.access_log_encoding)
-        if key != self._parser_key:
-            self._parser_key = key
-            try:
-                self._parser = parser_from_mesh_config(*key)
-            except FormatError as exc:
-                self.notify(f"mesh accessLogFormat: {exc}; using Istio's default", severity="warning")
-                self._parser = make_parser()
-        if self.ingest is not None:
-            # Replaced whole: the worker reads each once per batch.
-            self.ingest.plan, self.ingest.parser, self.ingest.route = self.plan, self._parser, self.route
-        if self.follower is not None:
-            self.follower.set_pods(self.plan.pods)
-        if self.plan.missing:
-            self.notify(self.plan.missing, severity="warning")
-        self._panel_wanted = True
+    def _warn(self, line: str) -> None:
+        self.notify(line, severity="warning")
 
     def on_mesh_updated(self, message: MeshUpdated) -> None:
         """Pods that appear join the tail, pods that go away leave it."""
         self._index = message.index
-        if self.follower is None:
+        if self.session is None:
+            mesh = session_of(self)
+            if self._source is None and mesh is not None:
+                self._source = mesh.source
             self._start()
-        elif message.changed is None or any(o.get("kind") in _RELOAD_KINDS for _t, o in message.changed):
-            self._replan()
+        else:
+            kinds = None if message.changed is None else {str(o.get("kind", "")) for _t, o in message.changed}
+            self.session.mesh_changed(message.index, kinds)
         self._title()
 
-    def _pump(self) -> None:
-        """Thread worker: follower queue → ``LogIngest`` → ready rows; panel data on a clock."""
+    def _pump(self, session: LogSession) -> None:
+        """Thread worker: session lines → counted ring rows → ``LogRows``; ``PanelReady`` on a clock."""
         worker = get_current_worker()
-        follower, ingest = self.follower, self.ingest
-        assert follower is not None and ingest is not None
+        stop = self._stop
         next_panel = 0.0
-        while not self._stop.is_set() and not worker.is_cancelled:
-            batch = follower.drain(WORKER_BATCH, timeout=0.05)
-            if batch:
-                rows = ingest.process(batch)
-                while len(self._ready) >= MAX_READY_BATCHES and not self._stop.is_set():
-                    self._stop.wait(0.01)  # the loop is behind: hold, and so slow the streams
-                if rows:
-                    self._ready.append(rows)
+        while not stop.is_set() and not worker.is_cancelled:
+            batch, changed = session.take(WORKER_BATCH, timeout=0.05)
+            rows = session.process(batch) if batch else []
+            notices = session.notices()
+            if rows or notices:
+                # The loop is behind when no slot is free: wait, and so slow the streams.
+                while not self._slots.acquire(timeout=0.05):
+                    if stop.is_set() or worker.is_cancelled:
+                        return
+                self._posted += 1
+                self.post_message(LogRows(rows, notices))
             now = time.monotonic()
-            if now >= next_panel or self._panel_wanted:
-                self._panel_wanted = False
-                self._panel_data = ingest.panel(self.basis_mode, self.weights, self.all_rules)
+            if now >= next_panel or changed:
+                self.post_message(PanelReady(session.panel()))
                 next_panel = now + PANEL_SECONDS
 
-    def flush(self) -> None:
-        """Move ready rows into the ring and repaint the view once."""
-        if self.follower is not None:
-            for notice in self.follower.take_notices():
-                self._notices.append(notice)
-        moved = 0
-        ready = self._ready
-        while ready and moved < MAX_FLUSH_ROWS:
-            rows = ready.popleft()
+    def on_log_rows(self, message: LogRows) -> None:
+        """Rows counted by the worker: into the ring, one repaint."""
+        self._slots.release()
+        self._drawn += 1
+        self._notices.extend(message.notices)
+        self.flush(message.rows)
+
+    def flush(self, rows: list[tuple[Any, ...]]) -> None:
+        """Move ``rows`` into the ring; the view repaints once for every batch of the next
+        ``REPAINT_SECONDS``."""
+        if rows:
             self.buffer.extend(rows)
-            moved += len(rows)
-        if moved:
-            self.query_one(LogView).refresh_lines()
+        if not self._repaint_due:
+            self._repaint_due = True
+            self.set_timer(REPAINT_SECONDS, self._repaint)
+
+    def _repaint(self) -> None:
+        self._repaint_due = False
+        self.query_one(LogView).refresh_lines()
         self._title()
 
     # -- split panel ------------------------------------------------------------------------
+
+    def on_panel_ready(self, message: PanelReady) -> None:
+        """The latest split: draw it."""
+        self._panel_data = message.data
+        self.refresh_panel()
 
     def split_rows(self) -> list[Any]:
         """The rows the panel shows now (``SplitRow``), with configured weights."""
@@ -285,13 +329,11 @@ class LogsScreen(Screen[None]):
 
     def split_text(self, width: int = 160) -> str:
         """The panel as plain text (what a user reads), from the latest panel data."""
-        from rich.console import Console
-
-        console = Console(width=width, record=True, file=__import__("io").StringIO())
+        console = Console(width=width, record=True, file=io.StringIO())
         console.print(self._render_panel())
         return console.export_text()
 
-    def _render_panel(self) -> Any:
+    def _render_panel(self) -> RenderableType:
         data = self._panel_data
         if self.plan is None or data is None:
             return Text("waiting for the mesh to load…", style="dim")
@@ -301,7 +343,7 @@ class LogsScreen(Screen[None]):
         )
 
     def refresh_panel(self) -> None:
-        """Draw the latest panel data (computed by the worker) when it changed."""
+        """Draw the latest panel data when it changed."""
         panel = self.query_one(SplitPanel)
         if not panel.display or (self._panel_data is self._panel_shown and self._panel_data is not None):
             return
@@ -369,7 +411,7 @@ class LogsScreen(Screen[None]):
         box = self.query_one("#logs-filter", Input)
         box.display = True
         box.value = self.filter_text
-        box.focus()
+        self.set_focus(box)  # now, not on a later turn: the keys typed after / go to the box
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Filter as the user types (a bad expression waits for more typing)."""
@@ -415,21 +457,22 @@ class LogsScreen(Screen[None]):
         """Shorter or longer sliding window of the split statistics."""
         pos = min(range(len(WINDOWS)), key=lambda i: abs(WINDOWS[i] - self.window))
         self.window = WINDOWS[max(0, min(len(WINDOWS) - 1, pos + step))]
-        if self.ingest is not None:
-            self.ingest.request_window(self.window)
-        self._panel_wanted = True
+        if self.session is not None:
+            self.session.set_window(self.window)
         self.notify(f"split window {self.window:g}s" + (" (a longer window fills as lines arrive)" if step > 0 else ""))
 
     def action_basis(self) -> None:
         """Cycle where the split is measured: auto → clients → server pods."""
         order = ["auto", BASIS_CLIENT, BASIS_SERVER]
         self.basis_mode = order[(order.index(self.basis_mode) + 1) % len(order)]
-        self._panel_wanted = True
+        if self.session is not None:
+            self.session.set_basis(self.basis_mode)
 
     def action_all_rules(self) -> None:
         """Count the default rule's lines only (what its weights describe) or every rule's."""
         self.all_rules = not self.all_rules
-        self._panel_wanted = True
+        if self.session is not None:
+            self.session.set_all_rules(self.all_rules)
         self.notify("split of every rule" if self.all_rules else f"split of rule {self.route!r} only"
                     if self.route else "the default rule has no name: every rule is counted")
 
@@ -462,5 +505,5 @@ class LogsScreen(Screen[None]):
         return [self.buffer.visible(i) for i in range(self.buffer.visible_count(limit))]
 
     def pending(self) -> int:
-        """Rows handed over by the worker and not yet in the ring."""
-        return sum(len(rows) for rows in list(self._ready))
+        """Batches posted by the worker and not yet in the ring (for the load test)."""
+        return self._posted - self._drawn

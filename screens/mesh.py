@@ -9,9 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from meshtui.widgets.key_order import KeyOrderedInput
 from textual.widgets import Footer, Input, Static, Tree
 
-from meshtui.messages import FindingsUpdated, MeshUpdated
+from meshtui.messages import FindingsUpdated, MeshUpdated, OpenProxyConfig, RunCommand
+from meshtui.widgets.host import session_of
 from meshtui.widgets.mesh_tree import MeshTree
 from meshtui.widgets.route_tree import RouteTree
 from meshtui.widgets.status_bar import StatusBar
@@ -45,7 +47,7 @@ class MeshScreen(Screen[None]):
         self._selected: tuple[str, str, str] | None = None
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter services (esc clears)", id="filter")
+        yield KeyOrderedInput(placeholder="filter services (esc clears)", id="filter")
         with Horizontal(id="panes"):
             yield MeshTree(id="mesh-tree")
             with Vertical(id="detail"):
@@ -59,6 +61,10 @@ class MeshScreen(Screen[None]):
         self.query_one("#filter", Input).display = False
         self.query_one(MeshTree).focus()
 
+    def _scope(self) -> str | None:
+        session = session_of(self)
+        return session.scope if session is not None else None
+
     # -- data in ------------------------------------------------------------------------------
 
     def on_mesh_updated(self, message: MeshUpdated) -> None:
@@ -66,18 +72,23 @@ class MeshScreen(Screen[None]):
         self._index = message.index
         tree = self.query_one(MeshTree)
         # The batch lets the tree relabel only the services it can have changed.
-        tree.refresh_from(message.index, self.app.scope, message.changed)  # type: ignore[attr-defined]
+        tree.refresh_from(message.index, self._scope(), message.changed, message.labels)
         if message.changed:
             for kind, obj in message.changed:
                 if kind == "DELETED":
                     meta = obj.get("metadata") or {}
                     self.notify(f"{obj.get('kind')} {meta.get('namespace')}/{meta.get('name')} was deleted")
-        if self._selected is None:
+        if (self._selected is not None and tree.node_for(self._selected) is None
+                and message.index.get(*self._selected) is not None):
+            # The selected service is still in the mesh but no longer shown (`:ns` scope).
+            self._cursor_to_first_match(tree)
+        elif self._selected is None and tree.cursor_node is None:
             self._select_first_service(tree)
             # The browser paints first; the routes of the first service (~30-50 ms to build at
             # 5,000 services) follow in their own turn of the loop, so neither stalls it long.
             self.set_timer(0.01, self._show_selected)
-        elif message.changed is None or _touches(message.changed, self._selected[1]):
+        elif self._selected is not None and (message.changed is None
+                                             or _touches(message.changed, self._selected[1])):
             self._show_selected()
 
     def on_findings_updated(self, message: FindingsUpdated) -> None:
@@ -116,10 +127,40 @@ class MeshScreen(Screen[None]):
         """Follow the cursor of the browser in the detail pane."""
         if event.control.id != "mesh-tree":
             return
-        data = event.node.data
+        self._follow_cursor()
+
+    def _follow_cursor(self) -> None:
+        """Make the detail pane, and every action, about the row under the browser's cursor:
+        a service; or, on a namespace row (or an empty tree), no service at all."""
+        node = self.query_one(MeshTree).cursor_node
+        data = node.data if node is not None else None
         if isinstance(data, tuple) and data and data[0] == "svc":
-            self._selected = (data[1], data[2], data[3])
+            target: tuple[str, str, str] | None = (data[1], data[2], data[3])
+        else:
+            target = None
+        if target == self._selected and target is not None:
+            return
+        self._selected = target
+        if target is not None:
             self._show_selected()
+            return
+        title = self.query_one("#detail-title", Static)
+        if isinstance(data, tuple) and data and data[0] == "ns":
+            title.update(Text.assemble(("Namespace ", "dim"), (str(data[1]), "bold"),
+                                       ("   pick a service below for its routes", "dim")))
+        else:
+            title.update(Text("No service matches", style="dim"))
+        if self._index is not None:
+            self.query_one(RouteTree).show_service(self._index, None)
+
+    def _need_service(self, what: str) -> tuple[str, str, str] | None:
+        """The selected service, or None after telling the user that ``what`` needs one."""
+        if self._selected is None:
+            node = self.query_one(MeshTree).cursor_node
+            data = node.data if node is not None else None
+            where = f"namespace {data[1]}" if isinstance(data, tuple) and data and data[0] == "ns" else "no service"
+            self.notify(f"{what} needs a service: the cursor is on {where}", severity="warning")
+        return self._selected
 
     def _show_selected(self) -> None:
         if self._index is None or self._selected is None:
@@ -144,14 +185,28 @@ class MeshScreen(Screen[None]):
         """Show the filter input."""
         box = self.query_one("#filter", Input)
         box.display = True
-        box.focus()
+        self.set_focus(box)  # now, not on a later turn: the keys typed after / go to the box
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Filter the browser as the user types."""
         if event.input.id == "filter" and self._index is not None:
             tree = self.query_one(MeshTree)
             tree.filter_text = event.value.strip().lower()
-            tree.refilter(self.app.scope)  # type: ignore[attr-defined]
+            tree.refilter(self._scope())
+            self._cursor_to_first_match(tree)
+
+    def _cursor_to_first_match(self, tree: MeshTree) -> None:
+        """After the filter or the scope changed: keep the cursor on the selected service if it
+        is still shown, else put it on the first service shown (or nowhere)."""
+        node = tree.node_for(self._selected) if self._selected is not None else None
+        if node is None:
+            key = tree.first_key()
+            node = tree.node_for(key) if key is not None else None
+        if node is not None:
+            if node.parent is not None and not node.parent.is_expanded:
+                node.parent.expand()
+            tree.move_cursor(node)
+        self._follow_cursor()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter in the filter returns to the browser, keeping the filter."""
@@ -169,12 +224,12 @@ class MeshScreen(Screen[None]):
     def action_proxy_config(self) -> None:
         """Open the proxy-config view for the pod under the route-tree cursor, else the first
         ready pod of the selected service (a Deployment's name for manifests on disk)."""
-        if self._index is None or self._selected is None:
+        if self._index is None or self._need_service('Envoy config (c)') is None:
             return
         node = self.query_one(RouteTree).cursor_node
         data = node.data if node is not None else None
         if isinstance(data, tuple) and data and data[0] == "pod":
-            self.app.open_proxy_config(data[1], data[2])  # type: ignore[attr-defined]
+            self.post_message(OpenProxyConfig(data[1], data[2]))
             return
         kind, ns, name = self._selected
         service = self._index.get(kind, ns, name)
@@ -183,20 +238,21 @@ class MeshScreen(Screen[None]):
             return
         pods = sorted(self._index.pods_for_service(service), key=lambda p: (not p.ready, p.name))
         if pods:
-            self.app.open_proxy_config(pods[0].namespace, pods[0].name)  # type: ignore[attr-defined]
+            self.post_message(OpenProxyConfig(pods[0].namespace, pods[0].name))
             return
         deployments = self._index.deployments_for_service(service)
         if deployments:
-            self.app.open_proxy_config(ns, deployments[0].name)  # type: ignore[attr-defined]
+            self.post_message(OpenProxyConfig(ns, deployments[0].name))
             return
         self.notify(f"no pod or Deployment behind {ns}/{name}", severity="warning")
 
     def action_service_endpoints(self) -> None:
         """Open the selected service's endpoints across all its client sidecars."""
-        if self._index is None or self._selected is None:
+        if self._index is None or self._need_service('Endpoints across clients (E)') is None:
             return
         kind, ns, name = self._selected
-        source = getattr(self.app, "source", None)
+        session = session_of(self)
+        source = session.source if session is not None else None
         if kind != "Service" or source is None:
             self.notify("pick a Kubernetes service to see its endpoints across clients", severity="warning")
             return
@@ -206,7 +262,7 @@ class MeshScreen(Screen[None]):
 
     def action_yaml(self) -> None:
         """Show the selected service's YAML, read-only."""
-        if self._index is None or self._selected is None:
+        if self._index is None or self._need_service('YAML (y)') is None:
             return
         obj = self._index.get(*self._selected)
         if obj is not None:
@@ -216,7 +272,7 @@ class MeshScreen(Screen[None]):
 
     def action_analyze(self) -> None:
         """Open the Analyze screen."""
-        self.app.run_command("analyze")  # type: ignore[attr-defined]
+        self.post_message(RunCommand("analyze"))
 
     def action_trace(self) -> None:
         """Open the Trace screen with the selected service's host filled in."""
@@ -230,11 +286,11 @@ class MeshScreen(Screen[None]):
                 host = obj.hosts[0]
             elif obj is not None:
                 host = fqdn(name, ns)
-        self.app.run_command(f"trace {host}".strip())  # type: ignore[attr-defined]
+        self.post_message(RunCommand(f"trace {host}".strip()))
 
     def action_logs(self) -> None:
         """Follow the selected service's istio-proxy access logs, with its observed split."""
-        if self._selected is None:
+        if self._need_service('Logs (l)') is None:
             return
         kind, ns, name = self._selected
         if kind != "Service":
@@ -255,15 +311,17 @@ class MeshScreen(Screen[None]):
         data = node.data if node is not None else None
         while node is not None and not (isinstance(node.data, tuple) and node.data and node.data[0] == "vs"):
             node = node.parent
-        if node is not None:
-            return tuple(node.data[1]), data  # type: ignore[return-value]
+        if node is not None and node.data is not None:
+            return _key(node.data[1]), data
         for child in tree.root.children:
             if isinstance(child.data, tuple) and child.data and child.data[0] == "vs":
-                return tuple(child.data[1]), None  # type: ignore[return-value]
+                return _key(child.data[1]), None
         return None, None
 
     def action_edit_routes(self, data: Any = None) -> None:
         """Open the route editor on the selected VirtualService, at the selected rule/destination."""
+        if self._need_service("The route editor (w)") is None:
+            return
         key, at = self._route_target()
         if key is None:
             self.notify("no VirtualService routes this service: nothing to edit", severity="warning")
@@ -289,16 +347,22 @@ class MeshScreen(Screen[None]):
         node = tree.cursor_node if tree.has_focus else None
         while node is not None and not (isinstance(node.data, tuple) and node.data and node.data[0] in ("vs", "dr")):
             node = node.parent
-        key = tuple(node.data[1]) if node is not None else self._selected
+        key = _key(node.data[1]) if node is not None and node.data is not None else self._selected
         if key is None:
             return
-        edit_in_editor(self.app, key)  # type: ignore[arg-type]
+        edit_in_editor(self.app, (key[0], key[1], key[2]))
 
     def action_undo(self) -> None:
         """Undo the last change applied to this source (preview, then `y`)."""
         from meshtui.screens.write_actions import revert
 
         revert(self.app)
+
+
+def _key(value: Any) -> tuple[str, str, str]:
+    """A (kind, namespace, name) key from tree node data."""
+    kind, namespace, name = value
+    return (str(kind), str(namespace), str(name))
 
 
 # Kinds that reach the route view of a service only from its own namespace (a selector matches

@@ -5,18 +5,19 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
+from meshtui.widgets.key_order import FirstFieldTakesEarlyKeys, KeyOrderedInput
 from textual.widgets import Input
 
-COMMANDS = ("mesh", "ns", "svc", "vs", "dr", "gw", "se", "pods", "ctx", "quit")
+from meshtui.session.commands import prompt_hint
 
 
-class CommandPrompt(ModalScreen[str | None]):
+class CommandPrompt(FirstFieldTakesEarlyKeys, ModalScreen[str | None]):
     """Returns the typed command line, or None when cancelled."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=":" + " | ".join(COMMANDS), id="prompt")
+        yield KeyOrderedInput(placeholder=prompt_hint(), id="prompt")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Return the command."""

@@ -23,6 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
+from meshtui.widgets.key_order import KeyOrderedInput
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from meshtui.messages import ShowObject
@@ -32,6 +33,7 @@ CONFIG_DUMP_PATH = "/config_dump?include_eds"
 CLUSTERS_PATH = "/clusters?format=json"
 TABS = ("routes", "clusters", "listeners", "endpoints")
 GENERATED_LABEL = "generated from the mesh config (not fetched from Envoy)"
+FETCHED_LABEL = "fetched from the sidecar's Envoy admin (:15000)"
 # Column caps: long cluster names and domain lists are cut with "…" (the JSON view has them whole).
 _WIDTHS = {"DOMAINS": 40, "WEIGHT": 80, "CLUSTER": 70, "SERVICE FQDN": 60, "DESTINATION": 70, "MATCH": 50}
 
@@ -56,6 +58,16 @@ class Fetched:
     generated: bool
     dump_doc: Any = None
     clusters_doc: Any = None
+
+
+def origin_line(fetched: "Fetched", pod: str) -> str:
+    """Where the tabs' configuration comes from, in words: fetched from the pod's Envoy (and,
+    for the sandbox's simulated Envoy, that its answer is generated), or generated here."""
+    if fetched.origin != "Envoy admin":
+        return f"{GENERATED_LABEL} — {fetched.origin}"
+    if fetched.generated:
+        return f"{FETCHED_LABEL} of {pod}: the sandbox's simulated Envoy, whose config is generated from the mesh"
+    return f"{FETCHED_LABEL} of {pod}"
 
 
 def _tab(build: Any) -> TabData:
@@ -173,7 +185,7 @@ class ProxyConfigScreen(Screen[None]):
         yield Static(Text.assemble(("Proxy config ", "bold"), f"{self.pod}.{self.namespace}"), id="pc-title")
         yield Static("", id="pc-origin")
         yield Static("", id="pc-snapshot")
-        yield Input(placeholder="filter rows (regex or text; esc clears)", id="pc-filter")
+        yield KeyOrderedInput(placeholder="filter rows (regex or text; esc clears)", id="pc-filter")
         with TabbedContent(id="pc-tabs", initial="routes"):
             for tab in TABS:
                 with TabPane(tab.capitalize(), id=tab):
@@ -241,10 +253,9 @@ class ProxyConfigScreen(Screen[None]):
     def _show(self, fetched: Fetched) -> None:
         self.fetched = fetched
         origin = self.query_one("#pc-origin", Static)
-        origin.display = fetched.generated
-        if fetched.generated:
-            extra = f" — {fetched.origin}" if fetched.origin != "Envoy admin" else ""
-            origin.update(Text(GENERATED_LABEL + extra))
+        origin.display = True
+        origin.set_class(fetched.generated, "generated")
+        origin.update(Text(origin_line(fetched, f"{self.namespace}/{self.pod}")))
         for tab in TABS:
             data = fetched.tabs[tab]
             table = self.query_one(f"#{tab}-table", BigTable)
@@ -325,7 +336,7 @@ class ProxyConfigScreen(Screen[None]):
         """Show and focus the filter input."""
         box = self.query_one("#pc-filter", Input)
         box.display = True
-        box.focus()
+        self.set_focus(box)  # now, not on a later turn: the keys typed after / go to the box
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Filter every tab as the user types."""

@@ -10,12 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
 
-from meshtui.routing import edit as rule_edit
-from meshtui.routing import release
-from meshtui.routing.rules import ReleaseError, default_route_index
+from meshtui.routing.rules import ReleaseError, current_weights, default_route_index
 from meshtui.screens.edit_form import FormField
-from meshtui.widgets.weight_editor import weights_of
-from meshtui.write.pending import ref_text, rule_ref
+from meshtui.write import edit_api as api
+from meshtui.write.pending import rule_ref
 
 if TYPE_CHECKING:
     from meshtui.screens.route_editor import RouteEditor
@@ -56,7 +54,7 @@ def _target_rule(ed: "RouteEditor") -> int:
 def _subsets(rule: dict[str, Any]) -> list[tuple[str, int]]:
     """(subset, weight) of the rule's destinations that have a subset, in route order."""
     out = []
-    for d, w in zip(rule.get("route") or [], weights_of(rule)):
+    for d, w in zip(rule.get("route") or [], current_weights(rule)):
         subset = (d.get("destination") or {}).get("subset")
         if subset:
             out.append((str(subset), w))
@@ -94,7 +92,7 @@ def run(ed: "RouteEditor", name: str) -> None:
     i = _target_rule(ed)
     rule = ed.rules()[i] if ed.rules() else {}
     ref = rule_ref(ed.vs, i) if ed.rules() else 0
-    where = f"rule {ref_text(ref)}"
+    where = f"rule {api.rule_text(ref)}"
     subsets = _subsets(rule)
     known = ed.subsets_for(_host(rule)) if rule else []
     choices = list(dict.fromkeys([s for s, _ in subsets] + known))
@@ -107,10 +105,10 @@ def run(ed: "RouteEditor", name: str) -> None:
     def form(title: str, fields: list[FormField], make: Any, note: str = "") -> None:
         def submit(values: dict[str, str]) -> str | None:
             try:
-                description, edit = make(values)
+                action = make(values)
             except ReleaseError as exc:
                 return str(exc)
-            return ed.push(description, edit, ("rule", i))
+            return ed.push(action, ("rule", i))
 
         ed.ask(title, fields, submit, note)
 
@@ -123,59 +121,49 @@ def run(ed: "RouteEditor", name: str) -> None:
             FormField("stable", "from (stable)", stable, choices, strict=bool(known)),
             FormField("canary", "to (canary)", canary, choices, strict=bool(known)),
             FormField("step", "step weight", "10"), FormField("max", "max canary weight", "100"),
-        ], lambda v: (f"canary step {v['stable']}→{v['canary']} +{v['step']} (max {v['max']}) on {where}",
-                      _bind(release.canary_step, stable=v["stable"], canary=v["canary"],
-                            step=_int(v["step"], "step"), max_weight=_int(v["max"], "max weight"), rule=ref)))
+        ], lambda v: api.canary_step(ref, v["stable"], v["canary"], _int(v["step"], "step"),
+                                     _int(v["max"], "max weight")))
     elif name in ("promote", "rollback"):
-        default = canary if name == "promote" else (subsets[0][0] if subsets else top)
-        op = release.promote if name == "promote" else release.rollback
+        routed = [s for s, _ in subsets]
+        default = canary if name == "promote" else (routed[0] if routed else top)
+        if routed and default not in routed:  # only a subset the rule routes to can be promoted
+            default = routed[-1] if name == "promote" else routed[0]
+        op = api.promote if name == "promote" else api.rollback
         form(f"{name.capitalize()} on {where}: all traffic to one subset", [subset_field(default)],
-             lambda v: (f"{name} {v['subset']} on {where}", _bind(op, v["subset"], rule=ref)),
-             "the other destinations stay in the rule at weight 0")
+             lambda v: op(ref, v["subset"]),
+             "a subset the rule routes to; the others stay in the rule at weight 0")
     elif name == "bluegreen":
         other = next((s for s in choices if s != top), top)
         form(f"Blue-green switch of {where}", [subset_field(other, "switch to subset")],
-             lambda v: (f"blue-green switch to {v['subset']} on {where}", _bind(release.blue_green_switch,
-                                                                                 v["subset"], rule=ref)))
+             lambda v: api.blue_green(ref, v["subset"]))
     elif name == "dark":
         form("Dark launch: a header rule to the new subset, in front of the default route", [
             subset_field(canary, "new subset"),
             FormField("header", "header", "x-istio-cohort"), FormField("value", "value", "internal"),
             FormField("kind", "match", "exact", ("exact", "prefix", "regex")),
-        ], lambda v: (f"dark launch {v['subset']} for {v['header']}: {v['value']}",
-                      _bind(release.dark_launch, v["subset"], v["header"], v["value"], v["kind"])))
+        ], lambda v: api.dark_launch(v["subset"], v["header"], v["value"], v["kind"]))
     elif name == "ab":
         even = 100 // max(1, len(choices))
         parts = [f"{s}={even + (100 - even * len(choices) if k == 0 else 0)}" for k, s in enumerate(choices)]
         form(f"A/B split of {where}", [FormField("split", "split (SUBSET=W …, sums to 100)", " ".join(parts))],
-             lambda v: (f"A/B split {v['split']} on {where}", _bind(release.ab_split, _split(v["split"]), rule=ref)))
+             lambda v: api.ab_split(ref, _split(v["split"])))
     elif name == "mirror":
         form(f"Mirror requests of {where}", [subset_field(canary, "mirror to subset"),
                                             FormField("percent", "percentage of requests", "10")],
-             lambda v: (f"mirror {v['percent']}% to {v['subset']} on {where}",
-                        _bind(release.set_mirror, v["subset"], _float(v["percent"], "percentage"), rule=ref)))
+             lambda v: api.mirror(ref, v["subset"], _float(v["percent"], "percentage")))
     elif name == "fault":
         form(f"Fault injection on {where}", [
             FormField("delay", "fixed delay (e.g. 5s; empty: none)", "", optional=True),
             FormField("delay_pct", "delay percentage", "100"),
             FormField("abort", "abort HTTP status (e.g. 503; empty: none)", "", optional=True),
             FormField("abort_pct", "abort percentage", "100"),
-        ], lambda v: (f"fault {'delay ' + v['delay'] if v['delay'] else ''} "
-                      f"{'abort ' + v['abort'] if v['abort'] else ''} on {where}".replace("  ", " "),
-                      _bind(rule_edit.set_fault, v["delay"] or None, _float(v["delay_pct"], "delay percentage"),
-                            _int(v["abort"], "abort status") if v["abort"] else None,
-                            _float(v["abort_pct"], "abort percentage"), rule=ref)))
+        ], lambda v: api.fault(ref, v["delay"] or None, _float(v["delay_pct"], "delay percentage"),
+                               _int(v["abort"], "abort status") if v["abort"] else None,
+                               _float(v["abort_pct"], "abort percentage")))
     elif name in ("unmirror", "unfault"):
-        op = release.remove_mirror if name == "unmirror" else rule_edit.remove_fault
-        error = ed.push(f"remove {'mirror' if name == 'unmirror' else 'fault injection'} of {where}",
-                        _bind(op, rule=ref), ("rule", i))
+        error = ed.push((api.remove_mirror if name == "unmirror" else api.remove_fault)(ref), ("rule", i))
         if error:
             ed.notify(error, severity="error")
-
-
-def _bind(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """An edit calling ``fn(vs, *args, **kwargs)`` (the arguments are fixed now)."""
-    return lambda vs: fn(vs, *args, **kwargs)
 
 
 def _split(text: str) -> dict[str, int]:

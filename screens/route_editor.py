@@ -21,17 +21,19 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from meshtui.messages import MeshUpdated
+from meshtui.model.index import MeshIndex
 from meshtui.routing import edit as rule_edit
-from meshtui.routing import release
-from meshtui.routing import weights as wa
-from meshtui.routing.rules import ReleaseError
+from meshtui.routing.rules import ReleaseError, destination_name
 from meshtui.screens import release_forms, route_forms
 from meshtui.screens.edit_form import FormField, FormScreen
-from meshtui.screens.write_actions import mesh_objects, read_only_reason, refuse_if_read_only, revert
+from meshtui.screens.write_actions import read_only_reason, refuse_if_read_only, revert
+from meshtui.widgets.host import session_of
 from meshtui.widgets.status_bar import StatusBar
-from meshtui.widgets.weight_editor import EditTree, weights_of
-from meshtui.write.pending import EditSession, dest_key, dest_text, ref_text, rule_ref
-from meshtui.write.plan import fingerprint
+from meshtui.widgets.weight_editor import EditTree
+from meshtui.write import edit_api as api
+from meshtui.write.pending import EditSession, rule_ref
+from meshtui.write.plan import content, fingerprint
+from meshtui.write.scope import affected_objects
 
 class RouteEditor(Screen[None]):
     """Edit the VirtualService ``key`` = ``(kind, namespace, name)``; ``select`` is the node
@@ -81,10 +83,16 @@ class RouteEditor(Screen[None]):
         yield StatusBar(id="status")
         yield Footer()
 
+    @property
+    def mesh_index(self) -> MeshIndex | None:
+        """The live mesh index of the app's session (None while loading)."""
+        mesh = session_of(self)
+        return mesh.index if mesh is not None else None
+
     def on_mount(self) -> None:
         """Load the object from the index and focus the tree."""
-        app: Any = self.app
-        found = app.index.get(*self.key) if app.index is not None else None
+        index = self.mesh_index
+        found = index.get(*self.key) if index is not None else None
         if found is None:
             self.notify(f"{self.key[0]} {self.key[1]}/{self.key[2]} not found", severity="error")
             self.app.pop_screen()
@@ -136,6 +144,9 @@ class RouteEditor(Screen[None]):
             pending.append(f"pending ({len(self.session.edits)}): ", style="bold yellow")
             pending.append(self.session.description())
             pending.append("   enter preview · esc discard all · backspace undo the last", style="dim")
+            for problem in self.session.problems():
+                error = problem.level == "error"
+                pending.append(f"\n{'error' if error else 'warning'}: {problem}", style="bold red" if error else "yellow")
         else:
             pending.append("nothing pending   shift+←/→ ±1%  K/J move rule  w rewrite  d dark launch  "
                            "g blue-green  s A/B  i mirror  f fault", style="dim")
@@ -152,13 +163,13 @@ class RouteEditor(Screen[None]):
         self._warnings.append((len(self.session.edits), warning))
         self.notify(f"warning: {warning}", severity="warning", timeout=10)
 
-    def push(self, description: str, edit: Any, select: Any = None) -> str | None:
-        """Add a pending edit; its error as a one-line message (None when it applied). Rules the
-        edit leaves unreachable behind a catch-all are warned about."""
+    def push(self, action: api.Action, select: Any = None) -> str | None:
+        """Queue an action of the edit API; its error as a one-line message (None when it
+        applied). Rules the edit leaves unreachable behind a catch-all are warned about."""
         assert self.session is not None
         before = self.session.current
         try:
-            self.session.push(description, edit)
+            self.session.apply(action)
         except ReleaseError as exc:
             return str(exc)
         self.redraw(select)
@@ -185,10 +196,10 @@ class RouteEditor(Screen[None]):
         self._refresh_from_index()
 
     def _refresh_from_index(self) -> None:
-        app: Any = self.app
-        if self.session is None or app.index is None:
+        index = self.mesh_index
+        if self.session is None or index is None:
             return
-        found = app.index.get(*self.key)
+        found = index.get(*self.key)
         if found is None:
             self.query_one("#editor-title", Static).update(
                 Text(f"VirtualService {self.key[1]}/{self.key[2]} was deleted at the source", style="bold red"))
@@ -197,7 +208,12 @@ class RouteEditor(Screen[None]):
         now = fingerprint(raw)
         if now == fingerprint(self.session.base) or now == self._replaced:
             return
-        if not self.session.dirty:
+        if self.session.dirty and fingerprint(content(raw)) == fingerprint(content(self.session.current)):
+            # Our own write (the preview may still be open) came back through the watch: what
+            # was pending is what is stored now.
+            self.session.reset(raw)
+            self._warnings = []
+        elif not self.session.dirty:
             self.session.reset(raw)
         else:
             try:
@@ -219,42 +235,30 @@ class RouteEditor(Screen[None]):
         self.notify("select a destination (→ line) first", severity="warning")
         return None
 
-    def set_split(self, i: int, j: int, new: list[int]) -> None:
-        assert self.session is not None
-        route = self.rules()[i].get("route") or []
-        split = {dest_key(d): w for d, w in zip(route, new)}
-        try:
-            self.session.set_weights(rule_ref(self.vs, i), split)
-        except ReleaseError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.redraw(("dest", i, j))
-
-    def _weights(self, op: Any, *args: Any) -> None:
-        if self.refused("a weight change"):
-            return
-        at = self._dest()
-        if at is None:
-            return
-        i, j = at
+    def weigh(self, i: int, j: int, make: Any) -> None:
+        """Run the weight action ``make(rule ref, destination name)`` on destination ``j`` of rule ``i``."""
         rule = self.rules()[i]
         if len(rule.get("route") or []) < 2:
             self.notify("this rule has one destination: add another (a) to split traffic", severity="warning")
             return
-        try:
-            new = op(weights_of(rule), j, *args)
-        except wa.WeightError as exc:
-            self.notify(str(exc), severity="error")
+        error = self.push(make(rule_ref(self.vs, i), destination_name(rule, j)), ("dest", i, j))
+        if error:
+            self.notify(error, severity="error")
+
+    def _weights(self, make: Any) -> None:
+        if self.refused("a weight change"):
             return
-        self.set_split(i, j, new)
+        at = self._dest()
+        if at is not None:
+            self.weigh(*at, make)
 
     def action_weight(self, delta: int) -> None:
         """Move the selected destination's weight by ``delta``; the others rebalance."""
-        self._weights(wa.shift_weight, delta)
+        self._weights(lambda ref, name: api.shift(ref, name, delta))
 
     def action_drain(self) -> None:
         """Weight 0 for the selected destination (kept in the rule)."""
-        self._weights(wa.drain)
+        self._weights(api.drain)
 
     def action_exact(self) -> None:
         """Type an exact weight for the selected destination."""
@@ -289,25 +293,21 @@ class RouteEditor(Screen[None]):
         i = data[1]
         ref = rule_ref(self.vs, i)
         if data[0] == "dest":
-            route = self.rules()[i].get("route") or []
-            key = dest_key(route[data[2]])
-            target = key[1] or key[0]
-            error = self.push(f"remove {dest_text(key)} from rule {ref_text(ref)}",
-                              lambda vs: release.remove_destination(vs, target, ref), ("rule", i))
+            action = api.remove_destination(ref, destination_name(self.rules()[i], data[2]))
         elif data[0] == "cond":
             _, _, block, field, name = data
             if field is None:
                 self.notify("this rule has no condition to remove", severity="warning")
                 return
-            error = self.push(f"remove {field} {name or ''} condition of rule {ref_text(ref)}".replace("  ", " "),
-                              lambda vs: rule_edit.remove_condition(vs, field, name, ref, block), ("rule", i))
+            action = api.remove_condition(ref, field, name, block)
         else:
-            remover = {"rewrite": rule_edit.remove_rewrite, "mirror": release.remove_mirror,
-                       "mirrors": release.remove_mirror, "fault": rule_edit.remove_fault}.get(data[2])
+            remover = {"rewrite": api.remove_rewrite, "mirror": api.remove_mirror,
+                       "mirrors": api.remove_mirror, "fault": api.remove_fault}.get(data[2])
             if remover is None:
                 self.notify(f"{data[2]} cannot be removed here (use e to edit the YAML)", severity="warning")
                 return
-            error = self.push(f"remove {data[2]} of rule {ref_text(ref)}", lambda vs: remover(vs, rule=ref), ("rule", i))
+            action = remover(ref)
+        error = self.push(action, ("rule", i))
         if error:
             self.notify(error, severity="error")
 
@@ -330,8 +330,7 @@ class RouteEditor(Screen[None]):
         to = i + step
         if not 0 <= to < len(self.rules()):
             return
-        ref = rule_ref(self.vs, i)
-        error = self.push(f"move rule {ref_text(ref)} to #{to}", lambda vs: rule_edit.move_rule(vs, ref, to), ("rule", to))
+        error = self.push(api.move_rule(rule_ref(self.vs, i), to), ("rule", to))
         if error:
             self.notify(error, severity="error")
 
@@ -354,8 +353,11 @@ class RouteEditor(Screen[None]):
             return
         from meshtui.screens.change_preview import ChangePreview
 
-        app: Any = self.app
-        plan = self.session.plan(app.source, mesh_objects(app.index))
+        mesh = session_of(self)
+        if mesh is None or mesh.source is None or mesh.index is None:
+            return
+        # Only what the edit can affect: found through the index's host maps, not a walk of the mesh.
+        plan = self.session.plan(mesh.source, affected_objects(mesh.index, [self.session.base, self.session.current]))
         self.app.push_screen(ChangePreview(plan, warnings=list(self.warnings)), self._previewed)
 
     def _previewed(self, outcome: Any) -> None:

@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from meshtui.model.hosts import fqdn
 from meshtui.routing import edit as rule_edit
-from meshtui.routing import release
-from meshtui.routing import weights as wa
+from meshtui.routing.rules import current_weights, destination_name
 from meshtui.screens.edit_form import FormField
-from meshtui.widgets.weight_editor import weights_of
-from meshtui.write.pending import dest_key, dest_text, ref_text, rule_ref
+from meshtui.write import edit_api as api
+from meshtui.write.pending import dest_key, rule_ref
 
 if TYPE_CHECKING:
     from meshtui.screens.route_editor import RouteEditor
@@ -29,45 +28,47 @@ _FIELD_KEYS = {"header": "headers", "headers": "headers"}
 def exact_weight(ed: "RouteEditor", i: int, j: int) -> None:
     """Ask for the exact weight of destination ``j`` of rule ``i``; the others share the rest."""
     rule = ed.rules()[i]
-    current = weights_of(rule)[j]
+    current = current_weights(rule)[j]
+    label = destination_name(rule, j)
 
     def submit(values: dict[str, str]) -> str | None:
         try:
             value = int(values["weight"].rstrip("%"))
         except ValueError:
             return f"{values['weight']!r} is not a whole number"
-        try:
-            new = wa.set_weight(weights_of(rule), j, value)
-        except wa.WeightError as exc:
-            return str(exc)
-        ed.set_split(i, j, new)
+        if not 0 <= value <= 100:
+            return f"weight {value} must be an integer between 0 and 100"
+        ed.weigh(i, j, lambda ref, name: api.set_weight(ref, name, value))
         return None
 
-    label = dest_text(dest_key((rule.get("route") or [])[j]))
-    ed.ask(f"Weight of {label} in rule {ref_text(rule_ref(ed.vs, i))}",
+    ed.ask(f"Weight of {label} in rule {api.rule_text(rule_ref(ed.vs, i))}",
            [FormField("weight", "weight (0-100)", str(current))], submit,
            "the other destinations share the rest in proportion to their weights")
 
 
 def subsets_for(ed: "RouteEditor", host: str) -> list[str]:
     """The subsets the DestinationRule of ``host`` (as seen from the editor's namespace) defines."""
-    app: Any = ed.app
-    dr = app.index.destination_rule_for(fqdn(host, ed.key[1]), ed.key[1])
+    index = ed.mesh_index
+    if index is None:
+        return []
+    dr = index.destination_rule_for(fqdn(host, ed.key[1]), ed.key[1])
     return [s.name for s in dr.subsets] if dr is not None else []
 
 
 def subset_warning(ed: "RouteEditor", host: str, subset: str) -> str | None:
     """Why sending traffic to ``host``/``subset`` would fail, when no ready pod backs it."""
-    app: Any = ed.app
+    index = ed.mesh_index
+    if index is None:
+        return None
     ns, full = ed.key[1], fqdn(host, ed.key[1])
     fails = "its share of requests would fail (503 UH)"
-    if app.index.count("Pod"):
-        pods = app.index.pods_for_subset(full, subset, ns)
+    if index.count("Pod"):
+        pods = index.pods_for_subset(full, subset, ns)
         if not any(p.ready for p in pods):
             why = f"{len(pods)} pod{'s' if len(pods) != 1 else ''}, none ready" if pods else "no pod has its labels"
             return f"subset {subset} of {host} selects no ready pod ({why}): {fails}"
         return None
-    deployments = app.index.deployments_for_subset(full, subset, ns)
+    deployments = index.deployments_for_subset(full, subset, ns)
     if not deployments:
         return f"subset {subset} of {host} selects no ready pod (no Deployment has its labels): {fails}"
     if all(d.replicas == 0 for d in deployments):
@@ -80,8 +81,9 @@ def add_destination(ed: "RouteEditor", i: int) -> None:
     rule = ed.rules()[i]
     route = rule.get("route") or []
     host = next((str((d.get("destination") or {}).get("host")) for d in route), "")
-    app: Any = ed.app
-    services = sorted({s.name for s in app.index.services if s.namespace == ed.key[1]} | {host} - {""})
+    index = ed.mesh_index
+    services = sorted({s.name for s in (index.services if index is not None else [])
+                       if s.namespace == ed.key[1]} | {host} - {""})
     present = {dest_key(d) for d in route}
     free = [s for s in ed.subsets_for(host) if (host, s) not in present]
     ref = rule_ref(ed.vs, i)
@@ -95,30 +97,19 @@ def add_destination(ed: "RouteEditor", i: int) -> None:
             weight = int(values["weight"].rstrip("%") or 0)
         except ValueError:
             return f"{values['weight']!r} is not a whole number"
-        error = ed.push(f"add {h} {subset} ({weight}%) to rule {ref_text(ref)}",
-                        lambda vs: release.add_destination(vs, subset, weight, h if h != host else None, ref),
-                        ("dest", i, len(route)))
+        error = ed.push(api.add_destination(ref, h, subset, weight, rule_host=host), ("dest", i, len(route)))
         if error is None:
             warning = subset_warning(ed, h, subset)
             if warning:
                 ed.warn(warning)
         return error
 
-    ed.ask(f"Add a destination to rule {ref_text(ref)}", [
+    ed.ask(f"Add a destination to rule {api.rule_text(ref)}", [
         FormField("host", "service", host, services, strict=False),
         FormField("subset", "subset (of the service's DestinationRule)", free[0] if free else "",
                   ed.subsets_for(host), strict=False),
         FormField("weight", "weight (the others shrink in proportion)", "0"),
     ], submit)
-
-
-def _same_condition(old: tuple, field: str, name: str, block: int) -> bool:
-    _, _, old_block, old_field, old_name = old
-    if old_field != field or old_block != block:
-        return False
-    if field in _NAMED:
-        return (old_name or "").lower() == name.lower() if field != "queryParams" else old_name == name
-    return True
 
 
 def edit_match(ed: "RouteEditor", i: int, old: tuple | None) -> None:
@@ -146,20 +137,11 @@ def edit_match(ed: "RouteEditor", i: int, old: tuple | None) -> None:
         kind, name = values["kind"], values["name"]
         value = values["value"] or None
         case = values["case"] == "yes" if field == "uri" else None
-        in_place = old is not None and _same_condition(old, field, name, block)
+        replacing = (old[2], old[3], old[4]) if old is not None else None
+        return ed.push(api.set_condition(ref, field, kind, value, name or None, block, case, replacing=replacing),
+                       ("rule", i))
 
-        def apply(vs: dict[str, Any]) -> dict[str, Any]:
-            b = block
-            if old is not None and not in_place:
-                vs = rule_edit.remove_condition(vs, old[3], old[4], ref, old[2])
-                # Removing the block's last condition drops the block: write into a new one.
-                b = min(block, len(vs["spec"]["http"][rule_edit.rule_index(vs, ref)].get("match") or []))
-            return rule_edit.set_condition(vs, field, kind, value, name or None, ref, b, case)
-
-        what = f"{field} {name} {kind} {value or ''}".replace("  ", " ").strip()
-        return ed.push(f"{'change' if old else 'add'} match {what} on rule {ref_text(ref)}", apply, ("rule", i))
-
-    ed.ask(("Edit" if old else "Add") + f" a match condition on rule {ref_text(ref)}", [
+    ed.ask(("Edit" if old else "Add") + f" a match condition on rule {api.rule_text(ref)}", [
         FormField("field", "field", defaults["field"], MATCH_FIELDS),
         FormField("name", "name (of the header or query parameter)", defaults["name"], optional=True),
         FormField("kind", "match", defaults["kind"], rule_edit.KINDS),
@@ -177,11 +159,9 @@ def rewrite(ed: "RouteEditor", i: int) -> None:
 
     def submit(values: dict[str, str]) -> str | None:
         uri, authority = values["uri"] or None, values["authority"] or None
-        words = " ".join(w for w in (f"uri {uri}" if uri else "", f"authority {authority}" if authority else "") if w)
-        return ed.push(f"rewrite {words} on rule {ref_text(ref)}",
-                       lambda vs: rule_edit.set_rewrite(vs, uri, authority, rule=ref), ("rule", i))
+        return ed.push(api.rewrite(ref, uri, authority), ("rule", i))
 
-    ed.ask(f"URI rewrite of rule {ref_text(ref)}", [
+    ed.ask(f"URI rewrite of rule {api.rule_text(ref)}", [
         FormField("uri", "replace the matched URI prefix with", str(current.get("uri", "")), optional=True),
         FormField("authority", "rewrite the authority (Host header) to", str(current.get("authority", "")),
                   optional=True),

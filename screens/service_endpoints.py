@@ -17,10 +17,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
+from meshtui.widgets.key_order import KeyOrderedInput
 from textual.widgets import Footer, Input, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from meshtui.widgets.big_table import BigTable, Column
+from meshtui.widgets.host import session_of
 
 CLUSTERS_PATH = "/clusters?format=json"
 _WIDTHS = {"ENDPOINT": 24, "CLIENT": 50, "STATUS": 30, "OUTLIER CHECK": 26, "CLUSTER": 80}
@@ -54,7 +56,7 @@ class ServiceEndpointsScreen(Screen[None]):
                      id="se-title")
         yield ProgressBar(id="se-progress", show_eta=False)
         yield Static(Text("Finding client sidecars…", style="dim"), id="se-msg")
-        yield Input(placeholder="filter rows (regex or text; esc clears)", id="se-filter")
+        yield KeyOrderedInput(placeholder="filter rows (regex or text; esc clears)", id="se-filter")
         yield BigTable([Column("…")], id="se-table")
         yield Footer()
 
@@ -70,7 +72,8 @@ class ServiceEndpointsScreen(Screen[None]):
         """Pick the clients (on the loop: the index belongs to it) and ask them in a worker."""
         from meshtui.envoy.service_endpoints import plan_clients
 
-        index = getattr(self.app, "index", None) or self.index
+        session = session_of(self)
+        index = session.index if session is not None and session.index is not None else self.index
         msg = self.query_one("#se-msg", Static)
         bar = self.query_one("#se-progress", ProgressBar)
         try:
@@ -163,7 +166,7 @@ class ServiceEndpointsScreen(Screen[None]):
         """Show and focus the filter input."""
         box = self.query_one("#se-filter", Input)
         box.display = True
-        box.focus()
+        self.set_focus(box)  # now, not on a later turn: the keys typed after / go to the box
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Filter as the user types."""

@@ -27,7 +27,7 @@ class FilterableTableScreen(Screen[None]):
         """Show the filter input."""
         box = self.query_one("#filter", Input)
         box.display = True
-        box.focus()
+        self.set_focus(box)  # now, not on a later turn: the keys typed after / go to the box
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Filter as the user types."""

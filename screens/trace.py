@@ -10,9 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
+from meshtui.widgets.key_order import KeyOrderedInput
 from textual.widgets import Footer, Input, Static, TextArea
 
 from meshtui.messages import MeshUpdated
+from meshtui.widgets.host import session_of
 from meshtui.widgets.status_bar import StatusBar
 from meshtui.widgets.trace_tree import TraceTree
 
@@ -81,7 +83,7 @@ class TraceScreen(Screen[None]):
         with Grid(id="trace-form"):
             for field_id, label, placeholder in FIELDS:
                 yield Static(label, classes="trace-label")
-                yield Input(placeholder=placeholder, id=f"trace-{field_id}", classes="trace-input")
+                yield KeyOrderedInput(placeholder=placeholder, id=f"trace-{field_id}", classes="trace-input")
             yield Static("", classes="trace-label")
             yield Static(Text("enter or ctrl+r: trace · esc: back", style="dim"), classes="trace-hint")
             yield Static("headers", classes="trace-label")
@@ -145,7 +147,8 @@ class TraceScreen(Screen[None]):
         from meshtui.routing.request import RequestError
         from meshtui.routing.trace import trace
 
-        index = getattr(self.app, "index", None)
+        session = session_of(self)
+        index = session.index if session is not None else None
         tree = self.query_one(TraceTree)
         if index is None:
             self._error("the mesh is still loading")

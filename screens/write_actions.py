@@ -1,6 +1,6 @@
 """What every writing key of the UI shares: why writes are refused, the mesh as context for the
 checks, and the flows that end in a ``ChangePreview``: undo / revert of an audited change and
-editing an object as YAML in ``$EDITOR``.
+editing an object as YAML in ``$EDITOR`` (the text round trip: ``meshtui.write.editor``).
 
 Anything that reads files, the audit log or the source runs in a thread worker; the preview is
 pushed from the event loop.
@@ -8,55 +8,46 @@ pushed from the event loop.
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
 
+from textual.app import App
+
+from meshtui.session.mesh_session import MeshSession
 from meshtui.sources.base import ObjectKey, RawObject
+from meshtui.widgets.host import SessionHost
+from meshtui.write.editor import edit_loop, run_editor
+from meshtui.write.scope import affected_objects
 
 # How long an undo waits for the watch to bring in our own write before judging the object.
 _CATCH_UP_SECONDS = 5.0
 
 
-def read_only_reason(app: Any) -> str | None:
+def session_of_app(app: App[Any]) -> MeshSession | None:
+    """The session an app hosts (None in an app without one)."""
+    return app.session if isinstance(app, SessionHost) else None
+
+
+def read_only_reason(app: App[Any]) -> str | None:
     """Why this session may not write (``--read-only``, read-only credentials, RBAC, a 403
     met by a write), or None. Uses what the app established at load time: no I/O here."""
-    if getattr(app, "read_only_flag", False):
-        return "--read-only"
-    reason = (getattr(app, "status_values", None) or {}).get("read_only")
-    if reason:
-        return str(reason)
-    source = getattr(app, "source", None)
-    if source is not None and getattr(source, "read_only", False):
-        return "--read-only"
-    return None
+    session = session_of_app(app)
+    return session.write_block_reason() if session is not None else None
 
 
-def refuse_if_read_only(app: Any, what: str = "this change") -> bool:
+def refuse_if_read_only(app: App[Any], what: str = "this change") -> bool:
     """Notify the reason and return True when writes are refused."""
     reason = read_only_reason(app)
     if reason:
         said = reason if reason.lower().startswith("read-only") else f"read-only ({reason})"
         app.notify(f"{said}: {what} cannot be made", severity="warning", timeout=8)
         return True
-    if getattr(app, "source", None) is None or getattr(app, "index", None) is None:
+    session = session_of_app(app)
+    if session is None or session.source is None or session.index is None:
         app.notify("the mesh is still loading", severity="warning")
         return True
     return False
-
-
-def mesh_objects(index: Any) -> list[RawObject]:
-    """Every raw object of the index: the context the analyzers and ownership checks read."""
-    out = []
-    for key in index.keys():
-        obj = index.get(key.kind, key.namespace, key.name) if hasattr(key, "kind") else index.get(*key)
-        if obj is not None:
-            out.append(obj.raw)
-    return out
 
 
 def open_preview(app: Any, plan: Any, *, warnings: list[str] | None = None,
@@ -70,14 +61,15 @@ def open_preview(app: Any, plan: Any, *, warnings: list[str] | None = None,
 # -- undo and revert ------------------------------------------------------------------------------
 
 
-def _current(app: Any, entry: Any) -> RawObject | None:
+def _current(app: App[Any], session: MeshSession, entry: Any) -> RawObject | None:
     """The object ``entry`` changed, once the index has caught up with our own write."""
     from meshtui.write.plan import content, fingerprint
 
     key = entry.key
     deadline = time.monotonic() + _CATCH_UP_SECONDS
     while True:
-        obj = app.index.get(key.kind, key.namespace, key.name) if app.index is not None else None
+        index = app.call_from_thread(lambda: session.index)
+        obj = index.get(key.kind, key.namespace, key.name) if index is not None else None
         raw = obj.raw if obj is not None else None
         if raw is None or time.monotonic() > deadline:
             return raw
@@ -87,12 +79,13 @@ def _current(app: Any, entry: Any) -> RawObject | None:
         time.sleep(0.1)
 
 
-def revert(app: Any, entry: Any = None, done: Callable[[Any], None] | None = None) -> None:
+def revert(app: App[Any], entry: Any = None, done: Callable[[Any], None] | None = None) -> None:
     """Undo ``entry`` (default: the last change applied to this source that is not undone
     yet), through the preview and the same checks as any change."""
-    if refuse_if_read_only(app, "undo"):
+    session = session_of_app(app)
+    if refuse_if_read_only(app, "undo") or session is None or session.source is None:
         return
-    source = app.source
+    source = session.source
 
     def work() -> None:
         from meshtui.write.apply import Writer
@@ -103,17 +96,28 @@ def revert(app: Any, entry: Any = None, done: Callable[[Any], None] | None = Non
             target = entry or last_change(source, writer.audit)
             if target.result != "applied":
                 raise UndoError(f"only an applied change can be reverted (this one: {target.result})")
-            current = _current(app, target)
-            plan = plan_undo(source, target, current, context=app.call_from_thread(mesh_objects, app.index))
+            current = _current(app, session, target)
+            plan = plan_undo(source, target, current,
+                             context=app.call_from_thread(_affected_now, session, [current, target.before, target.after]))
         except UndoConflict as exc:
             app.call_from_thread(app.notify, f"{exc}\n{exc.diff[:800]}", severity="error", timeout=15)
             return
         except UndoError as exc:
             app.call_from_thread(app.notify, str(exc), severity="warning", timeout=8)
             return
-        app.call_from_thread(lambda: app.push_screen(_preview(plan, writer), done))
+        def show() -> None:
+            app.push_screen(_preview(plan, writer), done)
+
+        app.call_from_thread(show)
 
     app.run_worker(work, thread=True, group="undo", exit_on_error=False)
+
+
+def _affected_now(session: MeshSession, objects: list[RawObject | None]) -> list[RawObject]:
+    """What an undo of ``objects`` can affect, read from the live index on the event loop."""
+    if session.index is None:
+        return []
+    return affected_objects(session.index, [o for o in objects if o])
 
 
 def _preview(plan: Any, writer: Any) -> Any:
@@ -125,62 +129,16 @@ def _preview(plan: Any, writer: Any) -> Any:
 # -- $EDITOR ----------------------------------------------------------------------------------------
 
 
-def editor_command() -> list[str]:
-    """``$VISUAL``, else ``$EDITOR``, else ``vi``, split like a shell would."""
-    return shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
-
-
-def run_editor(text: str) -> str | None:
-    """Let the user edit ``text`` in their editor (on a temporary file); the text saved, or
-    None when the editor failed (it could not start, or exited with an error)."""
-    fd, path = tempfile.mkstemp(prefix="meshtui-", suffix=".yaml")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        try:
-            rc = subprocess.run([*editor_command(), path], check=False).returncode
-        except OSError:
-            return None
-        if rc != 0:
-            return None
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    finally:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-
-
-def edit_loop(obj: RawObject, edit: Callable[[str], str | None]) -> tuple[RawObject | None, str | None]:
-    """Edit ``obj`` as YAML until it parses: ``(edited object or None, message)``. Invalid text
-    goes back to the editor with the error as a comment on top and the user's text kept."""
-    from meshtui.write.yaml_edit import EditedTextError, edit_text, parse_edited
-
-    text = edit_text(obj)
-    while True:
-        result = edit(text)
-        if result is None:
-            return None, f"the editor ({' '.join(editor_command())}) failed; nothing was changed"
-        try:
-            edited = parse_edited(result, obj)
-        except EditedTextError as exc:
-            text = edit_text(obj, error=str(exc), text=result)
-            continue
-        if edited is None:
-            return None, "the file was emptied: edit cancelled"
-        return edited, None
-
-
-def edit_in_editor(app: Any, key: tuple[str, str, str]) -> None:
+def edit_in_editor(app: App[Any], key: tuple[str, str, str]) -> None:
     """``e``: edit the object ``key`` in ``$EDITOR``, then preview and write it like any change."""
-    if refuse_if_read_only(app, "editing"):
+    session = session_of_app(app)
+    if refuse_if_read_only(app, "editing") or session is None or session.index is None or session.source is None:
         return
-    found = app.index.get(*key)
+    found = session.index.get(*key)
     if found is None:
         app.notify(f"{key[0]} {key[1]}/{key[2]} no longer exists", severity="error")
         return
-    obj, source = found.raw, app.source
+    obj, source, index = found.raw, session.source, session.index
 
     def finish(edited: RawObject | None, message: str | None) -> None:
         from meshtui.write.plan import ChangePlan
@@ -190,7 +148,7 @@ def edit_in_editor(app: Any, key: tuple[str, str, str]) -> None:
             app.notify(message or "nothing was changed", severity="warning")
             return
         plan = ChangePlan.build(source, obj, three_way_edit(obj, edited), describe_changes(obj, edited),
-                                mesh_objects(app.index))
+                                affected_objects(index, [obj, edited]))
         if not plan.changed():
             app.notify(f"no change to {ObjectKey.of(obj)}")
             return

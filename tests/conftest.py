@@ -8,11 +8,29 @@ namespaces of their own, so that other tests still see the demo mesh as shipped.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+import meshtui
 from meshtui.sandbox.server import Sandbox
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse to test an installed copy: ``pip install .`` makes ``import meshtui`` resolve to
+    site-packages, and every edit in the checkout would go untested. Install with
+    ``pip install -e '.[test]'`` (or set MESHTUI_TEST_INSTALLED=1 to test a wheel on purpose)."""
+    where = Path(meshtui.__file__).resolve().parent
+    if os.environ.get("MESHTUI_TEST_INSTALLED") == "1" or where.is_relative_to(CHECKOUT):
+        return
+    raise pytest.UsageError(
+        f"meshtui is imported from {where}, not from this checkout ({CHECKOUT}): "
+        "run `pip install -e '.[test]'` so the tests exercise the working tree"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,11 @@ class OutageProxy:
         # Plain-HTTP servers only: a request whose head matches still reaches the server, but
         # its answer is lost (the connection is cut instead), as when the network fails mid-write.
         self.lose_reply_to: Callable[[bytes], bool] | None = None
+        # A stalled server (``stall``): requests reach it only when ``resume`` delivers them.
+        self.stall_after: Callable[[bytes], bool] | None = None
+        self.stalled = threading.Event()
+        self._resumed = threading.Event()
+        self._deliver = True
         self.accepted = 0
         self._lock = threading.Lock()
         self._socks: set[socket.socket] = set()
@@ -54,15 +59,27 @@ class OutageProxy:
             self._spawn(self._pump, up, down, doomed, True)
 
     def _pump(self, src: socket.socket, dst: socket.socket, doomed: threading.Event, replies: bool) -> None:
+        held = False
         try:
             while data := src.recv(65536):
                 if replies and doomed.is_set():
                     break  # the server answered; the answer never arrives
                 if not replies and self.lose_reply_to is not None and self.lose_reply_to(data):
                     doomed.set()
+                if not replies and (self.stalled.is_set() or (self.stall_after is not None
+                                                              and self.stall_after(data))):
+                    self.stalled.set()
+                    held = True
+                    self._resumed.wait()  # the server does not read it until it recovers
+                    if not self._deliver:
+                        break
                 dst.sendall(data)
         except OSError:
             pass
+        if held and self._deliver:
+            # The client gave up long ago; the server still answers the late request. Leave the
+            # connection to the answering direction, which closes both ends once it is done.
+            return
         for s in (src, dst):
             try:
                 s.shutdown(socket.SHUT_RDWR)
@@ -83,6 +100,24 @@ class OutageProxy:
             except OSError:
                 pass
 
+    def stall(self, after: Callable[[bytes], bool] | None = None) -> None:
+        """The server stops reading requests: from the first request head matching ``after``
+        (every request when None) on, all of them wait, until ``resume``."""
+        self._resumed.clear()
+        self._deliver = True
+        if after is None:
+            self.stalled.set()
+        else:
+            self.stall_after = after
+
+    def resume(self, deliver: bool = True) -> None:
+        """The server recovers: the waiting requests are served (``deliver``) or lost (their
+        connections cut), and new ones go through."""
+        self._deliver = deliver
+        self.stall_after = None
+        self.stalled.clear()
+        self._resumed.set()
+
     def down(self) -> None:
         """The API server is gone: open connections cut, new ones refused."""
         self.refusing.set()
@@ -94,6 +129,7 @@ class OutageProxy:
 
     def close(self) -> None:
         """Stop listening, cut everything, join the pump threads."""
+        self.resume(deliver=False)
         try:
             self.listener.shutdown(socket.SHUT_RDWR)
         except OSError:

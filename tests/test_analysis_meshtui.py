@@ -64,11 +64,11 @@ def test_mt0001_subset_without_ready_pods() -> None:
     - {destination: {host: reviews, subset: v1}, weight: 50}
     - {destination: {host: reviews, subset: v2}, weight: 30}
     - {destination: {host: reviews, subset: v3}, weight: 20}"""), "meshtui.SubsetReadyPodAnalyzer")
+    # v3 selects no pod at all: that is Istio's IST0173 on the DestinationRule, not MT0001.
     assert [(f.code, f.level, f.path) for f in found] == [
         ("MT0001", "Warning", "spec.http[0].route[1].destination.subset"),
-        ("MT0001", "Warning", "spec.http[0].route[2].destination.subset"),
     ]
-    assert "none ready" in found[0].message and "no pod" in found[1].message
+    assert "none ready" in found[0].message
     assert found[0].origin == "VirtualService shop/reviews"
 
 

@@ -60,8 +60,8 @@ def test_one_broken_subset_among_many_gives_exactly_its_findings(mesh: list[dict
     # A host no Service has.
     _find(objs, "DestinationRule", "svc-250")["spec"]["host"] = "nowhere"
     assert _summary(analyze(MeshIndex(objs))) == {
-        ("IST0173", f"DestinationRule {ns}/svc-123", "spec.subsets[1]"),  # subset selects no pod
-        ("MT0001", f"VirtualService {ns}/svc-123", "spec.http[0].route[1].destination.subset"),
+        # The subset selects no pod: Istio's IST0173 says it, and meshtui's MT0001 does not repeat it.
+        ("IST0173", f"DestinationRule {ns}/svc-123", "spec.subsets[1]"),
         ("IST0101", "VirtualService scale-0/svc-77", "spec.http[0].route[1].destination.subset"),
         ("IST0174", "DestinationRule scale-2/svc-250", "spec.host"),
         # ... so svc-250's routes now name subsets that no rule for svc-250 defines.
@@ -137,7 +137,8 @@ def test_selectors_of_sidecars_and_gateways_among_many_pods(mesh: list[dict[str,
 
     def sidecar(name: str, ns: str, labels: dict[str, str]) -> dict[str, Any]:
         return {"apiVersion": "networking.istio.io/v1", "kind": "Sidecar", "metadata": {"name": name, "namespace": ns},
-                "spec": {"workloadSelector": {"labels": labels}}}
+                # An egress listener: a Sidecar with nothing else is one istiod refuses (IST0106).
+                "spec": {"workloadSelector": {"labels": labels}, "egress": [{"hosts": ["./*"]}]}}
 
     objs += [
         sidecar("here", "scale-0", {"app": "svc-5"}),  # selects svc-5's pods: fine

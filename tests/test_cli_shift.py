@@ -67,6 +67,15 @@ def test_without_a_terminal_and_without_yes_nothing_is_written(demo_dir: Path, s
     assert [e.result for e in state.entries()] == ["cancelled"]
 
 
+@pytest.mark.parametrize("flag", ["--read-only", "--readonly"])
+def test_read_only_in_either_spelling_refuses_with_exit_4(demo_dir: Path, state: AuditLog, flag: str,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    before = (demo_dir / CATALOG).read_text()
+    assert main(["shift", "catalog.istioinaction", "v2=30", "--files", str(demo_dir), flag, "--yes"]) == 4
+    assert "read-only" in capsys.readouterr().err
+    assert (demo_dir / CATALOG).read_text() == before
+
+
 def test_promote_then_rollback_by_hand_written_expectation(demo_dir: Path, state: AuditLog) -> None:
     import yaml
 

@@ -106,3 +106,60 @@ def test_bad_flags_exit_2_with_one_line(bookinfo_dir: Path, capsys: pytest.Captu
     assert "not key=value" in capsys.readouterr().err
     assert main(["trace", "--files", str(bookinfo_dir), "--host", "x", "--gateway", "nope"]) == 2
     assert "gateway 'nope' not found" in capsys.readouterr().err
+
+
+def test_a_host_header_unlisted_by_the_virtual_service_bypasses_the_split(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The Host-header trap (issue 12): a proxy forwards its caller's Host (a node IP:NodePort)
+    while dialling backend-service port 80. The Host picks no VirtualService, so the 90/10
+    split does not apply; the listener is the dialled port 80, not the Host's 30785."""
+    import meshtui
+
+    demo = Path(meshtui.__file__).parent / "demo"
+    assert main(["trace", "--files", str(demo), "--host", "backend-service", "-H", "Host: 10.22.12.178:30785",
+                 "--source-namespace", "default", "--path", "/api/orders", "-o", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["virtual_service"] is None
+    assert out["request"]["host_header"] == "10.22.12.178:30785"
+    assert [(d["host"], d["port"], d["subset"]) for d in out["destinations"]] == [
+        ("backend-service.default.svc.cluster.local", 80, None)]
+    assert main(["trace", "--files", str(demo), "--host", "backend-service", "-H", "Host: 10.22.12.178:30785",
+                 "--source-namespace", "default"]) == 0
+    text = capsys.readouterr().out
+    assert "Host header 10.22.12.178:30785; dialled Service default/backend-service port 80" in text
+
+
+REGEX_ROUTES = """\
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: default}
+spec:
+  selector: {app: api}
+  ports: [{name: http, port: 80}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: api, namespace: default}
+spec:
+  hosts: [api]
+  http:
+  - name: numeric-id
+    match: [{headers: {x-id: {regex: "[[:digit:]]+"}}}]
+    route: [{destination: {host: api, subset: numeric}}]
+  - name: letters
+    match: [{headers: {x-id: {regex: "\\\\pL+"}}}]
+    route: [{destination: {host: api, subset: letters}}]
+  - name: rest
+    route: [{destination: {host: api, subset: other}}]
+"""
+
+
+@pytest.mark.parametrize(("value", "rule"), [("123", "numeric-id"), ("abc", "letters"), ("ünï", "letters"),
+                                             ("12a", "rest")])
+def test_regex_matches_with_re2_classes(tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str,
+                                        rule: str) -> None:
+    """POSIX classes and Unicode classes match as Envoy's RE2 does, always in full."""
+    (tmp_path / "api.yaml").write_text(REGEX_ROUTES)
+    data = trace_json(capsys, "--files", str(tmp_path), "--host", "api", "-H", f"x-id: {value}",
+                      "--source-namespace", "default")
+    assert data["rule_name"] == rule

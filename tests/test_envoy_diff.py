@@ -98,7 +98,7 @@ def test_real_dumps_diff_without_error() -> None:
     a = ConfigDump.parse((PROXY_CONFIG / "all" / "config_dump.json").read_bytes())
     b = ConfigDump.parse((PROXY_CONFIG / "extra-dumps" / "sidecar-compare.config_dump.json").read_bytes())
     changes = diff_dumps(a, b)
-    assert changes and {c.what for c in changes} <= {"route", "cluster", "endpoint"}
+    assert changes and {c.what for c in changes} <= {"route", "cluster", "listener", "endpoint"}
     assert diff_table(changes).render().startswith("KIND")
 
 

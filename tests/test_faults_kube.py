@@ -273,3 +273,37 @@ def test_a_cut_log_stream_resumes_without_losing_or_repeating_lines(
     finally:
         follower.close(wait=5)
         source.close()
+
+
+def test_a_follower_says_reconnecting_until_a_stream_is_really_back(
+    outage_sandbox: Sandbox, admin: client.ApiClient, proxy: OutageProxy, proxied: str,
+) -> None:
+    ns = fresh_namespace(admin, "logdown")
+    client.CoreV1Api(admin).create_namespaced_pod(ns, pod_body("web-1", ns))
+    source = KubeSource.from_kubeconfig(proxied, settings=FAST)
+    follower = LogFollower(source, tail_lines=1, retry_initial=0.05, retry_max=0.1)
+    key = (ns, "web-1")
+    notices: list[str] = []
+
+    def wait(condition: Any, what: str) -> None:
+        deadline = time.monotonic() + WAIT
+        while not condition():
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out waiting for {what}; notices: {notices}")
+            follower.drain(timeout=0.05)
+            notices.extend(follower.take_notices())
+
+    try:
+        follower.set_pods([key])
+        wait(lambda: follower.states()[key].state == "following", "the first stream")
+        proxy.down()  # the API server is gone: every reconnect is refused
+        wait(lambda: follower.states()[key].reconnects >= 4, "several refused reconnects")
+        assert follower.states()[key].state == "reconnecting"
+        assert not [n for n in notices if "resumed" in n], notices
+        assert any("reconnecting" in n for n in notices)
+        proxy.up()
+        wait(lambda: any(n == f"{ns}/web-1 resumed" for n in notices), "the resumed notice")
+        assert follower.states()[key].state == "following"
+    finally:
+        follower.close(wait=5)
+        source.close()

@@ -35,7 +35,7 @@ from meshtui.sources.kube import KubeSource
 from meshtui.sources.kube_kinds import KindSpec
 from meshtui.write.apply import Writer, find_object
 from meshtui.write.audit import AuditLog
-from meshtui.write.edits import Assignment, shift_edit
+from meshtui.write.edit_api import Assignment, set_weights
 from meshtui.write.plan import ChangePlan
 
 pytestmark = pytest.mark.timeout(120)
@@ -73,7 +73,7 @@ def shift_plan(source: KubeSource, ns: str, weight: int) -> ChangePlan:
     objects = source.snapshot().objects
     vs = find_object(objects, ObjectKey("VirtualService", ns, "catalog"))
     assert vs is not None
-    return ChangePlan.build(source, vs, shift_edit([Assignment("v2", weight, False)], "canary"),
+    return ChangePlan.build(source, vs, set_weights("canary", [Assignment("v2", weight, False)]).edit,
                             f"shift v2={weight}", objects)
 
 
@@ -126,7 +126,9 @@ def is_real_put(head: bytes) -> bool:
     return line.startswith(b"PUT ") and b"dryRun" not in line
 
 
-def test_a_write_whose_answer_is_lost_is_never_written_twice(tmp_path: Path, audit: AuditLog) -> None:
+def test_a_write_whose_answer_is_lost_is_read_back_reported_applied_and_never_written_twice(
+    tmp_path: Path, audit: AuditLog,
+) -> None:
     # Plain HTTP, so that the proxy can tell the real PUT from the dry run before it.
     sb = Sandbox(scenario=False, traffic=False, tls=False).start()
     proxy = OutageProxy(sb.port)
@@ -142,7 +144,9 @@ def test_a_write_whose_answer_is_lost_is_never_written_twice(tmp_path: Path, aud
             outcome = writer.run(plan)
         finally:
             proxy.lose_reply_to = None
-        assert (outcome.result, outcome.exit_code) == ("unavailable", 2), outcome.message
+        # The answer is lost, but the object read back holds the change: applied, and said so.
+        assert (outcome.result, outcome.exit_code) == ("applied", 0), outcome.message
+        assert "answer was lost" in outcome.message and "\n" not in outcome.message
         landed = stored(api, ns)
         assert canary(landed) == [70, 30]  # it did land, once
         assert landed["metadata"]["generation"] == before["metadata"]["generation"] + 1
@@ -157,7 +161,10 @@ def test_a_write_whose_answer_is_lost_is_never_written_twice(tmp_path: Path, aud
         api.close()
         proxy.close()
         sb.stop()
-    assert [e.result for e in audit.entries()] == ["unavailable", "conflict"]
+    entries = list(audit.entries())
+    assert [e.result for e in entries] == ["unknown", "applied", "conflict"]
+    assert entries[1].resolves == entries[0].id  # the read-back resolves the unknown write
+    assert entries[1].after["metadata"]["resourceVersion"] == landed["metadata"]["resourceVersion"]
 
 
 def test_the_cli_reports_a_down_server_in_one_line_with_exit_2(
@@ -326,7 +333,7 @@ def test_old_api_versions_are_read_shown_and_round_tripped_intact(
         assert shown is not None and shown.api_version == f"{GROUP}/{version}"
         assert [[d.weight for d in r.route] for r in shown.http][1] == [90, 10]
 
-        plan = ChangePlan.build(source, read, shift_edit([Assignment("v2", 30, False)], "canary"),
+        plan = ChangePlan.build(source, read, set_weights("canary", [Assignment("v2", 30, False)]).edit,
                                 "shift v2=30", snap.objects)
         outcome = Writer(audit).run(plan)
         assert outcome.result == "applied", outcome.message
@@ -385,7 +392,7 @@ def test_a_10mb_virtual_service_is_listed_watched_and_applied(
         read = find_object(snap.objects, ObjectKey("VirtualService", ns, "catalog"))
         assert read is not None and len(read["spec"]["http"]) == 2_002
 
-        plan = ChangePlan.build(source, read, shift_edit([Assignment("v2", 30, False)], "canary"),
+        plan = ChangePlan.build(source, read, set_weights("canary", [Assignment("v2", 30, False)]).edit,
                                 "shift v2=30", snap.objects)
         outcome = Writer(audit, analyzer=None).run(plan)  # applied
         assert outcome.result == "applied", outcome.message

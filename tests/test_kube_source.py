@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -178,7 +179,9 @@ def test_snapshot_lists_every_kind_with_the_version_it_was_read_with(source: Kub
     # Only the mesh config map, not every config map of istio-system.
     assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in kinds["ConfigMap"]] == [
         ("istio-system", "istio")]
-    assert set(snap.resume) == set(kinds) | {"Canary", "Rollout"}  # listed (served) even when empty
+    # Listed (served) even when empty; the Gateway API Gateway is keyed apart from Istio's.
+    assert set(snap.resume) == set(kinds) | {"Canary", "Rollout", "GatewayClass", "Gateway.gateway.networking.k8s.io",
+                                             "HTTPRoute", "GRPCRoute", "ReferenceGrant", "TCPRoute", "TLSRoute"}
 
 
 def test_snapshot_keeps_istio_objects_whole_and_slims_pods(source: KubeSource, admin: client.ApiClient) -> None:
@@ -378,3 +381,84 @@ def test_envoy_admin_of_a_missing_pod_is_not_found(source: KubeSource) -> None:
     with pytest.raises(NotFoundError) as info:
         source.envoy_admin(NS, "no-such-pod", "/config_dump")
     assert "no-such-pod" in str(info.value)
+
+
+def test_concurrent_port_forwards_leave_watch_dry_run_and_logs_working(
+    cluster: tuple[Sandbox, Path], source: KubeSource, admin: client.ApiClient
+) -> None:
+    """Issue 12's blocker: port-forwards swapped ``call_api`` on the shared client, so after a
+    burst of concurrent Envoy-admin reads every REST call went through a websocket closure."""
+    from meshtui.sources.base import ObjectEvent
+
+    stop = threading.Event()
+    events: list[ObjectEvent] = []
+    snap = source.snapshot()
+
+    def watch() -> None:
+        for event in source.watch(stop, snap.resume):
+            if isinstance(event, ObjectEvent):
+                events.append(event)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    errors: list[BaseException] = []
+
+    def reads() -> None:
+        try:
+            for _ in range(4):
+                source.envoy_admin(NS, "reviews-v1-abc", "/config_dump")
+                source.envoy_admin(NS, "reviews-v1-abc", "/clusters?format=json")
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    def dry_runs() -> None:
+        try:
+            for _ in range(8):
+                base = current_vs(source)
+                source.apply(reweighted(base, 70, 30), base=base, dry_run=True)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    workers = [threading.Thread(target=reads) for _ in range(8)] + [threading.Thread(target=dry_runs)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=90)
+    assert not errors, errors
+
+    # After the burst: a dry run still works ...
+    base = current_vs(source)
+    assert source.apply(reweighted(base, 60, 40), base=base, dry_run=True).dry_run
+    # ... the watch is live: a change by another client reaches it ...
+    stored = get_vs(admin, "reviews")
+    stored["spec"]["http"][0]["route"][0]["weight"] = 55
+    stored["spec"]["http"][0]["route"][1]["weight"] = 45
+    client.CustomObjectsApi(admin).replace_namespaced_custom_object(
+        *ISTIO, NS, "virtualservices", "reviews", stored)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not any(
+        e.object.get("kind") == "VirtualService"
+        and [d.get("weight") for d in e.object["spec"]["http"][0]["route"]] == [55, 45]
+        for e in list(events)
+    ):
+        stop.wait(0.05)
+    assert any(e.object.get("kind") == "VirtualService" for e in events), "watch went silent"
+    # ... and logs follow.
+    log_stop = threading.Event()
+    seen: list[str] = []
+    reader = threading.Thread(
+        target=lambda: seen.extend(source.logs(NS, "reviews-v1-abc", tail_lines=0, stop=log_stop)),
+        daemon=True)
+    reader.start()
+    # The stream opens asynchronously: keep writing until a line written after it arrives.
+    deadline = time.monotonic() + 20
+    n = 0
+    while not seen and time.monotonic() < deadline:
+        append_log(cluster[0], "reviews-v1-abc", f"after the burst {n}")
+        n += 1
+        log_stop.wait(0.1)
+    log_stop.set()
+    reader.join(timeout=10)
+    assert seen and seen[0].startswith("after the burst"), seen
+    stop.set()
+    watcher.join(timeout=10)

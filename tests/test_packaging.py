@@ -38,7 +38,7 @@ def test_wheel_contents(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    (wheel,) = tmp_path.glob("meshtui-*.whl")
+    (wheel,) = tmp_path.glob("meshtui_istio-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "meshtui/screens/__init__.py" in names
     assert "meshtui/styles/app.tcss" in names

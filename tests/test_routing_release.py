@@ -10,6 +10,7 @@ from test_routing_common import bookinfo_pods, docs, run, sample, subsets
 
 from meshtui.model.index import MeshIndex
 from meshtui.routing import edit, release
+from meshtui.write import edit_api
 from meshtui.routing.rules import ReleaseError
 
 
@@ -67,9 +68,9 @@ def test_promote_rollback_and_blue_green() -> None:
 
 def test_set_and_shift_weight_rebalance_to_100() -> None:
     vs = reviews_vs("virtual-service-reviews-80-20.yaml")
-    assert route_of(release.shift_weight(vs, "v2", 5)) == [("v1", 75), ("v2", 25)]
-    assert route_of(release.set_weight(vs, "v1", 33)) == [("v1", 33), ("v2", 67)]
-    assert route_of(release.drain(vs, "v1")) == [("v1", 0), ("v2", 100)]
+    assert route_of(edit_api.shift(0, "v2", 5).edit(vs)) == [("v1", 75), ("v2", 25)]
+    assert route_of(edit_api.set_weight(0, "v1", 33).edit(vs)) == [("v1", 33), ("v2", 67)]
+    assert route_of(edit_api.drain(0, "v1").edit(vs)) == [("v1", 0), ("v2", 100)]
     three = release.add_destination(vs, "v3", 10)
     assert route_of(three) == [("v1", 72), ("v2", 18), ("v3", 10)]
     assert route_of(release.remove_destination(three, "v2")) == [("v1", 88), ("v3", 12)]
@@ -223,4 +224,4 @@ spec:
     with pytest.raises(ReleaseError, match="rule 5 does not exist"):
         release.promote(vs, "v1", rule=5)
     with pytest.raises(ReleaseError, match="no destination 'v9'"):
-        release.shift_weight(vs, "v9", 5, rule=0)
+        edit_api.shift(0, "v9", 5).edit(vs)

@@ -10,11 +10,10 @@ from meshtui.routing.weights import (
     WeightError,
     add_destination,
     apportion,
-    drain,
     normalize,
+    pin_weights,
     remove_destination,
     set_weight,
-    shift_weight,
 )
 
 
@@ -50,20 +49,29 @@ def test_set_weight_properties(data: st.DataObject, n: int) -> None:
 
 
 @given(data=st.data(), n=sizes)
-def test_shift_weight_properties(data: st.DataObject, n: int) -> None:
+def test_pin_weights_properties(data: st.DataObject, n: int) -> None:
     weights = data.draw(split(n))
-    index = data.draw(st.integers(0, n - 1))
-    delta = data.draw(st.integers(-120, 120))
-    out = shift_weight(weights, index, delta)
+    pinned = data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n - 1, unique=True))
+    values = data.draw(split(len(pinned) + 1))[:-1]  # pins that leave something for the others
+    out = pin_weights(weights, dict(zip(pinned, values)))
     assert sum(out) == 100 and all(w >= 0 for w in out)
-    assert out[index] == min(100, max(0, weights[index] + delta))
+    assert [out[i] for i in pinned] == values
+    others = [i for i in range(n) if i not in pinned]
+    assert order_preserved([weights[i] for i in others], [out[i] for i in others])
+
+
+def test_pin_weights_with_a_relative_total() -> None:
+    # Gateway API backendRefs weights are relative: pinning keeps the rule's own total.
+    assert pin_weights([3, 1, 1], {0: 1}, total=5) == [1, 2, 2]
+    with pytest.raises(WeightError, match="more than 5"):
+        pin_weights([3, 1, 1], {0: 3, 1: 3}, total=5)
 
 
 @given(data=st.data(), n=sizes)
 def test_drain_add_remove_properties(data: st.DataObject, n: int) -> None:
     weights = data.draw(split(n))
     index = data.draw(st.integers(0, n - 1))
-    drained = drain(weights, index)
+    drained = set_weight(weights, index, 0)
     assert drained[index] == 0 and sum(drained) == 100
     added = add_destination(weights, data.draw(st.integers(0, 100)))
     assert len(added) == n + 1 and sum(added) == 100 and min(added) >= 0
@@ -72,8 +80,7 @@ def test_drain_add_remove_properties(data: st.DataObject, n: int) -> None:
 
 
 def test_ninety_ten_canary_steps() -> None:
-    assert shift_weight([90, 10], 1, 10) == [80, 20]
-    assert shift_weight([90, 10], 1, -20) == [100, 0]
+    assert set_weight([90, 10], 1, 20) == [80, 20]
     assert set_weight([90, 10], 0, 0) == [0, 100]
 
 
@@ -90,12 +97,11 @@ def test_rounding_is_deterministic_and_favours_the_larger() -> None:
 
 def test_zero_weights_are_representable() -> None:
     assert set_weight([100, 0, 0], 0, 40) == [40, 30, 30]
-    assert drain([100, 0], 0) == [0, 100]
+    assert set_weight([100, 0], 0, 0) == [0, 100]
 
 
 def test_single_destination_is_always_100() -> None:
     assert set_weight([100], 0, 30) == [100]
-    assert shift_weight([100], 0, -50) == [100]
     assert normalize([7]) == [100]
 
 
@@ -103,6 +109,6 @@ def test_bad_input_is_a_clear_error() -> None:
     with pytest.raises(WeightError, match="between 0 and 100"):
         set_weight([50, 50], 0, 101)
     with pytest.raises(WeightError, match="does not exist"):
-        drain([50, 50], 2)
+        set_weight([50, 50], 2, 0)
     with pytest.raises(WeightError, match="only destination"):
         remove_destination([100], 0)

@@ -174,10 +174,13 @@ def test_a_pod_added_to_a_subset_starts_receiving_traffic(api: client.ApiClient)
     pod["metadata"]["name"] = "backend-service-v1-extra"
     core.create_namespaced_pod("default", pod)
     try:
-        records = wait_for(lambda: proxy_log(core, "default", "backend-service-v1-extra"), lambda rs: len(rs) >= 5)
-        assert len(records) >= 5
+        sni = f"outbound_.80_.v1_.{BACKEND}"
+        records = wait_for(lambda: proxy_log(core, "default", "backend-service-v1-extra"),
+                           lambda rs: sum(r.requested_server_name == sni for r in rs) >= 5)
         assert all(r.upstream_cluster == "inbound|8080||" for r in records)
-        assert all(r.requested_server_name == f"outbound_.80_.v1_.{BACKEND}" for r in records)
+        # Routed by the VirtualService: mTLS with the subset's SNI. The legacy gateway's
+        # passthrough requests (a Host no VirtualService lists) arrive in plain text, no SNI.
+        assert all(r.requested_server_name in (sni, None) for r in records)
         hosts = {r.upstream_host for r in curl_log(core)}
         assert "10.244.200.7:8080" in hosts
     finally:
@@ -354,3 +357,17 @@ def test_bad_rate_flags_are_one_line_errors(argv: list[str], capsys: pytest.Capt
     assert main([*argv, "--kubeconfig-out", str(tmp_path / "kc")]) != 0
     err = capsys.readouterr().err
     assert err.startswith("meshtui: ") and err.count("\n") == 1
+
+
+def test_the_legacy_gateway_host_bypasses_the_virtual_service(api: client.ApiClient) -> None:
+    """The demo's Host-header trap: the proxy's requests carry a Host no VirtualService lists,
+    and take the catch-all route to PassthroughCluster at the dialled ClusterIP: no subset, no
+    weight applies."""
+    core = client.CoreV1Api(api)
+    (proxy,) = pods(core, "default", "app=legacy-gateway")
+    cluster_ip = core.read_namespaced_service("backend-service", "default").spec.cluster_ip
+    records = wait_for(lambda: proxy_log(core, "default", proxy), lambda rs: len(rs) >= 10)
+    for r in records:
+        assert r.authority == "10.22.12.178:30785"
+        assert r.upstream_cluster == "PassthroughCluster" and r.route_name == "allow_any"
+        assert r.upstream_host == f"{cluster_ip}:80"

@@ -201,8 +201,12 @@ async def test_read_only_context_blocks_every_write_key_with_reason(sandbox: Any
     api, ns = seed_backend(str(sandbox.kubeconfig_path), "ed-readonly")
     app = kube_app(sandbox, context="meshtui-sandbox-readonly")
     async with app.run_test(size=(150, 50)) as pilot:
-        await wait_for(pilot, lambda: app.index is not None and bool(app.status_values.get("read_only")))
-        reason = app.status_values["read_only"]
+        def status_line() -> str:
+            return str(app.screen.query_one("#status").render())
+
+        await wait_for(pilot, lambda: app.index is not None and "READ-ONLY (" in status_line())
+        # What the status bar says after READ-ONLY: "(reason)".
+        reason = status_line().split("READ-ONLY (", 1)[1].split(")  ", 1)[0]
         await open_editor_at(pilot, app, ns, "backend-service", ("dest", 2, 0))
         editor = app.screen
         title = str(editor.query_one("#editor-title").render())
@@ -358,3 +362,26 @@ async def test_editor_invalid_yaml_reopens_then_writes_only_the_edit(demo_dir: P
         ("            weight: 90", "            weight: 80"),
         ("            weight: 10", "            weight: 20"),
     ]
+
+
+async def test_our_own_write_coming_back_through_the_watch_is_not_taken_for_another_writers(
+        demo_dir: Path) -> None:
+    """Issue 12: after an apply, the watch brings our own write back while the preview is still
+    open; the editor must recognise it, not say the object "changed at the source"."""
+    app = files_app(demo_dir)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await open_editor_at(pilot, app, "default", "backend-service", ("dest", 2, 0))
+        await edit_to_70_30_and_preview(pilot, app, "default")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: preview_state(app) == "applied")
+
+        def stored_weights() -> list[int]:
+            vs = app.index.get("VirtualService", "default", "backend-service") if app.index else None
+            return default_weights(vs.raw) if vs is not None else []
+
+        await wait_for(pilot, lambda: stored_weights() == [70, 30])  # the watch caught up
+        await pilot.pause(0.3)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RouteEditor")
+        assert "changed at the source" not in notes(app)
+        assert "pending (" not in str(app.screen.query_one("#editor-pending").render())

@@ -205,3 +205,74 @@ async def test_command_palette_offers_views_actions_and_services(demo_dir: Path)
         await pilot.press("enter")
         await pilot.pause(0.2)
         assert app.screen.query_one(MeshTree).cursor_node.data == ("svc", "Service", "default", "backend-service")
+
+
+def detail_title(app: MeshApp) -> str:
+    """The detail pane's heading, as shown."""
+    from textual.widgets import Static
+
+    return str(app.screen.query_one("#detail-title", Static).render())
+
+
+async def test_filter_moves_the_cursor_and_keys_act_on_the_highlighted_service(demo_dir: Path) -> None:
+    """Issue 12: after `/ratings⏎` the cursor stayed where it was and `w` edited bookinfo/reviews."""
+    app = files_app(demo_dir)
+    async with app.run_test(size=(140, 48)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        await select_service(pilot, app, "bookinfo", "reviews")
+        await pilot.press("slash", *"ratings", "enter")
+        await wait_for(pilot, lambda: "bookinfo/ratings" in detail_title(app))
+        tree = app.screen.query_one(MeshTree)
+        assert tree.cursor_node.data == ("svc", "Service", "bookinfo", "ratings")
+        await pilot.press("w")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RouteEditor")
+        assert "VirtualService bookinfo/ratings" in str(app.screen.query_one("#editor-title").render())
+
+
+async def test_on_a_namespace_row_service_actions_say_so(demo_dir: Path) -> None:
+    app = files_app(demo_dir)
+    async with app.run_test(size=(140, 48)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        await select_service(pilot, app, "default", "backend-service")
+        await pilot.press("up")  # the `default` namespace row
+        await wait_for(pilot, lambda: "Namespace default" in detail_title(app))
+        assert not any(line.startswith("▼ VirtualService") for line in tree_lines(app.screen.query_one(RouteTree)))
+        for key in ("l", "w", "y", "c"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert type(app.screen).__name__ == "MeshScreen", key
+        messages = [str(n.message) for n in app._notifications]
+        assert sum("the cursor is on namespace default" in m for m in messages) == 4, messages
+
+
+async def test_scope_switch_moves_the_detail_to_a_service_of_that_namespace(demo_dir: Path) -> None:
+    app = files_app(demo_dir)
+    async with app.run_test(size=(140, 48)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        await select_service(pilot, app, "bookinfo", "productpage")
+        await pilot.press("colon", *"ns rollouts", "enter")
+        await wait_for(pilot, lambda: " rollouts/" in detail_title(app))
+        node = app.screen.query_one(MeshTree).cursor_node
+        assert node.data[2] == "rollouts"
+
+
+async def test_networking_only_directory_edits_a_virtual_service_from_vs(tmp_path: Path) -> None:
+    """Issue 12: Istio's samples/bookinfo/networking (no Service manifests) could not be edited."""
+    from paths import CONFORMANCE_ROOT
+
+    target = tmp_path / "networking"
+    shutil.copytree(CONFORMANCE_ROOT / "samples" / "bookinfo" / "networking", target)
+    for f in target.iterdir():
+        f.chmod(0o644)
+    app = files_app(target)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        await pilot.press("colon", *"vs", "enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "KindScreen")
+        await pilot.press("slash", *"^default reviews", "enter", "enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RouteEditor")
+        assert "VirtualService default/reviews" in str(app.screen.query_one("#editor-title").render())
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "KindScreen")
+        await pilot.press("w")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RouteEditor")

@@ -1,8 +1,10 @@
-"""SVG snapshots of the mesh screen, reviewed by eye before they were committed.
+"""SVG snapshots of the main screens, reviewed before they were committed.
 
 They run on the shipped demo manifests through the files source (no clock, no random pod
-names), from a fixed relative path so the status bar reads the same on every machine.
-Update with `pytest tests/test_snapshots.py --snapshot-update` and review the new SVGs.
+names), from a fixed relative path so the status bar reads the same on every machine, with the
+text cursor's blink frozen. Every screen is taken at 80×24 (the smallest terminal meshtui
+supports) and 160×45. Update with `pytest tests/test_snapshots.py --snapshot-update` and review
+the new SVGs.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Input
 
 from meshtui.app import MeshApp
 from meshtui.widgets.mesh_tree import MeshTree
 
 DEMO = Path(str(files("meshtui.demo")))
 SIZE = (120, 36)
+SIZES = {"80x24": (80, 24), "160x45": (160, 45)}
+BACKEND_VS = ("VirtualService", "default", "backend-service")
 
 
 def _demo_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MeshApp:
@@ -26,7 +31,103 @@ def _demo_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MeshApp:
 
     shutil.copytree(DEMO, tmp_path / "demo", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     monkeypatch.chdir(tmp_path)
+    # The audit log (History) lives in a fresh state directory: no entries from other runs.
+    monkeypatch.setenv("MESHTUI_STATE_DIR", "state")  # relative: the title shows the path
     return MeshApp(lambda: FilesSource("demo"))
+
+
+async def _until(pilot: Any, predicate: Any, what: str) -> None:
+    for _ in range(400):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"{what} did not happen")
+
+
+async def _settle(pilot: Any) -> None:
+    """Freeze every text cursor (no blink) and let the screen draw."""
+    await pilot.pause(0.3)
+    for box in pilot.app.screen.query(Input):
+        box.cursor_blink = False
+    await pilot.pause(0.2)
+
+
+async def _loaded(pilot: Any) -> None:
+    app = pilot.app
+    await _until(pilot, lambda: app.index is not None and app.findings.latest is not None, "the mesh to load")
+    await pilot.pause(0.3)
+
+
+async def _mesh(pilot: Any) -> None:
+    await _loaded(pilot)
+    pilot.app.screen.select_object("Service", "default", "backend-service")
+    pilot.app.screen.query_one(MeshTree).focus()
+
+
+async def _route_editor(pilot: Any) -> None:
+    from meshtui.screens.route_editor import RouteEditor
+
+    await _loaded(pilot)
+    await pilot.app.push_screen(RouteEditor(BACKEND_VS, ("dest", 2, 1)))
+    await pilot.pause(0.2)
+    await pilot.press("right")  # a pending edit: v1 +5
+
+
+async def _change_preview(pilot: Any) -> None:
+    await _route_editor(pilot)
+    await pilot.press("enter")
+    await _until(pilot, lambda: type(pilot.app.screen).__name__ == "ChangePreview"
+                 and pilot.app.screen.state != "checking", "the checks")
+
+
+async def _analyze(pilot: Any) -> None:
+    await _loaded(pilot)
+    pilot.app.run_command("analyze")
+
+
+async def _trace(pilot: Any) -> None:
+    await _loaded(pilot)
+    pilot.app.run_command("trace backend-service.default.svc.cluster.local")
+    await pilot.pause(0.2)
+    await pilot.press("ctrl+r")
+
+
+async def _proxy_config(pilot: Any) -> None:
+    await _mesh(pilot)
+    await pilot.pause(0.2)
+    await pilot.press("c")  # no pod on disk: the Deployment backend-service-v0, generated
+    await _until(pilot, lambda: type(pilot.app.screen).__name__ == "ProxyConfigScreen", "the proxy config")
+
+
+async def _endpoints(pilot: Any) -> None:
+    await _mesh(pilot)
+    await pilot.pause(0.2)
+    await pilot.press("E")
+    await _until(pilot, lambda: type(pilot.app.screen).__name__ == "ServiceEndpointsScreen", "the endpoints")
+
+
+async def _history(pilot: Any) -> None:
+    await _loaded(pilot)
+    pilot.app.run_command("history")
+
+
+SCREENS = {
+    "mesh": _mesh, "route-editor": _route_editor, "change-preview": _change_preview, "analyze": _analyze,
+    "trace": _trace, "proxy-config": _proxy_config, "endpoints": _endpoints, "history": _history,
+}
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_main_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, screen: str,
+                     size: str) -> None:
+    app = _demo_app(tmp_path, monkeypatch)
+
+    async def run_before(pilot: Any) -> None:
+        await SCREENS[screen](pilot)
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
 
 
 def _select(namespace: str, name: str) -> Any:

@@ -19,7 +19,7 @@ from meshtui.sources.base import ObjectKey
 from meshtui.sources.kube import KubeSource
 from meshtui.write.apply import Writer, find_object
 from meshtui.write.audit import AuditLog
-from meshtui.write.edits import Assignment, shift_edit
+from meshtui.write.edit_api import Assignment, set_weights
 from meshtui.write.plan import ChangePlan
 
 
@@ -53,7 +53,7 @@ def plan_for(source: KubeSource, ns: str, *assignments: Assignment) -> ChangePla
     objects = source.snapshot().objects
     vs = find_object(objects, ObjectKey("VirtualService", ns, "catalog"))
     assert vs is not None
-    return ChangePlan.build(source, vs, shift_edit(list(assignments), "canary"), "shift", objects)
+    return ChangePlan.build(source, vs, set_weights("canary", list(assignments)).edit, "shift", objects)
 
 
 def test_shift_90_10_to_70_30_is_applied_and_read_back(api: client.ApiClient, kubeconfig: str, state: AuditLog,

@@ -14,16 +14,16 @@ from write_helpers import catalog_vs
 from meshtui.routing.rules import ReleaseError
 from meshtui.sources.files import FilesSource
 from meshtui.write.audit import AuditEntry, AuditLog, source_id, state_dir
-from meshtui.write.checks import webhook_errors
-from meshtui.write.edits import (
+from meshtui.routing.weights import WeightError, pin_weights
+from meshtui.write.checks import istio_problems
+from meshtui.write.edit_api import (
     Assignment,
     RuleChoiceError,
     parse_assignment,
     pick_rule,
-    promote_edit,
-    rollback_edit,
-    shift_edit,
-    shift_weights,
+    promote,
+    rollback,
+    set_weights,
 )
 from meshtui.write.ownership import owners
 from meshtui.write.plan import ChangePlan, RebaseError
@@ -61,16 +61,16 @@ def test_parse_assignment_rejects(text: str) -> None:
 
 
 def test_shift_weights_by_hand() -> None:
-    assert shift_weights([50, 30, 20], {0: 20}) == [20, 48, 32]  # 80 shared 30:20
-    assert shift_weights([90, 10], {1: 30}) == [70, 30]
-    assert shift_weights([50, 30, 20], {0: 40, 2: 40}) == [40, 20, 40]
-    with pytest.raises(ReleaseError, match="add up to 90, not 100"):
-        shift_weights([50, 50], {0: 40, 1: 50})
+    assert pin_weights([50, 30, 20], {0: 20}) == [20, 48, 32]  # 80 shared 30:20
+    assert pin_weights([90, 10], {1: 30}) == [70, 30]
+    assert pin_weights([50, 30, 20], {0: 40, 2: 40}) == [40, 20, 40]
+    with pytest.raises(WeightError, match="add up to 90, not 100"):
+        pin_weights([50, 50], {0: 40, 1: 50})
 
 
 def test_shift_edit_only_touches_the_weights_of_its_rule() -> None:
     vs = three_way()
-    new = shift_edit([Assignment("v3", 10, True)], "canary")(vs)
+    new = set_weights("canary", [Assignment("v3", 10, True)]).edit(vs)
     assert route_weights(new) == [44, 26, 30]  # v3 20->30, 70 shared 50:30
     expected = copy.deepcopy(vs)
     for d, w in zip(expected["spec"]["http"][1]["route"], (44, 26, 30)):
@@ -80,16 +80,16 @@ def test_shift_edit_only_touches_the_weights_of_its_rule() -> None:
 
 def test_shift_edit_clamps_steps() -> None:
     vs = catalog_vs("shop")
-    assert route_weights(shift_edit([Assignment("v2", 200, True)], "canary")(vs)) == [0, 100]
-    assert route_weights(shift_edit([Assignment("v2", -50, True)], "canary")(vs)) == [100, 0]
+    assert route_weights(set_weights("canary", [Assignment("v2", 200, True)]).edit(vs)) == [0, 100]
+    assert route_weights(set_weights("canary", [Assignment("v2", -50, True)]).edit(vs)) == [100, 0]
 
 
 def test_promote_and_rollback_by_hand() -> None:
     vs = three_way()
-    assert route_weights(promote_edit("v3", "canary")(vs)) == [0, 0, 100]
-    assert route_weights(rollback_edit("v1", "canary")(vs)) == [100, 0, 0]
+    assert route_weights(promote("canary", "v3").edit(vs)) == [0, 0, 100]
+    assert route_weights(rollback("canary", "v1").edit(vs)) == [100, 0, 0]
     with pytest.raises(ReleaseError, match="no destination 'v9' in rule canary of shop/catalog"):
-        promote_edit("v9", "canary")(vs)
+        promote("canary", "v9").edit(vs)
 
 
 def test_pick_rule_defaults() -> None:
@@ -118,13 +118,13 @@ def test_pick_rule_defaults() -> None:
 
 def test_webhook_rules_for_weights() -> None:
     vs = catalog_vs("shop")
-    assert webhook_errors(vs) == []
+    assert istio_problems(vs) == []
     vs["spec"]["http"][1]["route"][0]["weight"] = -1
     vs["spec"]["http"][1]["route"][1]["weight"] = 5
-    assert [str(e) for e in webhook_errors(vs)] == ["spec.http[1].route[0].weight: weight -1 < 0"]
+    assert [str(e) for e in istio_problems(vs)] == ["[IST0106] spec.http[1].route[0].weight: weight -1 < 0"]
     vs["spec"]["http"][1]["route"][0]["weight"] = 0
     vs["spec"]["http"][1]["route"][1]["weight"] = 0
-    assert [str(e) for e in webhook_errors(vs)] == ["spec.http[1].route: total destination weight = 0"]
+    assert [str(e) for e in istio_problems(vs)] == ["[IST0106] spec.http[1].route: total destination weight = 0"]
 
 
 # -- ownership -----------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ def test_audit_lines_are_json_with_the_documented_fields(tmp_path: Path) -> None
     (line,) = (tmp_path / "a" / "audit.jsonl").read_text().splitlines()
     data = json.loads(line)
     assert list(data) == ["id", "time", "user", "source", "source_id", "object", "description", "result",
-                          "error", "undoes", "before", "after"]
+                          "error", "undoes", "resolves", "before", "after"]
     assert data["object"] == {"kind": "VirtualService", "namespace": "shop", "name": "catalog",
                               "apiVersion": "networking.istio.io/v1"}
     assert data["source_id"] == source_id(src) == f"files:{tmp_path}"
@@ -195,8 +195,8 @@ def test_audit_lines_are_json_with_the_documented_fields(tmp_path: Path) -> None
 def test_undo_walks_back_and_skips_other_sources(tmp_path: Path) -> None:
     src = FilesSource(str(tmp_path))
     v0 = catalog_vs("shop")
-    v1 = shift_edit([Assignment("v2", 20, False)], "canary")(v0)
-    v2 = shift_edit([Assignment("v2", 30, False)], "canary")(v1)
+    v1 = set_weights("canary", [Assignment("v2", 20, False)]).edit(v0)
+    v2 = set_weights("canary", [Assignment("v2", 30, False)]).edit(v1)
     first = AuditEntry.of("applied", src, v0, v1, description="first")
     second = AuditEntry.of("applied", src, v1, v2, description="second")
     failed = AuditEntry.of("conflict", src, v2, v0, description="failed")
@@ -212,7 +212,7 @@ def test_undo_walks_back_and_skips_other_sources(tmp_path: Path) -> None:
 def test_undo_plan_keeps_current_metadata_and_refuses_a_foreign_change(tmp_path: Path) -> None:
     src = FilesSource(str(tmp_path))
     v0 = catalog_vs("shop")
-    v1 = shift_edit([Assignment("v2", 20, False)], "canary")(v0)
+    v1 = set_weights("canary", [Assignment("v2", 20, False)]).edit(v0)
     entry = AuditEntry.of("applied", src, v0, v1, description="shift")
     current = copy.deepcopy(v1)
     current["metadata"]["resourceVersion"] = "42"
@@ -232,7 +232,7 @@ def test_undo_plan_keeps_current_metadata_and_refuses_a_foreign_change(tmp_path:
 def test_rebase_reapplies_the_edit_and_refuses_a_deleted_object(tmp_path: Path) -> None:
     src = FilesSource(str(tmp_path))
     vs = catalog_vs("shop")
-    plan = ChangePlan.build(src, vs, shift_edit([Assignment("v2", 10, True)], "canary"), "step")
+    plan = ChangePlan.build(src, vs, set_weights("canary", [Assignment("v2", 10, True)]).edit, "step")
     theirs = copy.deepcopy(vs)
     theirs["spec"]["http"][1]["route"][0]["weight"] = 60
     theirs["spec"]["http"][1]["route"][1]["weight"] = 40
@@ -248,7 +248,7 @@ def test_rebase_reapplies_the_edit_and_refuses_a_deleted_object(tmp_path: Path) 
 
 def test_plan_diff_is_a_unified_yaml_diff_in_key_order(tmp_path: Path) -> None:
     vs = catalog_vs("shop")
-    plan = ChangePlan.build(FilesSource(str(tmp_path)), vs, shift_edit([Assignment("v2", 30, False)], "canary"), "s")
+    plan = ChangePlan.build(FilesSource(str(tmp_path)), vs, set_weights("canary", [Assignment("v2", 30, False)]).edit, "s")
     assert plan.diff(context=1) == (
         "--- VirtualService shop/catalog (current)\n"
         "+++ VirtualService shop/catalog (new)\n"
@@ -262,3 +262,18 @@ def test_plan_diff_is_a_unified_yaml_diff_in_key_order(tmp_path: Path) -> None:
         "-      weight: 10\n"
         "+      weight: 30\n"
     )
+
+
+def test_diffs_show_the_change_not_the_servers_bookkeeping() -> None:
+    """The conflict view and :history diffed resourceVersion/generation churn (issue 12)."""
+    from meshtui.write.plan import unified_diff
+
+    before = catalog_vs("istioinaction")
+    before["metadata"].update(resourceVersion="41", generation=3)
+    after = copy.deepcopy(before)
+    after["metadata"].update(resourceVersion="57", generation=4)
+    assert unified_diff(before, after, "a", "b") == ""
+    after["spec"]["http"][0]["route"][0]["weight"] = 55
+    changed = [ln for ln in unified_diff(before, after, "a", "b").splitlines()
+               if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+    assert changed and all("weight" in ln for ln in changed)

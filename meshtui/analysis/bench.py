@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 from meshtui.analysis.runner import ANALYZERS, analyze
+from meshtui.analysis.validation import clear_memo as clear_validation_memo
 from meshtui.analysis.vsvalidation import clear_schema_memo
 from meshtui.model.index import MeshIndex
 
@@ -159,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.runs):
         index = MeshIndex(objects)
         clear_schema_memo()
+        clear_validation_memo()
         gc.collect()
         timings: dict[str, float] = {}
         t0, c0 = time.perf_counter(), time.process_time()

@@ -2,7 +2,7 @@
 
 | code   | name                                  | level   | meaning |
 |--------|---------------------------------------|---------|---------|
-| MT0001 | SubsetSelectsNoReadyPod               | Warning | a VirtualService routes to a subset (defined by the DestinationRule that applies) whose pods are none ready, or that selects no pod and no Deployment with replicas; its share of traffic fails with 503 UH |
+| MT0001 | SubsetSelectsNoReadyPod               | Warning | a VirtualService routes to a subset (defined by the DestinationRule that applies) whose pods exist but are none ready; its share of traffic fails with 503 UH (a subset that selects no pod at all is Istio's IST0173, not repeated here) |
 | MT0002 | RouteWeightsDoNotSum100               | Warning | the weights of a route's destinations (http, tcp or tls) do not add up to 100; Envoy then splits by the proportions, which is rarely what was meant |
 | MT0003 | DestinationHostResolvesToNothing      | Warning | a route or mirror destination host resolves (as Istio resolves it for routing, exportTo included) to no Service and no ServiceEntry, where IST0101 is silent or can be made precise: the host is written ``name.namespace`` (Istio does not expand it; the hint names the Service meant), or Istio's analyzer lookup finds the host but routing does not |
 | MT0004 | VirtualServiceHostNotSentByClients    | Warning | a VirtualService bound to a gateway lists a short host name (no dot); Istio expands it to ``name.<ns>.svc.cluster.local`` and no client going through the gateway sends that Host, so the rules never match |
@@ -21,7 +21,7 @@ from meshtui.analysis.virtualservice import Annotated, mirror_destinations, rout
 from meshtui.model.base import Resource
 from meshtui.model.hosts import expand_namespaced, is_wildcard
 from meshtui.model.istio import DestinationRule
-from meshtui.model.kube import Deployment, Service
+from meshtui.model.kube import Service
 from meshtui.model.virtualservice import VirtualService
 
 MT_MESSAGES = (
@@ -91,16 +91,11 @@ def subset_ready_pods(ctx: Context) -> None:
             # What index.pods_for_subset computes, with the rule and Services found above.
             selectors = [(s.namespace, {**s.selector, **subset.labels}) for s in selected]
             pods = [p for ns, sel in selectors for p in ctx.index.pods_matching(ns, sel)]
-            if any(p.ready for p in pods):
+            if not pods or any(p.ready for p in pods):
+                # A subset that selects no pod at all is Istio's IST0173
+                # (destinationrule.SubsetSelectPodAnalyzer): meshtui does not say it again.
                 continue
-            if pods:
-                what = f"{len(pods)} pod(s), none ready"
-            else:
-                deps = [x for ns, sel in selectors for x in ctx.index.deployments_matching(ns, sel)
-                        if isinstance(x, Deployment) and x.replicas > 0]
-                if deps:
-                    continue  # manifests without pods: the Deployment will create them
-                what = "no pod"
+            what = f"{len(pods)} pod(s), none ready"
             ctx.report("SubsetSelectsNoReadyPod", vs, d.subset, d.host, what,
                        path=ad.path.rsplit(".", 1)[0] + ".subset")
 

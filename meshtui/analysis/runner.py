@@ -2,8 +2,8 @@
 
 Analyzers are registered under Istio's names (``virtualservice.DestinationRuleAnalyzer`` ...,
 what ``istioctl analyze --list-analyzers`` shows) and meshtui's (``meshtui.*``). ``analyze``
-runs all of them, or the ones named, and returns the findings sorted: errors first, then by
-resource.
+runs all of them, or the ones named, and returns the findings sorted (errors first, then by
+resource) and, as istioctl prints them, each distinct message once.
 """
 
 from __future__ import annotations
@@ -11,8 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from meshtui.analysis import destinationrule, gateway, meshtui_findings, service, serviceentry, sidecar
+from meshtui.analysis import (
+    conditions, destinationrule, envoyfilter, gateway, meshtui_findings, service, serviceentry, sidecar,
+)
+from meshtui.analysis import gateway_api_findings as gwapi
+from meshtui.analysis import gateway_api_istio
 from meshtui.analysis import virtualservice as vs
 from meshtui.analysis import vsvalidation
 from meshtui.analysis.context import Analyzer, Context, all_messages
@@ -26,49 +31,78 @@ class UnknownAnalyzerError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class AnalyzerInfo:
-    """A registered analyzer: its name, what it checks, and the function."""
+    """A registered analyzer: its name, what it checks, the function, and which of the cluster
+    kinds (Service, Pod, Namespace, Node, Secret) are among its inputs in Istio."""
 
     name: str
     description: str
     run: Analyzer
+    cluster_inputs: tuple[str, ...] = ()
+
+
+#: The kinds ``istioctl analyze --use-kube=false`` does not read from files
+#: (``kuberesource.DefaultExcludedSchemas``); analyzers with one of them among their inputs are skipped.
+CLUSTER_KINDS = ("Service", "Namespace", "Node", "Pod", "Secret")
 
 
 ANALYZERS: tuple[AnalyzerInfo, ...] = (
+    AnalyzerInfo("conditions.ConditionAnalyzer", "negative status conditions (IST0171)",
+                 conditions.condition_analyzer, cluster_inputs=("Service",)),
     AnalyzerInfo("deprecation.DeprecationAnalyzer", "deprecated VirtualService and Sidecar fields",
                  sidecar.deprecation_analyzer),
     AnalyzerInfo("deployment.MultiServiceAnalyzer", "Services sharing a Deployment with conflicting ports",
-                 service.multi_service_analyzer),
+                 service.multi_service_analyzer,
+                 cluster_inputs=('Namespace', 'Service')),
     AnalyzerInfo("destinationrule.CaCertificateAnalyzer", "TLS without caCertificates",
                  destinationrule.ca_certificate_analyzer),
     AnalyzerInfo("destinationrule.SubsetSelectPodAnalyzer", "unknown hosts and subsets selecting no pod",
-                 destinationrule.subset_select_pod_analyzer),
+                 destinationrule.subset_select_pod_analyzer,
+                 cluster_inputs=('Node', 'Pod', 'Service')),
+    AnalyzerInfo("envoyfilter.EnvoyPatchAnalyzer", "EnvoyFilter patch operations that may not apply (IST0151-IST0155)",
+                 envoyfilter.envoy_patch_analyzer),
     AnalyzerInfo("gateway.CertificateAnalyzer", "a certificate shared by gateways", gateway.certificate_analyzer),
     AnalyzerInfo("gateway.ConflictingGatewayAnalyzer", "gateways with the same selector, port and hosts",
-                 gateway.conflicting_gateway_analyzer),
+                 gateway.conflicting_gateway_analyzer,
+                 cluster_inputs=('Pod',)),
     AnalyzerInfo("gateway.IngressGatewayPortAnalyzer", "gateway ports and selectors against Services and pods",
-                 gateway.ingress_gateway_port_analyzer),
-    AnalyzerInfo("gateway.SecretAnalyzer", "gateway credentialName secrets", gateway.secret_analyzer),
-    AnalyzerInfo("schema.ValidationAnalyzer.VirtualService", "schema errors, unreachable rules, shadowed matches",
-                 vsvalidation.validation_analyzer),
-    AnalyzerInfo("schema.ValidationAnalyzer.DestinationRule", "DestinationRule schema errors",
+                 gateway.ingress_gateway_port_analyzer,
+                 cluster_inputs=('Pod', 'Service')),
+    AnalyzerInfo("gateway.SecretAnalyzer", "gateway credentialName secrets", gateway.secret_analyzer,
+                 cluster_inputs=('Pod', 'Secret')),
+    AnalyzerInfo("schema.ValidationAnalyzer.DestinationRule", "DestinationRule schema and Istio validation",
                  vsvalidation.schema_analyzer_for("DestinationRule")),
-    AnalyzerInfo("schema.ValidationAnalyzer.Gateway", "Gateway schema errors", vsvalidation.schema_analyzer_for("Gateway")),
-    AnalyzerInfo("schema.ValidationAnalyzer.ServiceEntry", "ServiceEntry schema errors",
+    AnalyzerInfo("schema.ValidationAnalyzer.EnvoyFilter", "EnvoyFilter schema and Istio validation",
+                 vsvalidation.schema_analyzer_for("EnvoyFilter")),
+    AnalyzerInfo("schema.ValidationAnalyzer.Gateway", "Gateway schema and Istio validation",
+                 vsvalidation.schema_analyzer_for("Gateway")),
+    AnalyzerInfo("schema.ValidationAnalyzer.ServiceEntry", "ServiceEntry schema and Istio validation",
                  vsvalidation.schema_analyzer_for("ServiceEntry")),
-    AnalyzerInfo("schema.ValidationAnalyzer.Sidecar", "Sidecar schema errors", vsvalidation.schema_analyzer_for("Sidecar")),
-    AnalyzerInfo("service.PortNameAnalyzer", "Service port names Istio cannot read", service.port_name_analyzer),
+    AnalyzerInfo("schema.ValidationAnalyzer.Sidecar", "Sidecar schema and Istio validation",
+                 vsvalidation.schema_analyzer_for("Sidecar")),
+    AnalyzerInfo("schema.ValidationAnalyzer.VirtualService",
+                 "VirtualService schema and Istio validation, unreachable rules, shadowed matches",
+                 vsvalidation.validation_analyzer),
+    AnalyzerInfo("schema.ValidationAnalyzer.WorkloadEntry", "WorkloadEntry schema and Istio validation",
+                 vsvalidation.schema_analyzer_for("WorkloadEntry")),
+    AnalyzerInfo("schema.ValidationAnalyzer.WorkloadGroup", "WorkloadGroup schema and Istio validation",
+                 vsvalidation.schema_analyzer_for("WorkloadGroup")),
+    AnalyzerInfo("service.PortNameAnalyzer", "Service port names Istio cannot read", service.port_name_analyzer,
+                 cluster_inputs=('Service',)),
     AnalyzerInfo("serviceentry.Analyzer", "ServiceEntries that need addresses", serviceentry.protocol_addresses_analyzer),
     AnalyzerInfo("serviceentry.ConflictingServiceEntryProtocolAnalyzer", "one host and port, two protocols",
                  serviceentry.conflicting_protocol_analyzer),
-    AnalyzerInfo("sidecar.SelectorAnalyzer", "Sidecar workload selectors", sidecar.selector_analyzer),
+    AnalyzerInfo("sidecar.SelectorAnalyzer", "Sidecar workload selectors", sidecar.selector_analyzer,
+                 cluster_inputs=('Pod', 'Namespace')),
     AnalyzerInfo("virtualservice.ConflictingMeshGatewayHostsAnalyzer", "two mesh VirtualServices for one host",
                  vs.conflicting_mesh_gateway_hosts_analyzer),
     AnalyzerInfo("virtualservice.DestinationHostAnalyzer", "destination hosts and ports",
-                 vs.destination_host_analyzer),
+                 vs.destination_host_analyzer,
+                 cluster_inputs=('Service',)),
     AnalyzerInfo("virtualservice.DestinationRuleAnalyzer", "destination subsets", vs.destination_rule_analyzer),
     AnalyzerInfo("virtualservice.GatewayAnalyzer", "VirtualService gateways and their hosts", vs.gateway_analyzer),
     AnalyzerInfo("virtualservice.JWTClaimRouteAnalyzer", "JWT claim routing without RequestAuthentication",
-                 vs.jwt_claim_route_analyzer),
+                 vs.jwt_claim_route_analyzer,
+                 cluster_inputs=('Pod',)),
     AnalyzerInfo("meshtui.SubsetReadyPodAnalyzer", "MT0001 routed subsets without ready pods",
                  meshtui_findings.subset_ready_pods),
     AnalyzerInfo("meshtui.WeightAnalyzer", "MT0002 weights that do not sum to 100", meshtui_findings.weights_sum),
@@ -79,7 +113,33 @@ ANALYZERS: tuple[AnalyzerInfo, ...] = (
     AnalyzerInfo("meshtui.RegistryOnlyAnalyzer", "MT0005 external hosts blocked by REGISTRY_ONLY",
                  meshtui_findings.registry_only),
     AnalyzerInfo("meshtui.MirrorAnalyzer", "MT0006 mirrors to the routed destination", meshtui_findings.mirror_same_subset),
+    AnalyzerInfo("k8sgateway.SelectorAnalyzer", "selector-only policies on Gateway API gateways",
+                 gateway_api_istio.selector_analyzer),
+    AnalyzerInfo("k8sgateway.CRDVersionAnalyzer", "Gateway API CRDs below Istio's minimum version",
+                 gateway_api_istio.crd_version_analyzer),
+    AnalyzerInfo("meshtui.GatewayAPIMixingAnalyzer", "MT0101 VirtualService and HTTPRoute on one host",
+                 gwapi.mixing_analyzer),
+    AnalyzerInfo("meshtui.GatewayAPIBackendAnalyzer", "MT0102 MT0103 MT0106 backendRefs that answer 500",
+                 gwapi.backend_analyzer),
+    AnalyzerInfo("meshtui.GatewayAPIParentAnalyzer", "MT0104 routes their Gateway does not accept",
+                 gwapi.parent_analyzer),
+    AnalyzerInfo("meshtui.GatewayAPIShadowAnalyzer", "MT0105 route rules shadowed by earlier ones",
+                 gwapi.shadow_analyzer),
 )
+
+
+def istioctl_file_analyzers() -> list[str]:
+    """The analyzers ``istioctl analyze --use-kube=false`` runs: Istio's, without those that
+    need a cluster kind (meshtui's own MT analyzers are not istioctl's)."""
+    return [a.name for a in ANALYZERS if not a.name.startswith("meshtui.") and not a.cluster_inputs]
+
+
+def without_cluster_kinds(objects: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``objects`` without the core Services, Pods, Namespaces, Nodes and Secrets, which
+    ``istioctl analyze --use-kube=false`` ignores in files."""
+    def core(o: dict[str, Any]) -> bool:
+        return o.get("apiVersion") == "v1" and o.get("kind") in CLUSTER_KINDS
+    return [o for o in objects if not core(o)]
 
 
 def analyzer_names() -> list[str]:
@@ -110,4 +170,17 @@ def analyze(index: MeshIndex, analyzers: Iterable[str] | None = None,
         info.run(ctx)
         if timings is not None:
             timings[info.name] = time.perf_counter() - started
-    return sorted(ctx.findings, key=Finding.sort_key)
+    return deduplicated(sorted(ctx.findings, key=Finding.sort_key))
+
+
+def deduplicated(findings: list[Finding]) -> list[Finding]:
+    """``findings`` (sorted) without repeats: two analyzers that say the same thing (same level,
+    code, origin and text) about one object say it once, as istioctl's ``SortedDedupedCopy``."""
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for f in findings:
+        line = f.text()
+        if line not in seen:
+            seen.add(line)
+            out.append(f)
+    return out

@@ -1,9 +1,11 @@
-"""``schema.ValidationAnalyzer.VirtualService``: schema errors and unreachable / shadowed rules.
+"""``schema.ValidationAnalyzer.<Kind>``: schema errors, Istio's validation, unreachable rules.
 
-Istio runs its own VirtualService validation as an analyzer. meshtui reports:
+Istio runs its own validation (``pkg/config/validation``) as an analyzer per kind. meshtui
+reports:
 
 - IST0106 SchemaValidationError for every error of the CRD OpenAPI schema
-  (``meshtui.model.schema.validate``);
+  (``meshtui.model.schema.validate``) and of Istio's validation
+  (``meshtui.analysis.validation``), and IST0133 SchemaWarning for Istio's warnings;
 - IST0130 VirtualServiceUnreachableRule and IST0131 VirtualServiceIneffectiveMatch, with the
   facts of Istio's ``analyzeUnreachableHTTPRules`` / ``TCP`` / ``TLS`` (pkg/config/validation):
   a rule after a rule without matches is never used; a match identical to an earlier one
@@ -16,9 +18,12 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from meshtui.analysis.context import ISTIO_GROUP, Context
+from meshtui.analysis.validation import validate as istio_validate
+from meshtui.model.base import Resource
 from meshtui.model.virtualservice import VirtualService
 
 _EXACT = "exact:"
@@ -155,13 +160,22 @@ _MEMO_LIMIT = 50_000
 _memo_lock = threading.Lock()
 
 
-def schema_errors(raw: dict[str, Any]) -> tuple[Any, ...]:
-    """``meshtui.model.schema.validate(raw, strict=False)``, remembered by content."""
+def content_key(raw: dict[str, Any]) -> str | None:
+    """What validation results are remembered by: ``repr`` of the object without its metadata
+    (None when the object cannot be printed; it is then validated uncached)."""
+    try:
+        return repr({k: v for k, v in raw.items() if k != "metadata"})
+    except Exception:  # noqa: BLE001 - any object repr() fails on
+        return None
+
+
+def schema_errors(raw: dict[str, Any], key: str | None = None) -> tuple[Any, ...]:
+    """``meshtui.model.schema.validate(raw, strict=False)``, remembered by content (``key``:
+    :func:`content_key` of ``raw`` when the caller has it)."""
     from meshtui.model.schema import validate
 
-    try:
-        key = repr({k: v for k, v in raw.items() if k != "metadata"})
-    except Exception:  # noqa: BLE001 - an object repr() cannot print is validated uncached
+    key = key if key is not None else content_key(raw)
+    if key is None:
         return tuple(validate(raw, strict=False))
     found = _MEMO.get(key)
     if found is None:
@@ -179,24 +193,40 @@ def clear_schema_memo() -> None:
         _MEMO.clear()
 
 
+def report_validation(ctx: Context, obj: Resource) -> None:
+    """Report the CRD schema's errors and Istio's validation messages of ``obj``.
+
+    CRD schema errors and Istio's errors are IST0106 (SchemaValidationError), Istio's warnings
+    IST0133 (SchemaWarning), each message once even where the two layers say the same.
+    """
+    seen: set[tuple[str, str]] = set()
+    key = content_key(obj.raw)
+    for err in schema_errors(obj.raw, key):
+        text = f"{err.path}: {err.message}" if err.path else err.message
+        seen.add(("error", text))
+        ctx.report("SchemaValidationError", obj, text, path=err.path or None)
+    for msg in istio_validate(obj.raw, key):
+        if (msg.level, msg.text) in seen:
+            continue
+        seen.add((msg.level, msg.text))
+        name = "SchemaValidationError" if msg.level == "error" else "SchemaWarning"
+        ctx.report(name, obj, msg.text, path=msg.path)
+
+
 def validation_analyzer(ctx: Context) -> None:
     """``schema.ValidationAnalyzer.VirtualService``."""
     for vs in ctx.objects("VirtualService", ISTIO_GROUP):
         if not isinstance(vs, VirtualService):
             continue
-        for err in schema_errors(vs.raw):
-            ctx.report("SchemaValidationError", vs, f"{err.path}: {err.message}" if err.path else err.message,
-                       path=err.path or None)
+        report_validation(ctx, vs)
         for section in ("http", "tcp", "tls"):
             _analyze_rules(ctx, vs, section)
 
 
-def schema_analyzer_for(kind: str):  # type: ignore[no-untyped-def]
-    """``schema.ValidationAnalyzer.<kind>`` for the other networking kinds: schema errors only."""
+def schema_analyzer_for(kind: str) -> Callable[[Context], None]:
+    """``schema.ValidationAnalyzer.<kind>`` for the other networking kinds."""
     def analyze(ctx: Context) -> None:
         for obj in ctx.objects(kind, ISTIO_GROUP):
-            for err in schema_errors(obj.raw):
-                ctx.report("SchemaValidationError", obj, f"{err.path}: {err.message}" if err.path else err.message,
-                           path=err.path or None)
-    analyze.__doc__ = f"``schema.ValidationAnalyzer.{kind}``: CRD schema errors (IST0106)."
+            report_validation(ctx, obj)
+    analyze.__doc__ = f"``schema.ValidationAnalyzer.{kind}``: CRD schema and Istio validation (IST0106, IST0133)."
     return analyze

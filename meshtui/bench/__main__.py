@@ -20,6 +20,7 @@ from meshtui.bench.report import Figure, markdown, table
 
 LOAD_SECONDS, LOAD_MB, STALL_MS, REPAINT_MS, WATCH_MS, FIRST_SCREEN_S = 3.0, 500.0, 50.0, 50.0, 100.0, 1.0
 LINES_PER_S, DUMP_S = 500_000.0, 0.3
+PREVIEW_MS = 150.0  # issue 13: the preview of one weight edit at 5,000 services
 
 
 def _progress(message: str) -> None:
@@ -50,6 +51,9 @@ def _scale_figures(n: int, biggest: bool, with_kubectl: bool) -> dict[str, Figur
                       baseline=k_rss if with_kubectl else None),
         "shown": Figure(f"load {n:,} svc: start to mesh on screen", "s"),
         "stall": Figure(f"load {n:,} svc: worst event-loop stall", "ms", target=STALL_MS),
+        "preview": Figure(f"preview of one weight edit, {n:,} svc", "ms", target=PREVIEW_MS if biggest else None),
+        "preview_stall": Figure(f"preview of one weight edit, {n:,} svc: worst event-loop stall", "ms",
+                                target=STALL_MS),
         "k_time": Figure(k_time, "s"),
         "k_rss": Figure(k_rss, "MB"),
     }
@@ -102,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                     ok &= _attempt(list(figs.values()), f"load {n}", lambda: _load_run(kc, settle, figs, n, i, runs))
                     if has_kubectl:
                         ok &= _attempt([figs["k_time"], figs["k_rss"]], f"kubectl {n}", lambda: _kubectl_run(kc, figs, n, i, runs))
+                ok &= _attempt([figs["preview"], figs["preview_stall"]], f"preview {n}",
+                               lambda: _preview_run(kc, figs, n, max(runs, 3) if not quick else 1))
                 if n == biggest:
                     ok &= _attempt([watch_event, watch_patch, repaint], "ui", lambda: _ui_run(
                         kc, settle, runs, quick, watch_event, watch_patch, repaint))
@@ -153,6 +159,14 @@ def _load_run(kc: str, settle: float, figs: dict[str, Figure], n: int, i: int, r
     figs["stall"].samples.append(r["stall_ms"])
     _progress(f"load {n} run {i + 1}/{runs}: index {r['index_s']:.2f} s, {r['rss_index_mb']:.0f} MB, "
               f"shown {r['shown_s']:.2f} s, worst stalls {r['stalls']}")
+
+
+def _preview_run(kc: str, figs: dict[str, Figure], n: int, runs: int) -> None:
+    r = run_child("meshtui.bench.preview", [kc, "--runs", str(runs)], timeout=300)
+    figs["preview"].samples.extend(r["preview_ms"])
+    figs["preview_stall"].samples.extend(r["stall_ms"])
+    _progress(f"preview {n}: {[round(x) for x in r['preview_ms']]} ms, stalls {[round(x) for x in r['stall_ms']]} ms, "
+              f"{r['context']} of {r['objects']} objects checked")
 
 
 def _kubectl_run(kc: str, figs: dict[str, Figure], n: int, i: int, runs: int) -> None:

@@ -121,7 +121,7 @@ async def _run(args: argparse.Namespace) -> None:
             if use_kubectl:
                 patch = asyncio.ensure_future(_kubectl_patch(args.kubeconfig, ns, name, weight))
             else:
-                patch = asyncio.ensure_future(_http_patch(app.source, ns, name, weight))
+                patch = asyncio.ensure_future(_http_patch(app.session.source, ns, name, weight))
             last_false = await _await_change(app, lambda w=weight: w in _shown_weights(app), t0, 30)
             shown = await frame_after(app, last_false)
             rv = await patch

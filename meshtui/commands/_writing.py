@@ -9,7 +9,8 @@ confirmed"), so a script that forgot ``--yes`` never changes the mesh by acciden
 Exit codes: 0 applied (or dry run passed, or nothing to change), 1 validation failed (schema,
 Istio's rules, analyzer errors, an impossible edit, or the source rejected the object), 3
 conflict (the object changed since it was read; nothing written), 4 read-only (``--read-only``,
-read-only credentials or RBAC), 2 anything else (usage, not confirmed, source unreachable).
+read-only credentials or RBAC), 8 outcome unknown (the write went out, no answer came, and
+reading the object back failed too), 2 anything else (usage, not confirmed, source unreachable).
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ def add_write_arguments(parser: argparse.ArgumentParser, *, rule: bool = True) -
     add_source_arguments(parser)
 
 
+def make_writer(args: argparse.Namespace) -> "Writer":
+    """The writer of a command: an in-doubt write is read back for as long as one request may
+    take (``--request-timeout``, else ``RESOLVE_WITHIN``)."""
+    from meshtui.write.apply import RESOLVE_WITHIN, Writer
+
+    return Writer(resolve_within=getattr(args, "request_timeout", None) or RESOLVE_WITHIN)
+
+
 def split_name(text: str, default_ns: str | None) -> tuple[str, str]:
     """``catalog.istioinaction`` -> (``catalog``, ``istioinaction``); without a namespace, ``-n``
     or ``default``."""
@@ -56,10 +65,7 @@ def with_source(args: argparse.Namespace, body: Callable[["Source", list["RawObj
     from meshtui.commands.common import open_source
     from meshtui.sources.base import SourceError
 
-    try:
-        source = open_source(args)
-    except SourceError as exc:
-        raise CommandError(str(exc), 2) from None
+    source = open_source(args)
     try:
         try:
             snapshot = source.snapshot()
@@ -179,19 +185,22 @@ def edit_and_execute(args: argparse.Namespace, make_edit: Callable[["RawObject"]
     one-line description with ``make_edit(vs)`` (which picks the rule), and run the pipeline.
     ``what`` describes the request in the audit log when the edit cannot be built."""
     from meshtui.routing.rules import ReleaseError
-    from meshtui.write.apply import Writer
-    from meshtui.write.edits import RuleChoiceError
+    from meshtui.model.index import MeshIndex
+    from meshtui.write.edit_api import RuleChoiceError
     from meshtui.write.plan import ChangePlan
+    from meshtui.write.scope import affected_objects
 
     name, namespace = split_name(args.name, getattr(args, "namespace", None))
-    writer = Writer()
+    writer = make_writer(args)
 
     def body(source: "Source", objects: list["RawObject"]) -> int:
         vs = find_virtual_service(objects, name, namespace)
         description = what
         try:
             edit, description = make_edit(vs)
-            plan = ChangePlan.build(source, vs, edit, description, objects)
+            plan = ChangePlan.build(source, vs, edit, description, [])
+            # The checks read only what the edit can affect (one index build, not two of the mesh).
+            plan.context = affected_objects(MeshIndex(objects), [plan.base, plan.new])
         except RuleChoiceError as exc:
             raise CommandError(str(exc), 2) from None
         except ReleaseError as exc:

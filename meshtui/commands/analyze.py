@@ -1,6 +1,12 @@
 """``meshtui analyze``: Istio's analyzers and meshtui's own checks over the chosen source.
 
-``meshtui analyze [source flags] [-o text|json] [--analyzer NAME]... [--list-analyzers]``
+``meshtui analyze [source flags] [-o text|json] [--analyzer NAME]... [--list-analyzers] [--like-istioctl]``
+
+``--files DIR`` takes the directory as the whole world (right for a GitOps repository that
+holds everything). ``--like-istioctl`` reads it as ``istioctl analyze --use-kube=false`` does:
+Services, Pods, Namespaces, Nodes and Secrets in the files are ignored and the analyzers that
+need them are skipped (named on stderr), as are meshtui's own MT analyzers, so a CI job gets
+istioctl's findings and exit status.
 
 Text output has one line per finding in istioctl's form
 ``Error [IST0101] (VirtualService default/reviews) Referenced host+subset in destinationrule not found: "reviews+v9"``;
@@ -38,6 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--analyzer", action="append", default=None, metavar="NAME",
                         help="run only this analyzer (repeatable; see --list-analyzers)")
     parser.add_argument("--list-analyzers", action="store_true", help="list the analyzers and exit")
+    parser.add_argument("--like-istioctl", action="store_true",
+                        help=("with --files: read the files as 'istioctl analyze --use-kube=false' does "
+                              "(ignore Services, Pods, Namespaces, Nodes and Secrets; run only Istio's "
+                              "analyzers that do not need them)"))
     add_source_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -55,7 +65,8 @@ def _describe(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``meshtui analyze``."""
     from meshtui.analysis import ANALYZERS, UnknownAnalyzerError, analyze
-    from meshtui.commands.common import open_source
+    from meshtui.analysis.runner import istioctl_file_analyzers, without_cluster_kinds
+    from meshtui.commands.common import open_source, source_failure
     from meshtui.model.index import MeshIndex
     from meshtui.sources.base import SourceError
 
@@ -63,11 +74,14 @@ def run(args: argparse.Namespace) -> int:
         for info in ANALYZERS:
             print(f"{info.name}: {info.description}")
         return 0
+    like_istioctl = getattr(args, "like_istioctl", False)
+    if like_istioctl and not getattr(args, "files", None):
+        raise CommandError("--like-istioctl reads manifests: give --files DIR", 2)
     source = open_source(args)
     try:
         snapshot = source.snapshot()
     except SourceError as exc:
-        raise CommandError(str(exc), 2) from None
+        raise source_failure(exc) from None
     finally:
         close = getattr(source, "close", None)
         if callable(close):
@@ -76,9 +90,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"meshtui: {err}", file=sys.stderr)
     objects = snapshot.objects
     ns = getattr(args, "namespace", None)
+    chosen = args.analyzer
+    if like_istioctl:
+        objects = without_cluster_kinds(objects)
+        usable = istioctl_file_analyzers()
+        known = {a.name for a in ANALYZERS}
+        # An unknown name is kept, so that analyze() reports it as with any source.
+        chosen = [a for a in (args.analyzer or usable) if a in usable or a not in known]
+        skipped = [a for a in (args.analyzer or [a.name for a in ANALYZERS]) if a in known and a not in usable]
+        if skipped:
+            print(f"meshtui: skipping analyzers istioctl cannot run on files: {', '.join(skipped)}", file=sys.stderr)
     index = MeshIndex(objects)
     try:
-        findings = analyze(index, args.analyzer)
+        findings = analyze(index, chosen)
     except UnknownAnalyzerError as exc:
         raise CommandError(str(exc), 2) from None
     if ns and not getattr(args, "all_namespaces", False) and not getattr(args, "files", None):

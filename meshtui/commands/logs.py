@@ -1,7 +1,8 @@
 """``meshtui logs``: parse sidecar access logs, from a saved file or live from a service's pods.
 
-``meshtui logs --file PATH|- [--split] [-o text|json] [--log-format FMT]`` reads a saved log
-to its end and exits. Without ``--split`` every line is printed parsed (one line each, or one
+``meshtui logs --file PATH|- [--split] [-o text|json] [--log-format FMT] [--duration S]`` reads
+a saved log to its end (or for ``--duration`` seconds) and exits; a line longer than 64 KiB is
+cut there with one warning, so memory stays bounded whatever the input (``_line_reader``). Without ``--split`` every line is printed parsed (one line each, or one
 JSON object each); lines that do not parse are printed raw, marked ``unparsed:``. With
 ``--split`` the observed split per upstream cluster is printed as a table or one JSON object.
 
@@ -21,6 +22,7 @@ import argparse
 import json
 import re
 import sys
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -29,6 +31,8 @@ from meshtui.commands.common import CommandError, add_source_arguments
 if TYPE_CHECKING:
     from meshtui.accesslog.parser import Parser
     from meshtui.accesslog.stats import SplitStats
+    from meshtui.session.live_index import LiveIndex
+    from meshtui.session.log_session import LogSession
 
 #: How often the live ``--split`` view is reprinted (``--interval``).
 LIVE_SPLIT_INTERVAL_S = 2.0
@@ -68,7 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     parser.add_argument("--since", metavar="D", help="live: only lines newer than D (e.g. 30s, 5m, 1h)")
     parser.add_argument("--tail", type=int, metavar="N", help="live: start with the last N lines of each pod")
-    parser.add_argument("--duration", type=float, metavar="S", help="live: stop after S seconds (default: Ctrl-C)")
+    parser.add_argument("--duration", type=float, metavar="S",
+                        help="stop after S seconds (live, or reading --file; default: Ctrl-C / end of file)")
     parser.add_argument("--interval", type=float, metavar="S", default=LIVE_SPLIT_INTERVAL_S,
                         help=f"live --split: seconds between refreshes (default {LIVE_SPLIT_INTERVAL_S:g})")
     parser.add_argument("--route", metavar="NAME",
@@ -92,20 +97,16 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"--{flag} {value:g}: must be a positive number of seconds")
     if args.file is not None:
         return read_file(args, sys.stdout)
-    from meshtui.commands._logs_live import follow_service
-
     return follow_service(args, sys.stdout)
 
 
-def build_parser(args: argparse.Namespace, mesh_format: str | None = None, mesh_encoding: str | None = None) -> "Parser":
-    """The parser the flags ask for: ``--log-format``/``--log-encoding`` override the mesh config."""
-    from meshtui.accesslog.parser import FormatError, make_parser, parser_from_mesh_config
+def build_parser(args: argparse.Namespace) -> "Parser":
+    """The parser ``--log-format``/``--log-encoding`` ask for (Istio's default without them)."""
+    from meshtui.accesslog.parser import FormatError, make_parser
 
     try:
         if args.log_format or args.log_encoding:
             return make_parser(args.log_format, args.log_encoding)
-        if mesh_format or mesh_encoding:
-            return parser_from_mesh_config(mesh_format, mesh_encoding)
         return make_parser()
     except FormatError as exc:
         raise CommandError(f"--log-format: {exc}") from None
@@ -115,14 +116,21 @@ def read_file(args: argparse.Namespace, out: TextIO) -> int:
     """``--file``: parse a saved log to its end and print lines or the split."""
     from meshtui.accesslog.stats import SplitStats
 
+    from meshtui.commands._line_reader import BoundedLines
+
     parser = build_parser(args)
     stats = SplitStats(window=args.window)
     path = args.file
+    deadline = None if args.duration is None else time.monotonic() + args.duration
+
+    def lines(stream: Any) -> BoundedLines:
+        return BoundedLines(stream, lambda text: print(f"meshtui: {text}", file=sys.stderr), deadline=deadline)
+
     if path == "-":
-        consume(sys.stdin, parser, stats, args, out)
+        consume(lines(sys.stdin), parser, stats, args, out)
     else:
         try:
-            handle = open(path, encoding="utf-8", errors="replace")
+            handle = open(path, "rb")
         except FileNotFoundError:
             raise CommandError(f"--file {path}: no such file") from None
         except IsADirectoryError:
@@ -131,7 +139,7 @@ def read_file(args: argparse.Namespace, out: TextIO) -> int:
             raise CommandError(f"--file {path}: {exc.strerror or exc}") from None
         with handle:
             try:
-                consume(handle, parser, stats, args, out)
+                consume(lines(handle), parser, stats, args, out)
             except OSError as exc:
                 raise CommandError(f"--file {path}: {exc.strerror or exc}") from None
     if args.split:
@@ -223,3 +231,132 @@ def split_service(text: str, default_ns: str | None) -> tuple[str, str]:
     if not name:
         raise CommandError(f"{text}: not a service name (SERVICE[.NS])")
     return name, ns or default_ns or "default"
+
+
+# -- following a service live ----------------------------------------------------------------
+
+
+def _warn(line: str) -> None:
+    print(f"meshtui: {line}", file=sys.stderr)
+
+
+def follow_service(args: argparse.Namespace, out: TextIO) -> int:
+    """Follow SERVICE[.NS] live (see the module docstring) until ``--duration`` or Ctrl-C."""
+    from meshtui.accesslog.target import LogTarget, plan_follow
+    from meshtui.commands.common import open_source, source_failure
+    from meshtui.session.live_index import LiveIndex
+    from meshtui.session.log_session import DEFAULT_ROUTE, LogSession, RouteChoice
+    from meshtui.sources.base import SourceError
+
+    since = parse_duration(args.since) if args.since else None
+    if args.tail is not None and args.tail < 0:
+        raise CommandError(f"--tail {args.tail}: must be 0 or more")
+    name, namespace = split_service(args.service, getattr(args, "namespace", None))
+    target = LogTarget("Service", namespace, name)
+    source = open_source(args)
+    live: LiveIndex | None = None
+    session: LogSession | None = None
+    try:
+        try:
+            live = LiveIndex.load(source)
+        except SourceError as exc:
+            raise source_failure(exc) from None
+        missing = plan_follow(live.index, target).missing
+        if missing:
+            raise CommandError(missing)
+        if not source.capabilities.logs:
+            raise CommandError(f"--files {args.files}: manifests on disk have no pod logs to follow")
+        # --log-format/--log-encoding fix the parser; else the mesh config chooses (and may change).
+        fixed = build_parser(args) if args.log_format or args.log_encoding else None
+        route: RouteChoice = None if args.route == "all" else (args.route or DEFAULT_ROUTE)
+        session = LogSession(source, live.index, target, tail_lines=args.tail, since_seconds=since,
+                             window=args.window if args.window is not None else 60.0, route=route,
+                             parser=fixed, notify=_warn)
+        live.start_watch()
+        deadline = None if args.duration is None else time.monotonic() + args.duration
+        try:
+            _follow_loop(args, out, live, session, deadline)
+        except KeyboardInterrupt:
+            pass  # Ctrl-C is how a live follow ends
+        if args.split:
+            _print_live_split(session, args.output, out)
+        out.flush()
+        return 0
+    finally:
+        if session is not None:
+            session.close()
+        if live is not None:
+            live.stop()
+        source.close()
+
+
+def _follow_loop(args: argparse.Namespace, out: TextIO, live: "LiveIndex", session: "LogSession",
+                 deadline: float | None) -> None:
+    """Follow until the deadline: print lines, or the split every ``--interval``; re-plan when
+    the mesh changes (pods come and go, weights move, the log format changes)."""
+    next_print = time.monotonic() + args.interval
+    while deadline is None or time.monotonic() < deadline:
+        wait = 0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic()))
+        batch, _changed = session.take(10_000, timeout=wait)
+        mesh = live.drain()
+        if mesh.failure is not None:
+            _warn(f"watch stopped: {mesh.failure}; the followed pods no longer change")
+        if mesh.mesh_changed:
+            session.mesh_changed(live.index, None if mesh.resynced else mesh.kinds())
+        for notice in session.notices():
+            _warn(notice)
+        if args.split:
+            session.process(batch)
+            if time.monotonic() >= next_print:
+                _print_live_split(session, args.output, out)
+                next_print = time.monotonic() + args.interval
+        elif batch:
+            _print_lines(batch, session, args.output == "json", out)
+            out.flush()
+
+
+def _print_lines(batch: list[tuple[tuple[str, str], str]], session: "LogSession", as_json: bool, out: TextIO) -> None:
+    """The lines about the service, each with its pod (unparsed ones raw, marked)."""
+    from meshtui.accesslog.render import record_json, record_line, unparsed_line
+
+    ingest = session.ingest
+    parse, classify, write = ingest.parser.parse, ingest.plan.classify, out.write
+    for pod, line in batch:
+        if not line or line.isspace():
+            continue
+        record = parse(line)
+        show, _basis, _subset = classify(pod, record)
+        ingest.lines_in += 1
+        if not show:
+            continue
+        ingest.lines_shown += 1
+        if record is None:
+            ingest.unparsed += 1
+            if as_json:
+                write(json.dumps({"pod": pod[1], "namespace": pod[0], "unparsed": line}) + "\n")
+            else:
+                write(f"{pod[1]} {unparsed_line(line)}\n")
+        elif as_json:
+            write(json.dumps({**record_json(record), "pod": pod[1], "namespace": pod[0]}) + "\n")
+        else:
+            write(f"{pod[1]} {record_line(record)}\n")
+
+
+def _print_live_split(session: "LogSession", output: str, out: TextIO) -> None:
+    """One refresh of the live split: the basis shown by the Logs screen, as a table or JSON."""
+    from meshtui.accesslog.render import split_table
+
+    ingest, weights = session.ingest, session.weights
+    basis, stats, rule_only = ingest.split_stats("auto")
+    if output == "json":
+        obj = stats.summary(weights)
+        obj["unparsed"] = ingest.unparsed
+        obj.update(time=round(time.time(), 3), basis=basis, route=ingest.route if rule_only else None,
+                   pods=len(ingest.plan.pods))
+        out.write(json.dumps(obj) + "\n")
+    else:
+        head = f"# {time.strftime('%H:%M:%S')} {ingest.plan.basis_label(basis)}"
+        if rule_only:
+            head += f"; rule {ingest.route!r} only"
+        out.write(head + "\n" + split_table(stats, weights) + "\n\n")
+    out.flush()

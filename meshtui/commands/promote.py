@@ -1,6 +1,7 @@
 """``meshtui promote NAME[.NS] SUBSET [--rule N|NAME] [--dry-run] [--yes]``: all traffic of a rule
 to SUBSET (the canary becomes the release); the other destinations stay in the rule at 0, so a
-rollback is one command. Same write path and exit codes as ``meshtui shift``."""
+rollback is one command. SUBSET must be a destination the rule routes to (a subset it does not
+route to is refused, as in the route editor). Same write path and exit codes as ``meshtui shift``."""
 
 from __future__ import annotations
 
@@ -17,6 +18,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``meshtui promote``."""
     from meshtui.commands._release import run_release
-    from meshtui.write.edits import promote_edit
+    from meshtui.write.edit_api import promote
 
-    return run_release(args, "promote", promote_edit)
+    return run_release(args, promote)

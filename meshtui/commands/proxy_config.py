@@ -98,7 +98,7 @@ def _read_file(path: str) -> bytes:
 
 
 def _fetch(args: argparse.Namespace, admin_path: str) -> tuple[bytes, str]:
-    from meshtui.commands.common import open_source
+    from meshtui.commands.common import open_source, source_failure
     from meshtui.sources.base import SourceError
 
     pod, _, ns = args.target.partition(".")
@@ -107,7 +107,7 @@ def _fetch(args: argparse.Namespace, admin_path: str) -> tuple[bytes, str]:
     try:
         return source.envoy_admin(namespace, pod, admin_path), f"{pod}.{namespace}"
     except SourceError as exc:
-        raise CommandError(f"{pod}.{namespace}: {exc}") from None
+        raise source_failure(exc, f"{pod}.{namespace}") from None
     finally:
         source.close()
 

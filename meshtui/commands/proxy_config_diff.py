@@ -40,7 +40,7 @@ def _load(spec: str, args: argparse.Namespace) -> "ConfigDump":
 
 
 def _generated(spec: str, args: argparse.Namespace) -> "ConfigDump":
-    from meshtui.commands.common import open_source
+    from meshtui.commands.common import open_source, source_failure
     from meshtui.envoy.dump import ConfigDump
     from meshtui.envoy.generate import generate_config_dump
     from meshtui.model.index import MeshIndex
@@ -53,7 +53,7 @@ def _generated(spec: str, args: argparse.Namespace) -> "ConfigDump":
     try:
         index = MeshIndex(source.snapshot().objects)
     except SourceError as exc:
-        raise CommandError(str(exc)) from None
+        raise source_failure(exc) from None
     finally:
         source.close()
     return ConfigDump.from_json(generate_config_dump(index, ns, pod), f"{GENERATED} {pod}.{ns}")

@@ -18,7 +18,7 @@ from meshtui.commands.common import CommandError
 
 def run_service_endpoints(args: argparse.Namespace) -> int:
     """Print the service's endpoints as all its clients see them."""
-    from meshtui.commands.common import open_source
+    from meshtui.commands.common import open_source, source_failure
     from meshtui.envoy import protojson
     from meshtui.envoy.endpoints import EndpointFilter
     from meshtui.envoy.service_endpoints import (
@@ -39,7 +39,7 @@ def run_service_endpoints(args: argparse.Namespace) -> int:
         try:
             index = MeshIndex(source.snapshot().objects)
         except SourceError as exc:
-            raise CommandError(str(exc)) from None
+            raise source_failure(exc) from None
         try:
             plan = plan_clients(index, namespace, name)
         except LookupError as exc:

@@ -1,6 +1,6 @@
 """``meshtui rollback NAME[.NS] SUBSET [--rule N|NAME] [--dry-run] [--yes]``: all traffic of a rule
-back to SUBSET (the stable version); the other destinations stay in the rule at 0. Same write
-path and exit codes as ``meshtui shift``."""
+back to SUBSET (the stable version), a destination the rule routes to; the other destinations
+stay in the rule at 0. Same write path and exit codes as ``meshtui shift``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``meshtui rollback``."""
     from meshtui.commands._release import run_release
-    from meshtui.write.edits import rollback_edit
+    from meshtui.write.edit_api import rollback
 
-    return run_release(args, "rollback", rollback_edit)
+    return run_release(args, rollback)

@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``meshtui trace``."""
-    from meshtui.commands.common import open_source
+    from meshtui.commands.common import open_source, source_failure
     from meshtui.model.index import MeshIndex
     from meshtui.routing.render import render_text
     from meshtui.routing.request import RequestError, TraceRequest, parse_header, parse_labels
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         snapshot = source.snapshot()
     except SourceError as exc:
-        raise CommandError(str(exc), 1) from None
+        raise source_failure(exc) from None
     finally:
         close = getattr(source, "close", None)
         if callable(close):

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description=(
             "Restore the spec an object had before the last change meshtui applied to this source "
             "(see `meshtui history`). Refused (exit 3) when the object changed since, unless --force. "
-            "Exit: 0 applied, 1 invalid, 3 conflict, 4 read-only, 2 other (nothing to undo)."
+            "Exit: 0 applied, 1 invalid, 3 conflict, 4 read-only, 8 outcome unknown, 2 other (nothing to undo)."
         ),
     )
     parser.add_argument("--force", action="store_true", help="undo even if the object changed since the change")
@@ -34,20 +34,30 @@ def run(args: argparse.Namespace) -> int:
     """Entry point of ``meshtui undo``."""
     import sys
 
-    from meshtui.commands._writing import err, execute, with_source
+    from meshtui.commands._writing import err, execute, make_writer, with_source
     from meshtui.commands.common import CommandError
     from meshtui.sources.base import RawObject, Source
-    from meshtui.write.apply import Writer, find_object
+    from meshtui.write.apply import find_object
     from meshtui.write.audit import AuditEntry
+    from meshtui.write.in_doubt import resolve_pending
     from meshtui.write.undo import UndoConflict, UndoError, last_change, plan_undo
 
-    writer = Writer()
+    writer = make_writer(args)
 
     def body(source: Source, objects: list[RawObject]) -> int:
         try:
+            # Writes of unknown outcome first: the source just answered, so now we can tell.
+            for unknown, verdict in resolve_pending(source, writer.audit, objects):
+                err(f"the write {unknown.id} of {unknown.time} had an unknown outcome: {verdict.result} "
+                    f"({verdict.message})")
             entry = last_change(source, writer.audit)
+        except OSError as exc:
+            raise CommandError(f"cannot use the audit log {writer.audit.path}: {exc.strerror or exc}", 2) from None
         except UndoError as exc:
             raise CommandError(str(exc), 2) from None
+        finally:
+            for problem in writer.audit.damaged:
+                err(f"warning: {problem}")
         current = find_object(objects, entry.key)
         err(f"undoing {entry.description or 'a change'} to {entry.key} of {entry.time} (id {entry.id})")
         try:

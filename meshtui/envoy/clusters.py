@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from meshtui.envoy.dump import ConfigDump, DumpError, Json, gc_paused, get, malformed_is_dump_error
+from meshtui.envoy.dump import ConfigDump, DumpError, Json, get, malformed_is_dump_error
 from meshtui.envoy.gosort import go_sort_by_key
 from meshtui.envoy.routes import describe_management, go_atoi
 from meshtui.envoy.table import Table
+from meshtui.util.gcpause import gc_paused_call
 
 _DISCOVERY_TYPES = {0: "STATIC", 1: "STRICT_DNS", 2: "LOGICAL_DNS", 3: "EDS", 4: "ORIGINAL_DST"}
 
@@ -95,7 +96,7 @@ def sorted_clusters(dump: ConfigDump) -> list[Json]:
 
 
 @malformed_is_dump_error
-@gc_paused
+@gc_paused_call
 def cluster_table(dump: ConfigDump, flt: ClusterFilter = ClusterFilter(), *, include_type: bool = False) -> Table:
     """The clusters table (``SERVICE FQDN  PORT  SUBSET  DIRECTION  TYPE  DESTINATION RULE``)."""
     cols = ["SERVICE FQDN", "PORT", "SUBSET", "DIRECTION", "TYPE", "DESTINATION RULE"]

@@ -1,8 +1,9 @@
 """What changed between two config dumps, at the level an operator reads them (pure).
 
 Routes are compared per route (route configuration / virtual host / route name, or position
-for unnamed routes): weights, matches, and anything else of the route. Clusters are compared
-by name (added / removed / changed). Endpoints (the EDS section, or two ``/clusters``
+for unnamed routes): weights, matches, and anything else of the route. Clusters and listeners
+are compared by name (added / removed / changed; a listener whose filters changed is changed
+even when its summary row is the same). Endpoints (the EDS section, or two ``/clusters``
 documents) by (cluster, address): added / removed / health changed. Typical uses: a live
 dump against the generated one ("is Envoy running what I configured?"), or before / after
 a weight shift.
@@ -30,7 +31,7 @@ _VOLATILE = {"version_info", "last_updated"}
 class Change:
     """One difference: what (route / cluster / endpoint), how, which, and a short description."""
 
-    what: Literal["route", "cluster", "endpoint"]
+    what: Literal["route", "cluster", "listener", "endpoint"]
     change: ChangeKind
     name: str
     detail: str = ""
@@ -110,6 +111,43 @@ def diff_clusters(a: ConfigDump, b: ConfigDump) -> list[Change]:
     return out
 
 
+def _listeners(dump: ConfigDump) -> dict[str, Json]:
+    if not dump.has("ListenersConfigDump"):
+        return {}
+    return {get(lst, "name", ""): lst for lst in dump.listeners()}
+
+
+def _differences(a: Any, b: Any, path: str, out: list[str], limit: int = 3) -> None:
+    """The paths (``filter_chains[0].filters[0].typed_config.stat_prefix``) where ``a`` and
+    ``b`` differ, at most ``limit`` of them, deepest first found."""
+    if len(out) >= limit or a == b:
+        return
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            _differences(a.get(k), b.get(k), f"{path}.{k}" if path else str(k), out, limit)
+        return
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            _differences(x, y, f"{path}[{i}]", out, limit)
+        return
+    out.append(path or "(whole)")
+
+
+def diff_listeners(a: ConfigDump, b: ConfigDump) -> list[Change]:
+    """Listeners added or removed, and those whose configuration changed anywhere, filters
+    included (istioctl's "Listeners Don't Match"), even when their summary row is the same."""
+    before, after = _listeners(a), _listeners(b)
+    out = [Change("listener", "added", n, "", None, x) for n, x in after.items() if n not in before]
+    for n, x in after.items():
+        old = before.get(n)
+        if old is not None and _strip(old) != _strip(x):
+            where: list[str] = []
+            _differences(_strip(old), _strip(x), "", where)
+            out.append(Change("listener", "changed", n, "changed: " + ", ".join(where), old, x))
+    out += [Change("listener", "removed", n, "", x, None) for n, x in before.items() if n not in after]
+    return out
+
+
 def _eds(dump: ConfigDump) -> dict[tuple[str, str], tuple[str, Json]]:
     out: dict[tuple[str, str], tuple[str, Json]] = {}
     if not dump.has("EndpointsConfigDump"):
@@ -156,8 +194,8 @@ def diff_endpoints(a: ConfigDump | ClustersDump, b: ConfigDump | ClustersDump) -
 
 
 def diff_dumps(a: ConfigDump, b: ConfigDump) -> list[Change]:
-    """Routes, then clusters, then endpoints (when both dumps have an EDS section)."""
-    out = diff_routes(a, b) + diff_clusters(a, b)
+    """Routes, clusters, listeners, then endpoints (when both dumps have an EDS section)."""
+    out = diff_routes(a, b) + diff_clusters(a, b) + diff_listeners(a, b)
     if a.has("EndpointsConfigDump") and b.has("EndpointsConfigDump"):
         out += diff_endpoints(a, b)
     return out
@@ -178,4 +216,4 @@ def diff_snapshots(a: ConfigDump, b: ConfigDump, a_clusters: ClustersDump | None
     else from the dumps' EDS sections (when both have one)."""
     if a_clusters is None or b_clusters is None:
         return diff_dumps(a, b)
-    return diff_routes(a, b) + diff_clusters(a, b) + diff_endpoints(a_clusters, b_clusters)
+    return diff_routes(a, b) + diff_clusters(a, b) + diff_listeners(a, b) + diff_endpoints(a_clusters, b_clusters)

@@ -12,12 +12,13 @@ tries the proto name first and the JSON name second.
 from __future__ import annotations
 
 import functools
-import gc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
 import orjson
+
+from meshtui.util.gcpause import gc_paused
 
 Json = dict[str, Any]
 
@@ -76,27 +77,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def gc_paused(func: Callable[P, R]) -> Callable[P, R]:
-    """Run ``func`` with the cyclic garbage collector paused.
-
-    Tables allocate many small, acyclic objects while a decoded dump (millions of objects)
-    is alive; each automatic collection would walk that whole dump again. Reference
-    counting still frees everything; only cycle detection waits until we return.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return func(*args, **kwargs)
-        finally:
-            if enabled:
-                gc.enable()
-
-    return wrapper
-
-
 def malformed_is_dump_error(func: Callable[P, R]) -> Callable[P, R]:
     """Report a dump whose parts have the wrong shape as a one-line ``DumpError``.
 
@@ -122,13 +102,8 @@ def malformed_is_dump_error(func: Callable[P, R]) -> Callable[P, R]:
 
 def loads(data: bytes | str) -> Any:
     """Decode JSON with orjson while the garbage collector is paused."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return orjson.loads(data)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def type_name(type_url: str) -> str:
@@ -213,13 +188,6 @@ class ConfigDump:
         out = [x for x in (get(e, "endpoint_config") for e in get(sec, "dynamic_endpoint_configs", [])) if x]
         out += [x for x in (get(e, "endpoint_config") for e in get(sec, "static_endpoint_configs", [])) if x]
         return out
-
-    def iter_sections(self) -> Iterator[Json]:
-        """Every section in dump order."""
-        for c in self.raw.get("configs", []):
-            if isinstance(c, dict):
-                yield c
-
 
 def parse_json_document(data: bytes | str, source: str) -> Any:
     """Decode any admin JSON output (e.g. ``/clusters?format=json``) with a one-line error."""

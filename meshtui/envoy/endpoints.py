@@ -17,13 +17,13 @@ from meshtui.envoy.dump import (
     DumpError,
     Json,
     dig,
-    gc_paused,
     get,
     malformed_is_dump_error,
     parse_json_document,
 )
 from meshtui.envoy.gosort import go_sort_by_key
 from meshtui.envoy.table import Table
+from meshtui.util.gcpause import gc_paused_call
 
 HEALTH_STATUS = {0: "UNKNOWN", 1: "HEALTHY", 2: "UNHEALTHY", 3: "DRAINING", 4: "TIMEOUT", 5: "DEGRADED"}
 
@@ -74,6 +74,9 @@ class ClustersDump:
     def parse(cls, data: bytes | str, source: str = "clusters output") -> "ClustersDump":
         """Decode ``/clusters?format=json`` output; ``DumpError`` when it is not one."""
         doc = parse_json_document(data, source)
+        # proto3 JSON leaves an empty repeated field out: "{}" is a proxy with no cluster.
+        if isinstance(doc, dict) and not doc:
+            return cls({"cluster_statuses": []})
         if not isinstance(doc, dict) or not isinstance(get(doc, "cluster_statuses"), list):
             raise DumpError(f'{source}: not an Envoy clusters dump (no "cluster_statuses" list)')
         return cls(doc)
@@ -111,7 +114,7 @@ def host_verify(flt: EndpointFilter, host: Json, cluster: str) -> bool:
 
 
 @malformed_is_dump_error
-@gc_paused
+@gc_paused_call
 def endpoint_table(clusters: ClustersDump, flt: EndpointFilter = EndpointFilter()) -> Table:
     """The endpoints table (``ENDPOINT STATUS OUTLIER CHECK CLUSTER``)."""
     entries = []
@@ -211,7 +214,7 @@ def sorted_assignments(dump: ConfigDump, flt: EndpointFilter = EndpointFilter())
 
 
 @malformed_is_dump_error
-@gc_paused
+@gc_paused_call
 def eds_table(dump: ConfigDump, flt: EndpointFilter = EndpointFilter(), *, include_type: bool = False) -> Table:
     """The EDS table (``NAME STATUS LOCALITY CLUSTER``)."""
     table = Table(["NAME", "STATUS", "LOCALITY", "CLUSTER"])

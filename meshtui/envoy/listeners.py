@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from meshtui.envoy.dump import ConfigDump, DumpError, Json, dig, gc_paused, get, malformed_is_dump_error
+from meshtui.envoy.dump import ConfigDump, DumpError, Json, dig, get, malformed_is_dump_error
 from meshtui.envoy.gosort import go_sort_by_key, go_sort_slice
 from meshtui.envoy.routes import describe_match
 from meshtui.envoy.table import Table
+from meshtui.util.gcpause import gc_paused_call
 
 HTTP_CONNECTION_MANAGER = "envoy.filters.network.http_connection_manager"
 TCP_PROXY = "envoy.filters.network.tcp_proxy"
@@ -203,7 +204,7 @@ def sorted_listeners(dump: ConfigDump, flt: ListenerFilter) -> list[Json]:
 
 
 @malformed_is_dump_error
-@gc_paused
+@gc_paused_call
 def listener_table(dump: ConfigDump, flt: ListenerFilter = ListenerFilter(), *, include_type: bool = False) -> Table:
     """The listeners table (``ADDRESSES PORT MATCH DESTINATION``, or ``TYPE`` when not verbose)."""
     cols = ["ADDRESSES", "PORT", *(["MATCH", "DESTINATION"] if flt.verbose else ["TYPE"])]

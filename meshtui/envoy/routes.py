@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from meshtui.envoy.dump import ConfigDump, DumpError, Json, dig, gc_paused, get, malformed_is_dump_error
+from meshtui.envoy.dump import ConfigDump, DumpError, Json, dig, get, malformed_is_dump_error
 from meshtui.envoy.gosort import go_sort_slice
 from meshtui.envoy.table import Table
+from meshtui.util.gcpause import gc_paused_call
 
 _ATOI = re.compile(r"[+-]?[0-9]+\Z")
 _INT64 = 1 << 63
@@ -209,7 +210,7 @@ def describe_weights(route: Json) -> str:
 
 
 @malformed_is_dump_error
-@gc_paused
+@gc_paused_call
 def route_table(
     dump: ConfigDump, flt: RouteFilter = RouteFilter(), *, include_type: bool = False, wide: bool = False
 ) -> Table:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from meshtui.envoy.dump import gc_paused
 from meshtui.envoy.tabwriter import format_cells
+from meshtui.util.gcpause import gc_paused_call
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Table:
         self.rows.append(row)
         self.raw.append(raw)
 
-    @gc_paused
+    @gc_paused_call
     def render(self) -> str:
         """The table as Go's tabwriter formats it for istioctl (trailing cells padded)."""
         lines = [self.columns, *self.rows] if self.header else self.rows

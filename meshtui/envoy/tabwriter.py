@@ -18,7 +18,7 @@ column instead of recursing like Go does, with the same result.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 ALIGN_RIGHT = 1 << 2
 DISCARD_EMPTY_COLUMNS = 1 << 3
@@ -103,10 +103,6 @@ class TabWriter:
         """Buffer ``text`` (cells separated by tabs, lines by newlines)."""
         self._buf.append(text)
 
-    def writeln(self, *cells: object) -> None:
-        """Write one line made of ``cells`` joined by tabs (like ``fmt.Fprintf(w, "%v\\t%v\\n")``)."""
-        self._buf.append("\t".join(str(c) for c in cells) + "\n")
-
     def flush(self) -> str:
         """Return the formatted text of everything written so far and empty the buffer."""
         text = "".join(self._buf)
@@ -157,16 +153,3 @@ def _fmt(
     return format_cells(
         lines, minwidth=minwidth, tabwidth=tabwidth, padding=padding, padchar=padchar, flags=flags
     )
-
-
-def render_rows(
-    header: Sequence[str] | None,
-    rows: Iterable[Sequence[str]],
-    *,
-    minwidth: int = 0,
-    padding: int = 5,
-) -> str:
-    """Format a header and rows as istioctl does (``Init(out, minwidth, 8, padding, ' ', 0)``)."""
-    lines: list[Sequence[str]] = [header] if header is not None else []
-    lines.extend(rows)
-    return format_cells(lines, minwidth=minwidth, padding=padding)

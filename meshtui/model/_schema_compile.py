@@ -18,6 +18,9 @@ from meshtui.model import cel
 
 # Custom keywords added by translate(); the x-kubernetes-* ones keep their CRD names.
 KNOWN = "x-meshtui-known-fields"
+FORMAT = "x-meshtui-format"
+# The string formats the API server checks that CRDs in use rely on (Gateway API addresses).
+_CHECKED_FORMATS = frozenset({"ipv4", "ipv6"})
 _DROP = frozenset({"description", "format", "example", "externalDocs", "title"})
 _SCHEMA_LIST_KEYS = frozenset({"oneOf", "anyOf", "allOf"})
 _SCHEMA_KEYS = frozenset({"items", "additionalProperties", "not"})
@@ -31,6 +34,8 @@ def translate(node: Any, strict: bool) -> Any:
         return node
     out: dict[str, Any] = {}
     for key, value in node.items():
+        if key == "format" and value in _CHECKED_FORMATS:
+            out[FORMAT] = value
         if key in _DROP:
             continue
         if key == "properties" and isinstance(value, dict):
@@ -62,17 +67,30 @@ def translate(node: Any, strict: bool) -> Any:
 def _quote(value: Any) -> str:
     """A value as the API server prints it after ``Invalid value:``."""
     if isinstance(value, (dict, list)):
-        return json.dumps(_json_type(value))
+        return json.dumps(json_type(value))
     try:
         return json.dumps(value)
     except (TypeError, ValueError):
         return repr(value)
 
 
-def _json_type(value: Any) -> str:
-    from meshtui.model.schema import _json_type as jt
-
-    return jt(value)
+def json_type(value: Any) -> str:
+    """The JSON type name of a decoded value, as the API server names it in messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
 
 
 def _type_ok(validator: Any, instance: Any, types: Any) -> bool:
@@ -89,7 +107,7 @@ def _error(message: str, path: tuple[Any, ...] = ()) -> Any:
 def _type(validator: Any, types: Any, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
     if not _type_ok(validator, instance, types):
         want = " or ".join(t for t in (types if isinstance(types, list) else [types]) if t != "null")
-        yield _error(f"Invalid value: {json.dumps(_json_type(instance))}: must be of type {want}")
+        yield _error(f"Invalid value: {json.dumps(json_type(instance))}: must be of type {want}")
 
 
 def _enum(validator: Any, enums: list[Any], instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
@@ -144,6 +162,18 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
     if isinstance(instance, str) and not _compiled(pattern).search(instance):
         yield _error(f"Invalid value: {_quote(instance)}: should match '{pattern}'")
+
+
+def _format(validator: Any, fmt: str, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
+    import ipaddress
+
+    if not isinstance(instance, str):
+        return
+    kind = ipaddress.IPv4Address if fmt == "ipv4" else ipaddress.IPv6Address
+    try:
+        kind(instance)
+    except ValueError:
+        yield _error(f"Invalid value: {_quote(instance)}: must be a valid {fmt} address")
 
 
 def _matches(validator: Any, instance: Any, subschemas: list[Any]) -> int:
@@ -209,7 +239,7 @@ def _cel_rules(validator: Any, rules: list[dict[str, Any]], instance: Any, schem
         return
     if instance is None:
         return
-    shown = declared if isinstance(declared, str) else _json_type(instance)
+    shown = declared if isinstance(declared, str) else json_type(instance)
     for rule in rules:
         text = rule.get("rule")
         if not isinstance(text, str):
@@ -240,6 +270,7 @@ def validator_class() -> Any:
         "allOf": _all_of,
         "not": _not,
         KNOWN: _known_fields,
+        FORMAT: _format,
         "x-kubernetes-list-type": _list_type,
         "x-kubernetes-validations": _cel_rules,
     }

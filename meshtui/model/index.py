@@ -9,50 +9,50 @@ DestinationRule visibility by ``exportTo`` (``*``, ``.``, namespace names, ``~``
 defaults when unset), and DestinationRule precedence: the client's namespace, then the
 service's namespace, then the root namespace, each time the most specific host match.
 Objects without a namespace are indexed in ``default`` (where ``kubectl apply`` would put them).
+
+Gateway API objects (``gateway.networking.k8s.io``) are indexed by kind too, except the
+Gateway, whose kind name Istio's Gateway also uses: it is kept under
+:data:`K8S_GATEWAY` (``Gateway.gateway.networking.k8s.io``, kubectl's ``kind.group`` form).
+Routes are also indexed by the parents they name (:mod:`meshtui.model.route_attachments`).
 """
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from meshtui.model.base import Resource, ResourceKey
-from meshtui.model.hostmap import MESH_GATEWAY, HostMap, Id, gateway_ref, visible
+from meshtui.model.gateway_api import (
+    GATEWAY_API_GROUP, ROUTE_KINDS, K8sGateway, K8sRoute, ReferenceGrant,
+)
+from meshtui.model.hostmap import MESH_GATEWAY, HostMap, Id, gateway_ref, labels_match, visible
 from meshtui.model.hosts import fqdn, host_subsumes, is_wildcard, more_specific
 from meshtui.model.istio import DestinationRule, Gateway, ServiceEntry, Sidecar
 from meshtui.model.kube import ConfigMap, Deployment, MeshConfig, Namespace, Pod, Service
 from meshtui.model.parse import parse_object
+from meshtui.model.route_attachments import RouteAttachments
 from meshtui.model.virtualservice import VirtualService
-from meshtui.model.workloads import DEFAULT_NAMESPACE, WorkloadLookups
+from meshtui.util.gcpause import gc_paused
 
-_CLUSTER_SCOPED = frozenset({"Namespace", "Node", "CustomResourceDefinition"})
+DEFAULT_NAMESPACE = "default"
+_CLUSTER_SCOPED = frozenset({"Namespace", "Node", "CustomResourceDefinition", "GatewayClass"})
+#: The index kind of a Gateway API Gateway (Istio's Gateway keeps the plain kind ``Gateway``).
+K8S_GATEWAY = f"Gateway.{GATEWAY_API_GROUP}"
+
+
+def index_kind(kind: str, group: str | None = None) -> str:
+    """The kind an object is indexed under: its kind, but :data:`K8S_GATEWAY` for a Gateway
+    of the Gateway API group (``group`` None: the plain kind)."""
+    return K8S_GATEWAY if kind == "Gateway" and group == GATEWAY_API_GROUP else kind
 _SERVICE_EXPORT_ANNOTATION = "networking.istio.io/exportTo"
 _RESOLVED_LIMIT = 100_000
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector during a bulk build.
-
-    Indexing a 5,000-service mesh (40,000 objects) creates some 10^6 small containers; the
-    collector runs every 700 of them and each full pass walks all that survived: 2.3 s with
-    the collector on, 0.6 s paused. Nothing built here is cyclic garbage. The previous state is
-    restored, so a concurrent pause elsewhere (the kube source's) ends with it enabled.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-class MeshIndex(WorkloadLookups):
-    """Every mesh object by kind, plus the host and label indexes the lookups need."""
+class MeshIndex:
+    """Every mesh object by kind, plus the host and label indexes the lookups need: what
+    applies to a host, and which pods (or, for manifests on disk, Deployments) a Service or a
+    subset selects."""
 
     def __init__(self, objects: Iterable[dict[str, Any]] = (), domain_suffix: str = "cluster.local") -> None:
         self.domain_suffix = domain_suffix
@@ -67,7 +67,8 @@ class MeshIndex(WorkloadLookups):
         # resolve() is pure but costs an IP-address parse per call; analyzers ask it ~10^5 times.
         self._resolved: dict[tuple[str, str], str] = {}
         self._mesh_config: MeshConfig | None = None
-        with _gc_paused():
+        self._attachments = RouteAttachments()
+        with gc_paused():
             for raw in objects:
                 self.upsert(raw)
 
@@ -79,18 +80,25 @@ class MeshIndex(WorkloadLookups):
     def upsert(self, raw: dict[str, Any]) -> Resource:
         """Add or replace one object (an ADDED or MODIFIED watch event); returns its view."""
         obj = parse_object(raw)
+        kind = index_kind(obj.kind, obj.group)
         ident = (self._ns(obj.kind, obj.namespace), obj.name)
-        old = self._by_kind[obj.kind].get(ident)
+        old = self._by_kind[kind].get(ident)
         if old is not None:
             self._unindex(old, ident)
-        self._by_kind[obj.kind][ident] = obj
+        self._by_kind[kind][ident] = obj
         self._index(obj, ident)
         return obj
 
-    def delete(self, kind: str, namespace: str, name: str) -> Resource | None:
-        """Remove one object (a DELETED watch event); returns the view removed, if any."""
+    def delete(self, kind: str, namespace: str, name: str, group: str | None = None) -> Resource | None:
+        """Remove one object (a DELETED watch event); returns the view removed, if any.
+
+        ``kind`` may be an index kind (:data:`K8S_GATEWAY`). For a plain ``Gateway`` without
+        ``group``, Istio's Gateway of that name goes, else the Gateway API one.
+        """
         ident = (self._ns(kind, namespace), name)
-        old = self._by_kind.get(kind, {}).pop(ident, None)
+        old = self._by_kind.get(index_kind(kind, group), {}).pop(ident, None)
+        if old is None and kind == "Gateway" and group is None:
+            old = self._by_kind.get(K8S_GATEWAY, {}).pop(ident, None)
         if old is not None:
             self._unindex(old, ident)
         return old
@@ -128,6 +136,10 @@ class MeshIndex(WorkloadLookups):
             self._deployments_by_ns[ns].add(obj.name)
         elif isinstance(obj, ConfigMap) and self._is_mesh_configmap(ident):
             self._mesh_config = None  # re-read lazily
+        elif isinstance(obj, K8sRoute):
+            self._attachments.add_route(obj, ident)
+        elif isinstance(obj, ReferenceGrant):
+            self._attachments.add_grant(obj, ident)
 
     def _unindex(self, obj: Resource, ident: Id) -> None:
         ns = ident[0]
@@ -155,6 +167,10 @@ class MeshIndex(WorkloadLookups):
             self._deployments_by_ns[ns].discard(obj.name)
         elif isinstance(obj, ConfigMap) and self._is_mesh_configmap(ident):
             self._mesh_config = None
+        elif isinstance(obj, K8sRoute):
+            self._attachments.remove_route(obj, ident)
+        elif isinstance(obj, ReferenceGrant):
+            self._attachments.remove_grant(obj, ident)
 
     @staticmethod
     def _is_mesh_configmap(ident: Id) -> bool:
@@ -177,15 +193,17 @@ class MeshIndex(WorkloadLookups):
 
     def replace_kinds(self, kinds: Iterable[str], objects: Iterable[dict[str, Any]]) -> None:
         """Make the objects of ``kinds`` exactly ``objects`` (a relist after a lost watch):
-        what is gone is deleted, the rest upserted."""
-        kinds = set(kinds)
+        what is gone is deleted, the rest upserted. ``kinds`` are index kinds
+        (:func:`index_kind`: :data:`K8S_GATEWAY` for the Gateway API Gateway)."""
+        kinds = set(kinds)  # index kinds: K8S_GATEWAY for the Gateway API Gateway
         fresh = list(objects)
         keep = {
-            (o.get("kind", ""), self._ns(o.get("kind", ""), (o.get("metadata") or {}).get("namespace") or ""),
+            (index_kind(o.get("kind", ""), str(o.get("apiVersion") or "").rpartition("/")[0]),
+             self._ns(o.get("kind", ""), (o.get("metadata") or {}).get("namespace") or ""),
              (o.get("metadata") or {}).get("name", ""))
             for o in fresh
         }
-        with _gc_paused():
+        with gc_paused():
             for kind in kinds:
                 for ns, name in list(self._by_kind.get(kind, {})):
                     if (kind, ns, name) not in keep:
@@ -193,9 +211,14 @@ class MeshIndex(WorkloadLookups):
             for o in fresh:
                 self.upsert(o)
 
-    def get(self, kind: str, namespace: str, name: str) -> Resource | None:
-        """One object by key, or None."""
-        return self._by_kind.get(kind, {}).get((self._ns(kind, namespace), name))
+    def get(self, kind: str, namespace: str, name: str, group: str | None = None) -> Resource | None:
+        """One object by key, or None. ``kind`` may be an index kind (:data:`K8S_GATEWAY`);
+        a plain ``Gateway`` without ``group`` finds Istio's Gateway, else the Gateway API one."""
+        ident = (self._ns(kind, namespace), name)
+        found = self._by_kind.get(index_kind(kind, group), {}).get(ident)
+        if found is None and kind == "Gateway" and group is None:
+            found = self._by_kind.get(K8S_GATEWAY, {}).get(ident)
+        return found
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_kind.values())
@@ -247,6 +270,57 @@ class MeshIndex(WorkloadLookups):
         return self.objects("Deployment")  # type: ignore[return-value]
 
     @property
+    def k8s_gateways(self) -> list[K8sGateway]:
+        """All Gateway API Gateways."""
+        return self.objects(K8S_GATEWAY)  # type: ignore[return-value]
+
+    def routes(self, kinds: Iterable[str] = ROUTE_KINDS) -> list[K8sRoute]:
+        """All Gateway API routes of ``kinds`` (HTTPRoute, GRPCRoute, TCPRoute, TLSRoute)."""
+        return [r for kind in kinds for r in self.objects(kind) if isinstance(r, K8sRoute)]
+
+    def _route_views(self, ids: Iterable[tuple[str, str, str]]) -> list[K8sRoute]:
+        out = []
+        for kind, ns, name in ids:
+            route = self._by_kind.get(kind, {}).get((ns, name))
+            if isinstance(route, K8sRoute):
+                out.append(route)
+        # Istio's order: oldest first, then namespace/name.
+        out.sort(key=lambda r: (r.creation_timestamp or "", r.namespace, r.name))
+        return out
+
+    def routes_for_gateway(self, namespace: str, name: str) -> list[K8sRoute]:
+        """Routes whose parentRefs name the Gateway API Gateway ``namespace/name`` (oldest first)."""
+        return self._route_views(self._attachments.by_gateway.get((namespace, name), ()))
+
+    def routes_for_service(self, namespace: str, name: str) -> list[K8sRoute]:
+        """GAMMA routes whose parentRefs name the Service ``namespace/name`` (oldest first):
+        producer routes (in the Service's namespace) and consumer routes (elsewhere)."""
+        return self._route_views(self._attachments.by_service.get((namespace, name), ()))
+
+    def reference_grants_in(self, namespace: str) -> list[ReferenceGrant]:
+        """The ReferenceGrants of ``namespace`` (they grant access to its objects)."""
+        table = self._by_kind.get("ReferenceGrant", {})
+        return [g for g in (table.get((namespace, n)) for n in sorted(self._attachments.grants_by_namespace.get(namespace, ())))
+                if isinstance(g, ReferenceGrant)]
+
+    def reference_granted(self, from_kind: str, from_namespace: str, to_group: str, to_kind: str,
+                          to_namespace: str, to_name: str, from_group: str = GATEWAY_API_GROUP) -> bool:
+        """Whether a ReferenceGrant in ``to_namespace`` lets a ``from_kind`` object of
+        ``from_namespace`` refer to ``to_kind`` ``to_name`` (same namespace: always)."""
+        if from_namespace == to_namespace:
+            return True
+        return any(g.allows(from_group, from_kind, from_namespace, to_group, to_kind, to_name)
+                   for g in self.reference_grants_in(to_namespace))
+
+    def namespace_labels(self, namespace: str) -> dict[str, str]:
+        """The labels of the Namespace ``namespace``, with ``kubernetes.io/metadata.name``, which
+        the API server sets on every namespace (so selectors on it work for manifests too)."""
+        ns = self.get("Namespace", "", namespace)
+        labels = dict(ns.labels) if ns is not None else {}
+        labels.setdefault("kubernetes.io/metadata.name", namespace)
+        return labels
+
+    @property
     def namespaces(self) -> list[str]:
         """Namespace names: Namespace objects plus every namespace an object lives in."""
         names = {o.name for o in self.objects("Namespace") if isinstance(o, Namespace)}
@@ -278,6 +352,20 @@ class MeshIndex(WorkloadLookups):
         """Services (by FQDN) and ServiceEntries whose hosts overlap ``host`` (an FQDN or wildcard)."""
         out: list[Resource] = []
         for hostmap, kind in ((self._svc_hosts, "Service"), (self._se_hosts, "ServiceEntry")):
+            seen: set[Id] = set()
+            for _, ids in hostmap.matching(host):
+                for ident in sorted(ids - seen):
+                    seen.add(ident)
+                    out.append(self._by_kind[kind][ident])
+        return out
+
+    def objects_for_host(self, host: str) -> list[Resource]:
+        """VirtualServices, DestinationRules (of every namespace), Services and ServiceEntries
+        whose hosts overlap ``host`` (an FQDN or wildcard), by host index: no walk of the mesh."""
+        out: list[Resource] = []
+        maps = [(self._vs_hosts, "VirtualService"), (self._svc_hosts, "Service"), (self._se_hosts, "ServiceEntry")]
+        maps += [(hostmap, "DestinationRule") for hostmap in self._dr_hosts.values()]
+        for hostmap, kind in maps:
             seen: set[Id] = set()
             for _, ids in hostmap.matching(host):
                 for ident in sorted(ids - seen):
@@ -398,3 +486,62 @@ class MeshIndex(WorkloadLookups):
         """The DestinationRule that applies to ``host`` for a client in ``from_namespace``."""
         drs = self.destination_rules_for(host, from_namespace)
         return drs[0] if drs else None
+
+    # -- workloads: label selection over the per-namespace label sets -------------------------
+
+    def pods_for_service(self, service: Service) -> list[Pod]:
+        """Pods selected by the Service's selector in its namespace (none without a selector)."""
+        if not service.selector:
+            return []
+        return self.pods_matching(self._ns("Service", service.namespace), service.selector)
+
+    def pods_matching(self, namespace: str, selector: dict[str, str]) -> list[Pod]:
+        """Pods of ``namespace`` carrying every label of ``selector`` (empty selector: all)."""
+        ns = namespace or DEFAULT_NAMESPACE
+        names: set[str] | None = None
+        for k, v in selector.items():
+            matched = self._pod_labels.get((ns, k, v), set())
+            names = set(matched) if names is None else names & matched
+            if not names:
+                return []
+        if names is None:
+            names = set(self._pods_by_ns.get(ns, set()))
+        pods = self._by_kind["Pod"]
+        return [p for p in (pods[(ns, n)] for n in sorted(names)) if isinstance(p, Pod)]
+
+    def _subset_selectors(self, host: str, subset: str, namespace: str) -> list[tuple[Service, dict[str, str]]]:
+        target = self.resolve(host, namespace)
+        dr = self.destination_rule_for(target, namespace)
+        sub = dr.subset(subset) if dr is not None else None
+        if sub is None:
+            return []
+        return [(s, {**s.selector, **sub.labels}) for s in self.services_for_host(target)
+                if isinstance(s, Service) and s.selector]
+
+    def pods_for_subset(self, host: str, subset: str, namespace: str) -> list[Pod]:
+        """Pods behind ``host`` that the subset's labels select, using the DestinationRule seen
+        from ``namespace`` (the namespace of the VirtualService or client naming the subset)."""
+        out: list[Pod] = []
+        for svc, selector in self._subset_selectors(host, subset, namespace):
+            out.extend(self.pods_matching(self._ns("Service", svc.namespace), selector))
+        return out
+
+    def deployments_for_subset(self, host: str, subset: str, namespace: str) -> list[Deployment]:
+        """Like :meth:`pods_for_subset` for Deployments' pod templates (``--files`` mode)."""
+        out: list[Deployment] = []
+        for svc, selector in self._subset_selectors(host, subset, namespace):
+            out.extend(self.deployments_matching(self._ns("Service", svc.namespace), selector))
+        return out
+
+    def deployments_for_service(self, service: Service) -> list[Deployment]:
+        """Deployments whose pod template the Service's selector selects."""
+        if not service.selector:
+            return []
+        return self.deployments_matching(self._ns("Service", service.namespace), service.selector)
+
+    def deployments_matching(self, namespace: str, selector: dict[str, str]) -> list[Deployment]:
+        """Deployments of ``namespace`` whose template labels carry every label of ``selector``."""
+        ns = namespace or DEFAULT_NAMESPACE
+        deps = self._by_kind.get("Deployment", {})
+        found = (deps.get((ns, name)) for name in sorted(self._deployments_by_ns.get(ns, ())))
+        return [d for d in found if isinstance(d, Deployment) and labels_match(selector, d.template_labels)]

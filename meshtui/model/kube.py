@@ -76,6 +76,8 @@ class Pod(Resource):
     restarts: int
     node: str | None
     containers: list[str]
+    #: Containers whose status says ready (kubectl's READY is ``ready_containers/len(containers)``).
+    ready_containers: int
     has_sidecar: bool
     service_account: str | None
 
@@ -89,16 +91,18 @@ class Pod(Resource):
         for c in as_list(status.get("conditions")):
             if isinstance(c, dict) and c.get("type") == "Ready":
                 ready = c.get("status") == "True"
-        restarts = 0
+        restarts = ready_containers = 0
         for c in as_list(status.get("containerStatuses")):
             if isinstance(c, dict):
                 restarts += as_int(c.get("restartCount")) or 0
+                ready_containers += c.get("ready") is True
         containers = []
         for c in as_list(spec.get("containers")):
             if isinstance(c, dict) and isinstance(c.get("name"), str):
                 containers.append(c["name"])
         return cls(**meta, ip=as_str(status.get("podIP")), phase=as_str(status.get("phase")), ready=ready,
                    restarts=restarts, node=as_str(spec.get("nodeName")), containers=containers,
+                   ready_containers=ready_containers,
                    has_sidecar=(SIDECAR_CONTAINER in containers or _has_sidecar(spec, meta["annotations"])),
                    service_account=as_str(spec.get("serviceAccountName")))
 

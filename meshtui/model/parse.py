@@ -6,6 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from meshtui.model.base import GenericResource, Raw, Resource, meta_fields
+from meshtui.model.gateway_api import (
+    GATEWAY_API_GROUP, GatewayClass, K8sGateway, K8sGRPCRoute, K8sHTTPRoute, K8sTCPRoute, K8sTLSRoute,
+    ReferenceGrant,
+)
 from meshtui.model.istio import DestinationRule, Gateway, ServiceEntry, Sidecar
 from meshtui.model.kube import ConfigMap, Deployment, Endpoints, EndpointSlice, Namespace, Pod, Service
 from meshtui.model.rollouts import ARGO_GROUP, FLAGGER_GROUP, ArgoRollout, FlaggerCanary
@@ -21,6 +25,13 @@ _PARSERS: dict[tuple[str, str], Callable[[Raw], Resource]] = {
     (ISTIO_NETWORKING, "Gateway"): Gateway.parse,
     (ISTIO_NETWORKING, "ServiceEntry"): ServiceEntry.parse,
     (ISTIO_NETWORKING, "Sidecar"): Sidecar.parse,
+    (GATEWAY_API_GROUP, "Gateway"): K8sGateway.parse,
+    (GATEWAY_API_GROUP, "GatewayClass"): GatewayClass.parse,
+    (GATEWAY_API_GROUP, "HTTPRoute"): K8sHTTPRoute.parse,
+    (GATEWAY_API_GROUP, "GRPCRoute"): K8sGRPCRoute.parse,
+    (GATEWAY_API_GROUP, "TCPRoute"): K8sTCPRoute.parse,
+    (GATEWAY_API_GROUP, "TLSRoute"): K8sTLSRoute.parse,
+    (GATEWAY_API_GROUP, "ReferenceGrant"): ReferenceGrant.parse,
     ("", "Service"): Service.parse,
     ("", "Pod"): Pod.parse,
     ("", "Endpoints"): Endpoints.parse,

@@ -3,8 +3,10 @@
 The input is never modified; the result is a deep copy in which only the edited fields
 changed, so unknown fields, comments carried by round-trip containers and key order survive.
 Rules are addressed by index or ``name`` (``rule=None`` picks the obvious one, see
-``meshtui.routing.rules.rule_index``); destinations by subset name (or host when they have no
-subset). Weights follow ``meshtui.routing.weights``: integers that sum to 100.
+``meshtui.routing.rules.rule_index``); destinations by subset, by host (when they have no
+subset) or as ``HOST/SUBSET`` (``meshtui.routing.rules.destination_index``; an ambiguous name is
+refused). Weights follow ``meshtui.routing.weights``: integers that sum to 100. The user actions
+built on these, for the route editor and the CLI alike, are ``meshtui.write.edit_api``.
 
 Match conditions, rewrites, faults and rule order are edited by ``meshtui.routing.edit``.
 """
@@ -24,6 +26,7 @@ from meshtui.routing.rules import (
     current_weights,
     default_route_index,
     destination_index,
+    destination_names,
     destinations,
     http_rules,
     primary_host,
@@ -58,29 +61,6 @@ def _target(rule: dict[str, Any], target: str, vs: dict[str, Any]) -> int:
         )
         raise ReleaseError(f"no destination {target!r} in the rule of {vs_label(vs)} (has: {have or 'none'})")
     return found
-
-
-def set_weight(vs: dict[str, Any], target: str, value: int, rule: RuleRef = None) -> dict[str, Any]:
-    """Give destination ``target`` exactly ``value`` %; the others are rebalanced proportionally."""
-    new = copy_vs(vs)
-    r = http_rules(new)[rule_index(new, rule, wanted=(target,))]
-    i = _target(r, target, new)
-    write_weights(r, _wrap(wa.set_weight, current_weights(r), i, value))
-    return new
-
-
-def shift_weight(vs: dict[str, Any], target: str, delta: int, rule: RuleRef = None) -> dict[str, Any]:
-    """Move destination ``target`` by ``delta`` points (clamped 0..100), rebalancing the others."""
-    new = copy_vs(vs)
-    r = http_rules(new)[rule_index(new, rule, wanted=(target,))]
-    i = _target(r, target, new)
-    write_weights(r, _wrap(wa.shift_weight, current_weights(r), i, delta))
-    return new
-
-
-def drain(vs: dict[str, Any], target: str, rule: RuleRef = None) -> dict[str, Any]:
-    """Send nothing to ``target`` (weight 0, kept in the route so it can be restored)."""
-    return set_weight(vs, target, 0, rule)
 
 
 def add_destination(vs: dict[str, Any], subset: str, weight: int = 0, host: str | None = None,
@@ -122,9 +102,8 @@ def canary_step(vs: dict[str, Any], stable: str, canary: str, step: int = 10, ma
         moved = max(0, min(step, w[s], max_weight - w[c]))
     else:
         moved = -min(-step, w[c])
-    w[s] -= moved
-    w[c] += moved
-    write_weights(r, w)
+    # The other destinations keep their weights: pinned around the rule's own total.
+    write_weights(r, _wrap(wa.pin_weights, w, {s: w[s] - moved, c: w[c] + moved}, sum(w)))
     return new
 
 
@@ -136,14 +115,30 @@ def _all_to(vs: dict[str, Any], subset: str, rule: RuleRef) -> dict[str, Any]:
     return new
 
 
+def _all_to_routed(vs: dict[str, Any], target: str, rule: RuleRef) -> dict[str, Any]:
+    """All traffic of the rule to ``target``, which must be one of its destinations."""
+    new = copy_vs(vs)
+    index = rule_index(new, rule, wanted=(target,))
+    r = http_rules(new)[index]
+    i = destination_index(r, target)
+    if i is None:
+        label = r.get("name") or f"#{index}"
+        raise ReleaseError(f"no destination {target!r} in rule {label} of {vs_label(vs)} (has: "
+                           f"{destination_names(r)}): promote and rollback move traffic to a destination the "
+                           "rule routes to; a blue-green switch sends it to a new subset")
+    write_weights(r, [100 if j == i else 0 for j in range(len(r["route"]))])
+    return new
+
+
 def promote(vs: dict[str, Any], canary: str, rule: RuleRef = None) -> dict[str, Any]:
-    """All traffic to ``canary`` (100); the other destinations stay, at 0."""
-    return _all_to(vs, canary, rule)
+    """All traffic to ``canary`` (100), a destination the rule routes to; the others stay at 0.
+    A subset the rule does not route to is refused (``ReleaseError``): that is a blue-green switch."""
+    return _all_to_routed(vs, canary, rule)
 
 
 def rollback(vs: dict[str, Any], stable: str, rule: RuleRef = None) -> dict[str, Any]:
-    """All traffic back to ``stable`` (100); the other destinations stay, at 0."""
-    return _all_to(vs, stable, rule)
+    """All traffic back to ``stable`` (100), a destination the rule routes to; the others stay at 0."""
+    return _all_to_routed(vs, stable, rule)
 
 
 def blue_green_switch(vs: dict[str, Any], to: str, rule: RuleRef = None) -> dict[str, Any]:
@@ -166,10 +161,10 @@ def ab_split(vs: dict[str, Any], split: Mapping[str, int], rule: RuleRef = None)
     r = http_rules(new)[rule_index(new, rule, wanted=tuple(split))]
     for subset in split:
         _ensure(new, r, subset, None, 0 if r.get("route") else None)
-    w = [0] * len(r["route"])
+    pins = {j: 0 for j in range(len(r["route"]))}
     for subset, weight in split.items():
-        w[destination_index(r, subset)] = weight  # type: ignore[index]
-    write_weights(r, w)
+        pins[destination_index(r, subset)] = weight  # type: ignore[index]
+    write_weights(r, _wrap(wa.pin_weights, current_weights(r), pins))
     return new
 
 

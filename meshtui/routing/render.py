@@ -39,18 +39,30 @@ def render_text(result: TraceResult) -> str:
              + (f" from {req.source_namespace}" if req.source_namespace else "")]
     for key, value in sorted(req.headers.items()):
         lines.append(f"  {key}: {value}")
-    lines.append(f"host {result.host}" + (f" port {result.port}" if result.port else "")
-                 + (f" (Service {result.service})" if result.service else ""))
+    if req.host_header is not None:
+        # The two addresses part: the Host header picks the VirtualService, the dialled
+        # address (the Service) and its port pick the listener.
+        lines.append(f"Host header {req.host_header}; dialled "
+                     + (f"Service {result.service}" if result.service else (req.service or "?"))
+                     + (f" port {result.port}" if result.port else ""))
+    else:
+        lines.append(f"host {result.host}" + (f" port {result.port}" if result.port else "")
+                     + (f" (Service {result.service})" if result.service else ""))
     for note in result.notes:
         lines.append(f"· {note}")
-    lines.append(f"VirtualService: {result.virtual_service or '(none)'}")
+    if result.route_kind is not None:
+        lines.append(f"{result.route_kind}: {result.route_name}")
+    else:
+        lines.append(f"VirtualService: {result.virtual_service or '(none)'}")
     for rule in result.rules:
         mark = "✔" if rule.matched else "✘"
         lines.append(f"  {mark} {rule.line()}")
         if rule.delegate:
             lines.append(f"      delegates to {rule.delegate}")
     if result.rule_index is not None:
-        lines.append(f"rule taken: http[{result.rule_index}]" + (f" {result.rule_name!r}" if result.rule_name else ""))
+        where = (f"rules[{result.rule_index}]" + (f" matches[{result.match_index}]" if result.match_index is not None
+                                                   else "")) if result.route_kind else f"http[{result.rule_index}]"
+        lines.append(f"rule taken: {where}" + (f" {result.rule_name!r}" if result.rule_name else ""))
     if result.rewrite:
         lines.append(f"rewrite: path {result.rewrite['uri']}"
                      + (f", authority {result.rewrite['authority']}" if result.rewrite.get("authority") else ""))
@@ -63,6 +75,11 @@ def render_text(result: TraceResult) -> str:
         lines.append("fault: " + ", ".join(parts))
     if result.timeout:
         lines.append(f"timeout: {result.timeout}")
+    if result.request_headers:
+        ops = result.request_headers
+        parts = [f"set {k}: {v}" for k, v in ops["set"].items()] + [f"add {k}: {v}" for k, v in ops["add"].items()]
+        parts += [f"remove {k}" for k in ops["remove"]]
+        lines.append("request headers: " + ", ".join(parts))
     lines.append(result.verdict())
     lines.extend(_dest_lines(result))
     return "\n".join(lines)

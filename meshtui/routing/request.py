@@ -40,6 +40,10 @@ class TraceRequest:
     # The Service the client actually connects to, when the Host header names something else
     # (e.g. curl -H 'Host: catalog.example.io' http://catalog). None: derived from ``host``.
     service: str | None = None
+    # The Host header exactly as sent, when it names something other than what is dialled
+    # (``10.22.12.178:30785`` through a proxy that forwards its caller's Host). Its port is the
+    # caller's business; the port that picks the listener is the dialled one, ``port``.
+    host_header: str | None = None
 
     @classmethod
     def build(
@@ -64,15 +68,20 @@ class TraceRequest:
         items = list(headers.items() if isinstance(headers, Mapping) else (headers or []))
         # curl -H 'Host: x' http://svc: the Host header names x, the connection goes to svc.
         explicit = [v for k, v in items if k.strip().lower() in ("host", ":authority")]
+        host_header: str | None = None
         if explicit and explicit[-1].strip() and explicit[-1].strip() != host:
-            if service is None and host:
-                service = split_host_port(host.strip())[0]
-            host = explicit[-1].strip()
+            if host:
+                dialled_name, dialled_port = split_host_port(host.strip())
+                if service is None:
+                    service = dialled_name
+                if port is None:
+                    port = dialled_port  # the listener is the dialled port, not the Host's
+            host_header = host = explicit[-1].strip()
         raw_host = (host or "").strip()
         if not raw_host:
             raise RequestError("a host is required")
         name, host_port = split_host_port(raw_host)
-        if port is None:
+        if port is None and host_header is None:
             port = host_port
         if port is not None and not 0 < port < 65536:
             raise RequestError(f"port {port} is outside 1..65535")
@@ -100,11 +109,14 @@ class TraceRequest:
             port=port,
             scheme=scheme,
             service=service,
+            host_header=host_header,
         )
 
     @property
     def authority(self) -> str:
         """The ``:authority`` the client sends (host, with the port when one was given)."""
+        if self.host_header is not None:
+            return self.host_header
         return f"{self.host}:{self.port}" if self.port is not None and self.port not in (80, 443) else self.host
 
     @property
@@ -152,6 +164,7 @@ class TraceRequest:
             "source_namespace": self.source_namespace,
             "gateway": self.gateway,
             "service": self.service,
+            "host_header": self.host_header,
         }
 
 

@@ -6,6 +6,11 @@ script against it): keys ``virtual_service``, ``rule_index``, ``rule_name``, ``d
 ``explanation`` are always present; more keys may be added, none removed. When the rule
 taken delegates, ``virtual_service`` / ``rule_index`` name the root rule and the delegate's rules
 appear in ``rules`` (``rules[i].delegate`` names the delegate VirtualService).
+
+``route`` names what took the request, for both APIs: ``{"kind": "VirtualService" | "HTTPRoute"
+| "GRPCRoute", "name": "ns/name", "rule_index": i, "match_index": j}`` (``match_index`` None for
+a rule without matches), or None when no rule took it. A Gateway API backend that does not
+resolve carries ``failure`` (``{"status": 500, "reason", "message"}``) on its destination.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ class DestinationTrace:
     pods: list[str] = field(default_factory=list)  # "ns/name" of the pods behind it
     ready: list[str] = field(default_factory=list)  # those of ``pods`` that are ready
     notes: list[str] = field(default_factory=list)
+    # A Gateway API backendRef that does not resolve: its share is answered with this status.
+    failure: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``host``, ``subset``, ``port``, ``weight`` are the contract)."""
@@ -61,6 +68,7 @@ class DestinationTrace:
             "pods": list(self.pods),
             "ready_pods": len(self.ready),
             "notes": list(self.notes),
+            "failure": self.failure,
         }
 
 
@@ -95,10 +103,13 @@ class RuleTrace:
     matched: bool
     blocks: list[BlockResult]
     delegate: str | None = None
+    kind: str = "VirtualService"  # or HTTPRoute / GRPCRoute (then ``virtual_service`` names the route)
 
     def line(self) -> str:
         """One line of explanation for this rule."""
-        label = f"{self.virtual_service} http[{self.index}]" + (f" {self.name!r}" if self.name else "")
+        where = (f"{self.virtual_service} http[{self.index}]" if self.kind == "VirtualService"
+                 else f"{self.kind} {self.virtual_service} rules[{self.index}]")
+        label = where + (f" {self.name!r}" if self.name else "")
         if self.matched:
             taken = next((b for b in self.blocks if b.matched), None)
             why = taken.summary() if taken else "matched"
@@ -116,6 +127,7 @@ class RuleTrace:
             "matched": self.matched,
             "blocks": [b.to_dict() for b in self.blocks],
             "delegate": self.delegate,
+            "kind": self.kind,
         }
 
 
@@ -142,6 +154,22 @@ class TraceResult:
     retries: dict[str, Any] | None = None
     service: str | None = None  # "ns/name" of the Service the request is addressed to
     notes: list[str] = field(default_factory=list)  # VS selection, traps, assumptions
+    # Gateway API routes: what took the request (kind, name, rule_index, match_index).
+    route_kind: str | None = None
+    route_name: str | None = None
+    match_index: int | None = None
+    request_headers: dict[str, Any] | None = None  # Gateway API header modifiers: set/add/remove
+
+    @property
+    def route(self) -> dict[str, Any] | None:
+        """``{"kind", "name", "rule_index", "match_index"}`` of the rule taken, for both APIs."""
+        if self.route_kind is not None:
+            return {"kind": self.route_kind, "name": self.route_name, "rule_index": self.rule_index,
+                    "match_index": self.match_index}
+        if self.virtual_service is not None and self.rule_index is not None:
+            return {"kind": "VirtualService", "name": self.virtual_service, "rule_index": self.rule_index,
+                    "match_index": self.match_index}
+        return None
 
     @property
     def explanation(self) -> list[str]:
@@ -152,7 +180,9 @@ class TraceResult:
         """The last line: what happens to the request."""
         if self.outcome == "route":
             parts = [
-                f"{d.host}" + (f" subset {d.subset}" if d.subset else "") + f" {d.probability * 100:g}%"
+                f"{d.host or 'an invalid backend'}" + (f" subset {d.subset}" if d.subset else "")
+                + f" {d.probability * 100:g}%" + (f" (answered {d.failure['status']}: {d.failure['reason']})"
+                                                   if d.failure else "")
                 for d in self.destinations
             ]
             return "→ routed to " + ", ".join(parts) if parts else "→ routed nowhere (no destinations)"
@@ -185,6 +215,7 @@ class TraceResult:
             "virtual_service": self.virtual_service,
             "rule_index": self.rule_index,
             "rule_name": self.rule_name,
+            "route": self.route,
             "destinations": [d.to_dict() for d in self.destinations],
             "rewrite": self.rewrite,
             "redirect": self.redirect,
@@ -197,5 +228,6 @@ class TraceResult:
             "timeout": self.timeout,
             "retries": self.retries,
             "rules": [r.to_dict() for r in self.rules],
+            "request_headers": self.request_headers,
             "explanation": self.explanation,
         }

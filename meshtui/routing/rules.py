@@ -98,17 +98,47 @@ def default_route_index(vs: dict[str, Any]) -> int | None:
     return None
 
 
+def _host_is(host: str, name: str) -> bool:
+    """Whether ``name`` (short or full) names ``host`` (as written in the rule, short or full)."""
+    return host == name or host.split(".")[0] == name or name.split(".")[0] == host
+
+
 def destination_index(rule: dict[str, Any], target: str) -> int | None:
-    """The destination named by ``target``: a subset name, else a host (short or full)."""
-    route = rule.get("route") or []
-    for i, d in enumerate(route):
-        if (d.get("destination") or {}).get("subset") == target:
-            return i
-    for i, d in enumerate(route):
-        host = (d.get("destination") or {}).get("host") or ""
-        if not (d.get("destination") or {}).get("subset") and (host == target or host.split(".")[0] == target):
-            return i
-    return None
+    """The destination ``target`` names: ``SUBSET``; ``HOST`` (a destination without subset,
+    host short or full); or ``HOST/SUBSET``. None when nothing matches; ``ReleaseError`` when
+    several do (two hosts with the same subset name): guessing would move the wrong traffic."""
+    keys = [((d.get("destination") or {}).get("host") or "", (d.get("destination") or {}).get("subset") or "")
+            for d in rule.get("route") or []]
+    host, sep, subset = target.rpartition("/")
+    if sep:
+        hits = [i for i, (h, s) in enumerate(keys) if s == subset and _host_is(h, host)]
+    else:
+        hits = [i for i, (_, s) in enumerate(keys) if s == target]
+        if not hits:
+            hits = [i for i, (h, s) in enumerate(keys) if not s and _host_is(h, target)]
+    if len(hits) > 1:
+        names = ", ".join(f"{keys[i][0]}/{keys[i][1]}" for i in hits)
+        raise ReleaseError(f"{target!r} is ambiguous: the rule routes to {names}; name one as HOST/SUBSET")
+    return hits[0] if hits else None
+
+
+def destination_name(rule: dict[str, Any], position: int) -> str:
+    """The shortest name ``destination_index`` takes back to destination ``position``: its
+    subset, else its host; ``HOST/SUBSET`` when the subset name alone is ambiguous."""
+    dest = ((rule.get("route") or [])[position].get("destination")) or {}
+    host, subset = str(dest.get("host") or ""), str(dest.get("subset") or "")
+    short = subset or host
+    try:
+        if destination_index(rule, short) == position:
+            return short
+    except ReleaseError:
+        pass
+    return f"{host}/{subset}"
+
+
+def destination_names(rule: dict[str, Any]) -> str:
+    """The destinations of a rule by name, for messages (``v1, v2`` or ``none``)."""
+    return ", ".join(destination_name(rule, i) for i in range(len(rule.get("route") or []))) or "none"
 
 
 def primary_host(vs: dict[str, Any], rule: dict[str, Any] | None) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from meshtui.model import HTTPRoute, Service, VirtualService
 from meshtui.routing.actions import direct_info, fault_info, redirect_info, retries_info, rewrite_info
 from meshtui.routing.destinations import destination_traces, mirror_traces, service_destination, service_fqdn
+from meshtui.routing.gateway_api_trace import trace_gateway_api
 from meshtui.routing.match import BlockResult, evaluate_block
 from meshtui.routing.request import MESH, RequestError, TraceRequest, split_host_port
 from meshtui.routing.result import RuleTrace, TraceResult
@@ -36,9 +37,8 @@ def resolve_gateway_name(index: Any, gateway: str | None) -> str:
     """``mesh``, ``ns/name``, or a bare Gateway name that exists in exactly one namespace."""
     if not gateway or gateway == MESH or "/" in gateway:
         return gateway or MESH
-    found = sorted(
-        label(g) for g in (as_view(x) for x in getattr(index, "gateways", []) or []) if g.name == gateway
-    )
+    gateways = [*(getattr(index, "gateways", []) or []), *(getattr(index, "k8s_gateways", []) or [])]
+    found = sorted({label(g) for g in (as_view(x) for x in gateways) if g.name == gateway})
     if len(found) == 1:
         return found[0]
     if not found:
@@ -161,6 +161,15 @@ def trace(index: Any, request: TraceRequest) -> TraceResult:
     if port is None and gateway != MESH:
         port = _gateway_port(index, gateway)
     sel = select_virtual_services(index, host, gateway, from_ns, port, _suffix(index))
+    routed = trace_gateway_api(index, request, gateway, host, services, port, src_ns if gateway == MESH else None)
+    if routed is not None:
+        routed.notes[:0] = [*notes, *(sel.notes if sel.virtual_services else [])]
+        if sel.virtual_services:
+            routed.notes.append(
+                "VirtualService " + ", ".join(label(v) for v in sel.virtual_services) + " also applies to this host: "
+                "Istio calls mixing VirtualService and HTTPRoute unsupported (undefined behaviour); traced the HTTPRoute"
+            )
+        return routed
     result = TraceResult(request=request, gateway=gateway, host=host, port=port, outcome="no_route", notes=notes)
     result.notes.extend(sel.notes)
     if services:
@@ -185,6 +194,7 @@ def trace(index: Any, request: TraceRequest) -> TraceResult:
         rule, block = taken
         result.virtual_service = label(vs)
         result.rule_index, result.rule_name = rule.index, rule.name
+        result.match_index = block.index if block is not None else None
         if rule.delegate is not None:
             child = _delegate(index, vs, rule)
             result.rules[-1].delegate = label(child) if child else None
@@ -198,6 +208,7 @@ def trace(index: Any, request: TraceRequest) -> TraceResult:
                 return result
             rule, block = inner
             vs = child
+            result.match_index = block.index if block is not None else None
         _apply_rule(index, vs, rule, block, request, result, from_ns, port)
         return result
     result.outcome = "no_route"

@@ -1,7 +1,8 @@
-"""Weight algebra for the destinations of one HTTP rule.
+"""Weight algebra for the destinations of one HTTP rule: the only one in meshtui.
 
 Every function takes the current integer weights (in route order) and returns a new list that
-sums to exactly ``TOTAL`` (100) with non-negative integers. Whatever is not pinned by the
+sums to exactly ``TOTAL`` (100) with non-negative integers (``pin_weights`` takes another
+``total``: Gateway API backendRefs weights are relative and need not sum to 100). Whatever is not pinned by the
 operation is shared among the other destinations in proportion to their current weights, rounded
 by the largest-remainder method, so the order of the other weights is preserved (a destination
 that had more keeps at least as much). Ties in the remainders go to the destination that had the
@@ -79,26 +80,30 @@ def set_weight(weights: Sequence[int], index: int, value: int) -> list[int]:
         raise WeightError(f"weight {value!r} must be an integer between 0 and {TOTAL}")
     if len(ws) == 1:
         return [TOTAL]
-    others = [w for i, w in enumerate(ws) if i != index]
-    shared = apportion(others, TOTAL - value)
-    shared.insert(index, value)
-    return shared
+    return pin_weights(ws, {index: value})
 
 
-def shift_weight(weights: Sequence[int], index: int, delta: int) -> list[int]:
-    """Move destination ``index`` by ``delta`` points (clamped to 0..100), rebalancing the rest.
-
-    The current weights are first normalised to 100, so a rule whose weights do not sum to 100
-    comes out consistent.
-    """
-    ws = normalize(weights)
-    _check_index(ws, index)
-    return set_weight(ws, index, min(TOTAL, max(0, ws[index] + delta)))
-
-
-def drain(weights: Sequence[int], index: int) -> list[int]:
-    """Send no traffic to destination ``index`` (weight 0); the others absorb its share."""
-    return set_weight(weights, index, 0)
+def pin_weights(weights: Sequence[int], pins: dict[int, int], total: int = TOTAL) -> list[int]:
+    """Destination ``i`` at exactly ``pins[i]``; the others share what is left of ``total`` in
+    proportion to their current ``weights``. ``WeightError`` when the pins exceed ``total``, or
+    pin every destination without adding up to it."""
+    ws = _check(weights)
+    for i, value in pins.items():
+        _check_index(ws, i)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= total:
+            raise WeightError(f"weight {value!r} must be an integer between 0 and {total}")
+    pinned = sum(pins.values())
+    if pinned > total:
+        raise WeightError(f"the weights given add up to {pinned}, more than {total}")
+    others = [i for i in range(len(ws)) if i not in pins]
+    if not others and pinned != total:
+        raise WeightError(f"the weights given add up to {pinned}, not {total}")
+    out = list(ws)
+    for i, value in pins.items():
+        out[i] = value
+    for i, value in zip(others, apportion([ws[i] for i in others], total - pinned)):
+        out[i] = value
+    return out
 
 
 def add_destination(weights: Sequence[int], value: int = 0, position: int | None = None) -> list[int]:

@@ -68,7 +68,7 @@ def _parse_path(path: str, method: str, query: Any) -> RequestInfo | None:
     else:
         return None
     namespace = None
-    if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] in BY_PLURAL and BY_PLURAL[rest[2]].namespaced:
+    if len(rest) >= 3 and rest[0] == "namespaces" and any(t.plural == rest[2] and t.namespaced for t in BY_PLURAL.values()):
         namespace, rest = rest[1], rest[2:]
     if not rest:
         return RequestInfo(group, version, None, "", None, None, None, "discovery")
@@ -247,7 +247,7 @@ class Api:
                 raise StoreError(400, "BadRequest", "invalid limit") from None
             return json_response(list_body(self.store, q, limit, request.query.get("continue"), table))
         if info.verb == "get":
-            entry = self.store.get_entry(t.plural, info.namespace, info.name or "")
+            entry = self.store.get_entry(t.key, info.namespace, info.name or "")
             if entry is None:
                 from meshtui.sandbox.store import not_found
                 raise not_found(t, info.name or "")

@@ -20,7 +20,7 @@ import hashlib
 from importlib import resources
 from typing import Any
 
-from meshtui.sandbox.kinds import ISTIO_GROUP, TYPES, ResourceType, group_versions
+from meshtui.sandbox.kinds import TYPES, ResourceType, group_versions
 
 SERVER_VERSION = {
     "major": "1", "minor": "32", "gitVersion": "v1.32.0-meshtui-sandbox",
@@ -89,20 +89,28 @@ def resource_list(group: str, version: str) -> dict[str, Any] | None:
 
 
 # -- CustomResourceDefinitions --------------------------------------------------------------------
+# The shipped CRDs (Istio's networking kinds, the Gateway API) whose schemas the sandbox serves.
+_CRD_FILES = ("networking.istio.io.crds.yaml", "gateway.networking.k8s.io.crds.yaml")
+
+
 @functools.cache
 def _crd_documents() -> tuple[dict[str, Any], ...]:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    text = resources.files("meshtui.data").joinpath("networking.istio.io.crds.yaml").read_text("utf-8")
-    served = {t.kind for t in TYPES if t.group == ISTIO_GROUP}
-    return tuple(d for d in yaml.load_all(text, Loader=loader)
-                 if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition"
-                 and (d.get("spec") or {}).get("names", {}).get("kind") in served)
+    served = {(t.group, t.kind) for t in TYPES}
+    out = []
+    for name in _CRD_FILES:
+        text = resources.files("meshtui.data").joinpath(name).read_text("utf-8")
+        out.extend(d for d in yaml.load_all(text, Loader=loader)
+                   if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition"
+                   and ((d.get("spec") or {}).get("group"), (d.get("spec") or {}).get("names", {}).get("kind")) in served)
+    return tuple(out)
 
 
 def istio_crds() -> list[dict[str, Any]]:
-    """The CRDs of the served Istio kinds, as fresh objects ready to store (status Established)."""
+    """The CRDs of the served Istio and Gateway API kinds, as fresh objects ready to store
+    (status Established)."""
     import orjson
 
     out = []
@@ -169,17 +177,17 @@ def custom_resource_crds() -> list[dict[str, Any]]:
 
 
 @functools.cache
-def printer_columns() -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """(kind, version) -> the CRD's additionalPrinterColumns (for Table responses)."""
-    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+def printer_columns() -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+    """(group, kind, version) -> the CRD's additionalPrinterColumns (for Table responses)."""
+    out: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for doc in _crd_documents():
         kind = doc["spec"]["names"]["kind"]
         for v in doc["spec"]["versions"]:
-            out[(kind, v["name"])] = v.get("additionalPrinterColumns") or []
+            out[(doc["spec"]["group"], kind, v["name"])] = v.get("additionalPrinterColumns") or []
     for t in TYPES:
         for v in t.versions:
             if t.kind in _CUSTOM_COLUMNS:
-                out[(t.kind, v)] = _CUSTOM_COLUMNS[t.kind]
+                out[(t.group, t.kind, v)] = _CUSTOM_COLUMNS[t.kind]
     return out
 
 
@@ -230,7 +238,8 @@ def openapi_v3_document(gv_path: str) -> dict[str, Any] | None:
     crd_schemas = {}
     for doc in _crd_documents():
         for v in doc["spec"]["versions"]:
-            crd_schemas[(doc["spec"]["names"]["kind"], v["name"])] = (v.get("schema") or {}).get("openAPIV3Schema")
+            crd_schemas[(doc["spec"]["group"], doc["spec"]["names"]["kind"], v["name"])] = (
+                (v.get("schema") or {}).get("openAPIV3Schema"))
     for t in TYPES:
         for v in t.versions:
             if _gv_path(t.group, v) != gv_path:
@@ -239,7 +248,7 @@ def openapi_v3_document(gv_path: str) -> dict[str, Any] | None:
             paths[base] = {"get": _op(t, v, "list"), "post": _op(t, v, "post")}
             paths[base + "/{name}"] = {"get": _op(t, v, "get"), "put": _op(t, v, "put"),
                                        "patch": _op(t, v, "patch"), "delete": _op(t, v, "delete")}
-            schema = crd_schemas.get((t.kind, v))
+            schema = crd_schemas.get((t.group, t.kind, v))
             if schema is not None:
                 full = {**schema, "x-kubernetes-group-version-kind": [
                     {"group": t.group, "kind": t.kind, "version": v}]}

@@ -70,12 +70,12 @@ def parse_query(request: web.Request, rtype: ResourceType, version: str, namespa
 def _candidates(store: Store, q: Query) -> list[Entry]:
     if q.name is not None:
         if q.rtype.namespaced and q.namespace:
-            e = store.get_entry(q.rtype.plural, q.namespace, q.name)
+            e = store.get_entry(q.rtype.key, q.namespace, q.name)
             return [e] if e else []
         if not q.rtype.namespaced:
-            e = store.get_entry(q.rtype.plural, None, q.name)
+            e = store.get_entry(q.rtype.key, None, q.name)
             return [e] if e else []
-    return store.list_entries(q.rtype.plural, q.namespace)
+    return store.list_entries(q.rtype.key, q.namespace)
 
 
 def _encode_continue(rv: int, start: int, sid: str) -> str:
@@ -138,7 +138,7 @@ def _bookmark(q: Query, rv: int, initial_end: bool = False, table: TableConverte
 def _translate(q: Query, ev: Event, table: TableConverter | None = None) -> bytes | None:
     """One store event as this watch sees it (selector changes become ADDED/DELETED), its object
     as a Table when ``table`` is given."""
-    if ev.plural != q.rtype.plural:
+    if ev.plural != q.rtype.key:
         return None
     new_ok = q.matches(ev.new.obj)
     old_ok = ev.old is not None and q.matches(ev.old.obj)

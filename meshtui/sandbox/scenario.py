@@ -12,7 +12,7 @@ from importlib.resources.abc import Traversable
 from typing import Any
 
 from meshtui.sandbox import podgen
-from meshtui.sandbox.kinds import BY_KIND
+from meshtui.sandbox.kinds import type_for
 from meshtui.sandbox.store import Store, StoreError
 
 _ORDER = ("Namespace", "ConfigMap", "Service", "Deployment")
@@ -58,7 +58,7 @@ class _Loader:
 
     def create(self, obj: dict[str, Any]) -> None:
         kind = obj.get("kind", "")
-        t = BY_KIND.get(kind)
+        t = type_for(str(obj.get("apiVersion") or ""), kind)
         if t is None:
             return  # a kind the sandbox does not serve (ServiceAccount...): a real cluster has it, we skip it
         obj["apiVersion"] = t.api_version()
@@ -148,15 +148,24 @@ def attach_endpoints_controller(store: Store) -> None:
     store.add_listener(on_change)
 
 
-def load_scale(store: Store, n: int, per_namespace: int = 100) -> None:
+def load_scale(store: Store, n: int, per_namespace: int = 100, httproutes: bool = False) -> None:
     """Add ``n`` services (namespaces ``scale-0``...), each with a VirtualService (90/10 v1/v2),
-    a DestinationRule (subsets v1, v2), 4 pods (2 per version) and its Endpoints."""
+    a DestinationRule (subsets v1, v2), 4 pods (2 per version) and its Endpoints. With
+    ``httproutes``, each namespace also gets a Gateway API Gateway ``edge`` and each service an
+    HTTPRoute on it (host ``<svc>.<ns>.example.com``, two path rules): n HTTPRoutes beside the
+    mesh, north-south, so they do not mix with its VirtualServices."""
     loader = _Loader(store)
     loader.pod_ips = podgen.IPAllocator(10, 100)
     for i in range(n):
         ns = f"scale-{i // per_namespace}"
         if i % per_namespace == 0:
             ensure_namespace(store, ns, {"istio-injection": "enabled"})
+            if httproutes:
+                store.create({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+                              "metadata": {"name": "edge", "namespace": ns},
+                              "spec": {"gatewayClassName": "istio", "listeners": [
+                                  {"name": "http", "port": 80, "protocol": "HTTP",
+                                   "hostname": f"*.{ns}.example.com"}]}})
         name = f"svc-{i}"
         svc = {"apiVersion": "v1", "kind": "Service",
                "metadata": {"name": name, "namespace": ns, "labels": {"app": name, "service": name}},
@@ -181,4 +190,11 @@ def load_scale(store: Store, n: int, per_namespace: int = 100) -> None:
                       "metadata": {"name": name, "namespace": ns},
                       "spec": {"host": name, "subsets": [{"name": "v1", "labels": {"version": "v1"}},
                                                          {"name": "v2", "labels": {"version": "v2"}}]}})
+        if httproutes:
+            store.create({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+                          "metadata": {"name": name, "namespace": ns},
+                          "spec": {"parentRefs": [{"name": "edge"}], "hostnames": [f"{name}.{ns}.example.com"],
+                                   "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/api"}}],
+                                              "backendRefs": [{"name": name, "port": 8080}]},
+                                             {"backendRefs": [{"name": name, "port": 8080}]}]}})
         sync_endpoints(store, svc, pods)

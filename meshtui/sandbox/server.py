@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import gc
-import importlib
-import importlib.util
 import os
 import secrets
 import socket
@@ -36,7 +33,9 @@ from aiohttp import web
 
 from meshtui.sandbox import kubeconfig
 from meshtui.sandbox.api import Api, User
+from meshtui.sandbox.pod_routes import add_pod_routes
 from meshtui.sandbox.store import Store
+from meshtui.util.gcpause import gc_paused
 
 if TYPE_CHECKING:
     from meshtui.sandbox.traffic import TrafficSimulator
@@ -56,7 +55,8 @@ class Sandbox:
     def __init__(self, port: int = 0, *, scenario: bool = True, scale: int = 0,
                  event_window: int = 1000, bookmark_interval: float = 60.0,
                  watch_timeout: float = 1800.0, tls: bool = True, traffic: bool | None = None,
-                 traffic_rps: float | None = None, traffic_seed: int | None = None) -> None:
+                 traffic_rps: float | None = None, traffic_seed: int | None = None,
+                 scale_httproutes: bool = False) -> None:
         self.requested_port = port
         self.tls = tls
         self.ca_pem: bytes | None = None
@@ -69,6 +69,8 @@ class Sandbox:
         self.store = Store(event_window=event_window)
         self._scenario = scenario
         self._scale = scale
+        # With ``scale``: also a Gateway API Gateway per namespace and an HTTPRoute per service.
+        self._scale_httproutes = scale_httproutes
         self._traffic_on = (scenario and not scale) if traffic is None else traffic
         self._traffic_rps = traffic_rps
         self._traffic_seed = traffic_seed
@@ -95,8 +97,7 @@ class Sandbox:
             app["store"] = self.store
             app["sandbox"] = self
             app["api"] = self.api
-            if importlib.util.find_spec("meshtui.sandbox.pod_routes") is not None:
-                importlib.import_module("meshtui.sandbox.pod_routes").add_pod_routes(app)
+            add_pod_routes(app)
         self.api.add_routes(app)
 
         async def on_shutdown(_app: web.Application) -> None:
@@ -139,18 +140,16 @@ class Sandbox:
 
             # Generating tens of thousands of small dicts triggers full GC passes over and over;
             # pausing the collector makes --scale 5000 several times faster.
-            was_enabled = gc.isenabled()
-            gc.disable()
-            try:
+            # The loaded objects live as long as the sandbox: frozen, GC scans skip them.
+            with gc_paused(freeze=True):
                 if self._scenario:
                     scenario.load_demo(self.store)
                 if self._scale:
-                    scenario.load_scale(self.store, self._scale)
-            finally:
-                if was_enabled:
-                    gc.enable()
-            gc.freeze()  # the loaded objects live as long as the sandbox; keep them out of GC scans
+                    scenario.load_scale(self.store, self._scale, httproutes=self._scale_httproutes)
             scenario.attach_endpoints_controller(self.store)
+        from meshtui.sandbox.gateway_status import GatewayStatusController
+
+        GatewayStatusController.attach(self.store)  # Istio's controller writes Gateway API status
         if self._traffic_on and "logs" in self.app:
             from meshtui.sandbox.traffic import TrafficSimulator
             from meshtui.sandbox.workloads import ensure_clients

@@ -30,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from meshtui.sandbox.kinds import BY_KIND, BY_PLURAL, ResourceType
+from meshtui.sandbox.kinds import BY_PLURAL, ResourceType, type_for
 
 Key = tuple[str, str]  # (namespace, name); namespace "" for cluster-scoped objects
 Listener = Callable[[str, dict[str, Any]], None]
@@ -124,7 +124,7 @@ class Expired(Exception):
 
 # Kinds whose strategy maintains metadata.generation (bumped when anything but metadata and
 # status changes).
-_GENERATION_GROUPS = frozenset({"apps", "networking.istio.io", "apiextensions.k8s.io"})
+_GENERATION_GROUPS = frozenset({"apps", "networking.istio.io", "apiextensions.k8s.io", "gateway.networking.k8s.io"})
 
 
 def _strip(obj: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +135,7 @@ class Store:
     """Objects of every sandbox kind, a global resourceVersion and a window of recent events."""
 
     def __init__(self, event_window: int = 1000) -> None:
-        self._objects: dict[str, dict[Key, Entry]] = {t.plural: {} for t in BY_PLURAL.values()}
+        self._objects: dict[str, dict[Key, Entry]] = {t.key: {} for t in BY_PLURAL.values()}
         self._sorted: dict[str, list[Key] | None] = {p: None for p in self._objects}
         self._rv = itertools.count(1)
         self.resource_version = 0
@@ -234,7 +234,7 @@ class Store:
         self._events.append(ev)
 
     def _commit(self, t: ResourceType, type_: str, key: Key, old: Entry | None, new: Entry) -> None:
-        ev = Event(new.rv, type_, t.plural, key, old, new)
+        ev = Event(new.rv, type_, t.key, key, old, new)
         self._record(ev)
         for hook in list(self._event_hooks):
             hook(ev)
@@ -249,7 +249,7 @@ class Store:
     @staticmethod
     def type_of(obj: dict[str, Any]) -> ResourceType:
         """The resource type of an object by its kind; StoreError 400 if not served."""
-        t = BY_KIND.get(str(obj.get("kind")))
+        t = type_for(str(obj.get("apiVersion") or ""), str(obj.get("kind")))
         if t is None:
             raise StoreError(400, "BadRequest", f"no kind {obj.get('kind')!r} is served by the sandbox")
         return t
@@ -266,7 +266,7 @@ class Store:
                              {"name": ns, "kind": "namespaces"})
         name = meta.get("name", "")
         key = (ns, name)
-        if key in self._objects[t.plural]:
+        if key in self._objects[t.key]:
             raise StoreError(409, "AlreadyExists", f'{t.qualified} "{name}" already exists',
                              {"name": name, "group": t.group, "kind": t.plural})
         if meta.get("resourceVersion"):
@@ -285,8 +285,8 @@ class Store:
             return obj
         meta["resourceVersion"] = str(self._next_rv())
         entry = Entry(obj, self.resource_version)
-        self._objects[t.plural][key] = entry
-        self._sorted[t.plural] = None
+        self._objects[t.key][key] = entry
+        self._sorted[t.key] = None
         self._commit(t, "ADDED", key, None, entry)
         return obj
 
@@ -297,7 +297,7 @@ class Store:
         ns = meta.get("namespace", "") if t.namespaced else ""
         name = meta.get("name", "")
         key = (ns, name)
-        old = self._objects[t.plural].get(key)
+        old = self._objects[t.key].get(key)
         if old is None:
             raise not_found(t, name)
         given = meta.get("resourceVersion")
@@ -327,7 +327,7 @@ class Store:
             return obj
         meta["resourceVersion"] = str(self._next_rv())
         entry = Entry(obj, self.resource_version)
-        self._objects[t.plural][key] = entry
+        self._objects[t.key][key] = entry
         self._commit(t, "MODIFIED", key, old, entry)
         return obj
 
@@ -351,8 +351,8 @@ class Store:
         if plural == "namespaces":
             for other in BY_PLURAL.values():
                 if other.namespaced:
-                    for e in self.list_entries(other.plural, name):
-                        self.delete(other.plural, name, e.obj["metadata"]["name"])
+                    for e in self.list_entries(other.key, name):
+                        self.delete(other.key, name, e.obj["metadata"]["name"])
         del self._objects[plural][key]
         self._sorted[plural] = None
         rv = self._next_rv()

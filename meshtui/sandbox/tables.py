@@ -299,7 +299,7 @@ def _crd_columns(store: Store, rtype: ResourceType, version: str) -> list[dict[s
     if crd is None:
         from meshtui.sandbox import discovery
 
-        return discovery.printer_columns().get((rtype.kind, version))
+        return discovery.printer_columns().get((rtype.group, rtype.kind, version))
     for v in (crd.get("spec") or {}).get("versions") or []:
         if v.get("name") == version:
             return list(v.get("additionalPrinterColumns") or [])

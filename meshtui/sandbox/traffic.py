@@ -104,7 +104,7 @@ class TrafficSimulator:
         self.sent = 0  # requests simulated so far
         self.failures = 0  # requests the simulator itself could not simulate (a bug or odd config)
         self.last_failure = ""
-        objects = (o for t in BY_PLURAL.values() if t.kind not in _SKIP_KINDS for o in store.list(t.plural))
+        objects = (o for t in BY_PLURAL.values() if t.kind not in _SKIP_KINDS for o in store.list(t.key))
         self.index = MeshIndex(objects)
         self._traces: dict[tuple[Any, ...], TraceResult | None] = {}
         self._ports: dict[tuple[Any, ...], int] = {}
@@ -120,7 +120,8 @@ class TrafficSimulator:
         meta = obj.get("metadata") or {}
         try:
             if event_type == "DELETED":
-                self.index.delete(kind, meta.get("namespace", ""), meta.get("name", ""))
+                group = str(obj.get("apiVersion") or "").rpartition("/")[0]
+                self.index.delete(kind, meta.get("namespace", ""), meta.get("name", ""), group=group)
             else:
                 self.index.upsert(obj)
         except Exception as exc:  # the store calls us inside its write: never fail that write
@@ -279,7 +280,10 @@ class TrafficSimulator:
             xff, remote = "-", f"{client.ip}:{self._ephemeral()}"
             port = choice.destination.port if choice.destination else result.port
             local = f"{svc.cluster_ip if svc and svc.cluster_ip else '10.96.0.1'}:{port or 80}"
-        route = "default" if result.outcome == "default" else (result.rule_name or "-")
+        # Envoy's route name: the rule's name, "default" for Istio's default route, and for a
+        # Host no virtual host lists, the catch-all "allow_any" (ALLOW_ANY outbound policy).
+        route = {"default": "default", "passthrough": "allow_any"}.get(
+            result.outcome, result.rule_name or "-")
         client_line = {**base, "xff": xff, "downstream_local": local, "downstream_remote": remote,
                        "server_name": "-", "route": route}
         if choice.pod is None:
@@ -315,7 +319,9 @@ class TrafficSimulator:
         policy = RetryPolicy.of(result.retries)
         timeout = parse_duration_ms(result.timeout) or float("inf")
         service = self._service(dest.service)
-        sni = f"outbound_.{dest.port or ''}_.{dest.subset or ''}_.{dest.host}"
+        # PassthroughCluster sends plain text to the dialled address: no mTLS, so no SNI inbound.
+        sni = ("-" if result.outcome == "passthrough"
+               else f"outbound_.{dest.port or ''}_.{dest.subset or ''}_.{dest.host}")
         elapsed = choice.delay_ms + rng.uniform(0.1, 0.5)  # fault delay, then the client proxy's own work
         attempts: list[tuple[float, Pod, dict[str, Any]]] = []  # (offset ms, pod, server fields)
         pod_key, tries, code, flags, details, upstream_ms = choice.pod, 0, 200, "-", "via_upstream", 0.0
@@ -360,9 +366,15 @@ class TrafficSimulator:
         # An injected delay (DI) stays flagged next to what the upstream exchange adds.
         joined = [f for f in choice.response_flags.split(",") if f and f != "-"]
         flags = ",".join(joined + ([flags] if flags != "-" else [])) or "-"
+        if result.outcome == "passthrough":
+            # PassthroughCluster connects to the address the client dialled (the ClusterIP);
+            # kube-proxy picks the pod, so no subset and no DestinationRule apply.
+            cluster, upstream_host = "PassthroughCluster", line["downstream_local"]
+        else:
+            cluster = outbound_cluster(dest.port, dest.subset, dest.host)
+            upstream_host = last_server["upstream_host"]
         line.update(code=code, flags=flags, details=details, sent=sent, duration_ms=elapsed,
-                    upstream_ms=upstream_ms, upstream_host=last_server["upstream_host"],
-                    cluster=outbound_cluster(dest.port, dest.subset, dest.host), start=start,
+                    upstream_ms=upstream_ms, upstream_host=upstream_host, cluster=cluster, start=start,
                     upstream_local=f"{client.ip}:{self._ephemeral()}")
         out.append((end, client.namespace, client.name, access_line(**line)))
         for offset, pod, server in attempts:

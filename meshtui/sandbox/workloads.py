@@ -4,8 +4,9 @@ of each app answers.
 - ``FLOWS``: the demo's callers (the ingress gateway for ``catalog.istioinaction.io`` and
   Bookinfo's ``/productpage``; a ``curl`` pod in ``default`` calling ``backend-service`` plain,
   with ``x-canary: true`` and under ``/test/v1``; productpage calling reviews, some requests as
-  ``end-user: jason``, and details; reviews v2/v3 calling ratings), each with its share of the
-  total request rate.
+  ``end-user: jason``, and details; reviews v2/v3 calling ratings; the ``legacy-gateway`` proxy
+  calling ``backend-service`` with its callers' Host, which no VirtualService lists: the
+  Host-header trap), each with its share of the total request rate.
 - ``behaviour_for(labels)``: latency distribution, error rate and response size per app/version.
   catalog v2 answers ~5 % 503s with a slow tail, reviews v3 is slower, backend-service v1
   answers some 500s: the demo has something to find.
@@ -123,6 +124,7 @@ _BROWSERS = (
 )
 _EDGE_CLIENTS = ("172.18.0.1", "203.0.113.24", "198.51.100.7", "192.0.2.61")
 _INGRESS = {"istio": "ingressgateway"}
+LEGACY_GATEWAY_HOST = "10.22.12.178:30785"
 
 FLOWS: tuple[Flow, ...] = (
     Flow("edge-catalog", "istio-system", _INGRESS, 0.25, (
@@ -144,6 +146,12 @@ FLOWS: tuple[Flow, ...] = (
         RequestKind(0.15, "backend-service", ("/api/orders",), (("x-canary", "true"),)),
         RequestKind(0.10, "backend-service", ("/test/v1/api/orders", "/test/v1/healthz")),
     ), ("curl/8.16.0",)),
+    # A proxy that forwards its callers' Host (node IP:NodePort) while dialling backend-service:
+    # that Host matches no VirtualService host, so the 90/10 split does not apply to it.
+    Flow("legacy-gateway-backend", "default", {"app": "legacy-gateway"}, 0.15, (
+        RequestKind(1.0, "backend-service", ("/api/orders", "/api/users/42"),
+                    (("host", LEGACY_GATEWAY_HOST),)),
+    ), ("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",)),
     Flow("productpage-reviews", "bookinfo", {"app": "productpage"}, 0.15, (
         RequestKind(0.8, "reviews:9080", ("/reviews/0",)),
         RequestKind(0.2, "reviews:9080", ("/reviews/0",), (("end-user", "jason"),)),

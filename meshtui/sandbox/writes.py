@@ -15,7 +15,7 @@ import orjson
 from aiohttp import web
 
 from meshtui.sandbox import patch as patches
-from meshtui.sandbox.kinds import ISTIO_GROUP, ResourceType
+from meshtui.sandbox.kinds import GATEWAY_API_GROUP, ISTIO_GROUP, ResourceType
 from meshtui.sandbox.listing import Query
 from meshtui.sandbox.store import Store, StoreError, copy_obj, not_found
 
@@ -133,21 +133,24 @@ def _validate(ctx: WriteContext, obj: dict[str, Any]) -> dict[str, str] | None:
                        "with an alphanumeric character (e.g. 'example.com', regex used for validation is "
                        r"'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"))
     unknown: list[str] = []
-    if t.group == ISTIO_GROUP:
-        try:
-            from meshtui.model.schema import validate
-        except ImportError:  # the model package is written in parallel; validate when it lands
-            validate = None
-        if validate is not None:
-            probe = {**obj, "apiVersion": t.api_version(ctx.version)}
-            for e in validate(probe, strict=True):
-                m = _UNKNOWN.match(e.message)
-                if m:
-                    unknown.append(e.path)
-                else:
-                    errors.append((e.path, e.message))
+    if t.group in (ISTIO_GROUP, GATEWAY_API_GROUP):
+        from meshtui.model.schema import validate
+
+        probe = {**obj, "apiVersion": t.api_version(ctx.version)}
+        for e in validate(probe, strict=True):
+            m = _UNKNOWN.match(e.message)
+            if m:
+                unknown.append(e.path)
+            else:
+                errors.append((e.path, e.message))
     if errors:
         raise _invalid(t, name, errors)
+    if t.group == GATEWAY_API_GROUP:
+        # The API server stores Gateway API objects with their schema defaults filled in.
+        from meshtui.model.schema import defaulted
+
+        obj.update({k: v for k, v in defaulted({**obj, "apiVersion": t.api_version(ctx.version)}).items()
+                    if k not in ("apiVersion", "metadata")})
     if not unknown:
         return None
     if ctx.field_validation == "Strict":
@@ -191,7 +194,7 @@ def update(store: Store, ctx: WriteContext, obj: dict[str, Any],
            status_only: bool = False) -> tuple[dict[str, Any], dict[str, str] | None]:
     """PUT: replace an object; 409 on a stale resourceVersion."""
     _check_identity(ctx, obj)
-    current = store.get(ctx.rtype.plural, ctx.namespace, ctx.name or "")
+    current = store.get(ctx.rtype.key, ctx.namespace, ctx.name or "")
     if current is None:
         raise not_found(ctx.rtype, ctx.name or "")
     if status_only:
@@ -209,7 +212,7 @@ def patch(store: Store, ctx: WriteContext, content_type: str, raw: bytes,
           status_only: bool = False) -> tuple[dict[str, Any], dict[str, str] | None]:
     """PATCH: merge / JSON / strategic merge patch applied to the current object."""
     t = ctx.rtype
-    current = store.get(t.plural, ctx.namespace, ctx.name or "")
+    current = store.get(t.key, ctx.namespace, ctx.name or "")
     if current is None:
         raise not_found(t, ctx.name or "")
     accepted = ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"]
@@ -253,7 +256,7 @@ def delete(store: Store, ctx: WriteContext, options: dict[str, Any]) -> dict[str
     t = ctx.rtype
     pre = options.get("preconditions") or {}
     dry = ctx.dry_run or "All" in (options.get("dryRun") or [])
-    last = store.delete(t.plural, ctx.namespace, ctx.name or "", dry_run=dry,
+    last = store.delete(t.key, ctx.namespace, ctx.name or "", dry_run=dry,
                         precondition_rv=pre.get("resourceVersion"), precondition_uid=pre.get("uid"))
     if t.return_deleted:
         return {**last, "apiVersion": t.api_version(ctx.version)}
@@ -266,10 +269,10 @@ def delete_collection(store: Store, ctx: WriteContext, q: Query) -> dict[str, An
     """DELETE on a collection: every selected object; returns the list of deleted objects."""
     t = ctx.rtype
     items = []
-    for e in list(store.list_entries(t.plural, ctx.namespace)):
+    for e in list(store.list_entries(t.key, ctx.namespace)):
         if q.matches(e.obj):
             m = e.obj["metadata"]
-            items.append(store.delete(t.plural, m.get("namespace"), m["name"], dry_run=ctx.dry_run))
+            items.append(store.delete(t.key, m.get("namespace"), m["name"], dry_run=ctx.dry_run))
     av = t.api_version(ctx.version)
     return {"kind": f"{t.kind}List", "apiVersion": av,
             "metadata": {"resourceVersion": str(store.resource_version)},

@@ -107,6 +107,24 @@ class ApplyResult:
     dry_run: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a source can do, declared as data: the UI and the CLI read these, never guess from
+    attributes. Whether writes are allowed right now is ``Source.read_only_reason()`` (it may
+    have to ask the server); ``read_only`` here is what is known without asking."""
+
+    #: kubeconfig contexts to switch between (``:ctx``).
+    contexts: bool = False
+    #: a live Envoy admin per pod (else proxy config is generated from the mesh).
+    envoy_admin: bool = False
+    #: pod logs to follow.
+    logs: bool = False
+    #: running proxies that a write propagates to (the propagation check).
+    live_proxies: bool = False
+    #: why writes are refused whatever the server says (``--read-only``), else None.
+    read_only: str | None = None
+
+
 class SourceError(Exception):
     """Base of the errors a source raises; ``str()`` is a one-line cause fit for the user."""
 
@@ -139,12 +157,32 @@ class UnavailableError(SourceError):
     """The source cannot be reached right now (server down, network)."""
 
 
+class OutcomeUnknownError(UnavailableError):
+    """A write was sent but its answer never came (read timeout, connection lost after the
+    request went out): the source may or may not have applied it. Only reading the object back
+    tells."""
+
+
+class UnauthorizedError(SourceError):
+    """The source rejected the credentials (HTTP 401: an expired or invalid token)."""
+
+
+class ConfigurationError(SourceError):
+    """The source cannot even be opened: a missing, empty or malformed kubeconfig, an unknown
+    context. Nothing was contacted."""
+
+
 @runtime_checkable
 class Source(Protocol):
     """Where the mesh comes from: a live cluster, the sandbox, or a directory of manifests."""
 
     #: What the status bar shows: a kube context or a directory.
     description: str
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this source can do (contexts, Envoy admin, logs, live proxies, writes)."""
+        ...
 
     def read_only_reason(self) -> str | None:
         """Why writes are refused (``--read-only``, 403, RBAC), or ``None`` when they are allowed."""
@@ -176,12 +214,22 @@ class Source(Protocol):
         since_seconds: int | None = None,
         stop: threading.Event | None = None,
     ) -> Iterator[str]:
-        """Yield the pod container's log lines (without newline); follow until ``stop`` is set."""
+        """The pod container's log lines (without newline); follow until ``stop`` is set. The
+        stream is opened before this returns (failures to open it raise here), so a returned
+        iterator is a stream the source accepted."""
         ...
 
     def envoy_admin(self, namespace: str, pod: str, path: str) -> bytes:
         """GET ``path`` (e.g. ``/config_dump?include_eds``, ``/clusters?format=json``) from the
         pod's Envoy admin port 15000."""
+        ...
+
+    def contexts(self) -> list[str]:
+        """The kubeconfig contexts this source can switch to (empty without ``capabilities.contexts``)."""
+        ...
+
+    def with_context(self, context: str) -> "Source":
+        """The same source on another context; ``SourceError`` when it cannot switch."""
         ...
 
     def close(self) -> None:

@@ -29,6 +29,7 @@ import yaml
 
 from meshtui.sources.base import (
     ApplyResult,
+    Capabilities,
     ConflictError,
     ConnectionState,
     ForbiddenError,
@@ -369,6 +370,19 @@ class FilesSource:
     def envoy_admin(self, namespace: str, pod: str, path: str) -> bytes:
         """Always ``NotFoundError``: manifests on disk have no Envoy to ask."""
         raise NotFoundError(_NO_PODS.format(what=f"Envoy admin of {namespace}/{pod}"))
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """A directory: no contexts, Envoy, logs or running proxies; writes unless read-only."""
+        return Capabilities(read_only=READ_ONLY_REASON if self.read_only else None)
+
+    def contexts(self) -> list[str]:
+        """None: a directory has no kubeconfig."""
+        return []
+
+    def with_context(self, context: str) -> "FilesSource":
+        """Always ``SourceError``: a directory has no contexts."""
+        raise SourceError(f"{self.description}: a directory of manifests has no context {context!r}")
 
     def close(self) -> None:
         """Nothing to release: the source holds no connections or threads."""

@@ -15,16 +15,20 @@ from typing import Any
 
 from meshtui.sources.base import (
     ApplyResult,
+    Capabilities,
+    ConfigurationError,
     ConflictError,
     ForbiddenError,
     InvalidObjectError,
     LoadError,
     NotFoundError,
     ObjectKey,
+    OutcomeUnknownError,
     RawObject,
     Snapshot,
     SourceError,
     SourceEvent,
+    UnauthorizedError,
     UnavailableError,
 )
 from meshtui.sources.kube_kinds import (
@@ -37,7 +41,7 @@ from meshtui.sources.kube_kinds import (
     list_kind,
 )
 from meshtui.sources.kube_pods import envoy_admin_get, stream_logs
-from meshtui.sources.kube_rest import HttpError, Rest, one_line
+from meshtui.sources.kube_rest import READ_TIMEOUT, HttpError, Rest, one_line
 from meshtui.sources.kube_watch import WatchSettings, watch_kinds
 
 # Kinds meshtui may write, by (group, kind) -> plural. Pods, Endpoints, Namespaces are read-only.
@@ -72,9 +76,10 @@ class KubeSource:
         settings: WatchSettings | None = None,
         on_close: Callable[[], None] | None = None,
         page_size: int = PAGE_SIZE,
+        read_timeout: float = READ_TIMEOUT,
     ) -> None:
         self.api_client = api_client
-        self.rest = Rest(api_client)
+        self.rest = Rest(api_client, read_timeout=read_timeout)
         self.description = description
         self.namespace = namespace or None
         self.read_only = read_only
@@ -106,20 +111,24 @@ class KubeSource:
         settings: WatchSettings | None = None,
         on_close: Callable[[], None] | None = None,
         page_size: int = PAGE_SIZE,
+        read_timeout: float = READ_TIMEOUT,
     ) -> "KubeSource":
         """Open the kubeconfig ``context`` (default: current context) of ``kubeconfig`` (default:
         ``$KUBECONFIG`` or ``~/.kube/config``); in a pod without a kubeconfig, the in-cluster
-        service account. Raises ``SourceError`` with a one-line cause."""
+        service account. Nothing is contacted yet. Raises ``ConfigurationError`` with a
+        one-line cause."""
         from kubernetes import client, config
 
         if kubeconfig is None and context is None and _in_cluster_only():
-            return cls.in_cluster(read_only, namespace=namespace, settings=settings, page_size=page_size)
+            return cls.in_cluster(read_only, namespace=namespace, settings=settings, page_size=page_size,
+                                  read_timeout=read_timeout)
+        _check_kubeconfig_exists(kubeconfig)
         cfg = client.Configuration()
         try:
             contexts, current = config.list_kube_config_contexts(kubeconfig)
             names = [c.get("name") for c in contexts or ()]
             if context is not None and context not in names:
-                raise SourceError(f"kubeconfig: no context named {context!r} (have: {', '.join(names)})")
+                raise ConfigurationError(f"kubeconfig: no context named {context!r} (have: {', '.join(names)})")
             config.load_kube_config(
                 config_file=kubeconfig, context=context, client_configuration=cfg, persist_config=False
             )
@@ -128,17 +137,17 @@ class KubeSource:
         except Exception as exc:  # ConfigException, OSError, YAML errors, malformed entries
             where = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
             cause = str(exc) if isinstance(exc, config.ConfigException) else f"{type(exc).__name__}: {exc}"
-            raise SourceError(f"kubeconfig {where}: {one_line(cause, 200)}") from exc
+            raise ConfigurationError(f"kubeconfig {where}: {one_line(cause, 200)}") from exc
         name = context or (current or {}).get("name") or "kubernetes"
         source = cls(_api_client(cfg), description=name, namespace=namespace, read_only=read_only,
-                     settings=settings, on_close=on_close, page_size=page_size)
+                     settings=settings, on_close=on_close, page_size=page_size, read_timeout=read_timeout)
         source.kubeconfig = kubeconfig
         return source
 
     @classmethod
     def in_cluster(
         cls, read_only: bool = False, *, namespace: str | None = None,
-        settings: WatchSettings | None = None, page_size: int = PAGE_SIZE,
+        settings: WatchSettings | None = None, page_size: int = PAGE_SIZE, read_timeout: float = READ_TIMEOUT,
     ) -> "KubeSource":
         """Open the API server of the pod we run in, with its service account."""
         from kubernetes import client, config
@@ -147,9 +156,9 @@ class KubeSource:
         try:
             config.load_incluster_config(client_configuration=cfg)
         except config.ConfigException as exc:
-            raise SourceError(f"in-cluster config: {one_line(str(exc), 200)}") from exc
+            raise ConfigurationError(f"in-cluster config: {one_line(str(exc), 200)}") from exc
         return cls(_api_client(cfg), description="in-cluster", namespace=namespace,
-                   read_only=read_only, settings=settings, page_size=page_size)
+                   read_only=read_only, settings=settings, page_size=page_size, read_timeout=read_timeout)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -157,7 +166,10 @@ class KubeSource:
         """The kinds read on this server (discovered once)."""
         with self._lock:
             if self._specs is None:
-                self._specs, self._discovery_errors = discover(self.rest)
+                try:
+                    self._specs, self._discovery_errors = discover(self.rest)
+                except HttpError as exc:
+                    raise _read_error(exc, self.rest.host) from exc
             return self._specs
 
     def snapshot(self) -> Snapshot:
@@ -185,7 +197,7 @@ class KubeSource:
                         errors.append(LoadError(f"cannot list {spec.plural}: {exc.message}"))
                     continue
                 objects.extend(records)
-                resume[spec.kind] = rv
+                resume[spec.index_kind] = rv
         with self._lock:
             self._resume = dict(resume)
         return Snapshot(objects=objects, errors=errors, resume=resume)
@@ -198,7 +210,7 @@ class KubeSource:
             start = dict(self._resume if resume is None else resume)
         if resume is not None:
             # Kinds a snapshot could not list (e.g. forbidden) are not watched either.
-            specs = [s for s in specs if s.kind in resume]
+            specs = [s for s in specs if s.index_kind in resume]
 
         def progress(kind: str, rv: str) -> None:
             with self._lock:
@@ -248,7 +260,8 @@ class KubeSource:
         A server-side dry run (``dryRun=All``) always goes first; unless ``dry_run``, the real
         PUT follows with the same precondition. Errors: ``ForbiddenError`` (read-only, 403),
         ``ConflictError`` (409, with the object as it is now), ``InvalidObjectError`` (422/400,
-        with field paths), ``NotFoundError`` (deleted meanwhile), ``UnavailableError``.
+        with field paths), ``NotFoundError`` (deleted meanwhile), ``UnavailableError``, and
+        ``OutcomeUnknownError`` when the real PUT went out and no answer came back.
         """
         if self.read_only:
             raise ForbiddenError("read-only (--read-only): nothing was written")
@@ -256,7 +269,10 @@ class KubeSource:
         key = ObjectKey(spec.kind, namespace, name)
         path = spec.object_path(namespace, name)
         try:
-            result = self.rest.json("PUT", path, [("dryRun", "All")], body)
+            try:
+                result = self.rest.json("PUT", path, [("dryRun", "All")], body)
+            except OutcomeUnknownError as exc:  # a dry run writes nothing: its lost answer is just that
+                raise UnavailableError(str(exc)) from exc
             if not dry_run:
                 result = self.rest.json("PUT", path, (), body)
         except HttpError as exc:
@@ -329,6 +345,12 @@ class KubeSource:
         """GET ``path`` from the pod's Envoy admin (port 15000) through the API server."""
         return envoy_admin_get(self.rest, namespace, pod, path)
 
+    @property
+    def capabilities(self) -> Capabilities:
+        """A cluster has everything; contexts only when opened from a kubeconfig."""
+        return Capabilities(contexts=self.description != "in-cluster", envoy_admin=True, logs=True,
+                            live_proxies=True, read_only="--read-only" if self.read_only else None)
+
     def contexts(self) -> list[str]:
         """The context names of this source's kubeconfig (empty in-cluster)."""
         from kubernetes import config
@@ -348,6 +370,7 @@ class KubeSource:
         new = KubeSource.from_kubeconfig(
             self.kubeconfig, context=context, read_only=self.read_only, namespace=self.namespace,
             settings=self.settings, on_close=self._on_close, page_size=self.page_size,
+            read_timeout=self.rest.read_timeout,
         )
         self._on_close = None
         return new
@@ -378,6 +401,33 @@ def _api_client(cfg: Any) -> Any:
         # TCP keepalive (as client-go) notices a dead network under a quiet log stream.
         cfg.keep_alive = True
     return client.ApiClient(cfg)
+
+
+def _read_error(exc: HttpError, host: str) -> SourceError:
+    """The error for a failed discovery read: 401 means the credentials, anything else the server."""
+    if exc.status == 401:
+        return UnauthorizedError(f"{host}: unauthorized (HTTP 401: {exc.message}): the token or "
+                                 "certificate of this context is not accepted")
+    return UnavailableError(f"{host}: HTTP {exc.status}: {exc.message}")
+
+
+def _check_kubeconfig_exists(kubeconfig: str | None) -> None:
+    """A one-line ``ConfigurationError`` for a kubeconfig that is not there at all (the client
+    says "No configuration found", which does not name the file)."""
+    if kubeconfig is not None:
+        if not os.path.exists(kubeconfig):
+            raise ConfigurationError(f"kubeconfig {kubeconfig}: no such file")
+        if os.path.isdir(kubeconfig):
+            raise ConfigurationError(f"kubeconfig {kubeconfig}: is a directory")
+        return
+    paths = [p for p in (os.environ.get("KUBECONFIG") or "").split(os.pathsep) if p]
+    if paths:
+        if not any(os.path.isfile(os.path.expanduser(p)) for p in paths):
+            raise ConfigurationError(f"kubeconfig $KUBECONFIG={os.environ['KUBECONFIG']}: no such file")
+        return
+    if not os.path.isfile(os.path.expanduser("~/.kube/config")):
+        raise ConfigurationError("no kubeconfig: ~/.kube/config does not exist and $KUBECONFIG is not set "
+                                 "(give --kubeconfig FILE, or use --demo or --files DIR)")
 
 
 def _in_cluster_only() -> bool:

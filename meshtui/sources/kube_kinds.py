@@ -2,7 +2,10 @@
 
 Istio's ``networking.istio.io`` kinds are served in ``v1``, ``v1beta1`` and/or ``v1alpha3``
 depending on the Istio release; discovery picks, per kind, the most stable version the server
-serves. Flagger ``Canary`` and Argo ``Rollout`` are read when their CRDs exist.
+serves. Flagger ``Canary`` and Argo ``Rollout`` are read when their CRDs exist, and so are the
+Gateway API kinds (``gateway.networking.k8s.io``: GatewayClass, Gateway, HTTPRoute, GRPCRoute,
+ReferenceGrant, TCPRoute, TLSRoute), each at the most stable version served (``v1``, else
+``v1beta1``, ``v1alpha3``, ``v1alpha2``).
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from meshtui.model.gateway_api import GATEWAY_API_GROUP, GATEWAY_API_KINDS, GATEWAY_API_VERSIONS
+from meshtui.model.index import index_kind
 from meshtui.sources.base import LoadError, RawObject
-from meshtui.sources.kube_rest import HttpError, Rest, decode, gc_paused
+from meshtui.sources.kube_rest import HttpError, Rest, decode
+from meshtui.util.gcpause import gc_paused
 from meshtui.sources.kube_slim import decode_pod_page, slim_pod
 
 ISTIO_GROUP = "networking.istio.io"
@@ -56,6 +62,12 @@ class KindSpec:
     # A smaller page for big objects: decoding a page holds the interpreter lock throughout,
     # and 500 pods (~3 MB) take ~45 ms, a visible stall of the UI; 250 take about half.
     max_page: int | None = None
+
+    @property
+    def index_kind(self) -> str:
+        """The kind the mesh index keeps these objects under (and events and resume are keyed
+        by): the kind, but ``Gateway.gateway.networking.k8s.io`` for the Gateway API Gateway."""
+        return index_kind(self.kind, self.group)
 
     @property
     def api_version(self) -> str:
@@ -145,6 +157,7 @@ def discover(rest: Rest) -> tuple[list[KindSpec], list[LoadError]]:
     elif missing:
         errors.append(LoadError(f"{ISTIO_GROUP}: the server does not serve {', '.join(missing)}"))
 
+    specs.extend(_gateway_api_specs(rest, groups.get(GATEWAY_API_GROUP)))
     for group, kind, plural in OPTIONAL_CRDS:
         info = groups.get(group)
         if not info:
@@ -153,6 +166,21 @@ def discover(rest: Rest) -> tuple[list[KindSpec], list[LoadError]]:
         if version and plural in _resources(rest, f"{group}/{version}"):
             specs.append(KindSpec(kind, group, version, plural, optional=True))
     return specs, errors
+
+
+def _gateway_api_specs(rest: Rest, info: dict[str, Any] | None) -> list[KindSpec]:
+    """The Gateway API kinds this server serves, each at its most stable served version."""
+    if not info:
+        return []
+    served = {v.get("version") for v in info.get("versions") or () if isinstance(v, dict)}
+    by_version = {v: _resources(rest, f"{GATEWAY_API_GROUP}/{v}") for v in GATEWAY_API_VERSIONS if v in served}
+    specs = []
+    for kind, plural in GATEWAY_API_KINDS:
+        version = next((v for v in GATEWAY_API_VERSIONS if plural in by_version.get(v, ())), None)
+        if version is not None:
+            specs.append(KindSpec(kind, GATEWAY_API_GROUP, version, plural, namespaced=kind != "GatewayClass",
+                                  optional=True))
+    return specs
 
 
 # The list metadata (and its continue token) comes before the items in a list body.

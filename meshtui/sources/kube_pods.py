@@ -27,9 +27,10 @@ def stream_logs(
     since_seconds: int | None,
     stops: Sequence[threading.Event],
 ) -> Iterator[str]:
-    """Yield the container's log lines (no newline) until the log ends or one of ``stops`` is set.
+    """The container's log lines (no newline) until the log ends or one of ``stops`` is set.
 
-    This is the request ``CoreV1Api.read_namespaced_pod_log(follow=True, _preload_content=False)``
+    The request is sent before this returns (it is not a lazy generator): a returned stream is
+    one the server accepted, so a follower may say "resumed" only then. This is the request ``CoreV1Api.read_namespaced_pod_log(follow=True, _preload_content=False)``
     sends (``GET .../pods/{pod}/log``), issued through the same ``ApiClient`` so that the read can
     have a connect timeout and no read timeout: a quiet followed log is not an error. A set stop
     event shuts the socket down, so the generator ends within ~0.1 s even while no line arrives.
@@ -44,6 +45,12 @@ def stream_logs(
         resp = rest.open("GET", path, query, read_timeout=None if follow else 60.0, accept="*/*")
     except HttpError as exc:
         raise _log_error(exc, namespace, pod, container) from exc
+    return _log_lines(resp, rest.host, namespace, pod, container, stops)
+
+
+def _log_lines(resp: Any, host: str, namespace: str, pod: str, container: str,
+               stops: Sequence[threading.Event]) -> Iterator[str]:
+    """The lines of an open log response; a set stop shuts the socket down (see ``stream_logs``)."""
     halt = threading.Event()
     canceller = Canceller(stops, halt, 0.1)
     canceller.start()
@@ -68,7 +75,7 @@ def stream_logs(
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         if not halt.is_set():
             raise UnavailableError(
-                f"log of {namespace}/{pod} [{container}]: {describe_connection_error(exc, rest.host)}"
+                f"log of {namespace}/{pod} [{container}]: {describe_connection_error(exc, host)}"
             ) from exc
     finally:
         halt.set()
@@ -100,14 +107,30 @@ def envoy_admin_get(rest: Rest, namespace: str, pod: str, path: str) -> bytes:
     forwarded socket. Returns the response body; raises ``NotFoundError`` (no such pod, or Envoy
     answered 404) or ``UnavailableError`` (anything else), each with a one-line cause.
     """
+    from kubernetes.client import ApiClient
+
+    if not path.startswith("/"):
+        path = "/" + path
+    # The stream module swaps ``call_api`` on the ApiClient it is given and puts back "the
+    # previous" one afterwards. On the shared client, concurrent port-forwards restore each
+    # other's websocket closure and every later REST call (watch, dry run, logs) goes through
+    # it. A client of its own per port-forward (same configuration: auth, TLS, proxy) shares
+    # nothing that the swap can corrupt.
+    own_client = ApiClient(rest.api_client.configuration)
+    try:
+        return _forwarded_get(own_client, rest, namespace, pod, path)
+    finally:
+        own_client.close()
+
+
+def _forwarded_get(own_client: Any, rest: Rest, namespace: str, pod: str, path: str) -> bytes:
+    """One port-forwarded HTTP GET on ``own_client``, which nothing else uses meanwhile."""
     from kubernetes.client import CoreV1Api
     from kubernetes.client.exceptions import ApiException
     from kubernetes.stream import portforward
 
-    if not path.startswith("/"):
-        path = "/" + path
     where = f"{namespace}/{pod}:{ENVOY_ADMIN_PORT}"
-    api = CoreV1Api(rest.api_client)
+    api = CoreV1Api(own_client)
     try:
         pf = portforward(
             api.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(ENVOY_ADMIN_PORT)

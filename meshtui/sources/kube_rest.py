@@ -11,49 +11,29 @@ This module imports nothing from ``kubernetes`` at import time; the caller hands
 
 from __future__ import annotations
 
-import gc
-import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import orjson
 
-from meshtui.sources.base import UnavailableError
+from meshtui.sources.base import OutcomeUnknownError, UnavailableError
+from meshtui.util.gcpause import gc_paused
 
 Query = Sequence[tuple[str, Any]]
 
-# Connect timeout for every request, and the read timeout of requests that are not streams.
+# Connect timeout for every request, and the default read timeout of requests that are not
+# streams (kubectl's --request-timeout default is none; client-go's webhooks use 30-60 s).
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
-
-_gc_lock = threading.Lock()
-_gc_depth = 0
-_gc_was_enabled = False
+# Methods that change nothing: a lost answer to one of these is simply unavailable.
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large JSON document is decoded.
+class _Default:
+    """The "use the Rest's own read timeout" marker (``None`` already means "wait forever")."""
 
-    Decoding a 20,000-pod list allocates millions of containers; with the collector running it
-    repeatedly walks them all (several times slower). Reference counting still frees everything.
-    Nested and concurrent users share one pause: the last one out restores the previous setting.
-    """
-    global _gc_depth, _gc_was_enabled
-    with _gc_lock:
-        if _gc_depth == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_depth += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_depth -= 1
-            if _gc_depth == 0 and _gc_was_enabled:
-                gc.enable()
 
+_DEFAULT = _Default()
 
 def decode(data: bytes) -> Any:
     """orjson-decode ``data`` with the garbage collector paused."""
@@ -132,6 +112,18 @@ def describe_connection_error(exc: BaseException, host: str) -> str:
     return one_line(f"cannot reach {host}: {text}", 200)
 
 
+def request_was_sent(exc: BaseException) -> bool:
+    """Whether a failed request may have reached the server: False only for failures before
+    anything was sent (refused, unresolvable, connect timeout, TLS handshake)."""
+    import urllib3.exceptions as u3
+
+    reason: BaseException | None = exc
+    if isinstance(exc, u3.MaxRetryError):
+        reason = exc.reason
+    return not isinstance(reason, (u3.NewConnectionError, u3.ConnectTimeoutError, u3.SSLError, u3.ProxyError,
+                                   ConnectionRefusedError))
+
+
 def _connection_errors() -> tuple[type[BaseException], ...]:
     import urllib3.exceptions
 
@@ -143,9 +135,11 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
 class Rest:
     """Plain-JSON requests on a ``kubernetes.client.ApiClient`` (its auth, TLS and pool)."""
 
-    def __init__(self, api_client: Any) -> None:
+    def __init__(self, api_client: Any, *, read_timeout: float = READ_TIMEOUT) -> None:
         self.api_client = api_client
         self.host: str = api_client.configuration.host
+        #: Seconds to wait between bytes of an answer that is not a stream.
+        self.read_timeout = read_timeout
         self._new_style = hasattr(api_client, "param_serialize")
 
     def open(
@@ -155,19 +149,22 @@ class Rest:
         query: Query = (),
         body: Any = None,
         *,
-        read_timeout: float | None = READ_TIMEOUT,
+        read_timeout: "float | None | _Default" = _DEFAULT,
         content_type: str = "application/json",
         accept: str = "application/json",
     ) -> Any:
         """Send a request and return the streaming ``urllib3.HTTPResponse`` of a 2xx answer.
 
-        Non-2xx answers raise ``HttpError``; connection failures raise ``UnavailableError``.
-        ``read_timeout=None`` waits forever between bytes (follow streams: cancel them with
-        ``response.shutdown()`` from another thread).
+        Non-2xx answers raise ``HttpError``; connection failures raise ``UnavailableError``, or
+        ``OutcomeUnknownError`` when a request that changes something (PUT, POST, PATCH,
+        DELETE) went out and its answer was lost. ``read_timeout=None`` waits forever between
+        bytes (follow streams: cancel them with ``response.shutdown()`` from another thread);
+        by default it is the Rest's ``read_timeout``.
         """
         # A (connect, read) pair: the client turns it into urllib3.Timeout(connect=, read=), and a
         # read of None waits forever between bytes.
-        timeout = (CONNECT_TIMEOUT, read_timeout)
+        read = self.read_timeout if isinstance(read_timeout, _Default) else read_timeout
+        timeout = (CONNECT_TIMEOUT, read)
         headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = content_type
@@ -176,7 +173,7 @@ class Rest:
         except HttpError:
             raise
         except _connection_errors() as exc:
-            raise UnavailableError(describe_connection_error(exc, self.host)) from exc
+            raise self._lost(method, exc) from exc
         if not 200 <= resp.status <= 299:
             try:
                 data = resp.data
@@ -186,6 +183,13 @@ class Rest:
                 resp.release_conn()
             raise http_error_from(resp.status, data, str(resp.reason or ""))
         return resp
+
+    def _lost(self, method: str, exc: BaseException) -> UnavailableError:
+        """The error for a request that got no answer: unknown outcome for a write that went out."""
+        cause = describe_connection_error(exc, self.host)
+        if method.upper() not in _SAFE_METHODS and request_was_sent(exc):
+            return OutcomeUnknownError(f"no answer to {method.upper()} ({cause})")
+        return UnavailableError(cause)
 
     def _send(
         self,
@@ -236,7 +240,7 @@ class Rest:
         try:
             data = resp.data
         except _connection_errors() as exc:
-            raise UnavailableError(describe_connection_error(exc, self.host)) from exc
+            raise self._lost(method, exc) from exc
         finally:
             resp.release_conn()
         return decode(data) if data else None

@@ -34,6 +34,7 @@ from meshtui.sources.base import (
 )
 from meshtui.sources.kube_kinds import KindSpec, list_kind
 from meshtui.sources.kube_rest import HttpError, Rest, describe_connection_error, iter_lines, one_line
+from meshtui.util.backoff import Backoff
 
 
 @dataclass(frozen=True)
@@ -52,23 +53,6 @@ class WatchSettings:
     stale_after: float = 20.0
     # How often stop is checked by the generator and the canceller.
     poll: float = 0.1
-
-
-class Backoff:
-    """Exponential backoff with "equal jitter": a delay in [d/2, d], d doubling up to a cap."""
-
-    def __init__(self, base: float, cap: float) -> None:
-        self.base, self.cap, self.attempt = base, cap, 0
-
-    def next(self) -> float:
-        """The next delay; each call doubles the ceiling."""
-        ceiling = min(self.cap, self.base * (2 ** self.attempt))
-        self.attempt += 1
-        return random.uniform(ceiling / 2, ceiling)
-
-    def reset(self) -> None:
-        """Start again from the base delay (after a healthy connection)."""
-        self.attempt = 0
 
 
 class Canceller(threading.Thread):
@@ -172,12 +156,12 @@ class KindWatcher(threading.Thread):
     def _down(self, detail: str) -> None:
         if not self.is_down:
             self.is_down = True
-            self.out.put(("down", self.spec.kind, time.time(), detail))
+            self.out.put(("down", self.spec.index_kind, time.time(), detail))
 
     def _up(self) -> None:
         if self.is_down:
             self.is_down = False
-            self.out.put(("up", self.spec.kind))
+            self.out.put(("up", self.spec.index_kind))
 
     def _pause(self) -> None:
         self.halt.wait(self.backoff.next())
@@ -189,7 +173,7 @@ class KindWatcher(threading.Thread):
         except HttpError as exc:
             if exc.status in (403, 404):
                 # The kind went away (CRD deleted) or may no longer be read: empty it, stop here.
-                self.out.put(("resync", self.spec.kind, "", ResyncEvent((self.spec.kind,), [])))
+                self.out.put(("resync", self.spec.index_kind, "", ResyncEvent((self.spec.index_kind,), [])))
                 raise _Gone from exc
             self._down(f"{self.spec.plural}: {exc.message}")
             return False
@@ -197,7 +181,7 @@ class KindWatcher(threading.Thread):
             self._down(str(exc))
             return False
         self.rv = rv
-        self.out.put(("resync", self.spec.kind, rv, ResyncEvent((self.spec.kind,), records)))
+        self.out.put(("resync", self.spec.index_kind, rv, ResyncEvent((self.spec.index_kind,), records)))
         return True
 
     def _loop(self) -> None:
@@ -267,7 +251,7 @@ class KindWatcher(threading.Thread):
 
     def _handle(self, event: dict[str, Any]) -> bool:
         """Queue one watch event; False when the stream must end for a relist (410)."""
-        kind = self.spec.kind
+        kind = self.spec.index_kind
         typ = event.get("type")
         obj = event.get("object") or {}
         if typ in ("ADDED", "MODIFIED", "DELETED"):
@@ -307,7 +291,7 @@ def watch_kinds(
     out: queue.Queue[tuple[Any, ...]] = queue.Queue()
     canceller = Canceller(stops, halt, settings.poll)
     watchers = [
-        KindWatcher(rest, spec, scope, resume.get(spec.kind) or None, out, halt, canceller, settings)
+        KindWatcher(rest, spec, scope, resume.get(spec.index_kind) or None, out, halt, canceller, settings)
         for spec in specs
     ]
     canceller.start()

@@ -15,7 +15,6 @@ takes whole batches with ``drain`` (the UI, from a timer) or ``batches`` (a bloc
 from __future__ import annotations
 
 import math
-import random
 import threading
 import time
 from collections import deque
@@ -24,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from meshtui.sources.base import NotFoundError
+from meshtui.util.backoff import Backoff
 
 PodKey = tuple[str, str]  # (namespace, pod)
 Item = tuple[PodKey, str]
@@ -164,8 +164,7 @@ class ReplayFilter:
 class PodState:
     """What the follower knows about one pod's stream."""
 
-    # starting | following (a stream was asked for; a lazy stream connects on its first read) |
-    # reconnecting | gone | stopped
+    # starting | following (the server accepted the stream) | reconnecting | gone | stopped
     state: str = "starting"
     detail: str = ""
     lines: int = 0
@@ -191,7 +190,10 @@ class LogFollower:
 
     ``tail_lines`` and ``since_seconds`` apply to the first connection of each pod (a pod that
     joins later starts with the same ``tail_lines``/``since_seconds``). ``notices`` collects
-    one-line events (joined, left, reconnecting, resumed) for the UI to show.
+    one-line events (joined, left, reconnecting, resumed) for the UI to show. "resumed" is said
+    only once ``source.logs`` returned, which a source does when the server accepted the
+    stream (the kube source sends the request before returning); until then the pod stays
+    "reconnecting".
     """
 
     def __init__(
@@ -317,7 +319,7 @@ class LogFollower:
 
     def _run(self, s: _PodStream) -> None:
         ns, pod = s.key
-        delay = self.retry_initial
+        backoff = Backoff(self.retry_initial, self.retry_max)
         put = self.queue.put
         s.started = self.clock()
         while not s.stop.is_set():
@@ -341,7 +343,7 @@ class LogFollower:
                         s.state.lines += 1
                         if not put((s.key, item), s.stop):
                             return
-                    delay = self.retry_initial
+                    backoff.reset()
                 if replay is not None:
                     for item in replay.flush():
                         s.last_recv = self.clock()
@@ -362,6 +364,5 @@ class LogFollower:
             s.state.detail = detail
             self._notice(f"{ns}/{pod}: {detail}; reconnecting")
             # Jitter keeps many pods cut at once from reconnecting in lockstep.
-            s.stop.wait(delay * (0.5 + random.random()))
-            delay = min(self.retry_max, delay * 2)
+            s.stop.wait(backoff.next())
         s.state.state = "stopped"

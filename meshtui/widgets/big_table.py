@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from rich.segment import Segment
@@ -21,16 +20,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from meshtui.views.table import Column, LiveCell, Row
 
-@dataclass(frozen=True, slots=True)
-class Column:
-    """A column: its title and the widest it may grow to."""
-
-    title: str
-    max_width: int = 40
-
-
-Row = tuple[Any, tuple[str, ...]]  # (key, cells)
+__all__ = ["BigTable", "Column", "Row", "compile_filter"]
 
 
 def compile_filter(text: str) -> Any:
@@ -173,6 +165,8 @@ class BigTable(ScrollView, can_focus=True):
         parts = []
         for i, width in enumerate(self._widths):
             cell = cells[i] if i < len(cells) else ""
+            if isinstance(cell, LiveCell):
+                cell = cell.live()
             if len(cell) > width:
                 cell = cell[: max(0, width - 1)] + "…"
             parts.append(cell.ljust(width))
@@ -248,6 +242,8 @@ class BigTable(ScrollView, can_focus=True):
 
 
 def _sort_key(cell: str) -> tuple[int, Any]:
+    if isinstance(cell, LiveCell):
+        return (0, cell.sort_value)
     # Numbers sort as numbers ("10" after "9"), everything else as text.
     try:
         return (0, float(cell))

@@ -6,51 +6,44 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-# (command line for app.run_command, title, help)
-VIEWS: tuple[tuple[str, str, str], ...] = (
-    ("mesh", "Mesh browser", "namespaces → services → routes"),
-    ("vs", "VirtualServices", ":vs — every VirtualService"),
-    ("dr", "DestinationRules", ":dr — every DestinationRule"),
-    ("gw", "Gateways", ":gw — every Gateway"),
-    ("se", "ServiceEntries", ":se — every ServiceEntry"),
-    ("svc", "Services", ":svc — every Kubernetes Service"),
-    ("pods", "Pods", ":pods — every pod"),
-    ("ns", "All namespaces", ":ns — clear the namespace scope"),
-    ("ctx", "Switch context", ":ctx — pick a kubeconfig context"),
-    ("analyze", "Analyze", ":analyze — configuration findings (IST/MT codes)"),
-    ("trace", "Trace a request", ":trace — why a request lands where it does"),
-    ("history", "History", ":history — changes made through meshtui, with undo"),
-    ("quit", "Quit", "leave meshtui"),
-)
+from meshtui.messages import RunCommand, ShowObject
+from meshtui.session.commands import COMMANDS
+from meshtui.widgets.host import session_of
 
 
 class MeshCommands(Provider):
     """Views, the focused screen's actions, and a jump to any service or namespace."""
 
     def _entries(self) -> list[tuple[str, str, Callable[[], Any]]]:
-        app: Any = self.app
         out: list[tuple[str, str, Callable[[], Any]]] = []
-        for line, title, help_text in VIEWS:
-            out.append((title, help_text, partial(app.run_command, line)))
+        for spec in COMMANDS:
+            out.append((spec.title, f"{spec.usage} — {spec.help}", partial(self._command, spec.name)))
         screen = self.screen
-        for binding in getattr(screen, "BINDINGS", []):
-            action = getattr(binding, "action", None)
-            desc = getattr(binding, "description", "")
-            if not action or not desc or action.startswith("app."):
+        for binding in screen.BINDINGS:
+            if not isinstance(binding, Binding) or not binding.description or binding.action.startswith("app."):
                 continue
-            keys = getattr(binding, "key", "")
-            out.append((f"{desc} ({keys})", getattr(binding, "tooltip", "") or f"action of {type(screen).__name__}",
-                        partial(screen.run_action, action)))
-        index = getattr(app, "index", None)
+            out.append((f"{binding.description} ({binding.key})",
+                        binding.tooltip or f"action of {type(screen).__name__}",
+                        partial(screen.run_action, binding.action)))
+        session = session_of(self.screen)
+        index = session.index if session is not None else None
         if index is not None:
             for ns in index.namespaces:
-                out.append((f"namespace {ns}", f":ns {ns} — scope to this namespace", partial(app.run_command, f"ns {ns}")))
+                out.append((f"namespace {ns}", f":ns {ns} — scope to this namespace",
+                            partial(self._command, f"ns {ns}")))
             for svc in list(index.services)[:20000]:
                 out.append((f"service {svc.namespace}/{svc.name}", "open in the mesh browser",
-                            partial(app.show_in_browser, ("Service", svc.namespace, svc.name))))
+                            partial(self._show, svc.namespace, svc.name)))
         return out
+
+    def _command(self, line: str) -> None:
+        self.app.post_message(RunCommand(line))
+
+    def _show(self, namespace: str, name: str) -> None:
+        self.app.post_message(ShowObject("Service", namespace, name))
 
     async def discover(self) -> Hits:
         """Shown before typing: the views and this screen's actions."""

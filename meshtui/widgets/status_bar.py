@@ -1,4 +1,5 @@
-"""The status line: source, namespace scope, read-only, connection state. Always visible."""
+"""The status line: source, namespace scope, read-only, connection state and, when not live,
+why. Always visible."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import time
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
+
+from meshtui.session.mesh_session import Status
+from meshtui.widgets.host import session_of
 
 
 class StatusBar(Static):
@@ -18,11 +22,18 @@ class StatusBar(Static):
     state: reactive[str] = reactive("connecting")
     since: reactive[float] = reactive(0.0)
     counts: reactive[str] = reactive("")
+    detail: reactive[str] = reactive("")
 
     def on_mount(self) -> None:
-        """A status bar on a newly pushed screen starts with the app's current status."""
-        for name, value in getattr(self.app, "status_values", {}).items():
-            setattr(self, name, value)
+        """A status bar on a newly pushed screen starts with the session's current status."""
+        session = session_of(self)
+        if session is not None:
+            self.show(session.status)
+
+    def show(self, status: Status) -> None:
+        """Draw ``status``."""
+        self.source, self.scope, self.read_only = status.source, status.scope, status.read_only
+        self.state, self.since, self.counts, self.detail = status.state, status.since, status.counts, status.detail
 
     def render(self) -> Text:
         """One line; the connection state is coloured by health."""
@@ -42,6 +53,8 @@ class StatusBar(Static):
         if self.state == "stale" and self.since:
             label += " since " + time.strftime("%H:%M:%S", time.localtime(self.since))
         text.append(f"● {label}", style=style)
+        if self.detail and self.state != "live":
+            text.append(f" ({self.detail}; R reconnects)", style=style.replace("bold ", ""))
         if self.counts:
             text.append(f"  {self.counts}", style="dim")
         return text

@@ -17,7 +17,9 @@ from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from meshtui.routing.rules import current_weights
 from meshtui.widgets import describe
+from meshtui.write.edit_api import dest_key
 
 _STYLES = ("green", "cyan", "magenta", "yellow", "blue", "bright_red", "bright_green")
 _SINGLE = ("uri", "method", "authority", "scheme")
@@ -93,19 +95,6 @@ def action_lines(rule: dict[str, Any]) -> list[tuple[str, str]]:
             text = f"{key} {json.dumps(value, sort_keys=True)}"
         out.append((key, text))
     return out
-
-
-def weights_of(rule: dict[str, Any]) -> list[int]:
-    """Weights as Istio reads them (a lone destination is 100, a missing weight 0)."""
-    route = rule.get("route") or []
-    if len(route) == 1:
-        return [100]
-    return [d.get("weight") if isinstance(d.get("weight"), int) else 0 for d in route]
-
-
-def _dest_key(d: dict[str, Any]) -> tuple[str, str]:
-    dest = d.get("destination") or {}
-    return (str(dest.get("host") or ""), str(dest.get("subset") or ""))
 
 
 def _base_rule(base_rules: list[dict[str, Any]], rule: dict[str, Any], index: int) -> tuple[int | None, dict | None]:
@@ -243,11 +232,11 @@ class EditTree(Tree[Any], inherit_bindings=False):
 
     def _add_destinations(self, node: TreeNode[Any], i: int, rule: dict[str, Any], was: dict[str, Any] | None) -> None:
         route = rule.get("route") or []
-        weights = weights_of(rule)
+        weights = current_weights(rule)
         old_route = (was or {}).get("route") or []
-        old = dict(zip((_dest_key(d) for d in old_route), weights_of(was or {}))) if was is not None else {}
+        old = dict(zip((dest_key(d) for d in old_route), current_weights(was or {}))) if was is not None else {}
         for j, (d, w) in enumerate(zip(route, weights)):
-            key = _dest_key(d)
+            key = dest_key(d)
             style = self._style(key[1] or key[0])
             line = Text("→ ")
             line.append(f"{key[0]} {key[1]}".strip().ljust(32), style=style)
@@ -260,7 +249,7 @@ class EditTree(Tree[Any], inherit_bindings=False):
             else:
                 line.append(f" {w:>3}%")
             node.add_leaf(line, data=("dest", i, j))
-        keys = {_dest_key(d) for d in route}
+        keys = {dest_key(d) for d in route}
         for key, w in old.items():
             if key not in keys:
                 node.add_leaf(Text(f"→ {key[0]} {key[1]}  {w}%  (removed)", style="strike dim red"))

@@ -10,10 +10,16 @@ log (``check`` alone is a preview, not a write attempt, and is not recorded).
 A conflict (the object changed since it was read) writes nothing; the ``Conflict`` holds the
 object as it is now, the diff of what the other writer changed, and ``rebase()``: the same
 edit on top of the current object, as a new plan that goes through the whole pipeline again.
+
+A write that went out without an answer is audited ``unknown`` at once, then read back for up
+to ``resolve_within`` seconds (``meshtui.write.in_doubt``): the outcome reported is what the
+read-back shows (applied, not applied, someone else wrote), or ``unknown`` (exit 8) when the
+source did not answer in that time.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,22 +29,25 @@ from meshtui.sources.base import (
     InvalidObjectError,
     NotFoundError,
     ObjectKey,
+    OutcomeUnknownError,
     RawObject,
-    Source,
     SourceError,
     UnavailableError,
 )
 from meshtui.write.audit import AuditEntry, AuditLog
 from meshtui.write.checks import Analyzer, Validation
+from meshtui.write.in_doubt import judge, read_back, resolution
 from meshtui.write.ownership import Owner, owners
 from meshtui.write.plan import ChangePlan, content, fingerprint, unified_diff
 
 #: Exit codes of the writing commands, by result (DESIGN.md: 0 applied, 1 validation failed,
-#: 3 conflict, 4 read-only; 2 anything else).
+#: 3 conflict, 4 read-only, 8 outcome unknown; 2 anything else).
 EXIT_CODES = {
     "applied": 0, "dry-run": 0, "unchanged": 0, "invalid": 1, "conflict": 3, "forbidden": 4,
-    "cancelled": 2, "unavailable": 2, "error": 2,
+    "cancelled": 2, "unavailable": 2, "error": 2, "unknown": 8,
 }
+#: Seconds a writer keeps reading an in-doubt object back before it reports "unknown".
+RESOLVE_WITHIN = 30.0
 
 
 @dataclass
@@ -110,9 +119,11 @@ Confirm = Callable[[Preview], bool]
 class Writer:
     """Runs change plans against their source and records every attempt in the audit log."""
 
-    def __init__(self, audit: AuditLog | None = None, *, analyzer: Analyzer | None | str = "auto") -> None:
+    def __init__(self, audit: AuditLog | None = None, *, analyzer: Analyzer | None | str = "auto",
+                 resolve_within: float = RESOLVE_WITHIN) -> None:
         self.audit = audit if audit is not None else AuditLog()
         self.analyzer = analyzer
+        self.resolve_within = resolve_within
 
     # -- stages ----------------------------------------------------------------------------
 
@@ -148,6 +159,8 @@ class Writer:
         plan = preview.plan
         try:
             stored = plan.source.apply(plan.new, base=plan.base, dry_run=False).object
+        except OutcomeUnknownError as exc:
+            return self._in_doubt(preview, exc)
         except SourceError as exc:
             return self._record(self._failure(plan, exc, preview.validation))
         return self._record(Outcome("applied", plan, f"applied: {plan.label} ({plan.description})",
@@ -178,9 +191,50 @@ class Writer:
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def _in_doubt(self, preview: Preview, exc: OutcomeUnknownError) -> Outcome:
+        """Audit the write as unknown, then read the object back until the source answers (or
+        ``resolve_within`` runs out) and report what actually happened."""
+        plan = preview.plan
+        # What the server would have stored: its dry-run answer (defaults filled in), or ours.
+        after = preview.dry_run if preview.dry_run is not None else plan.new
+        unknown = Outcome("unknown", plan, f"{plan.label}: {exc}", validation=preview.validation)
+        unknown_entry = self._entry(unknown, after)
+        self._write_entry(unknown, unknown_entry)
+        deadline = time.monotonic() + self.resolve_within
+        delay = 0.2
+        while True:
+            try:
+                current = read_back(plan.source, plan.key)
+                break
+            except SourceError as read_exc:
+                cause = str(read_exc)
+            if time.monotonic() + delay > deadline:
+                unknown.message = (f"outcome unknown: {plan.label} ({plan.description}): {exc}; reading it back "
+                                   f"failed too ({cause}). The server may still apply it: `meshtui undo` or "
+                                   "`meshtui history` with the same source flags read it back and record the outcome")
+                return unknown
+            time.sleep(delay)
+            delay = min(2.0, delay * 2)
+        verdict = judge(plan.key, plan.base, after, current)
+        if verdict.result == "applied":
+            outcome = Outcome("applied", plan, f"applied: {plan.label} ({plan.description}); the answer was "
+                              f"lost, but reading it back shows {verdict.message}", stored=current,
+                              validation=preview.validation)
+        elif verdict.result == "conflict":
+            outcome = Outcome("conflict", plan, f"{plan.label}: no answer to the write, and {verdict.message}",
+                              validation=preview.validation, conflict=Conflict(plan, current))
+        else:
+            outcome = Outcome(verdict.result, plan, f"{plan.label}: no answer to the write ({exc}); "
+                              f"{verdict.message}", validation=preview.validation)
+        self._write_entry(outcome, resolution(plan.source, unknown_entry, verdict))
+        if unknown.audit_error and not outcome.audit_error:
+            outcome.audit_error = unknown.audit_error
+        return outcome
+
     def _failure(self, plan: ChangePlan, exc: SourceError, validation: Validation) -> Outcome:
         if isinstance(exc, ConflictError):
-            current = exc.current if exc.current is not None else _reload(plan.source, plan.key)
+            # The source read the one object (kube: a GET; files: the one file): no re-list.
+            current = exc.current
             message = str(exc)
             if current is not None and fingerprint(content(current)) == fingerprint(content(plan.new)):
                 # A retry after a lost answer: the earlier attempt did land. Still a conflict
@@ -198,28 +252,27 @@ class Writer:
             return Outcome("conflict", plan, str(exc), validation=validation, conflict=Conflict(plan, None))
         return Outcome("error", plan, str(exc), validation=validation)
 
-    def _record(self, outcome: Outcome) -> Outcome:
-        if outcome.result == "unchanged":
-            return outcome  # nothing was attempted
+    def _entry(self, outcome: Outcome, after: RawObject | None = None) -> AuditEntry:
+        """The audit entry of ``outcome`` (``after`` overrides the object recorded as written)."""
         plan = outcome.plan
-        after = outcome.stored if outcome.result == "applied" else plan.new
+        if after is None:
+            after = outcome.stored if outcome.result == "applied" else plan.new
         entry = AuditEntry.of(outcome.result, plan.source, plan.base, after, description=plan.description,
                               error=None if outcome.ok else outcome.message, undoes=plan.undoes)
+        return entry
+
+    def _record(self, outcome: Outcome, after: RawObject | None = None) -> Outcome:
+        if outcome.result == "unchanged":
+            return outcome  # nothing was attempted
+        return self._write_entry(outcome, self._entry(outcome, after))
+
+    def _write_entry(self, outcome: Outcome, entry: AuditEntry) -> Outcome:
         try:
             self.audit.record(entry)
             outcome.audit_id = entry.id
         except OSError as exc:
             outcome.audit_error = f"could not write the audit log {self.audit.path}: {exc.strerror or exc}"
         return outcome
-
-
-def _reload(source: Source, key: ObjectKey) -> RawObject | None:
-    """The object ``key`` as the source holds it now, or None (gone, or unreachable)."""
-    try:
-        snapshot = source.snapshot()
-    except SourceError:
-        return None
-    return find_object(snapshot.objects, key)
 
 
 def find_object(objects: list[RawObject], key: ObjectKey) -> RawObject | None:

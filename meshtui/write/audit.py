@@ -4,12 +4,20 @@ The file is ``$MESHTUI_STATE_DIR/audit.jsonl`` when that variable is set (tests)
 ``$XDG_STATE_HOME/meshtui/audit.jsonl``, else ``~/.local/state/meshtui/audit.jsonl``. Each line:
 
 ``{"id", "time", "user", "source", "source_id", "object": {"kind", "namespace", "name",
-"apiVersion"}, "description", "result", "error", "before", "after", "undoes"}``
+"apiVersion"}, "description", "result", "error", "before", "after", "undoes", "resolves"}``
 
 ``result`` is one of ``RESULTS``. ``before`` is the object as read, ``after`` the object as
 stored (``applied``) or as it would have been written (every other result); both without
 ``metadata.managedFields``. Lines are appended under an exclusive ``flock`` in one ``write``,
 so two meshtui processes never interleave a line.
+
+``unknown`` is a write that was sent and got no answer: the source may hold it or not. The
+line is never rewritten; once the object is read back, a second line records what actually
+happened (``applied``, ``unavailable``: not applied, or ``conflict``: someone else wrote) with
+``resolves`` naming the ``unknown`` line's id (see ``meshtui.write.in_doubt``).
+
+A line that is not UTF-8 or not a JSON object (a damaged disk, a crash mid-write, an editor) is
+skipped by ``entries`` and described in ``AuditLog.damaged``: the other lines still count.
 """
 
 from __future__ import annotations
@@ -30,7 +38,8 @@ from meshtui.write.plan import plain
 if TYPE_CHECKING:
     from meshtui.sources.base import Source
 
-RESULTS = ("applied", "dry-run", "conflict", "forbidden", "invalid", "unavailable", "cancelled", "error")
+RESULTS = ("applied", "dry-run", "conflict", "forbidden", "invalid", "unavailable", "cancelled", "error",
+           "unknown")
 FILE_NAME = "audit.jsonl"
 
 
@@ -80,13 +89,16 @@ class AuditEntry:
     after: RawObject | None = None
     error: str | None = None
     undoes: str | None = None
+    #: The id of the ``unknown`` entry whose outcome this entry records.
+    resolves: str | None = None
     user: str = ""
     time: str = ""
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     @classmethod
     def of(cls, result: str, source: "Source", base: RawObject, after: RawObject | None, *,
-           description: str = "", error: str | None = None, undoes: str | None = None) -> "AuditEntry":
+           description: str = "", error: str | None = None, undoes: str | None = None,
+           resolves: str | None = None) -> "AuditEntry":
         """An entry for a write of ``base`` -> ``after`` at ``source`` (time and user: now, us)."""
         if result not in RESULTS:
             raise ValueError(f"unknown audit result {result!r}")
@@ -96,7 +108,7 @@ class AuditEntry:
             object={"kind": key.kind, "namespace": key.namespace, "name": key.name,
                     "apiVersion": str(base.get("apiVersion") or "")},
             description=description, before=_strip(base), after=_strip(after), error=error, undoes=undoes,
-            user=_user(), time=_now(),
+            resolves=resolves, user=_user(), time=_now(),
         )
 
     @property
@@ -109,7 +121,7 @@ class AuditEntry:
         return {
             "id": self.id, "time": self.time, "user": self.user, "source": self.source,
             "source_id": self.source_id, "object": dict(self.object), "description": self.description,
-            "result": self.result, "error": self.error, "undoes": self.undoes,
+            "result": self.result, "error": self.error, "undoes": self.undoes, "resolves": self.resolves,
             "before": self.before, "after": self.after,
         }
 
@@ -121,9 +133,14 @@ class AuditEntry:
             result=str(data.get("result", "")), source=str(data.get("source", "")),
             source_id=str(data.get("source_id", "")), object={k: str(v) for k, v in obj.items()},
             description=str(data.get("description") or ""), before=data.get("before"), after=data.get("after"),
-            error=data.get("error"), undoes=data.get("undoes"), user=str(data.get("user") or ""),
+            error=data.get("error"), undoes=_opt_str(data.get("undoes")), resolves=_opt_str(data.get("resolves")),
+            user=str(data.get("user") or ""),
             time=str(data.get("time") or ""), id=str(data.get("id") or ""),
         )
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _user() -> str:
@@ -142,6 +159,8 @@ class AuditLog:
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else state_dir() / FILE_NAME
+        #: One line per damaged line met by the last ``entries()`` pass ("LINE N: why; skipped").
+        self.damaged: list[str] = []
 
     def record(self, entry: AuditEntry) -> None:
         """Append ``entry`` as one line; raises ``OSError`` when the file cannot be written."""
@@ -155,22 +174,36 @@ class AuditLog:
             os.close(fd)  # closing releases the lock
 
     def entries(self) -> Iterator[AuditEntry]:
-        """Every entry, oldest first; a line that does not parse (a crash mid-write) is skipped."""
+        """Every entry, oldest first. A damaged line is skipped and described in ``damaged``;
+        raises ``OSError`` when the file exists but cannot be read (e.g. its directory is a file)."""
+        self.damaged = []
         try:
-            fh = open(self.path, encoding="utf-8")
+            fh = open(self.path, "rb")
         except FileNotFoundError:
             return
         with fh:
-            for line in fh:
-                line = line.strip()
-                if not line:
+            for number, raw in enumerate(fh, 1):
+                if not raw.strip():
                     continue
                 try:
-                    data = json.loads(line)
-                except json.JSONDecodeError:
+                    data = json.loads(raw.decode("utf-8"))
+                except UnicodeDecodeError:
+                    self._damaged(number, "not UTF-8 text")
                     continue
-                if isinstance(data, dict):
+                except json.JSONDecodeError as exc:
+                    self._damaged(number, f"not JSON ({exc.msg})")
+                    continue
+                if not isinstance(data, dict):
+                    self._damaged(number, "not a JSON object")
+                    continue
+                try:
                     yield AuditEntry.from_dict(data)
+                except (AttributeError, TypeError) as exc:  # a field of the wrong type
+                    self._damaged(number, f"malformed entry ({exc})")
+
+    def _damaged(self, number: int, why: str) -> None:
+        if len(self.damaged) < 100:  # a wholly damaged file must not flood the terminal
+            self.damaged.append(f"{self.path} line {number}: {why}; skipped")
 
 
 def _lock(fd: int) -> None:

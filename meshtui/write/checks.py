@@ -3,9 +3,9 @@
 Three layers, each stating what a real cluster would say:
 
 1. the CRD OpenAPI schema (``meshtui.model.schema.validate``), as the API server checks it;
-2. the rules of Istio's validating webhook that the schema cannot express, for the fields
-   meshtui edits (``pkg/config/validation``: ``validateHTTPRouteDestinations`` — a weight must
-   not be negative; a rule with several destinations must not have a total weight of 0);
+2. Istio's own validation (``meshtui.analysis.validation``, ``pkg/config/validation``), what
+   istiod's validating webhook refuses (errors, which block in every source) or accepts with a
+   warning (which must be confirmed, unless the object already had it);
 3. the analyzers (``meshtui.analysis``), run on the mesh with the edit in place. Only findings
    about the edited object that the edit *introduces* count: an error it introduces blocks, a
    warning it introduces must be confirmed; findings it already had are reported as
@@ -14,7 +14,6 @@ Three layers, each stating what a real cluster would say:
 
 from __future__ import annotations
 
-import importlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,15 +24,6 @@ from meshtui.sources.base import ObjectKey, RawObject
 #: An analyzer run: the mesh index in, findings (``meshtui.analysis.finding.Finding``-like:
 #: ``level``, ``code``, ``message``, ``kind``, ``namespace``, ``resource_name``, ``path``) out.
 Analyzer = Callable[[Any], Iterable[Any]]
-
-# Where the analysis package may expose its "analyze a MeshIndex" entry point; the first one
-# found is used. (The analysis engine is built in parallel; this keeps the seam loose.)
-_ANALYZER_ENTRY_POINTS = (
-    ("meshtui.analysis", "analyze"),
-    ("meshtui.analysis.run", "analyze"),
-    ("meshtui.analysis.runner", "analyze"),
-    ("meshtui.analysis.analyzers", "analyze"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,33 +66,17 @@ class Validation:
         return f"{self.errors[0]}{more}"
 
 
-def webhook_errors(obj: RawObject) -> list[Problem]:
-    """Istio's webhook rules for route destinations of a VirtualService (not in the schema)."""
-    if obj.get("kind") != "VirtualService":
-        return []
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
-        return []
+def istio_problems(obj: RawObject) -> list[Problem]:
+    """Istio's validation of ``obj`` (``meshtui.analysis.validation``, what istiod's webhook
+    says): errors as IST0106 and warnings as IST0133, with Istio's text and the field path."""
+    from meshtui.analysis.validation import validate
+    from meshtui.write.plan import plain
+
     out: list[Problem] = []
-    for section in ("http", "tcp", "tls"):
-        rules = spec.get(section)
-        if not isinstance(rules, list):
-            continue
-        for i, rule in enumerate(rules):
-            route = rule.get("route") if isinstance(rule, dict) else None
-            if not isinstance(route, list):
-                continue
-            total = 0
-            for j, dest in enumerate(route):
-                weight = dest.get("weight", 0) if isinstance(dest, dict) else 0
-                if isinstance(weight, int) and not isinstance(weight, bool):
-                    if weight < 0:
-                        out.append(Problem("error", f"weight {weight} < 0",
-                                           f"spec.{section}[{i}].route[{j}].weight", origin="istio"))
-                    total += weight
-            if len(route) > 1 and total == 0:
-                out.append(Problem("error", "total destination weight = 0", f"spec.{section}[{i}].route",
-                                   origin="istio"))
+    for m in validate(plain(obj)):
+        error = m.level == "error"
+        out.append(Problem("error" if error else "warning", m.text, m.path, "IST0106" if error else "IST0133",
+                           origin="istio"))
     return out
 
 
@@ -113,17 +87,11 @@ def schema_errors(obj: RawObject) -> list[Problem]:
     return [Problem("error", e.message, e.path or None) for e in schema.validate(obj, strict=False)]
 
 
-def default_analyzer() -> Analyzer | None:
-    """The analysis engine's entry point, or None while it is not available."""
-    for module_name, attr in _ANALYZER_ENTRY_POINTS:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        fn = getattr(module, attr, None)
-        if callable(fn):
-            return fn
-    return None
+def default_analyzer() -> Analyzer:
+    """The analysis engine's entry point (every analyzer over a ``MeshIndex``)."""
+    from meshtui.analysis.runner import analyze
+
+    return analyze
 
 
 def _findings_for(analyzer: Analyzer, objects: Sequence[RawObject], key: ObjectKey) -> list[Problem]:
@@ -132,6 +100,9 @@ def _findings_for(analyzer: Analyzer, objects: Sequence[RawObject], key: ObjectK
     found = analyzer(MeshIndex(objects))
     out: list[Problem] = []
     for f in found or ():
+        if str(getattr(f, "analyzer", "")).startswith("schema.ValidationAnalyzer.") and \
+                getattr(f, "code", None) in ("IST0106", "IST0133"):
+            continue  # the schema and Istio's validation above already said it
         if (getattr(f, "kind", None), getattr(f, "namespace", "") or "", getattr(f, "resource_name", None)) != (
             key.kind, key.namespace, key.name
         ):
@@ -150,7 +121,15 @@ def validate_change(base: RawObject, new: RawObject, context: Sequence[RawObject
     """
     result = Validation()
     result.errors.extend(schema_errors(new))
-    result.errors.extend(webhook_errors(new))
+    had = Counter(p.message for p in istio_problems(base) if p.level == "warning")
+    for p in istio_problems(new):
+        if p.level == "error":
+            result.errors.append(p)
+        elif had[p.message] > 0:
+            had[p.message] -= 1
+            result.existing.append(p)
+        else:
+            result.warnings.append(p)
     fn: Analyzer | None = default_analyzer() if analyzer == "auto" else analyzer  # type: ignore[assignment]
     if fn is None:
         result.analyzer_skipped = "the analyzers are not available" if analyzer == "auto" else "not requested"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from meshtui.write.audit import AuditEntry, AuditLog
 
@@ -24,14 +24,19 @@ def object_name(entry: AuditEntry) -> str:
     return str(entry.key)
 
 
-def text_line(entry: AuditEntry) -> str:
-    """One stable, tab-free line: time, result, object, what, where, and the error if any."""
+def text_line(entry: AuditEntry, pending: Collection[str] = ()) -> str:
+    """One stable, tab-free line: time, result, object, what, where, and the error if any.
+    ``pending`` are the ids of ``unknown`` writes not resolved yet (``in_doubt.pending``)."""
     parts = [entry.time, f"{entry.result:<11}", object_name(entry)]
     if entry.description:
         parts.append(entry.description)
     parts.append(f"[{entry.source}]")
     if entry.undoes:
         parts.append(f"(undoes {entry.undoes})")
+    if entry.resolves:
+        parts.append(f"(outcome of {entry.resolves})")
+    if entry.id in pending:
+        parts.append("(outcome not known yet)")
     parts.append(f"id={entry.id}")
     line = "  ".join(parts)
     if entry.error:

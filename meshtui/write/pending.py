@@ -1,7 +1,7 @@
 """Edits made in the route editor but not applied yet, and how they become one ``ChangePlan``.
 
-The editor records each user action as an edit function (``Edit``: raw VirtualService in, new
-raw dict out), replays them on the object as read to show the pending state, and turns them
+The editor records each user action (an ``Action`` of ``meshtui.write.edit_api``: its edit
+function takes a raw VirtualService and returns the new raw dict), replays them on the object as read to show the pending state, and turns them
 into a single plan whose edit re-runs every step, so that after a conflict the same edits are
 re-applied on top of the object as it is now (``ChangePlan.rebase``).
 
@@ -13,26 +13,19 @@ Consecutive weight moves on one rule coalesce into one step.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from meshtui.routing.rules import ReleaseError, RuleRef, copy_vs, http_rules, rule_index, write_weights
 from meshtui.sources.base import RawObject
+from meshtui.write.checks import Problem, istio_problems
+from meshtui.write.edit_api import Action, DestKey, dest_key, rule_text, stable_ref
 from meshtui.write.plan import ChangePlan, Edit
 
 if TYPE_CHECKING:
     from meshtui.sources.base import Source
-
-#: How a destination is named across versions of a rule: (host, subset or "").
-DestKey = tuple[str, str]
-
-
-def dest_key(route_entry: dict) -> DestKey:
-    """The identity of one ``route[]`` entry of an HTTP rule."""
-    dest = route_entry.get("destination") or {}
-    return (str(dest.get("host") or ""), str(dest.get("subset") or ""))
-
 
 def dest_text(key: DestKey) -> str:
     """``v2`` for a subset, else the host."""
@@ -40,18 +33,8 @@ def dest_text(key: DestKey) -> str:
 
 
 def rule_ref(vs: RawObject, index: int) -> RuleRef:
-    """A reference to rule ``index`` that survives other writers inserting rules: its name when
-    it has a unique one, else the index."""
-    rules = ((vs.get("spec") or {}).get("http")) or []
-    name = rules[index].get("name") if 0 <= index < len(rules) else None
-    if name and sum(1 for r in rules if r.get("name") == name) == 1:
-        return str(name)
-    return index
-
-
-def ref_text(ref: RuleRef) -> str:
-    """``canary`` or ``#1``."""
-    return f"#{ref}" if isinstance(ref, int) else str(ref)
+    """A reference to rule ``index`` of ``vs`` that survives other writers inserting rules."""
+    return stable_ref(((vs.get("spec") or {}).get("http")) or [], index)
 
 
 def weights_edit(ref: RuleRef, split: dict[DestKey, int]) -> Edit:
@@ -63,7 +46,7 @@ def weights_edit(ref: RuleRef, split: dict[DestKey, int]) -> Edit:
         keys = [dest_key(d) for d in rule.get("route") or []]
         if sorted(keys) != sorted(split):
             have = ", ".join(dest_text(k) for k in keys) or "none"
-            raise ReleaseError(f"the destinations of rule {ref_text(ref)} changed (now: {have})")
+            raise ReleaseError(f"the destinations of rule {rule_text(ref)} changed (now: {have})")
         write_weights(rule, [split[k] for k in keys])
         return new
 
@@ -105,6 +88,14 @@ class EditSession:
         self.edits.append(PendingEdit(description, edit))
         return self.current
 
+    def apply(self, action: Action) -> RawObject:
+        """Queue one action of the edit API; a weight action is recorded as the split it leads
+        to (``ReleaseError`` leaves the session as it was)."""
+        if action.split is None:
+            return self.push(action.description, action.edit)
+        ref, split = action.split(self.current)
+        return self.set_weights(ref, split)
+
     def set_weights(self, ref: RuleRef, split: dict[DestKey, int]) -> RawObject:
         """Give rule ``ref`` the split ``split``; merges with a weight step on the same rule just before."""
         edits = list(self.edits)
@@ -112,7 +103,7 @@ class EditSession:
             edits.pop()
         start = self._replay(self.base, edits)
         words = " ".join(f"{dest_text(k)}={w}" for k, w in split.items())
-        step = PendingEdit(f"weights of rule {ref_text(ref)}: {words}", weights_edit(ref, dict(split)),
+        step = PendingEdit(f"weights of rule {rule_text(ref)}: {words}", weights_edit(ref, dict(split)),
                            (ref, dict(split)))
         current = step.edit(start)
         self.edits = edits + [step]
@@ -139,6 +130,20 @@ class EditSession:
         longer applies (the session is then unchanged)."""
         current = self._replay(base, self.edits)
         self.base, self.current = base, current
+
+    def problems(self) -> list[Problem]:
+        """Istio's validation of the pending object: every error (istiod would refuse it), and
+        the warnings the pending edits introduce; empty when nothing is pending."""
+        if not self.edits:
+            return []
+        had = Counter(p.message for p in istio_problems(self.base))
+        out = []
+        for p in istio_problems(self.current):
+            if p.level == "warning" and had[p.message] > 0:
+                had[p.message] -= 1
+                continue
+            out.append(p)
+        return out
 
     def description(self) -> str:
         """What the pending edits do, in one line."""

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 Edit = Callable[[RawObject], RawObject]
 
 # Server-managed bookkeeping that says nothing to a reviewer and would bury the real change.
-_NOISE_METADATA = ("managedFields",)
+# Fields the server rewrites on every write: in a diff they are churn, never the change.
+_NOISE_METADATA = ("managedFields", "resourceVersion", "generation")
 
 
 class RebaseError(Exception):
@@ -73,11 +74,6 @@ def unified_diff(before: RawObject | None, after: RawObject | None, from_label: 
     a = render_yaml(before).splitlines(keepends=True)
     b = render_yaml(after).splitlines(keepends=True)
     return "".join(difflib.unified_diff(a, b, from_label, to_label, n=context))
-
-
-def object_label(obj: RawObject) -> str:
-    """``VirtualService istioinaction/catalog``."""
-    return str(ObjectKey.of(obj))
 
 
 @dataclass

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from meshtui.widgets.big_table import Column
+from meshtui.views.table import Column, LiveCell, Row
 
 
 @lru_cache(maxsize=65536)
@@ -31,7 +31,10 @@ def age(timestamp: str | None, now: float | None = None) -> str:
     t = _epoch(timestamp)
     if t is None:
         return "-"
-    secs = int((now if now is not None else time.time()) - t)
+    return _format_age(int((now if now is not None else time.time()) - t))
+
+
+def _format_age(secs: int) -> str:
     if secs < 0:
         return "0s"
     days, rem = divmod(secs, 86400)
@@ -46,40 +49,61 @@ def age(timestamp: str | None, now: float | None = None) -> str:
     return f"{seconds}s"
 
 
+class Age(LiveCell):
+    """An AGE cell that keeps counting while the view is open, and sorts by age."""
+
+    epoch: float | None = None
+
+    @classmethod
+    def of(cls, timestamp: str | None) -> "Age":
+        """The age of an RFC 3339 creation time, as kubectl prints it."""
+        cell = cls(age(timestamp))
+        cell.epoch = _epoch(timestamp) if timestamp else None
+        # Youngest first when sorted ascending; unknown ages last.
+        cell.sort_value = -cell.epoch if cell.epoch is not None else float("inf")
+        return cell
+
+    def live(self) -> str:
+        """The age now."""
+        if self.epoch is None:
+            return str(self)
+        return _format_age(int(time.time() - self.epoch))
+
+
 def _vs(o: Any) -> tuple[str, ...]:
     subsets = sorted({rd.destination.subset for r in o.http for rd in r.route if rd.destination.subset})
     return (o.namespace, o.name, ",".join(o.hosts), ",".join(o.gateways) or "mesh", str(len(o.http)),
-            ",".join(subsets), age(o.creation_timestamp))
+            ",".join(subsets), Age.of(o.creation_timestamp))
 
 
 def _dr(o: Any) -> tuple[str, ...]:
     lb = o.traffic_policy.load_balancer if o.traffic_policy and o.traffic_policy.load_balancer else ""
-    return (o.namespace, o.name, o.host, ",".join(s.name for s in o.subsets), lb, age(o.creation_timestamp))
+    return (o.namespace, o.name, o.host, ",".join(s.name for s in o.subsets), lb, Age.of(o.creation_timestamp))
 
 
 def _gw(o: Any) -> tuple[str, ...]:
     ports = ",".join(f"{s.port.number}/{s.port.protocol}" for s in o.servers)
     hosts = ",".join(sorted({h for s in o.servers for h in s.hosts}))
     selector = ",".join(f"{k}={v}" for k, v in o.selector.items())
-    return (o.namespace, o.name, hosts, ports, selector, age(o.creation_timestamp))
+    return (o.namespace, o.name, hosts, ports, selector, Age.of(o.creation_timestamp))
 
 
 def _se(o: Any) -> tuple[str, ...]:
     ports = ",".join(f"{p.number}/{p.protocol}" for p in o.ports)
     return (o.namespace, o.name, ",".join(o.hosts), o.location or "", o.resolution or "", ports,
-            age(o.creation_timestamp))
+            Age.of(o.creation_timestamp))
 
 
 def _svc(o: Any) -> tuple[str, ...]:
     ports = ",".join(f"{p.name + ':' if p.name else ''}{p.port}" for p in o.ports)
     selector = ",".join(f"{k}={v}" for k, v in o.selector.items())
     return (o.namespace, o.name, o.type or "ClusterIP", o.cluster_ip or "", ports, selector,
-            age(o.creation_timestamp))
+            Age.of(o.creation_timestamp))
 
 
 def _pod(o: Any) -> tuple[str, ...]:
-    return (o.namespace, o.name, "1" if o.ready else "0", o.phase or "", str(o.restarts or 0), o.ip or "",
-            o.node or "", o.labels.get("version", ""), age(o.creation_timestamp))
+    return (o.namespace, o.name, f"{o.ready_containers}/{len(o.containers)}", o.phase or "",
+            str(o.restarts or 0), o.ip or "", o.node or "", o.labels.get("version", ""), Age.of(o.creation_timestamp))
 
 
 def _ns(o: Any) -> tuple[str, ...]:
@@ -112,14 +136,9 @@ VIEWS: dict[str, KindView] = {
     "pods": KindView("Pod", "Pods", (_NS, _NAME, Column("READY", 5), Column("STATUS", 10), Column("RESTARTS", 8),
                      Column("IP", 16), Column("NODE", 20), Column("VERSION", 10), _AGE), _pod),
 }
-ALIASES = {
-    "virtualservice": "vs", "virtualservices": "vs", "destinationrule": "dr", "destinationrules": "dr",
-    "gateway": "gw", "gateways": "gw", "serviceentry": "se", "serviceentries": "se", "service": "svc",
-    "services": "svc", "pod": "pods", "po": "pods",
-}
 
 
-def rows_for(view: KindView, index: Any, scope: str | None) -> list[tuple[Any, tuple[str, ...]]]:
+def rows_for(view: KindView, index: Any, scope: str | None) -> list[Row]:
     """Every row of ``view`` from ``index``, keyed by (kind, namespace, name)."""
     out = []
     for o in index.objects(view.kind):

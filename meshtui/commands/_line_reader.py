@@ -1,0 +1,106 @@
+"""Lines of a saved log (a file or stdin) with bounded memory, for ``meshtui logs --file``.
+
+Python's own line iteration keeps a line in memory until its newline comes, so input without
+newlines (a binary file, ``/dev/zero``) grows without end. Here a line longer than
+``MAX_LINE_BYTES`` is cut there (the cut part is delivered, the rest of that line skipped) with
+one warning, so memory stays at a few chunks whatever the input. An optional deadline ends the
+reading (``--duration``) even while the input is silent (``tail -f | meshtui logs --file -``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import select
+import time
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+#: Longer than any access-log line Envoy writes (its default line limit is 16 KiB) by far.
+MAX_LINE_BYTES = 64 * 1024
+CHUNK_BYTES = 64 * 1024
+
+
+class BoundedLines:
+    """Iterate the lines of ``stream`` (decoded as UTF-8, bad bytes replaced, no newline);
+    ``warn`` gets each one-line warning. ``cut`` counts the lines that were cut. A stream with
+    a file descriptor is read with ``os.read`` (and the deadline waits with ``select``); any
+    other file-like object (an in-memory stream) with its ``read``."""
+
+    def __init__(self, stream: IO[Any], warn: Callable[[str], None], *, max_line: int = MAX_LINE_BYTES,
+                 deadline: float | None = None) -> None:
+        self.stream = stream
+        self.warn = warn
+        self.max_line = max_line
+        self.deadline = deadline  # time.monotonic() value
+        self.cut = 0
+        self._number = 0
+
+    def _fd(self) -> int | None:
+        try:
+            return self.stream.fileno()
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            return None
+
+    def _chunks(self) -> Iterator[bytes]:
+        fd = self._fd()
+        if fd is None:
+            while data := self.stream.read(CHUNK_BYTES):
+                yield data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+                if self.deadline is not None and time.monotonic() >= self.deadline:
+                    return
+            return
+        while True:
+            if self.deadline is not None:
+                left = self.deadline - time.monotonic()
+                if left <= 0:
+                    return
+                ready, _, _ = select.select([fd], [], [], left)
+                if not ready:
+                    return
+            chunk = os.read(fd, CHUNK_BYTES)
+            if not chunk:
+                return
+            yield chunk
+
+    def _line(self, data: bytes | bytearray) -> str:
+        return bytes(data).decode("utf-8", "replace").rstrip("\r")
+
+    def _cut_here(self) -> None:
+        self.cut += 1
+        if self.cut == 1:
+            self.warn(f"warning: line {self._number} is longer than {self.max_line} bytes: cut there, "
+                      "the rest of it skipped (and so for any longer line)")
+
+    def __iter__(self) -> Iterator[str]:
+        buf = bytearray()
+        skipping = False  # inside a line that was already cut
+        for chunk in self._chunks():
+            start = 0
+            while True:
+                newline = chunk.find(b"\n", start)
+                piece = chunk[start:] if newline < 0 else chunk[start:newline]
+                if not skipping:
+                    room = self.max_line - len(buf)
+                    if len(piece) > room:
+                        buf += piece[:room]
+                        self._number += 1
+                        self._cut_here()
+                        yield self._line(buf)
+                        buf.clear()
+                        skipping = True
+                    else:
+                        buf += piece
+                        if newline >= 0:
+                            self._number += 1
+                            yield self._line(buf)
+                            buf.clear()
+                if newline < 0:
+                    break
+                skipping = False  # the newline ends the line being skipped too
+                start = newline + 1
+        if buf:
+            self._number += 1
+            yield self._line(buf)
+        if self.cut > 1:
+            self.warn(f"warning: {self.cut} lines longer than {self.max_line} bytes were cut")
