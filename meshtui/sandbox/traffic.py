@@ -31,6 +31,7 @@ from meshtui.routing.result import TraceResult
 from meshtui.routing.simulate import Choice, choose_destination, parse_duration_ms
 from meshtui.routing.trace import trace
 from meshtui.sandbox.access_lines import access_line, outbound_cluster, shadow_authority
+from meshtui.sandbox.istio_stats import IstioStats
 from meshtui.sandbox.kinds import BY_PLURAL
 from meshtui.sandbox.loghub import LogHub
 from meshtui.sandbox.store import Store
@@ -95,8 +96,9 @@ class TrafficSimulator:
     """Demo traffic on the sandbox loop; see the module docstring."""
 
     def __init__(self, store: Store, logs: LogHub, rps: float = DEFAULT_RPS, seed: int | None = None,
-                 flows: Iterable[Flow] = FLOWS) -> None:
+                 flows: Iterable[Flow] = FLOWS, stats: IstioStats | None = None) -> None:
         self.rps = check_rps(rps)
+        self.stats = stats if stats is not None else IstioStats()  # what the sidecars' /stats/prometheus serve
         self.store = store
         self.logs = logs
         self.flows = tuple(flows)
@@ -308,6 +310,8 @@ class TrafficSimulator:
                     upstream_host="-", cluster=cluster, upstream_local="-",
                     start=end - duration / 1000)
         out.append((end, client.namespace, client.name, access_line(**line)))
+        self.stats.record("source", client, client, None, dest.host if dest else None, line["code"],
+                          flags, duration, line["protocol"])
         self._mirrors(choice, line["start"] + choice.delay_ms / 1000, line, out)
 
     def _upstream(self, result: TraceResult, choice: Choice, client: Pod, line: dict[str, Any],
@@ -378,6 +382,11 @@ class TrafficSimulator:
                     upstream_ms=upstream_ms, upstream_host=upstream_host, cluster=cluster, start=start,
                     upstream_local=f"{client.ip}:{self._ephemeral()}")
         out.append((end, client.namespace, client.name, access_line(**line)))
+        # Istio's stats count what each sidecar reports: the caller's view and every attempt's.
+        self.stats.record("source", client, client, last_pod, dest.host, code, flags, elapsed, line["protocol"])
+        for _, pod, server in attempts:
+            self.stats.record("destination", pod, client, pod, dest.host, server["code"], server["flags"],
+                              server["duration_ms"], line["protocol"])
         for offset, pod, server in attempts:
             fields = {**line, **server, "xff": xff, "route": "default", "start": start + offset / 1000,
                       "upstream_local": f"127.0.0.6:{self._ephemeral()}",
