@@ -47,11 +47,12 @@ def vector_values(result: Sequence[Mapping[str, Any]]) -> dict[Key, float]:
     values: dict[Key, float] = {}
     for sample in result:
         metric = sample.get("metric", {})
-        key = tuple(str(metric.get(label, "unknown")) for label in SPLIT_LABELS)
+        service, version, workload = (str(metric.get(label, "unknown")) for label in SPLIT_LABELS)
+        key = (service, version, workload)
         value = float(sample["value"][1])
         if not math.isnan(value):
-            values[key] = values.get(key, 0.0) + value  # type: ignore[index]
-    return values  # type: ignore[return-value]
+            values[key] = values.get(key, 0.0) + value
+    return values
 
 
 def _ms(values: Mapping[Key, float], key: Key) -> int | None:
