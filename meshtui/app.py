@@ -89,7 +89,7 @@ class MeshApp(KeysFollowFocus, App[int]):
 
     def on_show_object(self, message: ShowObject) -> None:
         """A screen asked to show an object (e.g. the VirtualService behind an Envoy route)."""
-        self.show_in_browser((message.kind, message.namespace, message.name))
+        self.show_in_browser((message.kind, message.object_namespace, message.name))
 
     def on_open_proxy_config(self, message: OpenProxyConfig) -> None:
         """A screen asked for a pod's Envoy configuration."""

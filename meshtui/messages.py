@@ -35,7 +35,8 @@ class ShowObject(Message):
     def __init__(self, kind: str, namespace: str, name: str, *, rule: str | None = None) -> None:
         super().__init__()
         self.kind = kind
-        self.namespace = namespace
+        # Message.namespace is Textual's handler-name prefix: the object's namespace needs its own name.
+        self.object_namespace = namespace
         self.name = name
         self.rule = rule
 

@@ -108,7 +108,7 @@ class KindScreen(FilterableTableScreen):
         if key and key[0] != "Namespace":
             from meshtui.screens.write_actions import edit_in_editor
 
-            edit_in_editor(self.app, tuple(key))  # type: ignore[arg-type]
+            edit_in_editor(self.app, tuple(key))
 
     def on_big_table_selected(self, event: BigTable.Selected) -> None:
         """Enter: show the object in the mesh browser (its service for routing kinds); a

@@ -313,7 +313,7 @@ class LogsScreen(Screen[None]):
 
     def _repaint(self) -> None:
         self._repaint_due = False
-        self.query_one(LogView).refresh_lines()
+        self.query_one(LogView).take_appended()
         self._title()
 
     # -- split panel ------------------------------------------------------------------------
@@ -450,7 +450,7 @@ class LogsScreen(Screen[None]):
         view.limit_seq = self.buffer.next_seq if self.paused else None
         if not self.paused:
             view.following = True
-        view.refresh_lines()
+        view.take_appended()
         self._title()
 
     def action_window(self, step: int) -> None:

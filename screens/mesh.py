@@ -224,14 +224,15 @@ class MeshScreen(Screen[None]):
     def action_proxy_config(self) -> None:
         """Open the proxy-config view for the pod under the route-tree cursor, else the first
         ready pod of the selected service (a Deployment's name for manifests on disk)."""
-        if self._index is None or self._need_service('Envoy config (c)') is None:
+        selected = self._need_service('Envoy config (c)')
+        if self._index is None or selected is None:
             return
         node = self.query_one(RouteTree).cursor_node
         data = node.data if node is not None else None
         if isinstance(data, tuple) and data and data[0] == "pod":
             self.post_message(OpenProxyConfig(data[1], data[2]))
             return
-        kind, ns, name = self._selected
+        kind, ns, name = selected
         service = self._index.get(kind, ns, name)
         if service is None or kind != "Service":
             self.notify("pick a Kubernetes service (ServiceEntries have no sidecar)", severity="warning")
@@ -248,9 +249,10 @@ class MeshScreen(Screen[None]):
 
     def action_service_endpoints(self) -> None:
         """Open the selected service's endpoints across all its client sidecars."""
-        if self._index is None or self._need_service('Endpoints across clients (E)') is None:
+        selected = self._need_service('Endpoints across clients (E)')
+        if self._index is None or selected is None:
             return
-        kind, ns, name = self._selected
+        kind, ns, name = selected
         session = session_of(self)
         source = session.source if session is not None else None
         if kind != "Service" or source is None:
@@ -262,9 +264,10 @@ class MeshScreen(Screen[None]):
 
     def action_yaml(self) -> None:
         """Show the selected service's YAML, read-only."""
-        if self._index is None or self._need_service('YAML (y)') is None:
+        selected = self._need_service('YAML (y)')
+        if self._index is None or selected is None:
             return
-        obj = self._index.get(*self._selected)
+        obj = self._index.get(*selected)
         if obj is not None:
             from meshtui.screens.yaml_view import YamlScreen
 
@@ -290,9 +293,10 @@ class MeshScreen(Screen[None]):
 
     def action_logs(self) -> None:
         """Follow the selected service's istio-proxy access logs, with its observed split."""
-        if self._need_service('Logs (l)') is None:
+        selected = self._need_service('Logs (l)')
+        if selected is None:
             return
-        kind, ns, name = self._selected
+        kind, ns, name = selected
         if kind != "Service":
             self.notify(f"logs follow a Kubernetes Service's pods; {kind} {ns}/{name} has none",
                         severity="warning")

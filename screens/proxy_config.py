@@ -234,7 +234,7 @@ class ProxyConfigScreen(Screen[None]):
                 raise
             # No live Envoy to ask (manifests on disk, no sidecar, unreachable): show what the mesh implies.
             dump_doc = generate_config_dump(self.index, self.namespace, self.pod)
-            clusters_doc = generate_clusters(self.index, self.namespace, self.pod)
+            clusters_doc: dict[str, Any] | None = generate_clusters(self.index, self.namespace, self.pod)
             return Fetched(build_tabs(dump_doc, clusters_doc, name), f"no live Envoy ({exc})", True,
                            dump_doc, clusters_doc)
         try:

@@ -7,7 +7,7 @@ it cannot, e.g. a regular expression RE2 rejects). The release workflows are in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from meshtui.model.hosts import fqdn
 from meshtui.routing import edit as rule_edit

@@ -150,11 +150,14 @@ class TraceScreen(Screen[None]):
         session = session_of(self)
         index = session.index if session is not None else None
         tree = self.query_one(TraceTree)
+        request = self._request
         if index is None:
             self._error("the mesh is still loading")
             return
+        if request is None:
+            return
         try:
-            result = trace(index, self._request)
+            result = trace(index, request)
         except (RequestError, ValueError) as exc:
             self._error(str(exc))
             return

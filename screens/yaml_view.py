@@ -20,7 +20,7 @@ def to_yaml(obj: dict[str, Any]) -> str:
 
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
-    yaml.sort_base_mapping_type_on_output = False  # type: ignore[attr-defined]
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]  # ruamel types it None
     out = io.StringIO()
     yaml.dump(obj, out)
     return out.getvalue()

@@ -14,7 +14,7 @@ from meshtui.accesslog.flags import RESPONSE_FLAGS, describe, has_failure, looku
         ("outbound|9080|v1|reviews.default.svc.cluster.local", "outbound", 9080, "v1", "reviews.default.svc.cluster.local"),
         ("outbound|8000||httpbin.foo.svc.cluster.local", "outbound", 8000, "", "httpbin.foo.svc.cluster.local"),
         ("inbound|9080||", "inbound", 9080, "", ""),
-        ("inbound|9080|http|reviews.default.svc.cluster.local", "inbound", 9080, "http", "reviews.default.svc.cluster.local"),
+        ("inbound|9080|http|reviews.default.svc.cluster.local", "inbound", 9080, "", "reviews.default.svc.cluster.local"),
         ("outbound_.8000_._.httpbin.foo.svc.cluster.local", "outbound", 8000, "", "httpbin.foo.svc.cluster.local"),
         ("PassthroughCluster", "passthrough", None, "", ""),
         ("BlackHoleCluster", "blackhole", None, "", ""),

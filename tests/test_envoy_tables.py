@@ -4,7 +4,6 @@ hand-written ones, checked against what the input says and istioctl's documented
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import orjson
 import pytest

@@ -486,7 +486,7 @@ def test_a_file_without_a_final_newline(tmp_path: Path) -> None:
 def test_strings_that_look_like_other_types_stay_strings(odd: FilesSource) -> None:
     base = _get(odd.snapshot(), "VirtualService", "default", "backend")
     edited = copy.deepcopy(base)
-    edited["spec"]["http"][0]["match"] = [{"headers": {"x-debug": {"exact": v}} for v in ["yes"]}]
+    edited["spec"]["http"][0]["match"] = [{"headers": {"x-debug": {"exact": "yes"}}}]
     edited["metadata"]["labels"] = {"on": "on", "octal": "0777", "date": "2024-01-01"}
 
     result = odd.apply(edited, base=base)

@@ -53,6 +53,7 @@ def test_there_are_samples() -> None:
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: str(p.relative_to(CONFORMANCE / "samples")))
 def test_one_value_changes_one_line(sample: Path, tmp_path: Path) -> None:
     shutil.copy(sample, tmp_path / sample.name)
+    (tmp_path / sample.name).chmod(0o644)  # the reference copy is read-only; a user's manifest is not
     source = FilesSource(str(tmp_path))
     snap = source.snapshot()
     for obj in snap.objects:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PURE_PACKAGES = ["meshtui.util", "meshtui.model", "meshtui.routing", "meshtui.analysis", "meshtui.envoy", "meshtui.accesslog"]
+PURE_PACKAGES = ["meshtui.util", "meshtui.model", "meshtui.routing", "meshtui.analysis", "meshtui.envoy",
+                 "meshtui.accesslog", "meshtui.metrics"]
 FORBIDDEN = ("textual", "kubernetes")
 
 

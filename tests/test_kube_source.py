@@ -160,7 +160,7 @@ def test_unknown_context_is_a_one_line_error(cluster: tuple[Sandbox, Path]) -> N
 
 
 def test_importing_the_kube_source_does_not_import_the_kubernetes_client() -> None:
-    code = "import sys, meshtui.sources.kube, meshtui.sources.demo; print('kubernetes' in sys.modules)"
+    code = "import sys, meshtui.sources.kube, meshtui.session.demo; print('kubernetes' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

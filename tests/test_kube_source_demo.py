@@ -13,7 +13,7 @@ from kubernetes import client, config
 
 from meshtui.sandbox.server import Sandbox
 from meshtui.sources.base import ForbiddenError, Source
-from meshtui.sources.demo import open_demo
+from meshtui.session.demo import open_demo
 from meshtui.sources.kube import KubeSource
 
 

@@ -1,8 +1,9 @@
 """Decoding Istio's upstream cluster names: ``outbound|9080|v1|reviews.default.svc.cluster.local``.
 
 Istio names its Envoy clusters ``<direction>|<port>|<subset>|<host>`` (``BuildSubsetKey`` in
-istio/istio ``pilot/pkg/model/service.go``); inbound clusters are ``inbound|<port>||`` (older
-releases put the port name and host in the last two parts). The special clusters
+istio/istio ``pilot/pkg/model/service.go``); inbound clusters are ``inbound|<port>||`` (releases
+before 1.8 built ``inbound|<port>|<port name>|<host>``: the third part there is the port's
+name, never a subset, since inbound clusters have no subsets). The special clusters
 ``PassthroughCluster``, ``BlackHoleCluster`` and ``InboundPassthroughCluster`` (with the older
 ``...Ipv4``/``...Ipv6`` variants) carry traffic that matched no service. The SNI form
 ``outbound_.9080_.v1_.reviews.default.svc.cluster.local`` seen in ``%REQUESTED_SERVER_NAME%`` is
@@ -66,8 +67,11 @@ def parse_cluster(name: str | None) -> ClusterName:
         return ClusterName(raw=name, direction=special)
     if "|" in name:
         parts = name.split("|")
-        if len(parts) == 4 and parts[0] in (OUTBOUND, INBOUND):
-            return ClusterName(name, parts[0], _port(parts[1]), parts[2], parts[3])
+        if len(parts) == 4 and parts[0] == OUTBOUND:
+            return ClusterName(name, OUTBOUND, _port(parts[1]), parts[2], parts[3])
+        if len(parts) == 4 and parts[0] == INBOUND:
+            # Pre-1.8 "inbound|8080|http|host": "http" names the port; the subset stays empty.
+            return ClusterName(name, INBOUND, _port(parts[1]), "", parts[3])
         return ClusterName(raw=name, direction=OTHER)
     if name.startswith(("outbound_.", "inbound_.")):
         # SNI form: direction_.port_.subset_.host (the host may itself hold "_." only in theory).

@@ -160,11 +160,17 @@ def normalize_text_format(fmt: str) -> str:
     """A TEXT format as the proxy uses it: without its final newline.
 
     Formats pasted from Istio's documentation spell quotes and the newline as ``\\"`` and
-    ``\\n``; those escapes are undone so the pasted text works as well as the real one.
+    ``\\n``; those escapes are undone so the pasted text works as well as the real one. Leading
+    indentation is dropped and a format wrapped over several lines is joined with single spaces.
     """
     if '\\"' in fmt:
         fmt = fmt.replace('\\"', '"')
-    fmt = fmt.rstrip("\r\n")
+    fmt = fmt.strip(" \t\r\n")
     while fmt.endswith("\\n"):
-        fmt = fmt[:-2]
-    return fmt
+        fmt = fmt[:-2].rstrip(" \t")
+    # A format wrapped over several lines on a web page (or folded in YAML) is one line to
+    # the proxy: each line break with the indentation around it stands for one space.
+    return _LINE_BREAK.sub(" ", fmt)
+
+
+_LINE_BREAK = re.compile(r"[ \t]*\r?\n[ \t]*")

@@ -333,7 +333,7 @@ class SplitStats:
         by_cluster: Counter[str] = Counter()
         by_flag: Counter[str] = Counter()
         by_route: Counter[str] = Counter()
-        for (code, flags, cluster, route), n in combos.items():
+        for (_code, flags, cluster, route), n in combos.items():
             by_cluster[cluster or "-"] += n
             by_route[route or "-"] += n
             for flag in split_flags(flags) or ["-"]:

@@ -16,8 +16,8 @@ from typing import Any
 from meshtui.analysis.finding import Finding
 from meshtui.analysis.labelindex import LabelIndex
 from meshtui.analysis.messages import MessageType, catalogue, go_format
-from meshtui.model.base import Resource
-from meshtui.model.index import MeshIndex
+from meshtui.model.base import Resource, as_dict
+from meshtui.model.index import MeshIndex, index_kind
 from meshtui.model.istio import Gateway
 from meshtui.model.kube import Service
 
@@ -115,7 +115,7 @@ class Context:
         key = ("objects", kind, group)
         found = self._cache.get(key)
         if found is None:
-            objs = [o for o in self.index.objects(kind) if group is None or o.group == group]
+            objs = [o for o in self.index.objects(index_kind(kind, group)) if group is None or o.group == group]
             found = self._cache[key] = sorted(objs, key=lambda o: (o.namespace, o.name))
         return found
 
@@ -158,9 +158,9 @@ class Context:
     def _template_pods(self) -> list[Any]:
         out = []
         for dep in self.objects("Deployment"):
-            template = dep.spec.get("template") if isinstance(dep.spec.get("template"), dict) else {}
-            meta = template.get("metadata") if isinstance(template.get("metadata"), dict) else {}
-            labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+            template = as_dict(dep.spec.get("template"))
+            meta = as_dict(template.get("metadata"))
+            labels = as_dict(meta.get("labels"))
             out.append(TemplatePod(name=dep.name, namespace=dep.namespace, labels=dict(labels)))
         return out
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from meshtui.analysis.context import ISTIO_GROUP, Context, full_name
 from meshtui.analysis.labelindex import LabelIndex
+from meshtui.model.base import as_dict
 
 _TOPOLOGY = ("topology.kubernetes.io/region", "topology.kubernetes.io/zone", "topology.istio.io/subzone")
 _HOSTNAME = "kubernetes.io/hostname"
@@ -28,7 +29,7 @@ def ca_certificate_analyzer(ctx: Context) -> None:
     """``destinationrule.CaCertificateAnalyzer``."""
     for dr in ctx.objects("DestinationRule", ISTIO_GROUP):
         host = str(dr.spec.get("host") or "")
-        policy = dr.spec.get("trafficPolicy") if isinstance(dr.spec.get("trafficPolicy"), dict) else {}
+        policy = as_dict(dr.spec.get("trafficPolicy"))
         tls = _tls(policy)
         # A credentialName on a DR with a workloadSelector (a gateway's) carries its own CA.
         selected = isinstance(dr.spec.get("workloadSelector"), dict)
@@ -65,7 +66,7 @@ def subset_select_pod_analyzer(ctx: Context) -> None:
         # Manifests on disk have Deployments, not Pods: their pod templates stand for the pods
         # (meshtui's reading; Istio's analyzer would report every subset of such a tree).
         for dep in ctx.objects("Deployment"):
-            template = dep.spec.get("template") if isinstance(dep.spec.get("template"), dict) else {}
+            template = as_dict(dep.spec.get("template"))
             labels = (template.get("metadata") or {}).get("labels") or {}
             if isinstance(labels, dict):
                 pod_labels.append(dict(labels))
@@ -82,7 +83,7 @@ def subset_select_pod_analyzer(ctx: Context) -> None:
         for i, ss in enumerate(dr.spec.get("subsets") or []):
             if not isinstance(ss, dict):
                 continue
-            labels = ss.get("labels") if isinstance(ss.get("labels"), dict) else {}
+            labels = as_dict(ss.get("labels"))
             selector = {**(entry.selector or {}), **labels}
             if not selects.any_match(selector):
                 ctx.report("DestinationRuleSubsetNotSelectPods", dr, str(ss.get("name") or ""),

@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from meshtui.analysis.context import ISTIO_GROUP, Context
-from meshtui.model.base import Resource
+from meshtui.model.base import Resource, as_dict
 
 _ROUTE_CLASS = ("ROUTE_CONFIGURATION", "HTTP_ROUTE")
 _REPLACEABLE = ("NETWORK_FILTER", "HTTP_FILTER", "VIRTUAL_HOST")
@@ -32,9 +32,9 @@ def _instance_name(patch: dict[str, Any], match: dict[str, Any]) -> str:
         return ""
     if "name" in value:
         return json.dumps(value["name"], sort_keys=True)
-    listener = match.get("listener") if isinstance(match.get("listener"), dict) else {}
-    chain = listener.get("filterChain") if isinstance(listener.get("filterChain"), dict) else {}
-    flt = chain.get("filter") if isinstance(chain.get("filter"), dict) else {}
+    listener = as_dict(match.get("listener"))
+    chain = as_dict(listener.get("filterChain"))
+    flt = as_dict(chain.get("filter"))
     return str(flt.get("name") or "")
 
 
@@ -55,7 +55,7 @@ def envoy_patch_analyzer(ctx: Context) -> None:
             if not isinstance(cp, dict) or not isinstance(cp.get("patch"), dict):
                 break  # as Istio: a patch without its patch section ends the look at this filter
             patch = cp["patch"]
-            match = cp.get("match") if isinstance(cp.get("match"), dict) else {}
+            match = as_dict(cp.get("match"))
             name = _instance_name(patch, match)
             op, apply_to = str(patch.get("operation") or ""), str(cp.get("applyTo") or "")
             if op == "ADD":
@@ -73,6 +73,6 @@ def envoy_patch_analyzer(ctx: Context) -> None:
                     _relative(ctx, ef, index, priority, versioned, name)
             elif op in ("INSERT_BEFORE", "INSERT_AFTER"):
                 _relative(ctx, ef, index, priority, versioned, name)
-            proxy = match.get("proxy") if isinstance(match.get("proxy"), dict) else {}
+            proxy = as_dict(match.get("proxy"))
             if proxy.get("proxyVersion"):
                 versioned.append(name)

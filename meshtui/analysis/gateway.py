@@ -17,13 +17,14 @@ import binascii
 from datetime import datetime, timezone
 
 from meshtui.analysis.context import Context, full_name, labels_match, selector_string
+from meshtui.model.base import as_dict
 from meshtui.model.istio import Gateway
 
 
 def _service_tcp_ports(ctx: Context, pod_namespace: str, pod_labels: dict[str, str]) -> set[int]:
     ports: set[int] = set()
     for svc in ctx.services_in(pod_namespace):
-        selector = svc.spec.get("selector") if isinstance(svc.spec.get("selector"), dict) else {}
+        selector = as_dict(svc.spec.get("selector"))
         if not labels_match(selector, pod_labels):
             continue
         for p in svc.spec.get("ports") or []:
@@ -60,13 +61,13 @@ def _gateway_namespace(ctx: Context, gw: Gateway) -> str | None:
 
 
 def _secret_value(secret_raw: dict, key: str) -> bytes | None:
-    data = secret_raw.get("data") if isinstance(secret_raw.get("data"), dict) else {}
+    data = as_dict(secret_raw.get("data"))
     if isinstance(data.get(key), str):
         try:
             return base64.b64decode(data[key], validate=False)
         except (binascii.Error, ValueError):
             return b""
-    string_data = secret_raw.get("stringData") if isinstance(secret_raw.get("stringData"), dict) else {}
+    string_data = as_dict(secret_raw.get("stringData"))
     if isinstance(string_data.get(key), str):
         return string_data[key].encode()
     return None

@@ -15,6 +15,9 @@ Kiali's "subset not found" (KIA1107) is covered by Istio's IST0101 ``host+subset
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from meshtui.analysis.context import ISTIO_GROUP, Context, full_name
 from meshtui.analysis.messages import MessageType
 from meshtui.analysis.virtualservice import Annotated, mirror_destinations, route_destinations, virtual_services
@@ -89,7 +92,7 @@ def subset_ready_pods(ctx: Context) -> None:
             if not selected:
                 continue
             # What index.pods_for_subset computes, with the rule and Services found above.
-            selectors = [(s.namespace, {**s.selector, **subset.labels}) for s in selected]
+            selectors = [(s.namespace, {**(s.selector or {}), **subset.labels}) for s in selected]
             pods = [p for ns, sel in selectors for p in ctx.index.pods_matching(ns, sel)]
             if not pods or any(p.ready for p in pods):
                 # A subset that selects no pod at all is Istio's IST0173
@@ -103,7 +106,8 @@ def subset_ready_pods(ctx: Context) -> None:
 def weights_sum(ctx: Context) -> None:
     """MT0002: route weights that do not add up to 100."""
     for vs in virtual_services(ctx):
-        for section, rules in (("http", vs.http), ("tcp", vs.tcp), ("tls", vs.tls)):
+        sections: tuple[tuple[str, Sequence[Any]], ...] = (("http", vs.http), ("tcp", vs.tcp), ("tls", vs.tls))
+        for section, rules in sections:
             for i, rule in enumerate(rules):
                 weights = [rd.weight for rd in rule.route]
                 if not weights or all(w is None for w in weights):

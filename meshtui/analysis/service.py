@@ -13,6 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 from meshtui.analysis.context import Context, full_name, labels_match
+from meshtui.model.base import as_dict
 
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "local-path-storage"})
 _KNOWN_PROTOCOLS = frozenset({"tcp", "udp", "sctp", "grpc", "grpc-web", "http", "http_proxy", "http2",
@@ -81,7 +82,7 @@ def multi_service_analyzer(ctx: Context) -> None:
             continue
         if not _deployment_in_mesh(ctx, dep):
             continue
-        template = dep.spec.get("template") if isinstance(dep.spec.get("template"), dict) else {}
+        template = as_dict(dep.spec.get("template"))
         tlabels = (template.get("metadata") or {}).get("labels") or {}
         matching = [s for s in ctx.services_in(dep.namespace) if isinstance(s.spec.get("selector"), dict)
                     and s.spec["selector"] and labels_match(s.spec["selector"], tlabels)]

@@ -14,6 +14,7 @@ from collections import defaultdict
 from typing import Any
 
 from meshtui.analysis.context import ISTIO_GROUP, Context, full_name, is_export_to_all
+from meshtui.model.base import as_dict
 
 
 def mesh_config_document(ctx: Context) -> dict[str, Any]:
@@ -44,7 +45,7 @@ def protocol_addresses_analyzer(ctx: Context) -> None:
     for se in ctx.objects("ServiceEntry", ISTIO_GROUP):
         if se.spec.get("addresses"):
             continue
-        status = se.raw.get("status") if isinstance(se.raw.get("status"), dict) else {}
+        status = as_dict(se.raw.get("status"))
         if status.get("addresses"):
             continue  # addresses allocated by the control plane
         for i, port in enumerate(se.spec.get("ports") or []):

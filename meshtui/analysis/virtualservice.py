@@ -14,13 +14,22 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from meshtui.analysis.context import (
-    ISTIO_GROUP, K8S_GATEWAY_GROUP, MESH_GATEWAY, Context, convert_host_to_fqdn, full_name,
-    is_export_to_all, labels_match, resource_name_from_host,
+    ISTIO_GROUP,
+    K8S_GATEWAY_GROUP,
+    MESH_GATEWAY,
+    Context,
+    convert_host_to_fqdn,
+    full_name,
+    is_export_to_all,
+    labels_match,
+    resource_name_from_host,
 )
+from meshtui.model.base import as_dict
 from meshtui.model.hosts import host_matches
 from meshtui.model.virtualservice import Destination, VirtualService
 
@@ -49,7 +58,8 @@ class Annotated:
 
 def route_destinations(vs: VirtualService) -> Iterator[Annotated]:
     """Every route destination (tcp, then tls, then http, as Istio lists them)."""
-    for kind, rules in (("tcp", vs.tcp), ("tls", vs.tls), ("http", vs.http)):
+    sections: tuple[tuple[str, Sequence[Any]], ...] = (("tcp", vs.tcp), ("tls", vs.tls), ("http", vs.http))
+    for kind, rules in sections:
         for i, rule in enumerate(rules):
             for j, rd in enumerate(rule.route):
                 yield Annotated(kind, i, j, rd.destination)
@@ -228,7 +238,7 @@ def conflicting_mesh_gateway_hosts_analyzer(ctx: Context) -> None:
     for i, (_, h, _) in enumerate(entries):
         (wild if h.startswith("*") else exact[h]).append(i)
     conflicts: dict[str, tuple[VirtualService, str, list[str]]] = {}
-    for i, (scope, h, vs) in enumerate(entries):
+    for scope, h, vs in entries:
         candidates = list(exact.get(h, [])) + [w for w in wild if host_matches(entries[w][1], h)]
         if h.startswith("*"):
             candidates += [j for key, ids in exact.items() if host_matches(h, key) for j in ids]
@@ -261,7 +271,7 @@ def jwt_claim_route_analyzer(ctx: Context) -> None:
             gw = ctx.find("Gateway", ns, name, ISTIO_GROUP)
             if gw is None:
                 continue
-            selector = gw.spec.get("selector") if isinstance(gw.spec.get("selector"), dict) else {}
+            selector = as_dict(gw.spec.get("selector"))
             for pod in ctx.select_pods(selector):
                 sels = authn.get("istio-system", []) + authn.get(pod.namespace, [])
                 if not any(labels_match(s, pod.labels) for s in sels):

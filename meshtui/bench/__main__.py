@@ -13,6 +13,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 
 from meshtui.bench import coldstart, engine, kubectl
 from meshtui.bench.procs import BenchError, SandboxProcess, run_child
@@ -103,9 +104,9 @@ def main(argv: list[str] | None = None) -> int:
                 _progress(f"sandbox --scale {n} up in {sb.started_in:.1f} s")
                 kc = str(sb.kubeconfig)
                 for i in range(runs):
-                    ok &= _attempt(list(figs.values()), f"load {n}", lambda: _load_run(kc, settle, figs, n, i, runs))
+                    ok &= _attempt(list(figs.values()), f"load {n}", partial(_load_run, kc, settle, figs, n, i, runs))
                     if has_kubectl:
-                        ok &= _attempt([figs["k_time"], figs["k_rss"]], f"kubectl {n}", lambda: _kubectl_run(kc, figs, n, i, runs))
+                        ok &= _attempt([figs["k_time"], figs["k_rss"]], f"kubectl {n}", partial(_kubectl_run, kc, figs, n, i, runs))
                 ok &= _attempt([figs["preview"], figs["preview_stall"]], f"preview {n}",
                                lambda: _preview_run(kc, figs, n, max(runs, 3) if not quick else 1))
                 if n == biggest:

@@ -150,7 +150,8 @@ async def run_load(seconds: float, rate: int, pods: int, capacity: int) -> dict[
     clients = [f"client-{i}" for i in range(pods)]
     index = MeshIndex(demo_objects(pods))
     source = SyntheticSource(rate, seconds, clients)
-    screen = LogsScreen(LogTarget("Service", "default", "backend-service"), source=source, index=index,
+    screen = LogsScreen(LogTarget("Service", "default", "backend-service"), source=source,  # type: ignore[arg-type]
+                        index=index,
                         tail_lines=None, since_seconds=None, capacity=capacity)
     flushes: list[float] = []
     panels: list[float] = []
@@ -196,7 +197,7 @@ async def run_load(seconds: float, rate: int, pods: int, capacity: int) -> dict[
         while (screen.lines_in < source.generated or screen.pending()) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         await pilot.pause()
-        result = {
+        result: dict[str, Any] = {
             "seconds": seconds,
             "rate_target": rate,
             "lines_generated": source.generated,

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 
 class BenchError(Exception):
@@ -51,6 +51,7 @@ class SandboxProcess:
         self.kubeconfig = Path(self._tmp.name) / "kubeconfig"
         self.proc: subprocess.Popen[str] | None = None
         self.started_in = 0.0
+        self._log: IO[str] | None = None
 
     def __enter__(self) -> "SandboxProcess":
         t0 = time.perf_counter()
@@ -80,7 +81,7 @@ class SandboxProcess:
         if self.proc is not None:
             stop(self.proc)
             self.proc = None
-        if getattr(self, "_log", None) is not None:
+        if self._log is not None:
             self._log.close()
             self._log = None
         self._tmp.cleanup()

@@ -22,6 +22,7 @@ import re
 import shutil
 import sys
 import time
+from functools import partial
 from typing import Any
 
 # Weights given to subset v1 (v2 gets the rest) by successive patches: each differs from the last.
@@ -37,6 +38,10 @@ def _patch_body(name: str, weight: int) -> dict[str, Any]:
         {"destination": {"host": name, "subset": "v2"}, "weight": 100 - weight},
     ]}]}}
 
+
+
+def _grew(items: list[Any], before: int) -> bool:
+    return len(items) > before
 
 async def _kubectl_patch(kubeconfig: str, ns: str, name: str, weight: int) -> str:
     """Patch with kubectl; returns the new resourceVersion."""
@@ -152,7 +157,7 @@ async def _run(args: argparse.Namespace) -> None:
                 before = len(applied)
                 t0 = time.perf_counter()
                 await pilot.press(key)
-                await wait_until(lambda: len(applied) > before, 30, "the filter to apply")
+                await wait_until(partial(_grew, applied, before), 30, "the filter to apply")
                 shown = await frame_after(app, applied[-1])
                 out["filter_ms"].append((shown - t0) * 1000)
                 await asyncio.sleep(0.05)

@@ -5,10 +5,13 @@ newlines (a binary file, ``/dev/zero``) grows without end. Here a line longer th
 ``MAX_LINE_BYTES`` is cut there (the cut part is delivered, the rest of that line skipped) with
 one warning, so memory stays at a few chunks whatever the input. An optional deadline ends the
 reading (``--duration``) even while the input is silent (``tail -f | meshtui logs --file -``).
+A byte-order mark says how the text is encoded: a UTF-8 BOM is dropped, and UTF-16 with a BOM
+(what PowerShell's ``>`` writes) is decoded chunk by chunk into UTF-8 lines.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import select
@@ -63,6 +66,27 @@ class BoundedLines:
                 return
             yield chunk
 
+    def _unmarked(self) -> Iterator[bytes]:
+        """The input as UTF-8 bytes, whatever byte-order mark opens it."""
+        chunks = self._chunks()
+        head = b""
+        for chunk in chunks:  # gather the 3 bytes a BOM may take, even from tiny reads
+            head += chunk
+            if len(head) >= 3:
+                break
+        if head.startswith(codecs.BOM_UTF8):
+            head = head[len(codecs.BOM_UTF8):]
+        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            decoder = codecs.getincrementaldecoder("utf-16")("replace")  # reads and drops the BOM
+            yield decoder.decode(head).encode("utf-8")
+            for chunk in chunks:
+                yield decoder.decode(chunk).encode("utf-8")
+            yield decoder.decode(b"", final=True).encode("utf-8")
+            return
+        if head:
+            yield head
+        yield from chunks
+
     def _line(self, data: bytes | bytearray) -> str:
         return bytes(data).decode("utf-8", "replace").rstrip("\r")
 
@@ -75,7 +99,7 @@ class BoundedLines:
     def __iter__(self) -> Iterator[str]:
         buf = bytearray()
         skipping = False  # inside a line that was already cut
-        for chunk in self._chunks():
+        for chunk in self._unmarked():
             start = 0
             while True:
                 newline = chunk.find(b"\n", start)

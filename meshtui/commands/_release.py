@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from meshtui.write.edit_api import Action
 
 
-def register_release(sub: argparse._SubParsersAction, name: str, run: Callable[[argparse.Namespace], int],  # type: ignore[type-arg]
+def register_release(sub: argparse._SubParsersAction, name: str, run: Callable[[argparse.Namespace], int],
                      *, help: str) -> None:
     """Add subcommand ``name`` taking NAME[.NS] SUBSET and the write flags."""
     parser = sub.add_parser(

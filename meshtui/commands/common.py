@@ -117,7 +117,7 @@ def _open(args: argparse.Namespace) -> "Source":
             raise CommandError(f"--files {path}: not a directory")
         return FilesSource(path, read_only=read_only)
     if kind == "demo":
-        from meshtui.sources.demo import open_demo
+        from meshtui.session.demo import open_demo
 
         return open_demo(read_only=read_only, context=getattr(args, "context", None), namespace=namespace)
     from meshtui.sources.kube import KubeSource

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from meshtui.write.audit import AuditLog
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``history`` subcommand."""
     parser = sub.add_parser(
         "history",

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 LIVE_SPLIT_INTERVAL_S = 2.0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``logs`` subcommand."""
     parser = sub.add_parser(
         "logs",
@@ -163,6 +163,7 @@ def consume(
 
     Blank lines carry nothing and are skipped; every other line is either counted or shown.
     """
+    from meshtui.accesslog.prefix import parse_prefixed
     from meshtui.accesslog.render import record_json, record_line, unparsed_line
 
     split = args.split
@@ -174,6 +175,8 @@ def consume(
         if not line.strip():
             continue
         record = parse(line)
+        if record is None:
+            record = parse_prefixed(line, parse)
         if record is None:
             stats.add_unparsed(line)
             if not split:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``rollback`` subcommand."""
     from meshtui.commands._release import register_release
 

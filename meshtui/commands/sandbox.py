@@ -23,6 +23,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                    help="do not simulate demo traffic (on by default, off with --scale unless --rps is given)")
     p.add_argument("--rps", type=float, default=None, metavar="R",
                    help="simulated requests per second, all callers together (default 20, at most 1000)")
+    p.add_argument("--prometheus-config", metavar="FILE", default=None,
+                   help="also write a Prometheus config scraping the sidecars' Istio metrics through "
+                        "this API server (with FILE.token and FILE.ca.crt beside it)")
     p.set_defaults(func=run)
 
 
@@ -51,6 +54,16 @@ def run(args: argparse.Namespace) -> int:
             path = sandbox.write_kubeconfig(args.kubeconfig_out or kubeconfig.default_path())
         except OSError as exc:
             raise CommandError(f"cannot write the kubeconfig: {exc.strerror or exc}") from None
+        if args.prometheus_config:
+            from meshtui.sandbox import prometheus_config
+
+            assert sandbox.ca_pem is not None  # the sandbox always serves HTTPS
+            try:
+                prom = prometheus_config.write(args.prometheus_config, sandbox.url, sandbox.readonly_token,
+                                               sandbox.ca_pem)
+            except OSError as exc:
+                raise CommandError(f"cannot write the Prometheus config: {exc.strerror or exc}") from None
+            print(f"prometheus config: {prom} (prometheus --config.file={prom})", flush=True)
         print(f"meshtui sandbox serving {sandbox.url}", flush=True)
         print(f"kubeconfig: {path} (contexts {kubeconfig.ADMIN_CONTEXT}, {kubeconfig.READONLY_CONTEXT})")
         print(f"export KUBECONFIG={path}", flush=True)

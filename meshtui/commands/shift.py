@@ -18,7 +18,7 @@ from meshtui.commands._writing import add_write_arguments
 from meshtui.commands.common import CommandError
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``shift`` subcommand."""
     parser = sub.add_parser(
         "shift",

@@ -18,7 +18,7 @@ import sys
 from meshtui.commands.common import CommandError, add_source_arguments
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``trace`` subcommand."""
     parser = sub.add_parser(
         "trace",

@@ -14,7 +14,7 @@ import argparse
 from meshtui.commands._writing import add_write_arguments
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``undo`` subcommand."""
     parser = sub.add_parser(
         "undo",

@@ -146,7 +146,7 @@ class _Generator:
 
     def outbound(self) -> list[tuple[Json, Target, int, dict[str, str]]]:
         """(cluster, target, port, subset labels) for every outbound cluster."""
-        out = []
+        out: list[tuple[Json, Target, int, dict[str, str]]] = []
         for t in self.targets:
             dr = destination_rule(self.index, self.proxy, t.host)
             for p in t.ports:

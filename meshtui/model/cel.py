@@ -81,7 +81,7 @@ def _context(self_value: Any) -> Any:
     if ctx is None:
         ctx = _local.ctx = _cel.Context()
         for name, fn in _EXTENSIONS.items():
-            ctx.add_function(name, fn)
+            ctx.add_function(name, fn)  # type: ignore[arg-type]  # the binding types it as a builtin function
     ctx.add_variable("self", self_value)
     return ctx
 

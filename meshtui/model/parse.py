@@ -54,7 +54,8 @@ def parse_object(raw: Raw) -> Resource:
         raise TypeError(f"parse_object needs a mapping, got {type(raw).__name__}")
     api_version = raw.get("apiVersion")
     group = api_version.rpartition("/")[0] if isinstance(api_version, str) else ""
-    parser = _PARSERS.get((group, raw.get("kind") if isinstance(raw.get("kind"), str) else ""))
+    kind = raw.get("kind")
+    parser = _PARSERS.get((group, kind if isinstance(kind, str) else ""))
     if parser is not None:
         try:
             return parser(raw)

@@ -28,7 +28,7 @@ class StringMatch:
             return None
         for kind in ("exact", "prefix", "regex"):
             if kind in raw:
-                return cls(kind, as_str(raw[kind]) or "")  # type: ignore[arg-type]
+                return cls(kind, as_str(raw[kind]) or "")
         return cls("present", "")
 
     def __str__(self) -> str:

@@ -29,8 +29,13 @@ from meshtui.routing.request import MESH, TraceRequest
 class StringMatchLike(Protocol):
     """What this module needs of ``meshtui.model.StringMatch``."""
 
-    kind: str | None
-    value: str | None
+    @property
+    def kind(self) -> str | None:
+        """exact / prefix / regex / present, or None."""
+
+    @property
+    def value(self) -> str | None:
+        """The string matched against."""
 
 
 @dataclass(frozen=True, slots=True)

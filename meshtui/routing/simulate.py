@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from meshtui.model.base import as_float
 from meshtui.routing.result import DestinationTrace, MirrorTrace, TraceResult
@@ -65,7 +66,7 @@ def choose_destination(result: TraceResult, rng: random.Random) -> Choice:
     """Draw one request's outcome from ``result``; see the module docstring for the rules."""
     path = result.rewrite["uri"] if result.rewrite and result.rewrite.get("uri") else result.request.path
     authority = (result.rewrite or {}).get("authority") or result.request.authority
-    base = {"path": path, "authority": authority}
+    base: dict[str, Any] = {"path": path, "authority": authority}
     if result.outcome in ("no_route", "no_vhost"):
         return Choice(None, None, 404, "NR", **base)
     if result.outcome == "blackhole":

@@ -273,7 +273,7 @@ class Api:
         if info.verb == "deletecollection":
             q = parse_query(request, t, info.version, info.namespace)
             return json_response(writes.delete_collection(self.store, ctx, q), 200)
-        raise StoreError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+        raise StoreError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
     async def _body(self, request: web.Request, allow_empty: bool = False) -> dict[str, Any]:
         raw = await request.read()

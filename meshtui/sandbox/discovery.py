@@ -99,7 +99,7 @@ def _crd_documents() -> tuple[dict[str, Any], ...]:
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     served = {(t.group, t.kind) for t in TYPES}
-    out = []
+    out: list[dict[str, Any]] = []
     for name in _CRD_FILES:
         text = resources.files("meshtui.data").joinpath(name).read_text("utf-8")
         out.extend(d for d in yaml.load_all(text, Loader=loader)
@@ -153,7 +153,7 @@ def custom_resource_crds() -> list[dict[str, Any]]:
     for t in TYPES:
         if t.kind not in _CUSTOM_COLUMNS:
             continue
-        names = {"kind": t.kind, "listKind": f"{t.kind}List", "plural": t.plural, "singular": t.singular}
+        names: dict[str, Any] = {"kind": t.kind, "listKind": f"{t.kind}List", "plural": t.plural, "singular": t.singular}
         if t.short_names:
             names["shortNames"] = list(t.short_names)
         if t.categories:

@@ -34,7 +34,7 @@ _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Al
             431: "Request Header Fields Too Large"}
 
 
-_INDEX_CACHE: dict[int, tuple[int, Any]] = {}
+_INDEX_CACHE: dict[int | None, tuple[int, Any]] = {}
 _CACHE_LOCK = threading.Lock()
 _TOKENS = itertools.count(1)
 _STORE_TOKENS: dict[int, tuple[Any, int]] = {}

@@ -68,7 +68,7 @@ class GatewayStatusController:
             # Only the routes that name it (as parent or backend) can change.
             name, ns = meta.get("name") or "", meta.get("namespace") or "default"
             for route in self.index.routes():
-                refs = [*route.parent_refs, *(b for r in route.rules for b in r.backend_refs)]
+                refs: list[Any] = [*route.parent_refs, *(b for r in route.rules for b in r.backend_refs)]
                 if any(r.name == name and r.namespace == ns for r in refs):
                     self._sync_route(route)
         else:

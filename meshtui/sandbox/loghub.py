@@ -13,7 +13,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 DEFAULT_MAX_LINES = 20_000
 
@@ -204,7 +204,7 @@ class LogHub:
         tail_lines: int | None = None,
         since: float | None = None,
         poll: float | None = None,
-    ) -> AsyncIterator[list[LogEntry]]:
+    ) -> AsyncGenerator[list[LogEntry], None]:
         """Yield the selected kept lines, then each batch of new lines as it arrives.
 
         Ends when the pod's log is closed. With ``poll`` it also yields an empty batch every

@@ -1,8 +1,10 @@
-"""The pod subresources of the sandbox API: ``log`` (with ``follow``) and ``portforward``.
+"""The pod subresources of the sandbox API: ``log`` (with ``follow``), ``portforward`` and
+``proxy`` to the sidecar's Istio metrics (``NAME:15020/proxy/stats/prometheus``).
 
 ``add_pod_routes(app)`` registers both on the sandbox's aiohttp application. It expects the
 object store at ``app["store"]`` (read on the loop thread) and keeps the container logs at
-``app["logs"]`` (a :class:`LogHub`, created here unless one is already there).
+``app["logs"]`` (a :class:`LogHub`, created here unless one is already there) and the sidecars'
+counters at ``app["istio_stats"]`` (an :class:`IstioStats`, likewise).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from meshtui.sandbox.istio_stats import IstioStats
 from meshtui.sandbox.kinds import BY_PLURAL
 from meshtui.sandbox.loghub import LogEntry, LogHub
 from meshtui.sandbox.portforward import PortError, is_upgrade, parse_ports, serve_portforward
@@ -21,6 +24,9 @@ from meshtui.sandbox.store import StoreError, not_found
 
 LOG_PATH = "/api/v1/namespaces/{namespace}/pods/{name}/log"
 PORTFORWARD_PATH = "/api/v1/namespaces/{namespace}/pods/{name}/portforward"
+PROXY_PATH = "/api/v1/namespaces/{namespace}/pods/{name}/proxy/{path:.*}"
+#: The pilot-agent port whose ``/stats/prometheus`` serves Istio's merged metrics.
+STATS_PORT = 15020
 _FOLLOW_POLL_SECONDS = 1.0  # how often an idle follow checks that its client is still there
 _SESSIONS = web.AppKey("portforward_sessions", dict)
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
@@ -31,7 +37,10 @@ def add_pod_routes(app: web.Application) -> None:
     """Register ``GET .../pods/{name}/log`` and ``GET .../pods/{name}/portforward`` on ``app``."""
     if "logs" not in app:
         app["logs"] = LogHub()
+    if "istio_stats" not in app:
+        app["istio_stats"] = IstioStats()
     app[_SESSIONS] = {}
+    app.router.add_get(PROXY_PATH, pod_proxy)
     app.router.add_get(LOG_PATH, pod_log)
     app.router.add_get(PORTFORWARD_PATH, pod_portforward)
     app.on_startup.append(_on_startup)
@@ -54,6 +63,7 @@ async def _on_startup(app: web.Application) -> None:
         meta = obj.get("metadata") or {}
         key = (meta.get("namespace", ""), meta.get("name", ""))
         hub.close_pod(*key)
+        app["istio_stats"].forget(*key)
         for ws in sessions.pop(key, set()):
             task = asyncio.get_running_loop().create_task(ws.close())
             closing.add(task)
@@ -199,6 +209,27 @@ def _render(entries: list[LogEntry], timestamps: bool) -> bytes:
 def _gone(request: web.Request) -> bool:
     transport = request.transport
     return transport is None or transport.is_closing()
+
+
+async def pod_proxy(request: web.Request) -> web.Response:
+    """``GET .../pods/{name}:15020/proxy/stats/prometheus``: the sidecar's Istio metrics.
+
+    The only proxied endpoint the simulated pods serve; any other port or path is a 503/404,
+    as the API server reports a pod that does not listen there.
+    """
+    ns, target = request.match_info["namespace"], request.match_info["name"]
+    name, _, port = target.partition(":")
+    pod = request.app["store"].get("pods", ns, name)
+    if pod is None:
+        return _status(not_found(BY_PLURAL["pods"], name))
+    if port != str(STATS_PORT):
+        return _status(StoreError(503, "ServiceUnavailable",
+                                  f"error trying to reach service: dial tcp {name}:{port or 80}: connection refused"))
+    if request.match_info["path"] != "stats/prometheus":
+        return web.Response(status=404, text="404 page not found\n")
+    text = request.app["istio_stats"].exposition(ns, name)
+    return web.Response(text=text, content_type="text/plain", charset="utf-8",
+                        headers={"X-Prometheus-Exposition-Format": "0.0.4"})
 
 
 async def pod_log(request: web.Request) -> web.StreamResponse:

@@ -40,7 +40,7 @@ def safe_string(seed: str, length: int) -> str:
 
 @functools.cache
 def _proxy_container() -> dict[str, Any]:
-    env = [{"name": n, "value": v} for n, v in (
+    env: list[dict[str, Any]] = [{"name": n, "value": v} for n, v in (
         ("PILOT_CERT_PROVIDER", "istiod"), ("CA_ADDR", "istiod.istio-system.svc:15012"),
         ("PROXY_CONFIG", "{}\n"), ("ISTIO_META_CLUSTER_ID", "Kubernetes"),
         ("ISTIO_META_MESH_ID", "cluster.local"), ("TRUST_DOMAIN", "cluster.local"),

@@ -10,9 +10,47 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 Predicate = Callable[[dict[str, Any]], bool]
+
+
+# One requirement each; bound with functools.partial so every term keeps its own key and value.
+def _lacks(key: str, labels: dict[str, Any]) -> bool:
+    return key not in labels
+
+
+def _has(key: str, labels: dict[str, Any]) -> bool:
+    return key in labels
+
+
+def _equal(key: str, value: str, labels: dict[str, Any]) -> bool:
+    return labels.get(key) == value
+
+
+def _not_equal(key: str, value: str, labels: dict[str, Any]) -> bool:
+    return labels.get(key) != value
+
+
+def _in(key: str, values: frozenset[str], labels: dict[str, Any]) -> bool:
+    return labels.get(key) in values
+
+
+def _not_in(key: str, values: frozenset[str], labels: dict[str, Any]) -> bool:
+    return labels.get(key) not in values
+
+
+def _compare(key: str, bound: int, greater: bool, labels: dict[str, Any]) -> bool:
+    return _num_cmp(labels.get(key), bound, greater)
+
+
+def _field_equal(path: str, value: str, obj: dict[str, Any]) -> bool:
+    return _get_path(obj, path) == value
+
+
+def _field_not_equal(path: str, value: str, obj: dict[str, Any]) -> bool:
+    return _get_path(obj, path) != value
 
 
 class SelectorError(ValueError):
@@ -66,21 +104,21 @@ def parse_label_selector(text: str | None) -> Predicate | None:
     while i < len(toks):
         if toks[i] == "!":
             key = _check_key(expect_value(i + 1))
-            reqs.append(lambda labels, k=key: k not in labels)
+            reqs.append(partial(_lacks, key))
             i += 2
         else:
             key = _check_key(expect_value(i))
             op = toks[i + 1] if i + 1 < len(toks) else ","
             if op == ",":
-                reqs.append(lambda labels, k=key: k in labels)
+                reqs.append(partial(_has, key))
                 i += 1
             elif op in ("=", "==", "!="):
                 val = toks[i + 2] if i + 2 < len(toks) and toks[i + 2] not in (",",) else ""
                 i += 3 if val else 2
                 if op == "!=":
-                    reqs.append(lambda labels, k=key, v=val: labels.get(k) != v)
+                    reqs.append(partial(_not_equal, key, val))
                 else:
-                    reqs.append(lambda labels, k=key, v=val: labels.get(k) == v)
+                    reqs.append(partial(_equal, key, val))
             elif op in ("in", "notin"):
                 if i + 2 >= len(toks) or toks[i + 2] != "(":
                     raise SelectorError("unable to parse requirement: found '"
@@ -97,9 +135,9 @@ def parse_label_selector(text: str | None) -> Predicate | None:
                                         "expected: ',', ')' or identifier")
                 i = j + 1
                 if op == "in":
-                    reqs.append(lambda labels, k=key, vs=frozenset(values): labels.get(k) in vs)
+                    reqs.append(partial(_in, key, frozenset(values)))
                 else:
-                    reqs.append(lambda labels, k=key, vs=frozenset(values): labels.get(k) not in vs)
+                    reqs.append(partial(_not_in, key, frozenset(values)))
             elif op in (">", "<"):
                 raw = expect_value(i + 2)
                 try:
@@ -108,7 +146,7 @@ def parse_label_selector(text: str | None) -> Predicate | None:
                     raise SelectorError(f"unable to parse requirement: for 'gt', 'lt' operators, "
                                         f"the value must be an integer: {raw}") from None
                 i += 3
-                reqs.append(lambda labels, k=key, b=bound, gt=(op == ">"): _num_cmp(labels.get(k), b, gt))
+                reqs.append(partial(_compare, key, bound, op == ">"))
             else:
                 raise SelectorError(f"unable to parse requirement: found '{op}', expected: "
                                     "'=', '!=', '==', 'in', notin'")
@@ -160,9 +198,9 @@ def parse_field_selector(text: str | None, supported: tuple[str, ...] = ()) -> P
         if path not in allowed:
             raise SelectorError(f'field label not supported: {path}')
         if op == "!=":
-            reqs.append(lambda o, p=path, v=value: _get_path(o, p) != v)
+            reqs.append(partial(_field_not_equal, path, value))
         else:
-            reqs.append(lambda o, p=path, v=value: _get_path(o, p) == v)
+            reqs.append(partial(_field_equal, path, value))
     if not reqs:
         return None
     return lambda o: all(r(o) for r in reqs)

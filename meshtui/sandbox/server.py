@@ -159,7 +159,8 @@ class Sandbox:
             from meshtui.sandbox.traffic import DEFAULT_RPS
 
             rps = DEFAULT_RPS if self._traffic_rps is None else self._traffic_rps
-            self.traffic = TrafficSimulator(self.store, self.app["logs"], rps, seed=self._traffic_seed)
+            self.traffic = TrafficSimulator(self.store, self.app["logs"], rps, seed=self._traffic_seed,
+                                            stats=self.app["istio_stats"])
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

@@ -20,6 +20,7 @@ Stored objects are never mutated in place: a write stores a new dict, so a snaps
 from __future__ import annotations
 
 import bisect
+import builtins
 import itertools
 import uuid
 from collections import OrderedDict, deque
@@ -163,7 +164,7 @@ class Store:
         """How many objects of one kind are stored."""
         return len(self._objects[plural])
 
-    def list_entries(self, plural: str, namespace: str | None = None) -> list[Entry]:
+    def list_entries(self, plural: str, namespace: str | None = None) -> builtins.list[Entry]:
         """Entries of one kind sorted by (namespace, name), as etcd returns them."""
         objs = self._objects[plural]
         keys = self._sorted[plural]
@@ -175,7 +176,7 @@ class Store:
             keys = keys[lo:hi]
         return [objs[k] for k in keys]
 
-    def save_snapshot(self, rv: int, entries: list[Entry]) -> str:
+    def save_snapshot(self, rv: int, entries: builtins.list[Entry]) -> str:
         """Keep a list result for continue tokens; returns its id (a bounded LRU)."""
         sid = uuid.uuid4().hex[:16]
         self._snapshots[sid] = (rv, entries)
@@ -183,7 +184,7 @@ class Store:
             self._snapshots.popitem(last=False)
         return sid
 
-    def snapshot(self, sid: str) -> tuple[int, list[Entry]] | None:
+    def snapshot(self, sid: str) -> tuple[int, builtins.list[Entry]] | None:
         """A saved list result, or None once it has been evicted."""
         snap = self._snapshots.get(sid)
         if snap is not None:
@@ -209,11 +210,11 @@ class Store:
         if hook in self._event_hooks:
             self._event_hooks.remove(hook)
 
-    def events_since(self, rv: int) -> list[Event]:
+    def events_since(self, rv: int) -> builtins.list[Event]:
         """Retained events with a resourceVersion above ``rv``; raises Expired if some are gone."""
         if rv < self._evicted_rv:
             raise Expired(f"too old resource version: {rv} ({self._evicted_rv + 1})")
-        out: list[Event] = []
+        out: builtins.list[Event] = []
         for ev in reversed(self._events):
             if ev.rv <= rv:
                 break

@@ -31,6 +31,7 @@ from meshtui.routing.result import TraceResult
 from meshtui.routing.simulate import Choice, choose_destination, parse_duration_ms
 from meshtui.routing.trace import trace
 from meshtui.sandbox.access_lines import access_line, outbound_cluster, shadow_authority
+from meshtui.sandbox.istio_stats import IstioStats
 from meshtui.sandbox.kinds import BY_PLURAL
 from meshtui.sandbox.loghub import LogHub
 from meshtui.sandbox.store import Store
@@ -95,8 +96,9 @@ class TrafficSimulator:
     """Demo traffic on the sandbox loop; see the module docstring."""
 
     def __init__(self, store: Store, logs: LogHub, rps: float = DEFAULT_RPS, seed: int | None = None,
-                 flows: Iterable[Flow] = FLOWS) -> None:
+                 flows: Iterable[Flow] = FLOWS, stats: IstioStats | None = None) -> None:
         self.rps = check_rps(rps)
+        self.stats = stats if stats is not None else IstioStats()  # what the sidecars' /stats/prometheus serve
         self.store = store
         self.logs = logs
         self.flows = tuple(flows)
@@ -308,6 +310,8 @@ class TrafficSimulator:
                     upstream_host="-", cluster=cluster, upstream_local="-",
                     start=end - duration / 1000)
         out.append((end, client.namespace, client.name, access_line(**line)))
+        self.stats.record("source", client, client, None, dest.host if dest else None, line["code"],
+                          flags, duration, line["protocol"])
         self._mirrors(choice, line["start"] + choice.delay_ms / 1000, line, out)
 
     def _upstream(self, result: TraceResult, choice: Choice, client: Pod, line: dict[str, Any],
@@ -324,6 +328,7 @@ class TrafficSimulator:
                else f"outbound_.{dest.port or ''}_.{dest.subset or ''}_.{dest.host}")
         elapsed = choice.delay_ms + rng.uniform(0.1, 0.5)  # fault delay, then the client proxy's own work
         attempts: list[tuple[float, Pod, dict[str, Any]]] = []  # (offset ms, pod, server fields)
+        upstream_ms: float | None
         pod_key, tries, code, flags, details, upstream_ms = choice.pod, 0, 200, "-", "via_upstream", 0.0
         sent = 0
         while True:
@@ -335,7 +340,7 @@ class TrafficSimulator:
             limit = min(policy.per_try_ms, timeout - elapsed - _NET_MS)
             start_ms = elapsed + _NET_MS / 2
             port = self._target_port(service, dest.port, pod)
-            server = {"upstream_host": f"{pod.ip}:{port}", "cluster": f"inbound|{port}||",
+            server: dict[str, Any] = {"upstream_host": f"{pod.ip}:{port}", "cluster": f"inbound|{port}||",
                       "downstream_local": f"{pod.ip}:{port}", "server_name": sni}
             if latency > limit:  # the client's proxy gives up; the server sees the caller leave
                 server.update(code=0, flags="DC", details="downstream_remote_disconnect", sent=0,
@@ -377,6 +382,11 @@ class TrafficSimulator:
                     upstream_ms=upstream_ms, upstream_host=upstream_host, cluster=cluster, start=start,
                     upstream_local=f"{client.ip}:{self._ephemeral()}")
         out.append((end, client.namespace, client.name, access_line(**line)))
+        # Istio's stats count what each sidecar reports: the caller's view and every attempt's.
+        self.stats.record("source", client, client, last_pod, dest.host, code, flags, elapsed, line["protocol"])
+        for _, pod, server in attempts:
+            self.stats.record("destination", pod, client, pod, dest.host, server["code"], server["flags"],
+                              server["duration_ms"], line["protocol"])
         for offset, pod, server in attempts:
             fields = {**line, **server, "xff": xff, "route": "default", "start": start + offset / 1000,
                       "upstream_local": f"127.0.0.6:{self._ephemeral()}",

@@ -172,6 +172,11 @@ class ConfigurationError(SourceError):
     context. Nothing was contacted."""
 
 
+class WriteFailedError(SourceError):
+    """The operating system refused the write (disk full, directory not writable); the file as it
+    was is left in place."""
+
+
 @runtime_checkable
 class Source(Protocol):
     """Where the mesh comes from: a live cluster, the sandbox, or a directory of manifests."""

@@ -19,10 +19,13 @@ What ``watch`` yields:
 
 from __future__ import annotations
 
+import fcntl
 import os
+import stat
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import yaml
@@ -43,6 +46,7 @@ from meshtui.sources.base import (
     SourceError,
     SourceEvent,
     StateEvent,
+    WriteFailedError,
 )
 from meshtui.sources.files_index import (
     CLUSTER_SCOPED,
@@ -56,6 +60,7 @@ from meshtui.sources.files_index import (
     sha256,
 )
 from meshtui.sources.yamlio import (
+    ChangedUnderneathError,
     EditError,
     atomic_write,
     detect_indent,
@@ -71,6 +76,8 @@ _NO_PODS = "a directory of manifests has no pods: {what} needs a cluster or --de
 # A file modified this recently is re-hashed on every poll even when its mtime and size look
 # unchanged: a second write within the filesystem's timestamp granularity would otherwise hide.
 _RACY_SECONDS = 2.0
+# How long a write waits for another program's lock on the file before giving up (exit 3).
+_LOCK_WAIT_SECONDS = 10.0
 
 
 class FilesSource:
@@ -242,6 +249,15 @@ class FilesSource:
             raise ConflictError(f"{key} changed since it was read ({shown}); nothing was written", current)
         if state.parse_failed:
             raise SourceError(f"{_rel(where.path, self.root)} does not parse: {state.errors[0]}; fix it first")
+        real = self._writable_target(where.path)
+        with _file_lock(real, _rel(where.path, self.root)):
+            return self._update_locked(obj, base, dry_run, key, state, where, real)
+
+    def _update_locked(
+        self, obj: RawObject, base: RawObject, dry_run: bool, key: ObjectKey, state: FileState, where: Location,
+        real: str,
+    ) -> ApplyResult:
+        shown = where.describe(self.root)
         text, style = self._read_checked(where.path, state.sha256, key)
         spans = document_spans(text)
         if where.doc >= len(spans):
@@ -256,7 +272,7 @@ class FilesSource:
         # so the rest of the file reads exactly as before.
         stored = self._check_reads_back(new_doc, Location(where.path, 0, where.item), obj, shown)
         if not dry_run:
-            written = atomic_write(where.path, text[:start] + new_doc + text[end:], *style)
+            written = self._write(real, where.path, text[:start] + new_doc + text[end:], style, state.sha256, key)
             self._replace_object(state, where, stored, written)
         return ApplyResult(stored, dry_run)
 
@@ -271,10 +287,13 @@ class FilesSource:
         if os.path.commonpath([target, self.root]) != self.root:
             raise SourceError(f"{name}: outside {self.description}")
         text, style, indent = "", (False, False), (2, 2, 0)
-        if os.path.exists(target):
+        real, known_sha = target, None
+        if os.path.lexists(target):
+            real = self._writable_target(target)
             with self._lock:
                 known = self._files.get(target)
-            text, style = self._read_checked(target, known.sha256 if known else None, key)
+            known_sha = known.sha256 if known else None
+            text, style = self._read_checked(target, known_sha, key)
             indent = detect_indent(text) if text.strip() else indent
         prefix = text
         if prefix and not prefix.endswith("\n"):
@@ -287,10 +306,52 @@ class FilesSource:
         where = Location(target, docs - 1)
         stored = self._check_reads_back(new_text, where, obj, where.describe(self.root), whole_file=True)
         if not dry_run:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            atomic_write(target, new_text, *style)
+            try:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+            except OSError as exc:
+                raise WriteFailedError(_os_failure(name, exc)) from exc
+            self._write(real, target, new_text, style, known_sha, key)
             self._refresh(target)
         return ApplyResult(stored, dry_run)
+
+    def _writable_target(self, path: str) -> str:
+        """The real file a write to ``path`` goes to (a link is written through): refused when it
+        lies outside the directory or is read-only by its mode bits (0444 is refused even for
+        root, who could write it: the mode says the owner does not want it changed)."""
+        rel = _rel(path, self.root)
+        real = os.path.realpath(path)
+        real_root = os.path.realpath(self.root)
+        if os.path.commonpath([real, real_root]) != real_root:
+            raise ForbiddenError(f"read-only: {rel} links outside {self.description} (to {real}); nothing was written")
+        try:
+            mode = os.stat(real).st_mode
+        except FileNotFoundError:
+            return real
+        except OSError as exc:
+            raise WriteFailedError(_os_failure(rel, exc)) from exc
+        if not stat.S_ISREG(mode):
+            raise ForbiddenError(f"read-only: {rel} is not a regular file; nothing was written")
+        if mode & 0o222 == 0 or (os.geteuid() != 0 and not os.access(real, os.W_OK)):
+            raise ForbiddenError(f"read-only: {rel} is not writable (mode {mode & 0o777:04o}); nothing was written")
+        return real
+
+    def _write(
+        self, real: str, path: str, text: str, style: tuple[bool, bool], expected: str | None, key: ObjectKey
+    ) -> tuple[int, int, str]:
+        """Replace ``real`` (what ``path`` names) with ``text``; an OS failure is a
+        ``WriteFailedError``, a file another program changed in the window a ``ConflictError``."""
+        rel = _rel(path, self.root)
+        try:
+            return atomic_write(real, text, *style, expected_sha256=expected)
+        except ChangedUnderneathError:
+            fresh = read_file(real, self.default_namespace)
+            current = next((o for o, _ in fresh.objects if ObjectKey.of(o) == key), None) if fresh else None
+            raise ConflictError(
+                f"{rel} was changed by another program while meshtui wrote it; its version was kept, nothing was written",
+                current,
+            ) from None
+        except OSError as exc:
+            raise WriteFailedError(_os_failure(rel, exc)) from exc
 
     def _read_checked(self, path: str, expected: str | None, key: ObjectKey) -> tuple[str, tuple[bool, bool]]:
         """The file's text (LF newlines) and its (CRLF, BOM) style; ``ConflictError`` when its
@@ -299,7 +360,7 @@ class FilesSource:
             with open(path, "rb") as fh:
                 data = fh.read()
         except FileNotFoundError:
-            raise ConflictError(f"{_rel(path, self.root)} was removed since it was read; nothing was written")
+            raise ConflictError(f"{_rel(path, self.root)} was removed since it was read; nothing was written") from None
         if expected is not None and sha256(data) != expected:
             fresh = read_file(path, self.default_namespace)
             current = next((o for o, _ in fresh.objects if ObjectKey.of(o) == key), None) if fresh else None
@@ -390,6 +451,52 @@ class FilesSource:
 
 def _rel(path: str, root: str) -> str:
     return os.path.relpath(path, root)
+
+
+def _os_failure(rel: str, exc: OSError) -> str:
+    return f"cannot write {rel}: {exc.strerror or exc}; the file was left as it was"
+
+
+@contextmanager
+def _file_lock(path: str, shown: str) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the file ``path`` names now. meshtui replaces files by
+    rename, so a lock taken on an inode that was renamed over meanwhile is retaken on the new one
+    (whose changed hash then makes the waiting write a conflict)."""
+    deadline = time.monotonic() + _LOCK_WAIT_SECONDS
+    while True:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise ConflictError(f"{shown} was removed since it was read; nothing was written") from None
+        except OSError as exc:
+            raise WriteFailedError(_os_failure(shown, exc)) from exc
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise ConflictError(f"{shown} is locked by another program; nothing was written") from None
+                    time.sleep(0.02)  # polling a lock with a deadline; flock has no timeout
+            held, now = os.fstat(fd), _stat_or_none(path)
+            if now is not None and (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def _stat_or_none(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
 
 
 def _diff(

@@ -81,12 +81,27 @@ def is_manifest_name(name: str) -> bool:
     return not name.startswith(".") and name.endswith((".yaml", ".yml"))
 
 
+#: Files larger than this are reported and not read: no manifest is that big, and a mis-named
+#: dump would otherwise be read and decoded whole.
+MAX_FILE_BYTES = 32 * 1024 * 1024
+
+
 def scan(root: str) -> dict[str, tuple[int, int]]:
-    """path -> (mtime_ns, size) of every manifest below ``root``, hidden directories skipped."""
+    """path -> (mtime_ns, size) of every manifest below ``root``, hidden directories skipped.
+
+    A directory link is followed only when it leads to a directory inside ``root`` not yet
+    walked, so links out of the directory are ignored and links back into it cannot loop.
+    """
     found: dict[str, tuple[int, int]] = {}
+    real_root = os.path.realpath(root)
     stack = [root]
+    visited: set[str] = set()
     while stack:
         directory = stack.pop()
+        real = os.path.realpath(directory)
+        if real in visited or os.path.commonpath([real, real_root]) != real_root:
+            continue
+        visited.add(real)
         try:
             entries = list(os.scandir(directory))
         except OSError:
@@ -123,7 +138,11 @@ def read_file(path: str, default_namespace: str = "default", unless_sha256: str 
     try:
         with open(path, "rb") as fh:
             st = os.fstat(fh.fileno())
-            data = fh.read()
+            if st.st_size > MAX_FILE_BYTES:
+                return FileState(path, st.st_mtime_ns, st.st_size, "", errors=[LoadError(
+                    f"{st.st_size // (1024 * 1024)} MiB is larger than the {MAX_FILE_BYTES // (1024 * 1024)} MiB "
+                    "a manifest may be; skipped", path)], parse_failed=True)
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         return FileState(path, 0, 0, "", errors=[LoadError(exc.strerror or str(exc), path)], parse_failed=True)
     digest = sha256(data)
@@ -177,7 +196,7 @@ def objects_of_document(doc: Any, path: str, doc_index: int, default_namespace: 
     if not has_api and not has_kind:
         return  # some other YAML (Helm values, CI config): not ours to judge
     where = Location(path, doc_index)
-    kind = doc.get("kind")
+    kind = str(doc.get("kind") or "")
     if has_api and has_kind and kind.endswith("List") and isinstance(doc.get("items"), list):
         for item_index, item in enumerate(doc["items"]):
             _add(item, Location(path, doc_index, item_index), default_namespace, state)

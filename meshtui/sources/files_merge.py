@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from difflib import SequenceMatcher
+from typing import Any
 
 _Opcodes = list[tuple[str, int, int, int, int]]
 
@@ -53,7 +54,7 @@ def _slide(ops: _Opcodes, a: list[str], b: list[str]) -> _Opcodes:
     """Slide each pure deletion / insertion to the equivalent place whose first line is least
     indented, so a removed list item reads as ``- destination: ...`` down to its last line,
     not as the tail of one item plus the head of the next (diff's classic ambiguity)."""
-    out = [list(op) for op in ops]
+    out: list[list[Any]] = [list(op) for op in ops]
     for idx, (tag, i1, i2, j1, j2) in enumerate(ops):
         if tag == "delete":
             seq, lo, hi = a, i1, i2

@@ -259,9 +259,9 @@ class KindWatcher(threading.Thread):
             self.rv = rv
             self.out.put(("event", kind, rv, ObjectEvent(typ, self.spec.record(obj))))
         elif typ == "BOOKMARK":
-            rv = (obj.get("metadata") or {}).get("resourceVersion")
-            if rv:
-                self.rv = str(rv)
+            bookmark = (obj.get("metadata") or {}).get("resourceVersion")
+            if bookmark:
+                self.rv = str(bookmark)
                 self.out.put(("rv", kind, self.rv))
         elif typ == "ERROR":
             if obj.get("code") == 410:

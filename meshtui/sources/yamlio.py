@@ -9,6 +9,8 @@ round-trip mode on the one document being edited, applies the smallest set of ed
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import io
 import os
@@ -26,13 +28,14 @@ from meshtui.sources.yaml_align import align, fingerprint, permutation
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class FastLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class FastLoader(_BaseLoader):
     """Safe loader (C when available) that keeps timestamps as strings, like the API server."""
 
 
 FastLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+    # _BaseLoader is chosen at run time (C or pure loader): mypy sees only "type".
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()  # type: ignore[attr-defined]
 }
 
 
@@ -226,7 +229,7 @@ def edit_sequence(target: Any, base: list[Any], new: list[Any]) -> None:
         if perm is not None:
             _reorder(target, perm)
             return
-        for i, (b, n) in enumerate(zip(base, new)):
+        for i, (b, n) in enumerate(zip(base, new, strict=False)):
             _edit_value(target, i, b, n)
         return
     ops = align(base, new)
@@ -285,9 +288,41 @@ def _one_line(exc: BaseException) -> str:
 # ---- files -------------------------------------------------------------------------------------
 
 
-def atomic_write(path: str, text: str, newline_crlf: bool = False, bom: bool = False) -> tuple[int, int, str]:
+class ChangedUnderneathError(Exception):
+    """The file that a write replaced was not the one checked: another program changed it in
+    the window; its version was put back and nothing of ours stays."""
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: str, b: str) -> bool:
+    """Swap the files ``a`` and ``b`` atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False
+    when the system or filesystem cannot, so the caller falls back to a plain rename."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    rc = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), b)
+
+
+def atomic_write(
+    path: str, text: str, newline_crlf: bool = False, bom: bool = False, *, expected_sha256: str | None = None
+) -> tuple[int, int, str]:
     """Replace ``path`` with ``text`` atomically (temp file in the same directory + rename),
-    keeping the file's mode; returns the new file's (mtime_ns, size, sha256)."""
+    keeping the file's mode; returns the new file's (mtime_ns, size, sha256).
+
+    With ``expected_sha256`` the rename is an exchange where the system allows it: the file
+    replaced is checked after the swap, and when it is not the expected one (another program
+    wrote it in the window) it is swapped back and ``ChangedUnderneathError`` is raised.
+    """
     directory = os.path.dirname(os.path.abspath(path))
     try:
         mode = os.stat(path).st_mode & 0o7777
@@ -306,7 +341,16 @@ def atomic_write(path: str, text: str, newline_crlf: bool = False, bom: bool = F
             os.fsync(fh.fileno())
             os.fchmod(fh.fileno(), mode)
             mtime_ns = os.fstat(fh.fileno()).st_mtime_ns
-        os.replace(tmp, path)
+        if expected_sha256 is not None and _exchange(tmp, path):
+            # ``tmp`` now names exactly what ``path`` held at the instant of the swap.
+            with open(tmp, "rb") as old:
+                replaced = hashlib.sha256(old.read()).hexdigest()
+            if replaced != expected_sha256:
+                _exchange(tmp, path)
+                raise ChangedUnderneathError(path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
         return mtime_ns, len(data), hashlib.sha256(data).hexdigest()
     except BaseException:
         try:

@@ -103,7 +103,7 @@ class LogView(ScrollView, can_focus=True):
 
     # -- data -----------------------------------------------------------------------------
 
-    def refresh_lines(self) -> None:
+    def take_appended(self) -> None:
         """Take in what was appended to the buffer (call after each batch)."""
         buffer = self.buffer
         count = buffer.visible_count(self.limit_seq)
@@ -138,7 +138,7 @@ class LogView(ScrollView, can_focus=True):
         """Re-read everything (after a filter change or a raw/compact switch)."""
         self._cache.clear()
         self._dropped_seen = self.buffer.dropped_visible
-        self.refresh_lines()
+        self.take_appended()
 
     def set_raw(self, raw: bool) -> None:
         """Show raw lines (True) or the compact coloured form."""
@@ -210,7 +210,7 @@ class LogView(ScrollView, can_focus=True):
     def action_follow(self) -> None:
         """Jump to the newest line and follow from there."""
         self.following = True
-        self.refresh_lines()
+        self.take_appended()
 
     def action_top(self) -> None:
         """Jump to the oldest line kept (stops following)."""

@@ -33,6 +33,7 @@ from meshtui.sources.base import (
     RawObject,
     SourceError,
     UnavailableError,
+    WriteFailedError,
 )
 from meshtui.write.audit import AuditEntry, AuditLog
 from meshtui.write.checks import Analyzer, Validation
@@ -41,10 +42,10 @@ from meshtui.write.ownership import Owner, owners
 from meshtui.write.plan import ChangePlan, content, fingerprint, unified_diff
 
 #: Exit codes of the writing commands, by result (DESIGN.md: 0 applied, 1 validation failed,
-#: 3 conflict, 4 read-only, 8 outcome unknown; 2 anything else).
+#: 3 conflict, 4 read-only, 7 OS write failure, 8 outcome unknown; 2 anything else).
 EXIT_CODES = {
     "applied": 0, "dry-run": 0, "unchanged": 0, "invalid": 1, "conflict": 3, "forbidden": 4,
-    "cancelled": 2, "unavailable": 2, "error": 2, "unknown": 8,
+    "cancelled": 2, "unavailable": 2, "error": 2, "write-failed": 7, "unknown": 8,
 }
 #: Seconds a writer keeps reading an in-doubt object back before it reports "unknown".
 RESOLVE_WITHIN = 30.0
@@ -246,6 +247,8 @@ class Writer:
         if isinstance(exc, InvalidObjectError):
             causes = f" ({', '.join(exc.causes)})" if exc.causes and not all(c in str(exc) for c in exc.causes) else ""
             return Outcome("invalid", plan, f"{exc}{causes}", validation=validation)
+        if isinstance(exc, WriteFailedError):
+            return Outcome("write-failed", plan, str(exc), validation=validation)
         if isinstance(exc, UnavailableError):
             return Outcome("unavailable", plan, str(exc), validation=validation)
         if isinstance(exc, NotFoundError):

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from meshtui.model.base import as_dict
 from meshtui.sources.base import ObjectKey, RawObject
 from meshtui.write.plan import plain
 
@@ -128,7 +129,7 @@ class AuditEntry:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "AuditEntry":
         """Read back a line written by ``to_dict`` (missing fields get defaults)."""
-        obj = data.get("object") if isinstance(data.get("object"), dict) else {}
+        obj = as_dict(data.get("object"))
         return cls(
             result=str(data.get("result", "")), source=str(data.get("source", "")),
             source_id=str(data.get("source_id", "")), object={k: str(v) for k, v in obj.items()},

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from meshtui.model.base import as_dict
 from meshtui.model.kube import Service
 from meshtui.sources.base import ObjectKey, RawObject
 
@@ -37,7 +38,7 @@ def _namespace(obj: RawObject) -> str:
 
 def _destination_hosts(vs: RawObject) -> Iterator[str]:
     """Every host a VirtualService routes or mirrors to."""
-    spec = vs.get("spec") if isinstance(vs.get("spec"), dict) else {}
+    spec = as_dict(vs.get("spec"))
     for section in ("http", "tcp", "tls"):
         for rule in spec.get(section) or []:
             if not isinstance(rule, dict):
@@ -53,7 +54,7 @@ def _destination_hosts(vs: RawObject) -> Iterator[str]:
 
 
 def _delegates(vs: RawObject) -> Iterator[tuple[str, str]]:
-    spec = vs.get("spec") if isinstance(vs.get("spec"), dict) else {}
+    spec = as_dict(vs.get("spec"))
     for rule in spec.get("http") or []:
         ref = rule.get("delegate") if isinstance(rule, dict) else None
         if isinstance(ref, dict) and ref.get("name"):
@@ -63,7 +64,7 @@ def _delegates(vs: RawObject) -> Iterator[tuple[str, str]]:
 def _hosts(obj: RawObject) -> list[str] | None:
     """The hosts an object is about (its own and those it routes to); None when that does not
     bound what it affects."""
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    spec = as_dict(obj.get("spec"))
     if obj.get("kind") == "VirtualService" and spec.get("hosts"):
         return [str(h) for h in spec["hosts"]] + list(_destination_hosts(obj))
     if obj.get("kind") == "DestinationRule" and spec.get("host"):

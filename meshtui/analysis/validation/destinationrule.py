@@ -145,7 +145,7 @@ def _check_locality_lb(result: Result, lb: Any, outlier: Any, path: str) -> None
     for d in distribute:
         d = obj(d)
         sources.append(text(d.get("from")))
-        total = 0
+        total = 0.0
         for w in obj(d.get("to")).values():
             w = num(w)
             if w <= 0 or w > 100:

@@ -98,7 +98,7 @@ def _operation_name(name: str) -> str | None:
 
 def _check_route_destinations(result: Result, dests: list[Any], http: bool, semantics: bool, path: str) -> None:
     """``validateHTTPRouteDestinations`` / ``validateRouteDestinations``."""
-    total = 0
+    total = 0.0
     for j, d in enumerate(dests):
         p = f"{path}[{j}]"
         if not isinstance(d, dict):
@@ -271,6 +271,7 @@ def _check_rewrite(result: Result, rewrite: Any, headers: Any, path: str) -> Non
             result.error("rewrite must specify at least one of URI, UriRegexRewrite, or authority. Only one of URI or "
                          "UriRegexRewrite may be specified", path)
         elif isinstance(regex, dict):
+            err: str | None
             if not text(regex.get("match")) or not text(regex.get("rewrite")):
                 err = "UriRegexRewrite requires both Rewrite and Match fields to be specified"
             else:
