@@ -96,7 +96,7 @@ async def test_saved_dump_routes_match_istioctl_and_v_jumps_to_the_virtual_servi
         _table(app, "routes").cursor_row = index
         await pilot.press("v")
         await pilot.pause()
-        assert [(m.kind, m.namespace, m.name) for m in app.shown] == [("VirtualService", vs_ns, vs_name)]
+        assert [(m.kind, m.object_namespace, m.name) for m in app.shown] == [("VirtualService", vs_ns, vs_name)]
 
 
 async def test_enter_shows_the_raw_json_and_esc_closes_it() -> None:
