@@ -130,6 +130,33 @@ def test_main_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.Monk
     assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
 
 
+@pytest.mark.parametrize("size", list(SIZES))
+def test_logs_screen_with_split(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                size: str) -> None:
+    """The Logs screen with its split panel, on the hand-written incident bundle of
+    ``saved_bundle``: the client's sidecar saw 80/20 against the configured 90/10, and v1's 503 UF
+    answers."""
+    from saved_bundle import REQUESTS, write_bundle
+
+    from meshtui.sources.files import FilesSource
+
+    write_bundle(tmp_path, with_backends=False)  # one stream: what arrives comes in one order
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MESHTUI_STATE_DIR", "state")
+    app = MeshApp(lambda: FilesSource("bundle"))
+
+    async def run_before(pilot: Any) -> None:
+        await _mesh(pilot)
+        await pilot.press("l")
+        await _until(pilot, lambda: type(pilot.app.screen).__name__ == "LogsScreen", "the Logs screen")
+        screen = pilot.app.screen
+        await _until(pilot, lambda: sum(r.requests for r in screen.split_rows()) == sum(REQUESTS.values()),
+                     "the split of every request")
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
+
+
 def _select(namespace: str, name: str) -> Any:
     async def run_before(pilot: Any) -> None:
         app = pilot.app

@@ -268,7 +268,7 @@ def follow_service(args: argparse.Namespace, out: TextIO) -> int:
         if missing:
             raise CommandError(missing)
         if not source.capabilities.logs:
-            raise CommandError(f"--files {args.files}: manifests on disk have no pod logs to follow")
+            raise CommandError(f"--files {args.files}: no pod logs saved below it (NS/POD/logs.txt, as kubectl cluster-info dump writes them)")
         # --log-format/--log-encoding fix the parser; else the mesh config chooses (and may change).
         fixed = build_parser(args) if args.log_format or args.log_encoding else None
         route: RouteChoice = None if args.route == "all" else (args.route or DEFAULT_ROUTE)

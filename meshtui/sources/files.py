@@ -48,6 +48,7 @@ from meshtui.sources.base import (
     StateEvent,
     WriteFailedError,
 )
+from meshtui.sources.saved_logs import has_saved_logs, saved_log_stream
 from meshtui.sources.files_index import (
     CLUSTER_SCOPED,
     FileState,
@@ -412,7 +413,7 @@ class FilesSource:
             self._files[old.path] = state
             self._reindex()
 
-    # ---- what a directory does not have ------------------------------------------------------
+    # ---- saved logs, and what a directory does not have ---------------------------------------
 
     def logs(
         self,
@@ -425,8 +426,13 @@ class FilesSource:
         since_seconds: int | None = None,
         stop: threading.Event | None = None,
     ) -> Iterator[str]:
-        """Always ``NotFoundError``: manifests on disk have no running pods."""
-        raise NotFoundError(_NO_PODS.format(what="logs of " + f"{namespace}/{pod}"))
+        """The pod's logs saved below the directory (``NS/POD/logs.txt``, as ``kubectl
+        cluster-info dump`` writes them); ``since_seconds`` does not apply to saved lines.
+        ``NotFoundError`` when the directory holds no logs at all or none for this pod."""
+        if not has_saved_logs(self.root):
+            raise NotFoundError(_NO_PODS.format(what="logs of " + f"{namespace}/{pod}"))
+        return saved_log_stream(self.root, namespace, pod, container=container, follow=follow,
+                                tail_lines=tail_lines, stop=stop)
 
     def envoy_admin(self, namespace: str, pod: str, path: str) -> bytes:
         """Always ``NotFoundError``: manifests on disk have no Envoy to ask."""
@@ -434,8 +440,9 @@ class FilesSource:
 
     @property
     def capabilities(self) -> Capabilities:
-        """A directory: no contexts, Envoy, logs or running proxies; writes unless read-only."""
-        return Capabilities(read_only=READ_ONLY_REASON if self.read_only else None)
+        """A directory: no contexts, Envoy or running proxies; logs when it holds saved ones
+        (``NS/POD/logs.txt``); writes unless read-only."""
+        return Capabilities(logs=has_saved_logs(self.root), read_only=READ_ONLY_REASON if self.read_only else None)
 
     def contexts(self) -> list[str]:
         """None: a directory has no kubeconfig."""

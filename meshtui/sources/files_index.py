@@ -2,7 +2,7 @@
 
 Rules (the files source documents them to users):
 
-- every ``*.yaml`` / ``*.yml`` below the directory is read; hidden directories and files
+- every ``*.yaml`` / ``*.yml`` / ``*.json`` below the directory is read; hidden directories and files
   (``.git``, ``.github``, editor swap files) are skipped;
 - a document is a Kubernetes object when it is a mapping with string ``apiVersion`` and ``kind``;
   ``kind: List`` (and ``*List`` from ``kubectl get -o yaml``) is expanded into its ``items``;
@@ -78,7 +78,7 @@ class FileState:
 
 def is_manifest_name(name: str) -> bool:
     """Whether a file name is one the source reads."""
-    return not name.startswith(".") and name.endswith((".yaml", ".yml"))
+    return not name.startswith(".") and name.endswith((".yaml", ".yml", ".json"))
 
 
 #: Files larger than this are reported and not read: no manifest is that big, and a mis-named
