@@ -313,6 +313,14 @@ def _exchange(a: str, b: str) -> bool:
     raise OSError(err, os.strerror(err), b)
 
 
+def _sha256_of(path: str) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
 def atomic_write(
     path: str, text: str, newline_crlf: bool = False, bom: bool = False, *, expected_sha256: str | None = None
 ) -> tuple[int, int, str]:
@@ -350,6 +358,9 @@ def atomic_write(
                 raise ChangedUnderneathError(path)
             os.unlink(tmp)
         else:
+            # No exchange here: the last check that can be made is right before the rename.
+            if expected_sha256 is not None and _sha256_of(path) != expected_sha256:
+                raise ChangedUnderneathError(path)
             os.replace(tmp, path)
         return mtime_ns, len(data), hashlib.sha256(data).hexdigest()
     except BaseException:
