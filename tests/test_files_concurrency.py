@@ -6,7 +6,6 @@ through ``/proc/PID/fd``, and a writer stops meshtui (SIGSTOP) once its temporar
 from __future__ import annotations
 
 import difflib
-import fcntl
 import os
 import shutil
 import signal
@@ -129,53 +128,59 @@ def _temp_files(directory: Path) -> list[str]:
     return [n for n in os.listdir(directory) if n.startswith(".meshtui-") and n.endswith(".tmp")]
 
 
+COLLEAGUE = b"\n# a colleague's change, made while meshtui was writing\n"
+
+
+def _interfere(root: Path, target: Path, how: str) -> tuple[bool, subprocess.CompletedProcess[str]]:
+    """Run a shift; once meshtui has checked the file (under its lock) and made its temporary
+    file, stop it there and change the file as an editor, `git pull` or a script would, ignoring
+    locks. Returns whether the change landed inside the window, and how the shift ended."""
+    original = target.read_bytes()
+    inode = target.stat().st_ino
+    proc = shift(root, "v2=+10")
+    caught = False
+    try:
+        wait_for(lambda: bool(_temp_files(root)) or proc.poll() is not None, "a temporary file")
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGSTOP)
+            wait_for(lambda: _stopped(proc.pid), "meshtui to stop")
+            # Still inside the window only when the file is the one meshtui checked.
+            caught = target.stat().st_ino == inode and target.read_bytes() == original
+            if caught and how == "rename":
+                (root / "incoming.tmp").write_bytes(original + COLLEAGUE)
+                os.replace(root / "incoming.tmp", target)
+            elif caught:
+                with open(target, "r+b") as fh:
+                    fh.seek(0, os.SEEK_END)
+                    fh.write(COLLEAGUE)
+            os.kill(proc.pid, signal.SIGCONT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGCONT)
+            proc.kill()
+            proc.wait()
+    return caught, subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
 @pytest.mark.parametrize("how", ["rename", "in-place"])
 def test_a_lock_ignoring_writer_inside_the_write_window_is_never_reported_applied_over(
     tmp_path: Path, state: AuditLog, how: str
 ) -> None:
-    colleague = "\n# a colleague's change, made while meshtui was writing\n"
     for attempt in range(20):
         root = tmp_path / f"try{attempt}"
         target = copy_demo(root)
         original = target.read_bytes()
-        inode = target.stat().st_ino
-        proc = shift(root, "v2=+10")
-        caught = False
-        try:
-            # meshtui has checked the file (under its lock) and made its temporary file: stop it
-            # there, and change the file as an editor, `git pull` or a script would, ignoring locks.
-            wait_for(lambda: bool(_temp_files(root)) or proc.poll() is not None, "a temporary file")
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGSTOP)
-                wait_for(lambda: _stopped(proc.pid), "meshtui to stop")
-                # Still inside the window only when the file is the one meshtui checked.
-                caught = target.stat().st_ino == inode and target.read_bytes() == original
-                if caught:
-                    theirs = original + colleague.encode()
-                    if how == "rename":
-                        (root / "incoming.tmp").write_bytes(theirs)
-                        os.replace(root / "incoming.tmp", target)
-                    else:
-                        with open(target, "r+b") as fh:
-                            fh.seek(0, os.SEEK_END)
-                            fh.write(colleague.encode())
-                os.kill(proc.pid, signal.SIGCONT)
-            out, err = proc.communicate(timeout=120)
-        finally:
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGCONT)
-                proc.kill()
-                proc.wait()
+        caught, run = _interfere(root, target, how)
         if not caught:
-            assert proc.returncode == 0, err  # too late to interfere: an ordinary write; try again
+            assert run.returncode == 0, run.stderr  # too late to interfere: an ordinary write; try again
             continue
-        assert proc.returncode == 3, (out, err)
-        assert "applied" not in out
-        assert "changed by another program while meshtui wrote it" in err
-        assert err.strip().splitlines()[-1].startswith("meshtui: ")
-        assert target.read_bytes() == original + colleague.encode()  # theirs, whole; nothing of ours
+        assert run.returncode == 3, (run.stdout, run.stderr)
+        assert "applied" not in run.stdout
+        assert "changed by another program while meshtui wrote it" in run.stderr
+        assert run.stderr.strip().splitlines()[-1].startswith("meshtui: ")
+        assert target.read_bytes() == original + COLLEAGUE  # theirs, whole; nothing of ours
         assert not _temp_files(root)
         assert [e.result for e in state.entries()][-1] == "conflict"
         return
     pytest.fail("meshtui never stopped inside its write window in 20 attempts")
-

@@ -13,6 +13,7 @@ import ctypes
 import errno
 import hashlib
 import io
+import json
 import os
 import re
 import tempfile
@@ -24,6 +25,8 @@ import yaml
 
 from meshtui.sources.files_merge import merge_edit
 from meshtui.sources.yaml_align import align, fingerprint, permutation
+from meshtui.sources.yaml_aliases import expand_along, may_have_aliases, unshare
+from meshtui.sources.yaml_patch import is_json, patch_document, replacements
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -44,8 +47,12 @@ class EditError(Exception):
 
 
 def load_all(text: str) -> list[Any]:
-    """Every document of ``text`` as plain Python values (raises ``yaml.YAMLError``)."""
-    return list(yaml.load_all(text, Loader=FastLoader))
+    """Every document of ``text`` (a JSON text is one) as plain Python values, aliases expanded into values of their
+    own (raises ``yaml.YAMLError``, and ``AliasBombError`` for aliases that expand too far)."""
+    if is_json(text):  # one JSON value: read as JSON (YAML readers trip over tabs, ``\\/``)
+        return [json.loads(text)]
+    docs = list(yaml.load_all(text, Loader=FastLoader))
+    return unshare(docs) if may_have_aliases(text) else docs
 
 
 def document_spans(text: str) -> list[tuple[int, int]]:
@@ -54,6 +61,8 @@ def document_spans(text: str) -> list[tuple[int, int]]:
     A span runs from the end of the previous one to the end of its document's line, so the
     comments and the ``---`` before a document belong to it, and the last span takes the tail.
     """
+    if is_json(text):
+        return [(0, len(text))]
     ends = [ev.end_mark.index for ev in yaml.parse(text, Loader=FastLoader) if isinstance(ev, yaml.DocumentEndEvent)]
     spans: list[tuple[int, int]] = []
     start = 0
@@ -255,8 +264,15 @@ def _reorder(target: Any, perm: list[int]) -> None:
 def edit_document(doc_text: str, base: Any, new: Any, item: int | None, indent: tuple[int, int, int]) -> str:
     """The text of one document with ``base`` turned into ``new``, everything else kept.
 
-    ``item`` is the index in ``items`` when the object sits in a ``kind: List`` document.
+    ``item`` is the index in ``items`` when the object sits in a ``kind: List`` document. An
+    edit of values only rewrites just those values in the text (and a JSON document stays
+    JSON); other edits go through ruamel's round trip, expanding an alias that is edited.
     """
+    patched = patch_document(doc_text, base, new, item)
+    if patched is not None:
+        return patched
+    if is_json(doc_text):
+        raise EditError("cannot make this edit and keep the document JSON")
     rt = _round_trip(indent)
     try:
         doc = rt.load(doc_text)
@@ -266,6 +282,7 @@ def edit_document(doc_text: str, base: Any, new: Any, item: int | None, indent: 
         raise EditError(f"cannot edit this document with the round-trip loader: {_one_line(exc)}") from exc
     if not isinstance(target, dict):
         raise EditError("the document is not a mapping")
+    expand_along(target, [path for path, _ in replacements(base, new)])
     edit_mapping(target, base, new)
     return merge_edit(doc_text, normalized, _dump(rt, doc))
 

@@ -1,0 +1,104 @@
+"""YAML anchors and aliases (``route: &routes [...]`` ... ``route: *routes``) in the files source.
+
+A YAML loader hands back one shared value for an anchor and its aliases; an edit of one rule
+would then change every rule that shares the value. Objects are therefore read with every
+alias expanded into a value of its own (as the API server would store them), and an edit
+below an alias expands that alias in the file, so only the edited place changes and the anchor
+and its other aliases keep what they had.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+#: What expanding the aliases of one file may produce at most: a file of a few aliases that
+#: expand to billions of values ("billion laughs") is refused instead of exhausting memory.
+MAX_EXPANDED_VALUES = 2_000_000
+_ALIAS = re.compile(r"(?:^|[\s\[{,:-])\*[^\s,\[\]{}]")
+
+
+class AliasBombError(ValueError):
+    """The aliases of a file expand to more values than ``MAX_EXPANDED_VALUES``."""
+
+
+def may_have_aliases(text: str) -> bool:
+    """Cheap test whether ``text`` can hold an alias (``*name`` outside quotes looks like this)."""
+    return "*" in text and _ALIAS.search(text) is not None
+
+
+def unshare(docs: list[Any]) -> list[Any]:
+    """``docs`` with every value that is reached twice (through an alias) copied, so no two
+    places share one value; raises ``AliasBombError`` when that grows beyond the cap."""
+    seen: set[int] = set()
+    shared = False
+    stack: list[Any] = list(docs)
+    while stack and not shared:
+        value = stack.pop()
+        if isinstance(value, (dict, list)):
+            if id(value) in seen:
+                shared = True
+            seen.add(id(value))
+            stack.extend(value.values() if isinstance(value, dict) else value)
+    if not shared:
+        return docs
+    budget = [MAX_EXPANDED_VALUES]
+    return [_fresh(doc, budget) for doc in docs]
+
+
+def _fresh(value: Any, budget: list[int]) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise AliasBombError(f"its aliases expand to more than {MAX_EXPANDED_VALUES:,} values")
+    if isinstance(value, dict):
+        return {k: _fresh(v, budget) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fresh(v, budget) for v in value]
+    return value
+
+
+def expand_along(doc: Any, paths: list[tuple[Any, ...]]) -> None:
+    """In a ruamel round-trip ``doc``, give every map or list on the way to each of ``paths``
+    that is shared through an alias a copy of its own at that place, so editing there leaves the
+    anchor and its other aliases as they are (the anchor keeps its name in the file)."""
+    counts: dict[int, int] = {}
+    stack = [doc]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, (dict, list)):
+            counts[id(value)] = counts.get(id(value), 0) + 1
+            if counts[id(value)] == 1:
+                stack.extend(value.values() if isinstance(value, dict) else value)
+    for path in paths:
+        node = doc
+        for part in path:
+            try:
+                child = node[part]
+            except (KeyError, IndexError, TypeError):
+                break
+            if isinstance(child, (dict, list)) and counts.get(id(child), 0) > 1:
+                own = copy.deepcopy(child)
+                _drop_anchors(own)
+                anchor = getattr(child, "anchor", None)
+                if anchor is not None and anchor.value is not None:
+                    anchor.always_dump = True  # still defined where it was, for its other aliases
+                counts[id(child)] -= 1
+                node[part] = own
+                child = own
+            node = child
+
+
+def _drop_anchors(value: Any) -> None:
+    """Remove the anchors in a copy, which would otherwise be defined twice in the file."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        anchor = getattr(item, "anchor", None)
+        if anchor is not None and getattr(anchor, "value", None) is not None:
+            anchor.value = None
+            anchor.always_dump = False
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
