@@ -20,6 +20,7 @@ What ``watch`` yields:
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import stat
 import threading
@@ -296,13 +297,18 @@ class FilesSource:
             known_sha = known.sha256 if known else None
             text, style = self._read_checked(target, known_sha, key)
             indent = detect_indent(text) if text.strip() else indent
-        prefix = text
-        if prefix and not prefix.endswith("\n"):
-            prefix += "\n"
-        lines = [ln.strip() for ln in prefix.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-        if lines and lines[-1] != "---":
-            prefix += "---\n"
-        new_text = prefix + dump_new(obj, indent)
+        if target.endswith(".json"):
+            if text.strip():
+                raise SourceError(f"{name}: a JSON file holds one object, and it has one; nothing was written")
+            new_text = json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
+        else:
+            prefix = text
+            if prefix and not prefix.endswith("\n"):
+                prefix += "\n"
+            lines = [ln.strip() for ln in prefix.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+            if lines and lines[-1] != "---":
+                prefix += "---\n"
+            new_text = prefix + dump_new(obj, indent)
         docs = len(document_spans(new_text))
         where = Location(target, docs - 1)
         stored = self._check_reads_back(new_text, where, obj, where.describe(self.root), whole_file=True)

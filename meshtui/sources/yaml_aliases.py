@@ -85,12 +85,24 @@ def expand_along(doc: Any, paths: list[tuple[Any, ...]]) -> None:
                     anchor.always_dump = True  # still defined where it was, for its other aliases
                 counts[id(child)] -= 1
                 node[part] = own
+                _drop_borrowed_comment(node, part)
                 child = own
             node = child
 
 
+def _drop_borrowed_comment(parent: Any, key: Any) -> None:
+    """ruamel also hangs a comment written after the anchor (``route: &r  # note``) on every
+    alias's key, as a comment before the value; at an expanded alias it would be dumped as
+    ``route: -``. The comment stays at the anchor."""
+    entry = getattr(getattr(parent, "ca", None), "items", {}).get(key)
+    if isinstance(entry, list) and len(entry) > 3:
+        entry[3] = None
+
+
 def _drop_anchors(value: Any) -> None:
-    """Remove the anchors in a copy, which would otherwise be defined twice in the file."""
+    """Remove the anchors in a copy, which would otherwise be defined twice in the file, and its
+    comments: they stay where they were written, at the anchor (ruamel also misplaces a
+    comment that came after the anchor when it is dumped at the alias: ``route: -``)."""
     stack = [value]
     while stack:
         item = stack.pop()
@@ -98,6 +110,11 @@ def _drop_anchors(value: Any) -> None:
         if anchor is not None and getattr(anchor, "value", None) is not None:
             anchor.value = None
             anchor.always_dump = False
+        comments = getattr(item, "ca", None)
+        if comments is not None:
+            comments.comment = None
+            comments.items.clear()
+            comments.end = None
         if isinstance(item, dict):
             stack.extend(item.values())
         elif isinstance(item, list):

@@ -25,6 +25,7 @@ from meshtui.sources.yaml_align import fingerprint
 Path = tuple[Any, ...]
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
+_JSON_START = re.compile(r"[ \t\r\n]*\{")
 _PLAIN_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./@+-]*")
 
 
@@ -43,7 +44,7 @@ def replacements(base: Any, new: Any, path: Path = ()) -> list[tuple[Path, Any]]
 
 def is_json(doc_text: str) -> bool:
     """Whether the document is JSON (a ``{``-led object that a JSON parser reads)."""
-    if not doc_text.lstrip().startswith("{"):
+    if _JSON_START.match(doc_text) is None:
         return False
     try:
         json.loads(doc_text)
