@@ -104,7 +104,32 @@ def patch_document(doc_text: str, base: Any, new: Any, item: int | None) -> str 
     out = doc_text
     for start, end, text in reversed(spans):
         out = out[:start] + text + out[end:]
-    return out
+    return out if _reads_as_edited(doc_text, out, [(op, prefix + path, value) for op, path, value in edits]) else None
+
+
+def _load(text: str, as_json: bool) -> Any:
+    return json.loads(text) if as_json else yaml.load(text, Loader=yaml.SafeLoader)
+
+
+def _reads_as_edited(before: str, after: str, edits: list[tuple[str, Path, Any]]) -> bool:
+    """Whether ``after`` reads as ``before`` with exactly ``edits`` made (a value rendered in a
+    style that reads back otherwise, say ``1e-05`` as a string in YAML 1.1, is caught here)."""
+    as_json = is_json(before)
+    try:
+        expected, got = _load(before, as_json), _load(after, as_json)
+    except (yaml.YAMLError, ValueError):
+        return False
+    for op, path, value in edits:
+        parent = expected
+        for part in path[:-1]:
+            parent = parent[part]
+        if op == "delete":
+            del parent[path[-1]]
+        elif path:
+            parent[path[-1]] = value
+        else:
+            expected = value
+    return fingerprint(expected) == fingerprint(got)
 
 
 def _edit_span(text: str, root: yaml.Node, shared: set[int], op: str, path: Path, value: Any,
