@@ -339,14 +339,16 @@ def _sha256_of(path: str) -> str | None:
 
 
 def atomic_write(
-    path: str, text: str, newline_crlf: bool = False, bom: bool = False, *, expected_sha256: str | None = None
+    path: str, text: str, *, bom: bool = False, expected_sha256: str | None = None
 ) -> tuple[int, int, str]:
-    """Replace ``path`` with ``text`` atomically (temp file in the same directory + rename),
-    keeping the file's mode; returns the new file's (mtime_ns, size, sha256).
+    """Replace ``path`` with ``text`` (written as given: line endings are the caller's) atomically
+    (temp file in the same directory + rename), keeping the file's mode; returns the new file's
+    (mtime_ns, size, sha256).
 
     With ``expected_sha256`` the rename is an exchange where the system allows it: the file
     replaced is checked after the swap, and when it is not the expected one (another program
-    wrote it in the window) it is swapped back and ``ChangedUnderneathError`` is raised.
+    wrote it in the window) it is swapped back and ``ChangedUnderneathError`` is raised. Where
+    it cannot exchange, the file is hashed once more right before the plain rename.
     """
     directory = os.path.dirname(os.path.abspath(path))
     try:
@@ -355,7 +357,7 @@ def atomic_write(
         umask = os.umask(0o022)
         os.umask(umask)
         mode = 0o666 & ~umask
-    data = (text.replace("\n", "\r\n") if newline_crlf else text).encode("utf-8")
+    data = text.encode("utf-8")
     if bom:
         data = b"\xef\xbb\xbf" + data
     fd, tmp = tempfile.mkstemp(prefix=".meshtui-", suffix=".tmp", dir=directory)
