@@ -133,9 +133,11 @@ def test_aliases_that_expand_without_end_are_reported_not_expanded(
     bomb = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: laughs\ndata:\n  nested:\n" + "\n".join(levels) + "\n"
     target = manifests(tmp_path, "vs.yaml", ALIASED)
     (target.parent / "laughs.yaml").write_text(bomb)
+    (target.parent / "itself.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: me\ndata: &x {b: *x}\n")
     assert main(["analyze", "--files", str(target.parent)]) in (0, 1)
     err = capsys.readouterr().err.splitlines()
     assert any(ln.startswith("meshtui: ") and "laughs.yaml" in ln and "aliases expand" in ln for ln in err), err
+    assert any(ln.startswith("meshtui: ") and "itself.yaml" in ln and "contains it" in ln for ln in err), err
     assert shift(target, "v2=20", "--rule", "default") == 0  # the other files still load and edit
 
 

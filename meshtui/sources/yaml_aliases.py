@@ -44,18 +44,25 @@ def unshare(docs: list[Any]) -> list[Any]:
     if not shared:
         return docs
     budget = [MAX_EXPANDED_VALUES]
-    return [_fresh(doc, budget) for doc in docs]
+    return [_fresh(doc, budget, set()) for doc in docs]
 
 
-def _fresh(value: Any, budget: list[int]) -> Any:
+def _fresh(value: Any, budget: list[int], inside: set[int]) -> Any:
+    """A copy of ``value`` sharing nothing; ``inside`` holds the ids of the values it is in."""
     budget[0] -= 1
     if budget[0] < 0:
         raise AliasBombError(f"its aliases expand to more than {MAX_EXPANDED_VALUES:,} values")
-    if isinstance(value, dict):
-        return {k: _fresh(v, budget) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fresh(v, budget) for v in value]
-    return value
+    if not isinstance(value, (dict, list)):
+        return value
+    if id(value) in inside:
+        raise AliasBombError("an alias refers to a value that contains it, which never ends when expanded")
+    inside.add(id(value))
+    try:
+        if isinstance(value, dict):
+            return {k: _fresh(v, budget, inside) for k, v in value.items()}
+        return [_fresh(v, budget, inside) for v in value]
+    finally:
+        inside.discard(id(value))
 
 
 def expand_along(doc: Any, paths: list[tuple[Any, ...]]) -> None:
