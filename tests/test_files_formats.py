@@ -269,3 +269,16 @@ def test_a_structural_edit_keeps_each_lines_own_ending(tmp_path: Path) -> None:
     kept = [ln for i, ln in enumerate(original.splitlines(keepends=True)) if i != 9]
     assert all(ln in after.splitlines(keepends=True) for ln in kept)
     assert after.count(b"\r\n") == len(crlf_at)
+
+
+def test_a_new_object_written_to_a_json_path_is_json(tmp_path: Path) -> None:
+    target = manifests(tmp_path, "vs.yaml", BLOCK)
+    source = FilesSource(str(target.parent))
+    vs = next(o for o in source.snapshot().objects if o["kind"] == "VirtualService")
+    other = copy.deepcopy(vs)
+    other["metadata"]["name"] = "catalog-copy"
+    source.apply(other, path="copy.json")
+    written = json.loads((target.parent / "copy.json").read_text())
+    assert written["metadata"]["name"] == "catalog-copy" and weights(written, "default") == {"v1": 90, "v2": 10}
+    names = {o["metadata"]["name"] for o in FilesSource(str(target.parent)).snapshot().objects}
+    assert {"catalog", "catalog-copy"} <= names
