@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from meshtui.cli import main
 from meshtui.sources.files import FilesSource
@@ -282,3 +284,34 @@ def test_a_new_object_written_to_a_json_path_is_json(tmp_path: Path) -> None:
     assert written["metadata"]["name"] == "catalog-copy" and weights(written, "default") == {"v1": 90, "v2": 10}
     names = {o["metadata"]["name"] for o in FilesSource(str(target.parent)).snapshot().objects}
     assert {"catalog", "catalog-copy"} <= names
+
+
+ROUTE_LAYOUTS = [
+    # (text of the route list with {w1} / {w2} where the weights go)
+    "    route:\n    - destination:\n        host: catalog\n        subset: v1\n      weight: {w1}\n"
+    "    - destination:\n        host: catalog\n        subset: v2\n      weight: {w2}\n",
+    "    route:\n      - destination: {{host: catalog, subset: v1}}  # stable\n        weight: {w1}\n"
+    "      - destination: {{host: catalog, subset: v2}}\n        weight: {w2}   # canary\n",
+    "    route: [\n      {{destination: {{host: catalog, subset: v1}}, weight: {w1}}},  # stable\n"
+    "      # the canary\n      {{destination: {{host: catalog, subset: v2}},\n       weight: {w2}}}\n    ]\n",
+    "    route: [{{destination: {{host: catalog, subset: v1}}, weight: {w1}}}, "
+    "{{destination: {{host: catalog, subset: v2}}, weight: {w2}}}]  # one line\n",
+]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(layout=st.sampled_from(ROUTE_LAYOUTS), start=st.integers(0, 100), to=st.integers(0, 100),
+       endings=st.lists(st.booleans(), min_size=40, max_size=40))
+def test_a_shift_changes_exactly_the_weight_values_whatever_the_layout(
+    tmp_path_factory: pytest.TempPathFactory, layout: str, start: int, to: int, endings: list[bool]
+) -> None:
+    head = BLOCK[: BLOCK.index("    route:")]
+    template = head + layout
+    lines = template.splitlines(keepends=True)
+    template = "".join(ln.replace("\n", "\r\n") if crlf else ln for ln, crlf in zip(lines, endings))
+    root = tmp_path_factory.mktemp("layout")
+    (root / "dr.yaml").write_text(DR)
+    target = root / "vs.yaml"
+    target.write_bytes(template.format(w1=100 - start, w2=start).encode())
+    assert main(["shift", "catalog.default", f"v2={to}", "--files", str(root), "--yes"]) == 0
+    assert target.read_bytes() == template.format(w1=100 - to, w2=to).encode()
