@@ -65,18 +65,24 @@ def _fresh(value: Any, budget: list[int], inside: set[int]) -> Any:
         inside.discard(id(value))
 
 
-def expand_along(doc: Any, paths: list[tuple[Any, ...]]) -> None:
-    """In a ruamel round-trip ``doc``, give every map or list on the way to each of ``paths``
-    that is shared through an alias a copy of its own at that place, so editing there leaves the
-    anchor and its other aliases as they are (the anchor keeps its name in the file)."""
-    counts: dict[int, int] = {}
-    stack = [doc]
+def expand_along(doc: Any, paths: list[tuple[Any, ...]]) -> bool:
+    """In a ruamel round-trip ``doc``, make every map or list on the way to each of ``paths``
+    that is shared through an alias belong to that place alone, so an edit there changes
+    nothing elsewhere. Below an alias, the alias is expanded into a copy; at the anchor, the
+    aliases are expanded (into copies of the value as it was) and the anchor stays in place.
+    Returns whether anything was expanded."""
+    expanded = False
+    sites: dict[int, list[tuple[Any, Any]]] = {}  # id -> (parent, key) of each place, in text order
+    stack: list[tuple[Any, Any, Any]] = [(None, None, doc)]
     while stack:
-        value = stack.pop()
-        if isinstance(value, (dict, list)):
-            counts[id(value)] = counts.get(id(value), 0) + 1
-            if counts[id(value)] == 1:
-                stack.extend(value.values() if isinstance(value, dict) else value)
+        parent, key, value = stack.pop()
+        if not isinstance(value, (dict, list)):
+            continue
+        first = id(value) not in sites
+        sites.setdefault(id(value), []).append((parent, key))
+        if first:
+            children = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+            stack.extend((value, k, v) for k, v in reversed(children))
     for path in paths:
         node = doc
         for part in path:
@@ -84,17 +90,25 @@ def expand_along(doc: Any, paths: list[tuple[Any, ...]]) -> None:
                 child = node[part]
             except (KeyError, IndexError, TypeError):
                 break
-            if isinstance(child, (dict, list)) and counts.get(id(child), 0) > 1:
-                own = copy.deepcopy(child)
-                _drop_anchors(own)
+            places = sites.get(id(child), [])
+            if isinstance(child, (dict, list)) and len(places) > 1:
                 anchor = getattr(child, "anchor", None)
                 if anchor is not None and anchor.value is not None:
-                    anchor.always_dump = True  # still defined where it was, for its other aliases
-                counts[id(child)] -= 1
-                node[part] = own
-                _drop_borrowed_comment(node, part)
-                child = own
+                    anchor.always_dump = True  # the anchor's line stays as written
+                here = next(i for i, (p, k) in enumerate(places) if p is node and k == part)
+                # At the anchor (the first place in the text) the aliases get copies; below an
+                # alias only this place does.
+                copied = places[1:] if here == 0 else [places[here]]
+                for parent, key in copied:
+                    own = copy.deepcopy(child)
+                    _drop_anchors(own)
+                    parent[key] = own
+                    _drop_borrowed_comment(parent, key)
+                sites[id(child)] = [places[0]] if here == 0 else places[:here] + places[here + 1:]
+                child = node[part]
+                expanded = True
             node = child
+    return expanded
 
 
 def _drop_borrowed_comment(parent: Any, key: Any) -> None:

@@ -47,8 +47,9 @@ class EditError(Exception):
 
 
 def load_all(text: str) -> list[Any]:
-    """Every document of ``text`` (a JSON text is one) as plain Python values, aliases expanded into values of their
-    own (raises ``yaml.YAMLError``, and ``AliasBombError`` for aliases that expand too far)."""
+    """Every document of ``text`` (a JSON text is one) as plain Python values, aliases
+    expanded into values of their own (raises ``yaml.YAMLError``, and ``AliasBombError`` for
+    aliases that expand too far)."""
     if is_json(text):  # one JSON value: read as JSON (YAML readers trip over tabs, ``\\/``)
         return [json.loads(text)]
     docs = list(yaml.load_all(text, Loader=FastLoader))
@@ -261,12 +262,15 @@ def _reorder(target: Any, perm: list[int]) -> None:
         target[j] = nodes[i]
 
 
-def edit_document(doc_text: str, base: Any, new: Any, item: int | None, indent: tuple[int, int, int]) -> str:
+def edit_document(
+    doc_text: str, base: Any, new: Any, item: int | None, indent: tuple[int, int, int], *, expand: bool = True
+) -> str:
     """The text of one document with ``base`` turned into ``new``, everything else kept.
 
     ``item`` is the index in ``items`` when the object sits in a ``kind: List`` document. An
     edit of values only rewrites just those values in the text (and a JSON document stays
-    JSON); other edits go through ruamel's round trip, expanding an alias that is edited.
+    JSON); other edits go through ruamel's round trip, expanding an alias that is edited
+    (``expand=False``: the aliases on the way are expanded already).
     """
     patched = patch_document(doc_text, base, new, item)
     if patched is not None:
@@ -282,7 +286,11 @@ def edit_document(doc_text: str, base: Any, new: Any, item: int | None, indent: 
         raise EditError(f"cannot edit this document with the round-trip loader: {_one_line(exc)}") from exc
     if not isinstance(target, dict):
         raise EditError("the document is not a mapping")
-    expand_along(target, [path for path, _ in replacements(base, new)])
+    if expand and expand_along(target, [path for path, _ in replacements(base, new)]):
+        # Expand first, as a change of its own, then edit the expanded text: the line diff of
+        # the two steps in one would mix the edited lines with the expanded ones.
+        expanded = merge_edit(doc_text, normalized, _dump(rt, doc))
+        return edit_document(expanded, base, new, item, indent, expand=False)
     edit_mapping(target, base, new)
     return merge_edit(doc_text, normalized, _dump(rt, doc))
 
