@@ -122,6 +122,31 @@ def test_an_os_write_failure_exits_7_with_an_audit_record(
     assert [e.result for e in state.entries()] == ["write-failed"]
 
 
+def test_an_os_write_failure_exits_7_with_an_audit_record_as_root_too(demo_dir: Path, state: AuditLog) -> None:
+    # A file-size limit (RLIMIT_FSIZE) makes the kernel refuse the write with EFBIG for any user,
+    # root included: the manifest is padded past the limit, the audit log stays far below it.
+    import resource
+
+    target = catalog_file(demo_dir)
+    with open(target, "a") as fh:
+        fh.write("".join(f"# padding line {i:06d} keeps this manifest above the size limit\n" for i in range(4000)))
+    before = target.read_bytes()
+    limit = len(before) // 2
+    assert limit > 64 * 1024
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    run = subprocess.run([sys.executable, "-m", "meshtui", *SHIFT, "--files", str(demo_dir), "--yes"],
+                         capture_output=True, text=True, timeout=120, env=os.environ.copy(), preexec_fn=limited)
+    assert run.returncode == 7, run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("meshtui: ") and "cannot write" in last and "Traceback" not in run.stderr
+    assert target.read_bytes() == before
+    assert not [p for p in target.parent.iterdir() if p.name.startswith(".meshtui-")]
+    assert [e.result for e in state.entries()] == ["write-failed"]
+
+
 def test_a_huge_file_is_skipped_with_a_warning(demo_dir: Path, state: AuditLog,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     huge = demo_dir / "dump.yaml"

@@ -20,6 +20,7 @@ What ``watch`` yields:
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import stat
 import threading
@@ -60,6 +61,7 @@ from meshtui.sources.files_index import (
     scan,
     sha256,
 )
+from meshtui.sources.line_endings import with_line_endings
 from meshtui.sources.yamlio import (
     ChangedUnderneathError,
     EditError,
@@ -287,7 +289,7 @@ class FilesSource:
         target = os.path.abspath(os.path.join(self.root, name))
         if os.path.commonpath([target, self.root]) != self.root:
             raise SourceError(f"{name}: outside {self.description}")
-        text, style, indent = "", (False, False), (2, 2, 0)
+        text, style, indent = "", ("", False), (2, 2, 0)
         real, known_sha = target, None
         if os.path.lexists(target):
             real = self._writable_target(target)
@@ -296,13 +298,18 @@ class FilesSource:
             known_sha = known.sha256 if known else None
             text, style = self._read_checked(target, known_sha, key)
             indent = detect_indent(text) if text.strip() else indent
-        prefix = text
-        if prefix and not prefix.endswith("\n"):
-            prefix += "\n"
-        lines = [ln.strip() for ln in prefix.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-        if lines and lines[-1] != "---":
-            prefix += "---\n"
-        new_text = prefix + dump_new(obj, indent)
+        if target.endswith(".json"):
+            if text.strip():
+                raise SourceError(f"{name}: a JSON file holds one object, and it has one; nothing was written")
+            new_text = json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
+        else:
+            prefix = text
+            if prefix and not prefix.endswith("\n"):
+                prefix += "\n"
+            lines = [ln.strip() for ln in prefix.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+            if lines and lines[-1] != "---":
+                prefix += "---\n"
+            new_text = prefix + dump_new(obj, indent)
         docs = len(document_spans(new_text))
         where = Location(target, docs - 1)
         stored = self._check_reads_back(new_text, where, obj, where.describe(self.root), whole_file=True)
@@ -337,13 +344,16 @@ class FilesSource:
         return real
 
     def _write(
-        self, real: str, path: str, text: str, style: tuple[bool, bool], expected: str | None, key: ObjectKey
+        self, real: str, path: str, text: str, style: tuple[str, bool], expected: str | None, key: ObjectKey
     ) -> tuple[int, int, str]:
-        """Replace ``real`` (what ``path`` names) with ``text``; an OS failure is a
-        ``WriteFailedError``, a file another program changed in the window a ``ConflictError``."""
+        """Replace ``real`` (what ``path`` names) with ``text`` (LF newlines), each line keeping
+        the ending it had in the file as read (``style``: that text and whether it had a BOM);
+        an OS failure is a ``WriteFailedError``, a file another program changed in the window a
+        ``ConflictError``."""
         rel = _rel(path, self.root)
+        as_read, bom = style
         try:
-            return atomic_write(real, text, *style, expected_sha256=expected)
+            return atomic_write(real, with_line_endings(as_read, text), bom=bom, expected_sha256=expected)
         except ChangedUnderneathError:
             fresh = read_file(real, self.default_namespace)
             current = next((o for o, _ in fresh.objects if ObjectKey.of(o) == key), None) if fresh else None
@@ -354,9 +364,9 @@ class FilesSource:
         except OSError as exc:
             raise WriteFailedError(_os_failure(rel, exc)) from exc
 
-    def _read_checked(self, path: str, expected: str | None, key: ObjectKey) -> tuple[str, tuple[bool, bool]]:
-        """The file's text (LF newlines) and its (CRLF, BOM) style; ``ConflictError`` when its
-        hash is no longer ``expected``."""
+    def _read_checked(self, path: str, expected: str | None, key: ObjectKey) -> tuple[str, tuple[str, bool]]:
+        """The file's text (LF newlines) and its style (the text as read, with its line endings,
+        and whether it starts with a BOM); ``ConflictError`` when its hash is no longer ``expected``."""
         try:
             with open(path, "rb") as fh:
                 data = fh.read()
@@ -369,8 +379,7 @@ class FilesSource:
                 f"{_rel(path, self.root)} changed on disk since it was read; nothing was written", current
             )
         text = decode(data)
-        crlf = "\r\n" in text
-        return (text.replace("\r\n", "\n") if crlf else text), (crlf, data.startswith(b"\xef\xbb\xbf"))
+        return text.replace("\r\n", "\n"), (text, data.startswith(b"\xef\xbb\xbf"))
 
     def _check_reads_back(
         self, new_text: str, where: Location, obj: RawObject, shown: str, whole_file: bool = False

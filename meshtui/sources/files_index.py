@@ -2,7 +2,8 @@
 
 Rules (the files source documents them to users):
 
-- every ``*.yaml`` / ``*.yml`` / ``*.json`` below the directory is read; hidden directories and files
+- every ``*.yaml`` / ``*.yml`` / ``*.json`` below the directory is read (a JSON text is one
+  document); hidden directories and files
   (``.git``, ``.github``, editor swap files) are skipped;
 - a document is a Kubernetes object when it is a mapping with string ``apiVersion`` and ``kind``;
   ``kind: List`` (and ``*List`` from ``kubectl get -o yaml``) is expanded into its ``items``;
@@ -18,6 +19,7 @@ Rules (the files source documents them to users):
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,9 +158,14 @@ def parse_into(state: FileState, data: bytes, default_namespace: str) -> FileSta
     """Parse ``data`` (the file's bytes) into ``state``'s objects and errors."""
     path = state.path
     try:
-        docs = load_all(decode(data))
+        text = decode(data)
+        docs = [json.loads(text)] if path.endswith(".json") else load_all(text)
     except UnicodeDecodeError as exc:
         state.errors.append(LoadError(f"not UTF-8 text (byte {exc.start})", path))
+        state.parse_failed = True
+        return state
+    except json.JSONDecodeError as exc:
+        state.errors.append(LoadError(f"invalid JSON: {exc.msg}", path, exc.lineno, exc.colno))
         state.parse_failed = True
         return state
     except yaml.YAMLError as exc:

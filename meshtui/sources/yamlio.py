@@ -13,6 +13,7 @@ import ctypes
 import errno
 import hashlib
 import io
+import json
 import os
 import re
 import tempfile
@@ -24,6 +25,8 @@ import yaml
 
 from meshtui.sources.files_merge import merge_edit
 from meshtui.sources.yaml_align import align, fingerprint, permutation
+from meshtui.sources.yaml_aliases import expand_along, may_have_aliases, unshare
+from meshtui.sources.yaml_patch import is_json, patch_document, replacements
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -44,8 +47,13 @@ class EditError(Exception):
 
 
 def load_all(text: str) -> list[Any]:
-    """Every document of ``text`` as plain Python values (raises ``yaml.YAMLError``)."""
-    return list(yaml.load_all(text, Loader=FastLoader))
+    """Every document of ``text`` (a JSON text is one) as plain Python values, aliases
+    expanded into values of their own (raises ``yaml.YAMLError``, and ``AliasBombError`` for
+    aliases that expand too far)."""
+    if is_json(text):  # one JSON value: read as JSON (YAML readers trip over tabs, ``\\/``)
+        return [json.loads(text)]
+    docs = list(yaml.load_all(text, Loader=FastLoader))
+    return unshare(docs) if may_have_aliases(text) else docs
 
 
 def document_spans(text: str) -> list[tuple[int, int]]:
@@ -54,6 +62,8 @@ def document_spans(text: str) -> list[tuple[int, int]]:
     A span runs from the end of the previous one to the end of its document's line, so the
     comments and the ``---`` before a document belong to it, and the last span takes the tail.
     """
+    if is_json(text):
+        return [(0, len(text))]
     ends = [ev.end_mark.index for ev in yaml.parse(text, Loader=FastLoader) if isinstance(ev, yaml.DocumentEndEvent)]
     spans: list[tuple[int, int]] = []
     start = 0
@@ -252,11 +262,21 @@ def _reorder(target: Any, perm: list[int]) -> None:
         target[j] = nodes[i]
 
 
-def edit_document(doc_text: str, base: Any, new: Any, item: int | None, indent: tuple[int, int, int]) -> str:
+def edit_document(
+    doc_text: str, base: Any, new: Any, item: int | None, indent: tuple[int, int, int], *, expand: bool = True
+) -> str:
     """The text of one document with ``base`` turned into ``new``, everything else kept.
 
-    ``item`` is the index in ``items`` when the object sits in a ``kind: List`` document.
+    ``item`` is the index in ``items`` when the object sits in a ``kind: List`` document. An
+    edit of values only rewrites just those values in the text (and a JSON document stays
+    JSON); other edits go through ruamel's round trip, expanding an alias that is edited
+    (``expand=False``: the aliases on the way are expanded already).
     """
+    patched = patch_document(doc_text, base, new, item)
+    if patched is not None:
+        return patched
+    if is_json(doc_text):
+        raise EditError("cannot make this edit and keep the document JSON")
     rt = _round_trip(indent)
     try:
         doc = rt.load(doc_text)
@@ -266,6 +286,11 @@ def edit_document(doc_text: str, base: Any, new: Any, item: int | None, indent: 
         raise EditError(f"cannot edit this document with the round-trip loader: {_one_line(exc)}") from exc
     if not isinstance(target, dict):
         raise EditError("the document is not a mapping")
+    if expand and expand_along(target, [path for path, _ in replacements(base, new)]):
+        # Expand first, as a change of its own, then edit the expanded text: the line diff of
+        # the two steps in one would mix the edited lines with the expanded ones.
+        expanded = merge_edit(doc_text, normalized, _dump(rt, doc))
+        return edit_document(expanded, base, new, item, indent, expand=False)
     edit_mapping(target, base, new)
     return merge_edit(doc_text, normalized, _dump(rt, doc))
 
@@ -313,15 +338,25 @@ def _exchange(a: str, b: str) -> bool:
     raise OSError(err, os.strerror(err), b)
 
 
+def _sha256_of(path: str) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
 def atomic_write(
-    path: str, text: str, newline_crlf: bool = False, bom: bool = False, *, expected_sha256: str | None = None
+    path: str, text: str, *, bom: bool = False, expected_sha256: str | None = None
 ) -> tuple[int, int, str]:
-    """Replace ``path`` with ``text`` atomically (temp file in the same directory + rename),
-    keeping the file's mode; returns the new file's (mtime_ns, size, sha256).
+    """Replace ``path`` with ``text`` (written as given: line endings are the caller's) atomically
+    (temp file in the same directory + rename), keeping the file's mode; returns the new file's
+    (mtime_ns, size, sha256).
 
     With ``expected_sha256`` the rename is an exchange where the system allows it: the file
     replaced is checked after the swap, and when it is not the expected one (another program
-    wrote it in the window) it is swapped back and ``ChangedUnderneathError`` is raised.
+    wrote it in the window) it is swapped back and ``ChangedUnderneathError`` is raised. Where
+    it cannot exchange, the file is hashed once more right before the plain rename.
     """
     directory = os.path.dirname(os.path.abspath(path))
     try:
@@ -330,7 +365,7 @@ def atomic_write(
         umask = os.umask(0o022)
         os.umask(umask)
         mode = 0o666 & ~umask
-    data = (text.replace("\n", "\r\n") if newline_crlf else text).encode("utf-8")
+    data = text.encode("utf-8")
     if bom:
         data = b"\xef\xbb\xbf" + data
     fd, tmp = tempfile.mkstemp(prefix=".meshtui-", suffix=".tmp", dir=directory)
@@ -350,6 +385,9 @@ def atomic_write(
                 raise ChangedUnderneathError(path)
             os.unlink(tmp)
         else:
+            # No exchange here: the last check that can be made is right before the rename.
+            if expected_sha256 is not None and _sha256_of(path) != expected_sha256:
+                raise ChangedUnderneathError(path)
             os.replace(tmp, path)
         return mtime_ns, len(data), hashlib.sha256(data).hexdigest()
     except BaseException:

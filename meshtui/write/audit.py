@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from meshtui.sources.base import Source
 
 RESULTS = ("applied", "dry-run", "conflict", "forbidden", "invalid", "unavailable", "cancelled", "error",
-           "unknown")
+           "write-failed", "unknown")
 FILE_NAME = "audit.jsonl"
 
 
