@@ -160,6 +160,10 @@ def finish(args: argparse.Namespace, outcome: "Outcome", writer: "Writer", *, re
         err(f"warning: {outcome.audit_error}")
     if outcome.ok:
         print(outcome.message)
+        if outcome.result == "applied" and getattr(args, "verify", None) is not None:
+            from meshtui.commands._verify import run_verify
+
+            return run_verify(args, outcome)
         return 0
     if outcome.result == "conflict" and outcome.conflict is not None:
         err(outcome.message)
