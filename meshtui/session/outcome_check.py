@@ -153,3 +153,44 @@ def verify_outcome(source: Any, index: Any, vs: RawObject, rule: int, seconds: f
     finally:
         observer.close()
     return judge(index, target, observation)
+
+
+#: How long the change preview watches the traffic after an apply.
+UI_VERIFY_SECONDS = 15.0
+
+
+class OutcomeWatch:
+    """The outcome check of one applied change for the UI, in three parts: set up with the
+    mesh index (on the event loop), ``observe`` (blocking: a thread worker), ``verdict`` (on
+    the event loop again: the tracer reads the index)."""
+
+    def __init__(self, source: Any, index: Any, target: RuleTarget, seconds: float = UI_VERIFY_SECONDS) -> None:
+        self.target = target
+        self.seconds = seconds
+        self.observer = open_observer(source, index, target)
+        self.since = time.time()
+        self.observation: Observation | None = None
+
+    @classmethod
+    def after_apply(cls, source: Any, index: Any, before: RawObject | None, after: RawObject,
+                    seconds: float = UI_VERIFY_SECONDS) -> "OutcomeWatch | None":
+        """The watch of the rule the change re-weighted (None: it moved no weight)."""
+        rule = changed_rule(before, after)
+        if rule is None or index is None:
+            return None
+        try:
+            return cls(source, index, rule_target(after, rule), seconds)
+        except OutcomeError:
+            return None
+
+    def observe(self, cancelled: Callable[[], bool] = lambda: False) -> None:
+        """Watch the traffic for ``seconds`` (from now: call it once the proxies have the change)."""
+        self.since = time.time()
+        try:
+            self.observation = watch(self.observer, self.since, self.seconds, cancelled=cancelled)
+        finally:
+            self.observer.close()
+
+    def verdict(self, index: Any) -> Verdict:
+        """The verdict of what ``observe`` saw."""
+        return judge(index, self.target, self.observation or Observation({}))
