@@ -22,16 +22,12 @@ from meshtui.commands.common import CommandError, add_source_arguments
 
 
 def _duration(text: str) -> float:
-    from meshtui.routing.simulate import parse_duration_ms
+    from meshtui.session.canary_run import parse_interval
 
-    value = text.strip()
     try:
-        seconds = float(value)
-    except ValueError:
-        seconds = parse_duration_ms(value) / 1000
-    if not 0 < seconds <= 86400:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a duration such as 30s, 2m or 500ms (up to 24h)")
-    return seconds
+        return parse_interval(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_int(text: str) -> int:

@@ -46,6 +46,20 @@ EXIT_CODES = {"reached-max": 0, "invalid": 1, "usage": 2, "unavailable": 2, "con
               "rolled-back": 5, "unknown": 8, "interrupted": 130}
 
 
+def parse_interval(text: str) -> float:
+    """``30s``, ``2m``, ``500ms`` or plain seconds -> seconds (``ValueError`` outside 0 < s <= 24 h)."""
+    from meshtui.routing.simulate import parse_duration_ms
+
+    value = text.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = parse_duration_ms(value) / 1000
+    if not 0 < seconds <= 86400:
+        raise ValueError(f"{text!r}: expected a duration such as 30s, 2m or 500ms (up to 24h)")
+    return seconds
+
+
 @dataclass(frozen=True, slots=True)
 class CanaryConfig:
     """What to run: the VirtualService, the destination to move (``to``), the step, interval
