@@ -204,3 +204,16 @@ def test_read_only_credentials_exit_4(sb: Sandbox, env: dict[str, str], start: N
                            "--kubeconfig", str(sb.kubeconfig_path), "--context", "meshtui-sandbox-readonly", *FAST],
                           capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 4, done.stderr
+
+
+def test_manifests_on_disk_have_no_traffic_to_gate_on(tmp_path: Path, env: dict[str, str]) -> None:
+    from importlib.resources import files
+
+    demo = tmp_path / "demo"
+    shutil.copytree(str(files("meshtui.demo")), demo, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    before = (demo / "istioinaction-catalog.yaml").read_text()
+    done = subprocess.run([sys.executable, "-m", "meshtui", "canary", "catalog.istioinaction", "--to", "v2",
+                           "--files", str(demo), *FAST], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 2
+    assert "no traffic to gate on" in done.stderr and "Traceback" not in done.stderr
+    assert (demo / "istioinaction-catalog.yaml").read_text() == before

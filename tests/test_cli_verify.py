@@ -74,3 +74,15 @@ def test_a_bad_verify_window_is_a_usage_error(sb: Sandbox, capsys: pytest.Captur
               "--kubeconfig", str(sb.kubeconfig_path)])
     assert exc.value.code == 2
     assert "SECONDS" in capsys.readouterr().err
+
+
+def test_verify_on_manifests_says_there_is_no_traffic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+    from importlib.resources import files
+
+    demo = tmp_path / "demo"
+    shutil.copytree(str(files("meshtui.demo")), demo, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    code = main(["shift", "catalog.istioinaction", "v2=30", "--yes", "--verify", "2", "--files", str(demo)])
+    assert code == 0
+    assert "no traffic to watch" in capsys.readouterr().err
+    assert "weight: 30" in (demo / "istioinaction-catalog.yaml").read_text()

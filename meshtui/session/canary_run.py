@@ -139,6 +139,9 @@ class CanaryRun:
         reason = self.source.read_only_reason()
         if reason:
             return CanaryReport("read-only", f"{reason}; nothing was written")
+        if not self.source.capabilities.logs:
+            return CanaryReport("usage", f"{self.source.description} has no traffic to gate on (no pod logs): "
+                                "a canary needs a live cluster; nothing was written")
         from meshtui.write.ownership import owners
 
         driven = [o for o in owners(vs, objects) if o.kind in CONTROLLERS]
