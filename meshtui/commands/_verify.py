@@ -74,4 +74,6 @@ def run_verify(args: argparse.Namespace, outcome: "Outcome") -> int:
         say(f"verify: {exc}")
         return 0
     print(verdict.summary(), flush=True)
+    if verdict.basis:
+        say(f"verify: measured {verdict.basis}")
     return EXIT_DIVERGING if verdict.diverging else 0

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshtui.analysis.canary_gate import (
-    DONE,
     HOLD,
     ROLLBACK,
     GateLimits,
@@ -190,7 +189,6 @@ class CanaryRun:
     def _steps(self, ref: Any, plan: list[int], names: list[str], start: list[int], observer: ObservedSplit,
                keys: tuple[str, str], objects: list[RawObject]) -> CanaryReport:
         cfg = self.config
-        limits = cfg.limits
         failed = 0
         for n, weight in enumerate(plan, 1):
             action = set_weights(ref, [Assignment(cfg.to, weight, False)])
@@ -199,34 +197,37 @@ class CanaryRun:
                 return stop
             self.weight = weight
             self.steps_applied = n
-            while True:
-                since = time.time()
-                observation = watch(observer, since, cfg.interval, cancelled=self.cancelled)
-                if self.cancelled():
-                    return self._report("interrupted", f"interrupted: the route stays at {cfg.to}={self.weight} "
-                                        "(the last applied step); nothing was rolled back")
-                # Health as the destination's pods answered (every attempt, as Flagger reads it with
-                # reporter="destination"); the clients' view when the pods' lines are not followed.
-                canary, baseline = (observation.served.get(k) or observation.destinations.get(k) for k in keys)
-                if not observer.healthy() and (canary is None or canary.requests < limits.min_requests):
-                    return self._report("unavailable", "stopped: no log stream is connected (the source stopped "
-                                        f"answering?): the route stays at {cfg.to}={self.weight}, the last applied "
-                                        "step; nothing was written without seeing its traffic")
-                gate = evaluate_gate(canary, baseline, limits, names=keys)
-                action_next, failed = decide(gate, failed, weight == plan[-1], limits)
-                self.emit(f"  gate after {observation.seconds:.0f} s at {cfg.to}={weight}: "
-                          f"{gate.summary(*keys)}")
-                if action_next == DONE:
-                    return self._report("reached-max", f"reached {cfg.to}={weight} (--max {cfg.max_weight}) with "
-                                        f"every gate passed; promote with `meshtui promote {cfg.name}.{cfg.namespace} "
-                                        f"{cfg.to}` when ready")
-                if action_next == ROLLBACK:
-                    return self._rollback(ref, names, start, failed, objects)
-                if action_next == HOLD:
-                    self.emit(f"  holding at {cfg.to}={weight}: failed check {failed} of {limits.threshold}")
-                    continue
-                break
-        return self._report("reached-max", f"reached {cfg.to}={self.weight}")
+            verdict, failed = self._gate(observer, keys, failed, at_max=n == len(plan))
+            if isinstance(verdict, CanaryReport):
+                return verdict
+            if verdict == ROLLBACK:
+                return self._rollback(ref, names, start, failed, objects)
+        return self._report("reached-max", f"reached {cfg.to}={self.weight} (--max {cfg.max_weight}) with every gate "
+                            f"passed; promote with `meshtui promote {cfg.name}.{cfg.namespace} {cfg.to}` when ready")
+
+    def _gate(self, observer: ObservedSplit, keys: tuple[str, str], failed: int,
+              at_max: bool) -> tuple[str | CanaryReport, int]:
+        """Check the current step every interval until it passes (``STEP`` / ``DONE``), the
+        failed checks reach the threshold (``ROLLBACK``) or the run must stop (a report)."""
+        cfg, limits = self.config, self.config.limits
+        while True:
+            observation = watch(observer, time.time(), cfg.interval, cancelled=self.cancelled)
+            if self.cancelled():
+                return self._report("interrupted", f"interrupted: the route stays at {cfg.to}={self.weight} "
+                                    "(the last applied step); nothing was rolled back"), failed
+            # Health as the destination's pods answered (every attempt, as Flagger reads it with
+            # reporter="destination"); the clients' view when the pods' lines are not followed.
+            canary, baseline = (observation.served.get(k) or observation.destinations.get(k) for k in keys)
+            if not observer.healthy() and (canary is None or canary.requests < limits.min_requests):
+                return self._report("unavailable", "stopped: no log stream is connected (the source stopped "
+                                    f"answering?): the route stays at {cfg.to}={self.weight}, the last applied "
+                                    "step; nothing was written without seeing its traffic"), failed
+            gate = evaluate_gate(canary, baseline, limits, names=keys)
+            verdict, failed = decide(gate, failed, at_max, limits)
+            self.emit(f"  gate after {observation.seconds:.0f} s at {cfg.to}={self.weight}: {gate.summary(*keys)}")
+            if verdict != HOLD:
+                return verdict, failed
+            self.emit(f"  holding at {cfg.to}={self.weight}: failed check {failed} of {limits.threshold}")
 
     def _rollback(self, ref: Any, names: list[str], start: list[int], failed: int,
                   objects: list[RawObject]) -> CanaryReport:

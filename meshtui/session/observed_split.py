@@ -49,9 +49,6 @@ class ObservedSplit(Protocol):
     def healthy(self) -> bool:
         """Whether the basis is receiving data now (False: every stream is down)."""
 
-    def refresh(self, index: Any) -> None:
-        """Follow what the mesh ``index`` has now (pods come and go)."""
-
     def close(self) -> None:
         """Stop following."""
 
@@ -82,7 +79,6 @@ class LogObservedSplit:
         self.host = fqdn(name, namespace)
         self.rule_name = rule_name
         self.clock = clock
-        self._max_pods = max_pods
         self.plan = plan_follow(index, self.target, max_pods)
         mc = getattr(index, "mesh_config", None)
         try:
@@ -99,11 +95,6 @@ class LogObservedSplit:
         self.follower.set_pods(self.plan.pods)
         self.basis = (f"logs: outbound lines of rule {rule_name or '(unnamed)'} to {self.host} "
                       f"from {len(self.plan.clients)} client pod(s)")
-
-    def refresh(self, index: Any) -> None:
-        """Follow the pods the mesh has now (new clients join, gone ones leave)."""
-        self.plan = plan_follow(index, self.target, self._max_pods)
-        self.follower.set_pods(self.plan.pods)
 
     def _ours(self, record: Record) -> bool:
         route = record.route_name
