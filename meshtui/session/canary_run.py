@@ -123,6 +123,10 @@ class CanaryRun:
         if vs is None:
             if snapshot.errors:
                 raise SourceError(f"cannot read {key}: {snapshot.errors[0]}")
+            route = ObjectKey("HTTPRoute", self.config.namespace, self.config.name)
+            if any(ObjectKey.of(o) == route for o in snapshot.objects):
+                raise LookupError(f"{route} is a Gateway API route: the edit API moves VirtualService weights only "
+                                  "so far, so a canary on an HTTPRoute is not possible yet")
             raise LookupError(f"VirtualService {self.config.namespace}/{self.config.name} not found")
         return vs, snapshot.objects, MeshIndex(snapshot.objects)
 
