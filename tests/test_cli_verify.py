@@ -86,3 +86,25 @@ def test_verify_on_manifests_says_there_is_no_traffic(tmp_path: Path, capsys: py
     assert code == 0
     assert "no traffic to watch" in capsys.readouterr().err
     assert "weight: 30" in (demo / "istioinaction-catalog.yaml").read_text()
+
+
+def test_a_subset_without_pods_diverges_saying_no_pod_got_its_requests(
+        sb: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    from kubernetes import client, config
+
+    custom = client.CustomObjectsApi(config.new_client_from_config(str(sb.kubeconfig_path), persist_config=False))
+    group = ("networking.istio.io", "v1", "istioinaction")
+    dr = custom.get_namespaced_custom_object(*group, "destinationrules", "catalog")
+    dr["spec"]["subsets"].append({"name": "v3", "labels": {"version": "v3"}})  # no pod has version v3
+    custom.replace_namespaced_custom_object(*group, "destinationrules", "catalog", dr)
+    vs = custom.get_namespaced_custom_object(*group, "virtualservices", "catalog")
+    rule = next(r for r in vs["spec"]["http"] if r.get("name") == "canary")
+    rule["route"].append({"destination": {"host": "catalog", "subset": "v3"}, "weight": 0})
+    custom.replace_namespaced_custom_object(*group, "virtualservices", "catalog", vs)
+
+    code = main(["shift", "catalog.istioinaction", "v3=30", "--yes", "--verify", "4",
+                 "--kubeconfig", str(sb.kubeconfig_path)])
+    out = capsys.readouterr().out
+    assert code == 6
+    verdict = next(line for line in out.splitlines() if line.startswith("outcome:"))
+    assert "diverging" in verdict and "routed to v3 reached no pod" in verdict

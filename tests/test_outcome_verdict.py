@@ -53,3 +53,9 @@ def test_no_request_is_no_traffic_not_converged() -> None:
     verdict = judge_split({"v1": 50, "v2": 50}, obs())
     assert verdict.state == "no traffic" and not verdict.diverging
     assert "no traffic" in verdict.summary()
+
+
+def test_a_destination_whose_requests_reach_no_pod_diverges() -> None:
+    dead = Observation({"v1": DestinationSample(140), "v2": DestinationSample(60, 60, 1, unserved=60)})
+    verdict = judge_split({"v1": 70, "v2": 30}, dead)
+    assert verdict.state == "diverging" and "60 of 60 request(s) routed to v2 reached no pod" in verdict.summary()

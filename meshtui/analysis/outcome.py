@@ -7,7 +7,8 @@ window, from the access logs or, later, from metrics) and compares the shares wi
 - ``converged``: every destination's observed share is within sampling error of its weight;
 - ``diverging``: some share is not, or requests to the service bypassed its routes altogether
   (the Host-header trap: a Host no VirtualService lists takes the catch-all route) in a number
-  the sampling error cannot hide; the verdict carries the evidence;
+  the sampling error cannot hide, or most requests routed to a destination reached no pod
+  (a subset that selects none); the verdict carries the evidence;
 - ``no traffic``: no request was seen, so nothing can be said.
 
 The sampling error is computed from the counts, not a fixed tolerance: for ``k`` requests of
@@ -38,11 +39,14 @@ NO_TRAFFIC = "no traffic"
 @dataclass(frozen=True, slots=True)
 class DestinationSample:
     """What one destination of a rule answered in a window: requests, errors (5xx or a
-    failure flag, as Flagger's success rate counts them) and the 99th percentile latency."""
+    failure flag, as Flagger's success rate counts them), the 99th percentile latency, and
+    ``unserved``: requests the client's proxy could not send to any pod of it (``UH`` no
+    healthy upstream, ``NC`` no cluster: a subset selecting no ready pod, or no subset at all)."""
 
     requests: int
     errors: int = 0
     p99_ms: float | None = None
+    unserved: int = 0
 
     @property
     def error_rate(self) -> float:
@@ -159,6 +163,10 @@ def judge_split(intent: Mapping[str, float], observation: Observation,
     if off:
         shown = ", ".join(f"{c.destination} {100 * c.share:.0f}% for weight {c.intent:g}" for c in off)
         evidence.append(f"the rule's own requests do not follow its weights ({shown})")
+    for dest, sample in sorted(observation.destinations.items()):
+        if sample.unserved >= max(5, sample.requests / 2):
+            evidence.append(f"{sample.unserved} of {sample.requests} request(s) routed to {dest} reached no pod "
+                            "(UH/NC: its subset selects no ready pod, or its cluster is missing)")
     if bypassing:
         share = bypassing / (n + bypassing)
         worst = max((c.high - c.low) / 2 for c in checks) if n else 0.0

@@ -31,6 +31,8 @@ from meshtui.analysis.outcome import DestinationSample, Observation
 from meshtui.model.hosts import fqdn
 from meshtui.sources.log_follow import LogFollower
 
+#: Envoy response flags of a request that no upstream pod received.
+_UNSERVED = frozenset({"UH", "NC"})
 #: Requests kept for windows (the oldest are forgotten first).
 MAX_EVENTS = 200_000
 
@@ -66,7 +68,7 @@ def _p99(values: list[float]) -> float | None:
 
 
 def _samples(counts: dict[str, list[Any]]) -> dict[str, DestinationSample]:
-    return {d: DestinationSample(n, errors, _p99(durations)) for d, (n, errors, durations) in counts.items()}
+    return {d: DestinationSample(c[0], c[1], _p99(c[2]), c[3] if len(c) > 3 else 0) for d, c in counts.items()}
 
 
 class LogObservedSplit:
@@ -126,8 +128,10 @@ class LogObservedSplit:
             info = record.cluster
             if info.direction != OUTBOUND or info.host != self.host or record.is_mirror or not self._ours(record):
                 continue
+            # A request no pod got keeps its record: the verdict says which destination had none.
+            unserved = bool(_UNSERVED & set(record.flags))
             self._events.append((record.start_epoch, destination_key(info.host, info.subset), record.is_error,
-                                 float(record.duration or 0), None))
+                                 float(record.duration or 0), record if unserved else None))
             added += 1
         return added
 
@@ -147,10 +151,11 @@ class LogObservedSplit:
                 if record is not None:
                     tally.add(record)
                 continue
-            entry = counts.setdefault(dest, [0, 0, []])
+            entry = counts.setdefault(dest, [0, 0, [], 0])
             entry[0] += 1
             entry[1] += error
             entry[2].append(duration)
+            entry[3] += record is not None
         served: dict[str, list[Any]] = {}
         for start, subset, error, duration in self._served:
             if since <= start < end:
