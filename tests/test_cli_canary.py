@@ -123,7 +123,8 @@ def applied(env: dict[str, str]) -> list[str]:
 
 def test_healthy_canary_reaches_max_with_every_step_audited(sb: Sandbox, custom: client.CustomObjectsApi,
                                                             env: dict[str, str], start: None) -> None:
-    code, out, err = finish(canary(sb.kubeconfig_path, env))
+    # A generous threshold: a check starved of requests by a busy machine holds, it does not roll back.
+    code, out, err = finish(canary(sb.kubeconfig_path, env, "--threshold", "5"))
     assert code == 0, err
     assert weights(custom) == {"v1": 40, "v2": 60}
     assert "reached v2=60" in out and out.count("— passed") == 3
@@ -151,7 +152,7 @@ def test_a_canary_annotated_into_failure_mid_run_rolls_back(sb: Sandbox, custom:
 
 def test_a_concurrent_writer_stops_the_run_and_is_not_overwritten(sb: Sandbox, custom: client.CustomObjectsApi,
                                                                   env: dict[str, str], start: None) -> None:
-    proc = canary(sb.kubeconfig_path, env)
+    proc = canary(sb.kubeconfig_path, env, "--interval", "3s")
     assert wait_until(lambda: weights(custom)["v2"] == 30)
     set_weights(custom, 75, 25)  # someone else, while the step is being watched
     code, out, err = finish(proc)

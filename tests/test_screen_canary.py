@@ -54,7 +54,7 @@ async def test_autopilot_from_the_editor_reaches_max_then_esc_stops_a_second_run
         await open_editor_at(pilot, app, "istioinaction", "catalog", ("dest", 1, 1))
         shown = await form(pilot, app, "A", False)
         assert shown.values()["to"] == "v2"  # the selected destination
-        for name, text in {"interval": "1.5s", "max": "30", "errors": "10", "min": "10"}.items():
+        for name, text in {"interval": "1.5s", "max": "30", "errors": "10", "min": "10", "threshold": "5"}.items():
             await set_field(pilot, app, name, text)
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen_name(app) == "CanaryTimeline", timeout=10)
