@@ -235,3 +235,18 @@ def test_an_httproute_is_refused_until_the_edit_api_moves_its_weights(sb: Sandbo
                           env=env, timeout=60)
     assert done.returncode == 2
     assert "HTTPRoute gw-canary/web" in done.stderr and "not possible yet" in done.stderr
+
+
+@pytest.mark.parametrize("extra,says", [
+    (["--to", "v9"], "does not route to 'v9'"),
+    (["--to", "v2", "--max", "150"], "at most 100"),
+    (["--to", "v2", "--interval", "soon"], "expected a duration"),
+    (["--to", "v2", "--basis", "prometheus"], "not available yet"),
+])
+def test_usage_errors_exit_2_in_one_line(sb: Sandbox, env: dict[str, str], extra: list[str], says: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "meshtui", "canary", "catalog.istioinaction",
+                           "--kubeconfig", str(sb.kubeconfig_path), *FAST, *extra],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 2
+    assert says in done.stderr and "Traceback" not in done.stderr
+    assert audit(env) == []

@@ -76,4 +76,7 @@ def run_verify(args: argparse.Namespace, outcome: "Outcome") -> int:
     print(verdict.summary(), flush=True)
     if verdict.basis:
         say(f"verify: measured {verdict.basis}")
-    return EXIT_DIVERGING if verdict.diverging else 0
+    if verdict.diverging:
+        say("verify: the change stays applied; `meshtui undo` (same source flags) reverts it")
+        return EXIT_DIVERGING
+    return 0
