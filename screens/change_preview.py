@@ -5,8 +5,10 @@ thread workers. States: checking → ready (``y`` applies, ``n``/``esc`` cancels
 warnings are shown and ``y`` applies anyway) → writing → applied, conflict (the diff of what the
 other writer changed; ``r`` re-applies the same edit on top of the current object and checks
 again) or failed. After an apply on a cluster, a sample of client proxies is polled until their
-routes carry the change (``meshtui.write.propagation``); the result is shown here while the
-screen is open and as a notification when it ends.
+routes carry the change (``meshtui.write.propagation``); then, for a weight change, the changed
+rule's traffic is watched and judged (``meshtui.session.outcome_check``: converged / diverging /
+no traffic). Both are shown here while the screen is open and as notifications; ``u`` reverts
+the applied change (the undo path, with its own preview).
 
 Dismissed with the last ``Outcome`` (None when closed before any write attempt).
 """
@@ -37,6 +39,7 @@ class ChangePreview(ModalScreen[Outcome | None]):
         Binding("y", "apply", "Apply", id="preview-apply"),
         Binding("n,escape", "close", "Cancel / close", id="preview-cancel"),
         Binding("r", "rebase", "Re-apply on top", id="preview-rebase"),
+        Binding("u", "revert", "Revert", id="preview-revert", tooltip="Undo the change just applied"),
     ]
 
     def __init__(self, plan: ChangePlan, writer: Writer | None = None, *, warnings: list[str] | None = None,
@@ -51,6 +54,8 @@ class ChangePreview(ModalScreen[Outcome | None]):
         self.preview: Preview | None = None
         self.outcome: Outcome | None = None
         self.propagation_line = ""
+        #: The outcome verdict of an applied weight change ("" until there is one).
+        self.outcome_line = ""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="preview-box"):
@@ -133,6 +138,10 @@ class ChangePreview(ModalScreen[Outcome | None]):
         def progress(report: Any) -> None:
             app.call_from_thread(self._propagation_progress, report.summary())
 
+        from meshtui.session.outcome_check import OutcomeWatch
+
+        outcome_watch = OutcomeWatch.after_apply(source, index, before, stored)
+
         def run() -> None:
             from textual.worker import get_current_worker
 
@@ -142,9 +151,23 @@ class ChangePreview(ModalScreen[Outcome | None]):
             if not worker.is_cancelled:
                 app.call_from_thread(app.notify, report.summary(),
                                      severity="information" if report.done else "warning", timeout=10)
+            if outcome_watch is None:
+                return
+            app.call_from_thread(self._outcome_progress, f"outcome: watching {outcome_watch.seconds:g} s of traffic…")
+            outcome_watch.observe(cancelled=lambda: worker.is_cancelled)
+            if not worker.is_cancelled:
+                verdict = app.call_from_thread(lambda: outcome_watch.verdict(session.index if session else index))
+                app.call_from_thread(self._outcome_progress, verdict.summary())
+                app.call_from_thread(app.notify, verdict.summary(), timeout=15,
+                                     severity="warning" if verdict.diverging else "information")
 
         # On the app, so that closing this screen does not stop the polling.
         app.run_worker(run, thread=True, group="propagation", exit_on_error=False)
+
+    def _outcome_progress(self, line: str) -> None:
+        self.outcome_line = line
+        if self.is_attached:
+            self._redraw()
 
     def _propagation_progress(self, line: str) -> None:
         self.propagation_line = line
@@ -214,7 +237,10 @@ class ChangePreview(ModalScreen[Outcome | None]):
             text = Text(f"applied to {where}. ", style="bold green")
             if self.propagation_line:
                 text.append(self.propagation_line, style="green")
-            text.append("   esc: close", style="dim")
+            if self.outcome_line:
+                text.append("  ")
+                text.append(self.outcome_line, style="bold yellow" if "diverging" in self.outcome_line else "green")
+            text.append("   u: revert   esc: close", style="dim")
             return text
         if state == "conflict":
             return Text("nothing was written.   r: re-apply the same edit on top   esc: cancel", style="bold yellow")
@@ -258,6 +284,16 @@ class ChangePreview(ModalScreen[Outcome | None]):
             return
         self.outcome = None
         self._check(plan)
+
+    def action_revert(self) -> None:
+        """After an apply: undo it (the undo path: its own preview, checks and audit entry)."""
+        if self.state != "applied":
+            return
+        from meshtui.screens.write_actions import revert
+
+        app = self.app
+        self.dismiss(self.outcome)
+        revert(app)
 
     def action_close(self) -> None:
         """Cancel (recorded in the audit log when a write was offered), or close after a write."""

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from meshtui.commands._verify import add_verify_argument
 from meshtui.commands._writing import add_write_arguments
 
 if TYPE_CHECKING:
@@ -19,12 +20,14 @@ def register_release(sub: argparse._SubParsersAction, name: str, run: Callable[[
         name, help=help,
         description=(f"{help[0].upper()}{help[1:]}; the other destinations stay at weight 0. Shows the diff, "
                      "validates, dry-runs, asks, then writes with the version read as precondition. "
-                     "Exit: 0 applied, 1 invalid, 3 conflict, 4 read-only, 8 outcome unknown, 2 other."),
+                     "Exit: 0 applied, 1 invalid, 3 conflict, 4 read-only, 8 outcome unknown, "
+                     "6 applied but traffic diverges (--verify), 2 other."),
     )
     parser.add_argument("name", metavar="NAME[.NS]", help="the VirtualService")
     parser.add_argument("subset", metavar="SUBSET", help="the destination to send traffic to: a subset the rule routes to, "
                         "its host, or HOST/SUBSET")
     add_write_arguments(parser)
+    add_verify_argument(parser)
     parser.set_defaults(func=run)
 
 

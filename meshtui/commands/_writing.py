@@ -10,7 +10,8 @@ Exit codes: 0 applied (or dry run passed, or nothing to change), 1 validation fa
 Istio's rules, analyzer errors, an impossible edit, or the source rejected the object), 3
 conflict (the object changed since it was read; nothing written), 4 read-only (``--read-only``,
 read-only credentials or RBAC), 8 outcome unknown (the write went out, no answer came, and
-reading the object back failed too), 2 anything else (usage, not confirmed, source unreachable).
+reading the object back failed too), 6 applied but the traffic does not follow it (``--verify``),
+2 anything else (usage, not confirmed, source unreachable).
 """
 
 from __future__ import annotations
@@ -160,6 +161,10 @@ def finish(args: argparse.Namespace, outcome: "Outcome", writer: "Writer", *, re
         err(f"warning: {outcome.audit_error}")
     if outcome.ok:
         print(outcome.message)
+        if outcome.result == "applied" and getattr(args, "verify", None) is not None:
+            from meshtui.commands._verify import run_verify
+
+            return run_verify(args, outcome)
         return 0
     if outcome.result == "conflict" and outcome.conflict is not None:
         err(outcome.message)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from meshtui.commands._verify import add_verify_argument
 from meshtui.commands._writing import add_write_arguments
 from meshtui.commands.common import CommandError
 
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Set or step destination weights of one http rule; the others are rebalanced so the "
             "rule sums to 100. Shows the diff, validates, dry-runs, asks, then writes with the "
             "version read as precondition. Exit: 0 applied, 1 invalid, 3 conflict, 4 read-only, "
-            "8 outcome unknown, "
+            "8 outcome unknown, 6 applied but traffic diverges (--verify), "
             "2 other (also: not confirmed without a terminal and without --yes)."
         ),
     )
@@ -36,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="SUBSET=W sets W%%, SUBSET=+N / SUBSET=-N moves N points; HOST/SUBSET=W "
                              "names a destination when two hosts share a subset name")
     add_write_arguments(parser)
+    add_verify_argument(parser)
     parser.set_defaults(func=run)
 
 

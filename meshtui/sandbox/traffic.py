@@ -6,7 +6,9 @@ listener, so a weight changed with kubectl applies to the very next request) and
 ``start()``-ed on the sandbox's event loop, sends about ``rps`` requests a second from the
 callers in ``meshtui.sandbox.workloads.FLOWS``. Each request is traced (``routing.trace``), its
 outcome drawn with ``routing.simulate.choose_destination`` (weights, matches, rewrites, faults,
-mirrors, NR / UH / NC), then answered with the chosen pod's behaviour (latency, error rate),
+mirrors, NR / UH / NC), then answered with the chosen pod's behaviour (latency, error rate;
+``meshtui.io/simulate-*`` annotations on its Deployment or on the pod override it, the pod's
+winning, from the next request on),
 with Istio's retry policy (the route's, or the mesh default: 2 retries on 503) and the route
 timeout. Lines use Istio's default TEXT format (``meshtui.accesslog.format.ISTIO_TEXT_FORMAT``):
 one outbound line at the caller, one inbound line per attempt at the server, one inbound line
@@ -24,7 +26,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from meshtui.model import Pod, Service
+from meshtui.model import Deployment, Pod, Service
 from meshtui.model.index import MeshIndex
 from meshtui.routing.request import RequestError, TraceRequest
 from meshtui.routing.result import TraceResult
@@ -35,7 +37,7 @@ from meshtui.sandbox.istio_stats import IstioStats
 from meshtui.sandbox.kinds import BY_PLURAL
 from meshtui.sandbox.loghub import LogHub
 from meshtui.sandbox.store import Store
-from meshtui.sandbox.workloads import FLOWS, Flow, RequestKind, behaviour_for
+from meshtui.sandbox.workloads import FLOWS, Behaviour, Flow, RequestKind, behaviour_for, with_overrides
 
 DEFAULT_RPS = 20.0
 MAX_RPS = 1000.0  # the whole simulator, every caller together
@@ -111,6 +113,7 @@ class TrafficSimulator:
         self._traces: dict[tuple[Any, ...], TraceResult | None] = {}
         self._ports: dict[tuple[Any, ...], int] = {}
         self._clients: dict[str, list[Pod]] | None = None
+        self._behaviours: dict[tuple[str, str], Behaviour] = {}
         self._task: asyncio.Task[None] | None = None
         store.add_listener(self._on_event)
 
@@ -132,6 +135,7 @@ class TrafficSimulator:
         self._traces.clear()
         self._ports.clear()
         self._clients = None
+        self._behaviours.clear()
 
     # -- running -------------------------------------------------------------------------------
     @property
@@ -257,6 +261,36 @@ class TrafficSimulator:
             self._ports[key] = found
         return found
 
+    def _behaviour(self, pod: Pod) -> Behaviour:
+        """How ``pod`` answers: its app/version's behaviour, then the ``meshtui.io/simulate-*``
+        annotations of the Deployment that owns it, then the pod's own."""
+        key = (pod.namespace, pod.name)
+        found = self._behaviours.get(key)
+        if found is None:
+            found = behaviour_for(pod.labels)
+            for annotations in (self._deployment_annotations(pod), pod.annotations):
+                found, problems = with_overrides(found, annotations)
+                for problem in problems:
+                    self.last_failure = f"{pod.namespace}/{pod.name}: {problem}"
+            self._behaviours[key] = found
+        return found
+
+    def _deployment_annotations(self, pod: Pod) -> dict[str, str]:
+        """The annotations of the Deployment whose ReplicaSet owns ``pod`` (by the owner's name,
+        ``<deployment>-<pod-template-hash>``, else by the Deployment's selector)."""
+        owners = ((pod.raw.get("metadata") or {}).get("ownerReferences")) or []
+        rs = next((o.get("name") for o in owners if isinstance(o, dict) and o.get("kind") == "ReplicaSet"), None)
+        phash = pod.labels.get("pod-template-hash")
+        if isinstance(rs, str) and phash and rs.endswith(f"-{phash}"):
+            deploy = self.index.get("Deployment", pod.namespace, rs[: -len(phash) - 1])
+            if isinstance(deploy, Deployment):
+                return deploy.annotations
+        for deploy in self.index.deployments:
+            if (deploy.namespace == pod.namespace and deploy.selector
+                    and all(pod.labels.get(k) == v for k, v in deploy.selector.items())):
+                return deploy.annotations
+        return {}
+
     def _ephemeral(self) -> int:
         return self.rng.randint(32768, 60999)
 
@@ -335,7 +369,7 @@ class TrafficSimulator:
             pod = self._pod(pod_key)
             if pod is None:
                 raise LookupError(f"pod {pod_key} is not in the index")
-            behaviour = behaviour_for(pod.labels)
+            behaviour = self._behaviour(pod)
             latency, status = behaviour.latency_ms(rng), behaviour.status(rng)
             limit = min(policy.per_try_ms, timeout - elapsed - _NET_MS)
             start_ms = elapsed + _NET_MS / 2
@@ -402,7 +436,7 @@ class TrafficSimulator:
             pod = self._pod(key) if key else None
             if pod is None:
                 continue
-            behaviour = behaviour_for(pod.labels)
+            behaviour = self._behaviour(pod)
             latency, status = behaviour.latency_ms(self.rng), behaviour.status(self.rng)
             service = next((s for s in self.index.services_for_host(mirror.host) if isinstance(s, Service)), None)
             port = self._target_port(service, mirror.port, pod)

@@ -10,6 +10,9 @@ of each app answers.
 - ``behaviour_for(labels)``: latency distribution, error rate and response size per app/version.
   catalog v2 answers ~5 % 503s with a slow tail, reviews v3 is slower, backend-service v1
   answers some 500s: the demo has something to find.
+- ``with_overrides(behaviour, annotations)``: the ``meshtui.io/simulate-*`` annotations of a
+  workload's Deployment or pod (``SIMULATE_ANNOTATIONS``) replace parts of that behaviour, so a
+  user or a test can ``kubectl annotate`` a version into failure while traffic flows.
 - ``ensure_clients(store)``: the demo manifests have no plain mesh client in ``default``, so the
   simulator adds Istio's ``curl`` sample there (Deployment and its pod).
 """
@@ -17,6 +20,7 @@ of each app answers.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import ipaddress
 import math
 import random
@@ -81,6 +85,40 @@ def behaviour_for(labels: Mapping[str, str]) -> Behaviour:
     app = labels.get("app", "")
     return (BEHAVIOURS.get((app, labels.get("version", "")))
             or BEHAVIOURS.get((app, "*")) or DEFAULT_BEHAVIOUR)
+
+
+#: Annotation -> the ``Behaviour`` field it sets, and the range its value must lie in.
+SIMULATE_ANNOTATIONS: dict[str, tuple[str, float, float]] = {
+    "meshtui.io/simulate-error-rate": ("error_rate", 0.0, 1.0),
+    "meshtui.io/simulate-error-status": ("error_status", 100, 599),
+    "meshtui.io/simulate-latency-median-ms": ("median_ms", 0.001, 3_600_000.0),
+    "meshtui.io/simulate-latency-p99-ms": ("p99_ms", 0.001, 3_600_000.0),
+}
+
+
+def with_overrides(behaviour: Behaviour, annotations: Mapping[str, str]) -> tuple[Behaviour, list[str]]:
+    """``behaviour`` with the ``meshtui.io/simulate-*`` values of ``annotations`` applied, and a
+    message per value that is not a number in range (that one is ignored, the others apply)."""
+    changes: dict[str, float | int] = {}
+    problems: list[str] = []
+    for key, (name, low, high) in SIMULATE_ANNOTATIONS.items():
+        text = annotations.get(key)
+        if text is None:
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not low <= value <= high:  # also rejects NaN
+            problems.append(f"{key}={text!r}: expected a number from {low:g} to {high:g}")
+            continue
+        changes[name] = int(value) if name == "error_status" else value
+    if not changes:
+        return behaviour, problems
+    merged = dataclasses.replace(behaviour, **changes)  # type: ignore[arg-type]
+    if "p99_ms" not in changes and merged.p99_ms < merged.median_ms:  # a median alone moves the tail with it
+        merged = dataclasses.replace(merged, p99_ms=merged.median_ms * behaviour.p99_ms / behaviour.median_ms)
+    return merged, problems
 
 
 @dataclass(frozen=True, slots=True)

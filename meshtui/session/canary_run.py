@@ -1,0 +1,285 @@
+"""The supervised canary autopilot: step a destination's weight up to a maximum, gating every step
+on the traffic it got (``meshtui.analysis.canary_gate``), rolling back to the starting weights
+when the gates keep failing.
+
+Every write goes through the one write path (``Writer``: diff, validation, dry run, the
+resourceVersion of the object last written as precondition, audit). The base of each step is
+the object the previous step stored, so anybody else's change in between makes the next write
+a conflict: the run stops there and never overwrites it (nor rolls back over it). When the
+source stops answering, or every log stream is down, the run stops without writing: the last
+applied step stays in place and the report says so. A cancel (Ctrl-C, ``esc``) stops between
+two checks, with the same guarantee.
+
+Blocking: the CLI runs it in its main thread, the UI in a thread worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshtui.analysis.canary_gate import (
+    HOLD,
+    ROLLBACK,
+    GateLimits,
+    PlanError,
+    decide,
+    evaluate_gate,
+    step_weights,
+)
+from meshtui.routing.rules import ReleaseError, current_weights, destination_index, rule_index
+from meshtui.session.observed_split import ObservedSplit, destination_key
+from meshtui.session.outcome_check import OutcomeError, open_observer, rule_target, watch
+from meshtui.sources.base import ObjectKey, RawObject, SourceError
+from meshtui.write.apply import Outcome, Writer
+from meshtui.write.edit_api import Assignment, pick_rule, set_weights
+from meshtui.write.plan import ChangePlan
+
+#: Other writers that drive a route's weights themselves: a canary run refuses their routes.
+CONTROLLERS = frozenset({"flagger", "argo-rollouts", "argocd", "flux", "owner-reference"})
+
+#: Exit codes of ``meshtui canary`` by how the run ended.
+EXIT_CODES = {"reached-max": 0, "invalid": 1, "usage": 2, "unavailable": 2, "conflict": 3, "read-only": 4,
+              "rolled-back": 5, "unknown": 8, "interrupted": 130}
+
+
+def parse_interval(text: str) -> float:
+    """``30s``, ``2m``, ``500ms`` or plain seconds -> seconds (``ValueError`` outside 0 < s <= 24 h)."""
+    from meshtui.routing.simulate import parse_duration_ms
+
+    value = text.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = parse_duration_ms(value) / 1000
+    if not 0 < seconds <= 86400:
+        raise ValueError(f"{text!r}: expected a duration such as 30s, 2m or 500ms (up to 24h)")
+    return seconds
+
+
+@dataclass(frozen=True, slots=True)
+class CanaryConfig:
+    """What to run: the VirtualService, the destination to move (``to``), the step, interval
+    (seconds) and maximum, the gate limits, the rule (None: as ``meshtui shift`` picks it) and
+    whether a route another controller owns may be driven anyway."""
+
+    name: str
+    namespace: str
+    to: str
+    step: int
+    interval: float
+    max_weight: int
+    limits: GateLimits = GateLimits()
+    rule: str | None = None
+    ignore_owner: bool = False
+
+
+@dataclass
+class CanaryReport:
+    """How the run ended (``result``, one of ``EXIT_CODES``), in one line, and the weights it
+    left the rule at."""
+
+    result: str
+    message: str
+    steps_applied: int = 0
+    weight: int | None = None
+    details: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """The command's exit code."""
+        return EXIT_CODES.get(self.result, 2)
+
+
+class CanaryRun:
+    """One run (see the module docstring); ``emit`` gets a line per event (step applied, gate
+    result, hold, rollback), ``cancelled`` is polled between checks."""
+
+    def __init__(self, source: Any, writer: Writer, config: CanaryConfig, *,
+                 emit: Callable[[str], None] = lambda _line: None,
+                 cancelled: Callable[[], bool] = lambda: False,
+                 observer_factory: Callable[[Any, Any, Any], ObservedSplit] = open_observer) -> None:
+        self.source = source
+        self.writer = writer
+        self.config = config
+        self.emit = emit
+        self.cancelled = cancelled
+        self.observer_factory = observer_factory
+        self.current: RawObject | None = None
+        self.weight: int | None = None
+        self.start_weight: int | None = None
+        self.steps_applied = 0
+
+    # -- setting up ------------------------------------------------------------------------------
+
+    def _read(self) -> tuple[RawObject, list[RawObject], Any]:
+        from meshtui.model.index import MeshIndex
+
+        snapshot = self.source.snapshot()
+        key = ObjectKey("VirtualService", self.config.namespace, self.config.name)
+        vs = next((o for o in snapshot.objects if ObjectKey.of(o) == key), None)
+        if vs is None:
+            if snapshot.errors:
+                raise SourceError(f"cannot read {key}: {snapshot.errors[0]}")
+            route = ObjectKey("HTTPRoute", self.config.namespace, self.config.name)
+            if any(ObjectKey.of(o) == route for o in snapshot.objects):
+                raise LookupError(f"{route} is a Gateway API route: the edit API moves VirtualService weights only "
+                                  "so far, so a canary on an HTTPRoute is not possible yet")
+            raise LookupError(f"VirtualService {self.config.namespace}/{self.config.name} not found")
+        return vs, snapshot.objects, MeshIndex(snapshot.objects)
+
+    def run(self) -> CanaryReport:
+        """Run to the end; never raises for what the source or the traffic does."""
+        cfg = self.config
+        try:
+            vs, objects, index = self._read()
+        except LookupError as exc:
+            return CanaryReport("usage", str(exc))
+        except SourceError as exc:
+            return CanaryReport("unavailable", f"{exc}; nothing was written")
+        reason = self.source.read_only_reason()
+        if reason:
+            return CanaryReport("read-only", f"{reason}; nothing was written")
+        if not self.source.capabilities.logs:
+            return CanaryReport("usage", f"{self.source.description} has no traffic to gate on (no pod logs): "
+                                "a canary needs a live cluster; nothing was written")
+        from meshtui.write.ownership import owners
+
+        driven = [o for o in owners(vs, objects) if o.kind in CONTROLLERS]
+        if driven and not cfg.ignore_owner:
+            return CanaryReport("usage", f"refused: {driven[0].explanation} (--ignore-owner runs the canary anyway); "
+                                "nothing was written")
+        try:
+            ref = pick_rule(vs, cfg.rule)
+            idx = rule_index(vs, ref)
+            rule = vs["spec"]["http"][idx]
+            pos = destination_index(rule, cfg.to)
+            if pos is None:
+                raise ReleaseError(f"rule {ref} of {cfg.namespace}/{cfg.name} does not route to {cfg.to!r} "
+                                   "(add the destination first; a canary moves traffic between existing ones)")
+            start = current_weights(rule)
+            if len(start) < 2:
+                raise ReleaseError(f"rule {ref} has one destination: there is no split to move")
+            plan = step_weights(start[pos], cfg.step, cfg.max_weight)
+            dest = rule["route"][pos].get("destination") or {}
+            target = rule_target(vs, idx, str(dest.get("host") or ""))
+        except (ReleaseError, PlanError, OutcomeError) as exc:
+            return CanaryReport("usage", str(exc))
+        names = [self._name(rule, i) for i in range(len(start))]
+        canary_key = destination_key(target.service, str(dest.get("subset") or ""))
+        baseline_pos = max((i for i in range(len(start)) if i != pos), key=lambda i: start[i])
+        baseline_dest = rule["route"][baseline_pos].get("destination") or {}
+        baseline_key = destination_key(target.service, str(baseline_dest.get("subset") or ""))
+        self.current, self.weight, self.start_weight = vs, start[pos], start[pos]
+        starting = " ".join(f"{n}={w}" for n, w in zip(names, start))
+        self.emit(f"canary {cfg.to} on rule {ref} of {cfg.namespace}/{cfg.name}: from {starting}, "
+                  f"steps {', '.join(map(str, plan))}, {cfg.interval:g} s each")
+        observer = self.observer_factory(self.source, index, target)
+        try:
+            return self._steps(ref, plan, names, start, observer, (canary_key, baseline_key), objects)
+        finally:
+            observer.close()
+
+    @staticmethod
+    def _name(rule: dict[str, Any], i: int) -> str:
+        dest = rule["route"][i].get("destination") or {}
+        host, subset = str(dest.get("host") or ""), str(dest.get("subset") or "")
+        return f"{host.split('.')[0]}/{subset}" if subset else host
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def _steps(self, ref: Any, plan: list[int], names: list[str], start: list[int], observer: ObservedSplit,
+               keys: tuple[str, str], objects: list[RawObject]) -> CanaryReport:
+        cfg = self.config
+        failed = 0
+        for n, weight in enumerate(plan, 1):
+            action = set_weights(ref, [Assignment(cfg.to, weight, False)])
+            stop = self._write(action.edit, f"canary step {n}/{len(plan)}: {cfg.to}={weight} (rule {ref})", objects)
+            if stop is not None:
+                return stop
+            self.weight = weight
+            self.steps_applied = n
+            verdict, failed = self._gate(observer, keys, failed, at_max=n == len(plan))
+            if isinstance(verdict, CanaryReport):
+                return verdict
+            if verdict == ROLLBACK:
+                return self._rollback(ref, names, start, failed, objects)
+        return self._report("reached-max", f"reached {cfg.to}={self.weight} (--max {cfg.max_weight}) with every gate "
+                            f"passed; promote with `meshtui promote {cfg.name}.{cfg.namespace} {cfg.to}` when ready")
+
+    def _gate(self, observer: ObservedSplit, keys: tuple[str, str], failed: int,
+              at_max: bool) -> tuple[str | CanaryReport, int]:
+        """Check the current step every interval until it passes (``STEP`` / ``DONE``), the
+        failed checks reach the threshold (``ROLLBACK``) or the run must stop (a report)."""
+        cfg, limits = self.config, self.config.limits
+        while True:
+            observation = watch(observer, time.time(), cfg.interval, cancelled=self.cancelled)
+            if self.cancelled():
+                return self._report("interrupted", f"interrupted: the route stays at {cfg.to}={self.weight} "
+                                    "(the last applied step); nothing was rolled back"), failed
+            # Health as the destination's pods answered (every attempt, as Flagger reads it with
+            # reporter="destination"); the clients' view when the pods' lines are not followed.
+            canary, baseline = (observation.served.get(k) or observation.destinations.get(k) for k in keys)
+            if not observer.healthy() and (canary is None or canary.requests < limits.min_requests):
+                return self._report("unavailable", "stopped: no log stream is connected (the source stopped "
+                                    f"answering?): the route stays at {cfg.to}={self.weight}, the last applied "
+                                    "step; nothing was written without seeing its traffic"), failed
+            gate = evaluate_gate(canary, baseline, limits, names=keys)
+            verdict, failed = decide(gate, failed, at_max, limits)
+            self.emit(f"  gate after {observation.seconds:.0f} s at {cfg.to}={self.weight}: {gate.summary(*keys)}")
+            if verdict != HOLD:
+                return verdict, failed
+            self.emit(f"  holding at {cfg.to}={self.weight}: failed check {failed} of {limits.threshold}")
+
+    def _rollback(self, ref: Any, names: list[str], start: list[int], failed: int,
+                  objects: list[RawObject]) -> CanaryReport:
+        action = set_weights(ref, [Assignment(n, w, False) for n, w in zip(names, start)])
+        starting = " ".join(f"{n}={w}" for n, w in zip(names, start))
+        stop = self._write(action.edit, f"canary rollback to {starting} (rule {ref})", objects)
+        if stop is not None:
+            stop.message = f"rollback after {failed} failed check(s) not written: {stop.message}"
+            return stop
+        self.weight = self.start_weight
+        return self._report("rolled-back", f"aborted after {failed} failed check(s): rolled back to {starting}")
+
+    def _write(self, edit: Callable[[RawObject], RawObject], description: str,
+               objects: list[RawObject]) -> CanaryReport | None:
+        """One write through the write path on top of the last stored object; a report when the
+        run must stop."""
+        from meshtui.model.index import MeshIndex
+        from meshtui.write.scope import affected_objects
+
+        assert self.current is not None
+        try:
+            plan = ChangePlan.build(self.source, self.current, edit, description, [])
+            plan.context = affected_objects(MeshIndex(objects), [plan.base, plan.new])
+        except ReleaseError as exc:
+            return self._report("invalid", str(exc))
+        preview = self.writer.check(plan)
+        outcome = self.writer.commit(preview)
+        if outcome.audit_error:
+            self.emit(f"warning: {outcome.audit_error}")
+        if outcome.result == "applied":
+            self.current = outcome.stored or plan.new
+            self.emit(f"{description}: applied")
+            return None
+        if outcome.result == "unchanged":
+            return None
+        return self._failed(outcome)
+
+    def _failed(self, outcome: Outcome) -> CanaryReport:
+        left = f"the route stays at {self.config.to}={self.weight}"
+        if outcome.result == "conflict":
+            report = self._report("conflict", f"conflict: someone else changed {outcome.plan.label} during the run; "
+                                  "nothing was written over it: the route is as they left it (the last step "
+                                  f"applied here was {self.config.to}={self.weight})")
+            if outcome.conflict is not None and outcome.conflict.their_changes():
+                report.details.append(outcome.conflict.their_changes())
+            return report
+        result = {"forbidden": "read-only", "invalid": "invalid", "unknown": "unknown"}.get(outcome.result, "unavailable")
+        return self._report(result, f"stopped: {outcome.message}; {left} (the last applied step)")
+
+    def _report(self, result: str, message: str) -> CanaryReport:
+        return CanaryReport(result, message, self.steps_applied, self.weight)
