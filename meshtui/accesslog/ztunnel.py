@@ -245,10 +245,10 @@ def l4_split(lines: Iterable[str], service: str) -> L4Split:
             other += 1
             continue
         key = (record.fields.get("dst.workload", ""), record.fields.get("dst.namespace", ""))
-        rows = by_direction[record.direction]
-        row = rows.get(key)
+        seen = by_direction[record.direction]
+        row = seen.get(key)
         if row is None:
-            row = rows[key] = L4Row(*key)
+            row = seen[key] = L4Row(*key)
         row.connections += 1
         row.failures += record.failed
         row.bytes_sent += record.bytes_sent
@@ -257,8 +257,8 @@ def l4_split(lines: Iterable[str], service: str) -> L4Split:
         if duration is not None:
             row.durations.append(duration)
     direction = "outbound" if by_direction["outbound"] or not by_direction["inbound"] else "inbound"
-    rows = sorted(by_direction[direction].values(), key=lambda r: (-r.connections, r.workload))
-    total = sum(r.connections for r in rows)
-    for row in rows:
-        row.share = row.connections / total if total else 0.0
-    return L4Split(service, direction, rows, other, unparsed)
+    ordered = sorted(by_direction[direction].values(), key=lambda r: (-r.connections, r.workload))
+    total = sum(r.connections for r in ordered)
+    for counted in ordered:
+        counted.share = counted.connections / total if total else 0.0
+    return L4Split(service, direction, ordered, other, unparsed)
