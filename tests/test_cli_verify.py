@@ -45,6 +45,7 @@ def test_the_host_trap_diverges_naming_the_host(sb: Sandbox, capsys: pytest.Capt
     verdict = next(line for line in out.splitlines() if line.startswith("outcome:"))
     assert "diverging" in verdict and "Host 10.22.12.178:30785" in verdict
     assert "matches no VirtualService host" in verdict and "meshtui trace" in verdict
+    assert "backend-service.default:80" in verdict and "Envoy route allow_any" in verdict  # its port and route
     assert requests_of(verdict) > 0
     assert "propagated to" in out  # the verdict comes after the proxies have the change
 

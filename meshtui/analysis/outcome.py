@@ -67,6 +67,9 @@ class Observation:
     basis: str = ""
     seconds: float = 0.0
     served: Mapping[str, DestinationSample] = field(default_factory=dict)
+    #: Per bypassing Host: the service ports its requests were dialled on, and the route names
+    #: Envoy logged for them (``allow_any``: the catch-all).
+    bypass_detail: Mapping[str, tuple[tuple[int, ...], tuple[str, ...]]] = field(default_factory=dict)
 
     @property
     def requests(self) -> int:

@@ -195,6 +195,8 @@ class CanaryRun:
         cfg = self.config
         failed = 0
         for n, weight in enumerate(plan, 1):
+            if self.cancelled():  # asked to stop before this step was written
+                return self._interrupted()
             action = set_weights(ref, [Assignment(cfg.to, weight, False)])
             stop = self._write(action.edit, f"canary step {n}/{len(plan)}: {cfg.to}={weight} (rule {ref})", objects)
             if stop is not None:
@@ -217,8 +219,7 @@ class CanaryRun:
         while True:
             observation = watch(observer, time.time(), cfg.interval, cancelled=self.cancelled)
             if self.cancelled():
-                return self._report("interrupted", f"interrupted: the route stays at {cfg.to}={self.weight} "
-                                    "(the last applied step); nothing was rolled back"), failed
+                return self._interrupted(), failed
             # Health as the destination's pods answered (every attempt, as Flagger reads it with
             # reporter="destination"); the clients' view when the pods' lines are not followed.
             canary, baseline = (observation.served.get(k) or observation.destinations.get(k) for k in keys)
@@ -280,6 +281,11 @@ class CanaryRun:
             return report
         result = {"forbidden": "read-only", "invalid": "invalid", "unknown": "unknown"}.get(outcome.result, "unavailable")
         return self._report(result, f"stopped: {outcome.message}; {left} (the last applied step)")
+
+    def _interrupted(self) -> CanaryReport:
+        where = "the last applied step" if self.steps_applied else "where it started: no step was written"
+        return self._report("interrupted", f"interrupted: the route stays at {self.config.to}={self.weight} "
+                            f"({where}); nothing was rolled back")
 
     def _report(self, result: str, message: str) -> CanaryReport:
         return CanaryReport(result, message, self.steps_applied, self.weight)

@@ -144,12 +144,17 @@ class LogObservedSplit:
         end = until if until is not None else float("inf")
         counts: dict[str, list[Any]] = {}
         tally = BypassTally(self.addresses)
+        detail: dict[str, tuple[set[int], set[str]]] = {}
         for start, dest, error, duration, record in self._events:
             if not since <= start < end:
                 continue
             if dest is None:
-                if record is not None:
-                    tally.add(record)
+                if record is not None and tally.add(record):
+                    ports, routes = detail.setdefault(record.authority or "-", (set(), set()))
+                    port = (record.upstream_host or record.downstream_local_address or "").rpartition(":")[2]
+                    if port.isdigit():
+                        ports.add(int(port))
+                    routes.add(record.route_name or "-")
                 continue
             entry = counts.setdefault(dest, [0, 0, [], 0])
             entry[0] += 1
@@ -165,7 +170,7 @@ class LogObservedSplit:
                 entry[2].append(duration)
         now = self.clock()
         return Observation(_samples(counts), tally.hosts(), self.basis, max(0.0, min(end, now) - since),
-                           _samples(served))
+                           _samples(served), {a: (tuple(sorted(p)), tuple(sorted(r))) for a, (p, r) in detail.items()})
 
     def healthy(self) -> bool:
         """Whether at least one followed stream is connected."""

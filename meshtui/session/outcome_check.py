@@ -10,7 +10,7 @@ apply. Blocking: the UI runs it in a thread worker.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,22 +78,27 @@ def rule_target(vs: RawObject, index: int, service_host: str | None = None) -> R
     return RuleTarget(index, str(rule.get("name")) if rule.get("name") else None, svc_ns, name, intent)
 
 
-def bypass_causes(index: Any, target: RuleTarget, hosts: list[BypassedHost], routed: int) -> list[str]:
-    """One sentence per Host that bypassed the rule: how many requests, and what the tracer
-    finds for a request to the service carrying that Host (the rule it meets, or none)."""
+def bypass_causes(index: Any, target: RuleTarget, hosts: list[BypassedHost], routed: int,
+                  detail: Mapping[str, tuple[tuple[int, ...], tuple[str, ...]]] | None = None) -> list[str]:
+    """One sentence per Host that bypassed the rule: how many requests, the port they were
+    dialled on and the route Envoy logged, and what the tracer finds for a request to the
+    service carrying that Host (the rule it meets, or none)."""
     from meshtui.routing.request import RequestError, TraceRequest
     from meshtui.routing.trace import trace
     from meshtui.views.trace_lines import bypassed_virtual_services
 
     service = index.get("Service", target.namespace, target.service) if index is not None else None
-    port = next((p.port for p in (service.ports if service is not None else []) if p.port), None)
+    default_port = next((p.port for p in (service.ports if service is not None else []) if p.port), None)
     dialled = f"{target.service}.{target.namespace}"
     total = sum(h.requests for h in hosts) + routed
     out = []
     for h in hosts[:3]:
+        ports, routes = (detail or {}).get(h.authority, ((), ()))
+        port = ports[0] if ports else default_port
         share = f"{100 * h.requests / total:.0f}%" if total else "all"
+        logged = f" (Envoy route {', '.join(routes)})" if routes else ""
         line = (f"{h.requests} request(s) ({share}) to {dialled}{f':{port}' if port else ''} carried "
-                f"Host {h.authority}, which matches no VirtualService host")
+                f"Host {h.authority}{logged}, which matches no VirtualService host")
         try:
             result = trace(index, TraceRequest.build(dialled, "/", headers=[("host", h.authority)],
                                                      source_namespace=target.namespace, port=port))
@@ -113,7 +118,8 @@ def bypass_causes(index: Any, target: RuleTarget, hosts: list[BypassedHost], rou
 
 def judge(index: Any, target: RuleTarget, observation: Observation) -> Verdict:
     """The verdict of ``observation`` on ``target``'s weights, with the tracer's causes."""
-    causes = bypass_causes(index, target, list(observation.bypassed), observation.requests) \
+    causes = bypass_causes(index, target, list(observation.bypassed), observation.requests,
+                           observation.bypass_detail) \
         if observation.bypassed else []
     return judge_split(target.intent, observation, causes)
 
