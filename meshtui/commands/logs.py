@@ -351,15 +351,17 @@ def _print_live_split(session: "LogSession", output: str, out: TextIO) -> None:
 
     ingest, weights = session.ingest, session.weights
     basis, stats, rule_only = ingest.split_stats("auto")
+    panel = ingest.panel("auto", weights)
     if output == "json":
         obj = stats.summary(weights)
         obj["unparsed"] = ingest.unparsed
         obj.update(time=round(time.time(), 3), basis=basis, route=ingest.route if rule_only else None,
-                   pods=len(ingest.plan.pods))
+                   pods=len(ingest.plan.pods), bypassed=[h.to_dict() for h in panel.bypassed])
         out.write(json.dumps(obj) + "\n")
     else:
         head = f"# {time.strftime('%H:%M:%S')} {ingest.plan.basis_label(basis)}"
         if rule_only:
             head += f"; rule {ingest.route!r} only"
-        out.write(head + "\n" + split_table(stats, weights) + "\n\n")
+        note = f"bypassed: {panel.bypass_note}\n" if panel.bypass_note else ""
+        out.write(head + "\n" + split_table(stats, weights) + "\n" + note + "\n")
     out.flush()

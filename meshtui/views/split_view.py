@@ -86,8 +86,11 @@ def render_split(
     configured: Mapping[str, float] | None = None,
     lines: int = 0,
     unparsed: int = 0,
+    bypass: str = "",
 ) -> RenderableType:
-    """The whole panel as one Rich renderable."""
+    """The whole panel as one Rich renderable; ``bypass`` is the warning about requests whose
+    Host no VirtualService lists (``meshtui.accesslog.bypass.describe_bypass``), shown right
+    under the table because it says the shares above leave those requests out."""
     configured = configured or {}
     head = Text.assemble((title, "bold"), (f"   window {window:g}s" if window else "   whole log", "dim"))
     parts: list[RenderableType] = [head, Text(f"observed {basis}", style="dim italic")]
@@ -130,6 +133,8 @@ def render_split(
         parts.append(table)
     else:
         parts.append(Text("no requests in the window yet", style="dim"))
+    if bypass:
+        parts.append(Text("⚠ bypassed: " + bypass, style="bold red"))
     sentence = canary_sentence(normal)
     if sentence:
         parts.append(Text(sentence, style="bold yellow"))
