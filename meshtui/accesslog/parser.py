@@ -62,6 +62,7 @@ class TextParser:
             text = normalize_text_format(ISTIO_TEXT_FORMAT)
         self.description = text
         tokens = tokenize(text)
+        self.tokens = tokens
         self.operators: list[Operator] = [t for t in tokens if isinstance(t, Operator)]
         fast, tolerant = _compile(tokens)
         self._fast = fast.fullmatch
@@ -188,7 +189,25 @@ def _canonical_or_none(op: Operator) -> str | None:
     return None if field == op.text else field
 
 
-def _compile(tokens: list[str | Operator]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+def compile_fields(tokens: list[str | Operator], fields: list[str]) -> tuple[re.Pattern[str], list[int | None]]:
+    """The fast pattern of a format with groups for ``fields`` (canonical names) only, and each
+    field's group number (``None`` when the format lacks it; the first occurrence counts, as in
+    ``record_class``). It matches exactly the lines the parser's fast pattern matches."""
+    wanted: dict[int, str] = {}
+    for i, token in enumerate(tokens):
+        if isinstance(token, Operator):
+            field = _canonical_or_none(token)
+            if field in fields and field not in wanted.values():
+                wanted[i] = field
+    fast, _ = _compile(tokens, capture=set(wanted))
+    order = sorted(wanted)
+    group = {wanted[i]: n + 1 for n, i in enumerate(order)}
+    return fast, [group.get(f) for f in fields]
+
+
+def _compile(tokens: list[str | Operator], capture: set[int] | None = None) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The fast and tolerant patterns; with ``capture``, only the operators at those token
+    indexes have a group (the others are matched the same way, without one)."""
     fast: list[str] = []
     tolerant: list[str] = []
     for i, token in enumerate(tokens):
@@ -210,4 +229,7 @@ def _compile(tokens: list[str | Operator]) -> tuple[re.Pattern[str], re.Pattern[
         else:
             fast.append(f"([^{re.escape(following[0])}]*+)")
             tolerant.append(f"((?:(?!{re.escape(following)}).)*+)")
+        if capture is not None and i not in capture:
+            fast[-1] = "(?:" + fast[-1][1:]
+            tolerant[-1] = "(?:" + tolerant[-1][1:]
     return re.compile("".join(fast), re.DOTALL), re.compile("".join(tolerant), re.DOTALL)

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import stat
 import sys
 import time
 from collections.abc import Iterable
@@ -123,11 +125,15 @@ def read_file(args: argparse.Namespace, out: TextIO) -> int:
     path = args.file
     deadline = None if args.duration is None else time.monotonic() + args.duration
 
-    def lines(stream: Any) -> BoundedLines:
-        return BoundedLines(stream, lambda text: print(f"meshtui: {text}", file=sys.stderr), deadline=deadline)
+    def read(stream: Any, size: int | None) -> None:
+        reader = BoundedLines(stream, lambda text: print(f"meshtui: {text}", file=sys.stderr), deadline=deadline)
+        if args.split:
+            count_split(reader, parser, stats, args, out, ReadProgress(path, size))
+        else:
+            consume(reader, parser, stats, args, out)
 
     if path == "-":
-        consume(lines(sys.stdin), parser, stats, args, out)
+        read(sys.stdin, None)
     else:
         try:
             handle = open(path, "rb")
@@ -139,7 +145,8 @@ def read_file(args: argparse.Namespace, out: TextIO) -> int:
             raise CommandError(f"--file {path}: {exc.strerror or exc}") from None
         with handle:
             try:
-                consume(lines(handle), parser, stats, args, out)
+                info = os.fstat(handle.fileno())
+                read(handle, info.st_size if stat.S_ISREG(info.st_mode) else None)
             except OSError as exc:
                 raise CommandError(f"--file {path}: {exc.strerror or exc}") from None
     if args.split:
@@ -147,6 +154,67 @@ def read_file(args: argparse.Namespace, out: TextIO) -> int:
     elif stats.unparsed:
         print(f"meshtui: {stats.unparsed} of {stats.lines} lines did not parse", file=sys.stderr)
     return 0
+
+
+class ReadProgress:
+    """A progress line on stderr for a read that takes more than a second: one line a second
+    (rewritten in place on a terminal), and a last one saying how long it took."""
+
+    AFTER_S = 1.0
+
+    def __init__(self, path: str, size: int | None, stream: TextIO | None = None) -> None:
+        self.label = "stdin" if path == "-" else path
+        self.size = size
+        self.stream = stream or sys.stderr
+        self.started = time.monotonic()
+        self._next = self.started + self.AFTER_S
+        self._shown = False
+        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def tick(self, done_bytes: int, lines: int) -> None:
+        """Called after each block: print when the next second has come."""
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + 1.0
+        mb = done_bytes / 1e6
+        where = f"{100 * done_bytes / self.size:.0f}% ({mb:,.0f} of {self.size / 1e6:,.0f} MB)" if self.size else f"{mb:,.0f} MB"
+        rate = lines / (now - self.started)
+        self._write(f"meshtui: reading {self.label}: {where}, {lines:,} lines, {rate:,.0f} lines/s")
+
+    def done(self, lines: int) -> None:
+        """The read ended: say so when progress was shown."""
+        if self._shown:
+            seconds = time.monotonic() - self.started
+            self._write(f"meshtui: read {self.label}: {lines:,} lines in {seconds:.1f} s")
+            if self._tty:
+                self.stream.write("\n")
+            self.stream.flush()
+
+    def _write(self, text: str) -> None:
+        self._shown = True
+        if self._tty:
+            self.stream.write("\r\x1b[K" + text)
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def count_split(reader: Any, parser: "Parser", stats: "SplitStats", args: argparse.Namespace, out: TextIO,
+                progress: ReadProgress) -> None:
+    """``--file --split``: count the reader's blocks of lines, in bulk where the format allows
+    (``meshtui.accesslog.bulk``), the lines it does not take one by one (``consume``)."""
+    from meshtui.accesslog.bulk import BulkSplit
+
+    bulk = BulkSplit.for_parser(parser) if stats.window is None else None
+    for block in reader.blocks():
+        rest = bulk.add(block, stats) if bulk is not None else block
+        if rest:
+            consume(rest, parser, stats, args, out)
+        progress.tick(reader.bytes_read, stats.lines + (bulk.pending if bulk is not None else 0))
+    if bulk is not None:
+        bulk.flush(stats)
+    progress.done(stats.lines)
 
 
 def consume(
