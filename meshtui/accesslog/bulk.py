@@ -62,6 +62,8 @@ class BulkSplit:
         self._durations: Counter[tuple[Any, ...]] = Counter()  # (cluster, authority, ms)
         self._durations_plain: Counter[tuple[Any, ...]] = Counter()  # (cluster, ms): none mirrored
         self._lines = 0
+        #: Lines taken so far, flushed or not.
+        self.taken = 0
         self._earliest: str | None = None
         self._latest: str | None = None
         self._odd_times: set[str] = set()
@@ -89,6 +91,7 @@ class BulkSplit:
         if not matches:
             return rest
         self._lines += len(matches)
+        self.taken += len(matches)
         block = Counter(map(self._key, matches))
         self._requests.update(block)
         if self._timed is not None and self._timed_plain is not None:

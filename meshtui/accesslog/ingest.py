@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshtui.accesslog.bypass import CATCH_ALL_CLUSTERS, BypassedHost, BypassTally, describe_bypass
+from meshtui.accesslog.detect import CURRENT, DetectingParser
+from meshtui.accesslog.prefix import parse_prefixed
 from meshtui.accesslog.stats import ErrorRollups, SplitRow, SplitStats
 from meshtui.accesslog.tail import entry_row
 from meshtui.accesslog.target import BASIS_CLIENT, BASIS_SERVER, FollowPlan
@@ -101,6 +103,8 @@ class LogIngest:
             if not line or line.isspace():
                 continue
             record = parse(line)
+            if record is None:  # a collector's prefix (a log shipped through journald, say)?
+                record = parse_prefixed(line, parse)
             show, basis, subset = classify(pod, record)
             if record is None:
                 unparsed += 1
@@ -151,6 +155,9 @@ class LogIngest:
             label += "; every rule"
         if mode != "auto":
             label += f" [{mode}; o changes]"
+        parser = self.parser
+        if isinstance(parser, DetectingParser) and parser.counts and set(parser.counts) != {CURRENT}:
+            label += f"; lines in {parser.used()}"
         bypassed = tuple(self.bypass.hosts())
         note = ""
         if bypassed:

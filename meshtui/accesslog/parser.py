@@ -86,6 +86,13 @@ class TextParser:
                     return None
         return tuple.__new__(self.record_type, match.groups())
 
+    def parse_exact(self, line: str) -> Record | None:
+        """The record of ``line`` by the fast pattern only (each value up to the first character
+        of the literal after it), ``None`` otherwise: telling formats apart needs this, as the
+        tolerant pattern can read one format's line as another's with shifted fields."""
+        match = self._fast(line.rstrip("\r\n"))
+        return None if match is None else tuple.__new__(self.record_type, match.groups())
+
 
 class JsonParser:
     """A parser for JSON-encoded lines, by the keys of a JSON format (Istio's default when none).
@@ -155,7 +162,8 @@ def make_parser(fmt: str | None = None, encoding: str | None = None) -> Parser:
     """The parser for a format and encoding as the user gives them (``--log-format``).
 
     ``encoding`` is ``TEXT``, ``JSON`` or ``None``; with ``None`` a format that starts with
-    ``{`` is taken as JSON, and without a format lines are auto-detected (``AutoParser``).
+    ``{`` is taken as JSON, and without a format lines are auto-detected: JSON, or Istio's
+    default TEXT format of any release (``meshtui.accesslog.detect.DetectingParser``).
     Raises ``FormatError`` for an unusable JSON format or an unknown encoding.
     """
     enc = (encoding or "").strip().upper() or None
@@ -168,7 +176,14 @@ def make_parser(fmt: str | None = None, encoding: str | None = None) -> Parser:
         return TextParser(fmt)
     if fmt:
         return AutoParser(TextParser(fmt))
-    return AutoParser()
+    return _detecting()
+
+
+def _detecting() -> Parser:
+    """Without a format: Istio's default of any release, Envoy's default, or JSON, by line."""
+    from meshtui.accesslog.detect import DetectingParser  # detect builds on this module
+
+    return DetectingParser()
 
 
 def parser_from_mesh_config(fmt: str | None, encoding: str | None) -> Parser:
@@ -181,7 +196,8 @@ def parser_from_mesh_config(fmt: str | None, encoding: str | None) -> Parser:
             return AutoParser(json_parser=JsonParser(fmt or None))
         except FormatError:
             return AutoParser()
-    return AutoParser(TextParser(fmt or None))
+    # No format set: the proxy writes its own release's default, which may be an older one.
+    return AutoParser(TextParser(fmt)) if fmt and fmt.strip() else _detecting()
 
 
 def _canonical_or_none(op: Operator) -> str | None:

@@ -151,8 +151,32 @@ def read_file(args: argparse.Namespace, out: TextIO) -> int:
                 raise CommandError(f"--file {path}: {exc.strerror or exc}") from None
     if args.split:
         print_split(stats, args.output, out)
-    elif stats.unparsed:
-        print(f"meshtui: {stats.unparsed} of {stats.lines} lines did not parse", file=sys.stderr)
+    return report_formats(parser, stats, given=bool(args.log_format or args.log_encoding))
+
+
+#: What to do when lines do not parse.
+FORMAT_HINT = ("give the proxy's format with --log-format (the mesh config's accessLogFormat: "
+               "kubectl -n istio-system get configmap istio -o jsonpath='{.data.mesh}')")
+
+
+def report_formats(parser: "Parser", stats: "SplitStats", given: bool) -> int:
+    """Say on stderr which formats the lines were in and how many did not parse, with a hint when
+    most did not; the exit status: 1 when no line parsed, else 0."""
+    from meshtui.accesslog.detect import DetectingParser
+
+    parsed = stats.lines - stats.unparsed
+    if isinstance(parser, DetectingParser) and parsed:
+        _warn(f"format: {parser.used()}")
+    if not stats.unparsed:
+        return 0
+    known = "the --log-format given" if given else "any known format (Istio's defaults 1.0 to today, Envoy's, JSON)"
+    if not parsed:
+        _warn(f"none of the {stats.lines:,} lines is an access log line in {known}; {FORMAT_HINT}")
+        return 1
+    if 2 * stats.unparsed > stats.lines:
+        _warn(f"{stats.unparsed:,} of {stats.lines:,} lines did not parse in {known}; {FORMAT_HINT}")
+    else:
+        _warn(f"{stats.unparsed:,} of {stats.lines:,} lines did not parse")
     return 0
 
 
@@ -205,15 +229,27 @@ def count_split(reader: Any, parser: "Parser", stats: "SplitStats", args: argpar
     """``--file --split``: count the reader's blocks of lines, in bulk where the format allows
     (``meshtui.accesslog.bulk``), the lines it does not take one by one (``consume``)."""
     from meshtui.accesslog.bulk import BulkSplit
+    from meshtui.accesslog.detect import DetectingParser
 
-    bulk = BulkSplit.for_parser(parser) if stats.window is None else None
+    detecting = parser if isinstance(parser, DetectingParser) else None
+    bulk: BulkSplit | None = None
+    bulk_format = ""
+    first = True
     for block in reader.blocks():
+        if first:
+            first = False
+            if detecting is not None:
+                detecting.detect(block[:200])  # the bulk pass takes the format of most lines
+                bulk_format = detecting.front
+            bulk = BulkSplit.for_parser(parser) if stats.window is None else None
         rest = bulk.add(block, stats) if bulk is not None else block
         if rest:
             consume(rest, parser, stats, args, out)
         progress.tick(reader.bytes_read, stats.lines + (bulk.pending if bulk is not None else 0))
     if bulk is not None:
         bulk.flush(stats)
+        if detecting is not None:
+            detecting.credit(bulk_format, bulk.taken)
     progress.done(stats.lines)
 
 
