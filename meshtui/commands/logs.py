@@ -426,12 +426,14 @@ def _print_lines(batch: list[tuple[tuple[str, str], str]], session: "LogSession"
     """The lines about the service, each with its pod (unparsed ones raw, marked)."""
     from meshtui.accesslog.render import record_json, record_line, unparsed_line
 
+    from meshtui.accesslog.prefix import parse_prefixed
+
     ingest = session.ingest
     parse, classify, write = ingest.parser.parse, ingest.plan.classify, out.write
     for pod, line in batch:
         if not line or line.isspace():
             continue
-        record = parse(line)
+        record = parse(line) or parse_prefixed(line, parse)
         show, _basis, _subset = classify(pod, record)
         ingest.lines_in += 1
         if not show:
