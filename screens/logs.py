@@ -35,6 +35,7 @@ from textual.worker import get_current_worker
 
 from meshtui.accesslog.flags import all_flags
 from meshtui.accesslog.ingest import PanelData
+from meshtui.session.findings import ObservedBypass
 from meshtui.accesslog.tail import (
     DEFAULT_CAPACITY,
     FilterError,
@@ -319,9 +320,16 @@ class LogsScreen(Screen[None]):
     # -- split panel ------------------------------------------------------------------------
 
     def on_panel_ready(self, message: PanelReady) -> None:
-        """The latest split: draw it."""
+        """The latest split: draw it, and tell the analysis what the logs showed about Hosts
+        that bypass the service's VirtualServices (a finding and a marker in the browser)."""
         self._panel_data = message.data
         self.refresh_panel()
+        mesh = session_of(self)
+        if mesh is not None and self.target.kind == "Service" and self.session is not None:
+            key = ("Service", self.target.namespace, self.target.name)
+            data = message.data
+            mesh.findings.observe(key, ObservedBypass(key, self.session.current.routed_by, data.bypassed)
+                                  if data.bypassed else None)
 
     def split_rows(self) -> list[Any]:
         """The rows the panel shows now (``SplitRow``), with configured weights."""
@@ -340,6 +348,7 @@ class LogsScreen(Screen[None]):
         return render_split(
             data.rows, data.rollups, title=f"Observed split · {self.target.label}", basis=data.label,
             window=data.window, configured=self.weights, lines=data.lines, unparsed=data.unparsed,
+            bypass=data.bypass_note,
         )
 
     def refresh_panel(self) -> None:

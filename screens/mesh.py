@@ -45,6 +45,8 @@ class MeshScreen(Screen[None]):
         super().__init__()
         self._index: Any | None = None
         self._selected: tuple[str, str, str] | None = None
+        #: VirtualService (namespace, name) -> marker of observed traffic that bypasses it.
+        self._bypass_notes: dict[tuple[str, str], str] = {}
 
     def compose(self) -> ComposeResult:
         yield KeyOrderedInput(placeholder="filter services (esc clears)", id="filter")
@@ -95,6 +97,11 @@ class MeshScreen(Screen[None]):
         """Mark services and namespaces with findings (red `!` error, yellow `!` warning)."""
         tree = self.query_one(MeshTree)
         tree.apply_problems(message.by_service, message.by_namespace)
+        mesh = session_of(self)
+        notes = mesh.findings.tree_notes() if mesh is not None else {}
+        if notes != self._bypass_notes:
+            self._bypass_notes = notes
+            self._show_selected()
 
     def select_object(self, kind: str, namespace: str, name: str) -> None:
         """Select the service that ``kind namespace/name`` is about (itself, the host of a
@@ -177,7 +184,7 @@ class MeshScreen(Screen[None]):
             ports = ", ".join(f"{p.name or ''}:{p.port}" for p in service.ports)
             header.append(f"   ports {ports}", style="dim")
         title.update(header)
-        self.query_one(RouteTree).show_service(self._index, service)
+        self.query_one(RouteTree).show_service(self._index, service, self._bypass_notes)
 
     # -- actions ------------------------------------------------------------------------------
 

@@ -51,41 +51,81 @@ def service_addresses(service: Any) -> frozenset[str]:
 
 class BypassTally:
     """Counts, per Host header, the followed clients' requests to the service that took the
-    catch-all route instead of the service's (see the module docstring)."""
+    catch-all route instead of the service's (see the module docstring).
 
-    def __init__(self, addresses: Iterable[str]) -> None:
+    ``window`` (seconds of event time, from ``%START_TIME%``) keeps only the last seconds, as
+    the observed split beside it does; ``None`` counts every line.
+    """
+
+    def __init__(self, addresses: Iterable[str], window: float | None = None) -> None:
         self.addresses = frozenset(addresses)
-        self._requests: Counter[tuple[str, str]] = Counter()
-        self._errors: Counter[tuple[str, str]] = Counter()
+        self.window = window
+        # second (0 without a window) -> (requests, errors) per (authority, cluster)
+        self._slots: dict[int, tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]]] = {}
+        self._latest: float | None = None
+
+    def qualifies(self, record: Record) -> bool:
+        """Whether ``record`` is such a request (without counting it)."""
+        if record.upstream_cluster not in CATCH_ALL_CLUSTERS or not self.addresses:
+            return False
+        return (record.upstream_host or record.downstream_local_address) in self.addresses
 
     def add(self, record: Record) -> bool:
         """Count ``record`` when it is such a request; whether it was."""
-        cluster = record.upstream_cluster
-        if cluster not in CATCH_ALL_CLUSTERS or not self.addresses:
+        if not self.qualifies(record):
             return False
-        sent_to = record.upstream_host or record.downstream_local_address
-        if sent_to not in self.addresses:
-            return False
-        key = (record.authority or "-", cluster)
-        self._requests[key] += 1
+        slot = 0
+        if self.window is not None:
+            t = record.start_epoch
+            if t is None:
+                t = self._latest if self._latest is not None else 0.0
+            if self._latest is None or t > self._latest:
+                self._latest = t
+                self._expire()
+            slot = int(t // 1)
+            if slot <= self._latest - self.window:
+                return True  # older than the window: a bypass, but no longer counted
+        requests, errors = self._slots.get(slot) or self._slots.setdefault(slot, (Counter(), Counter()))
+        key = (record.authority or "-", record.upstream_cluster or "")
+        requests[key] += 1
         if record.is_error:
-            self._errors[key] += 1
+            errors[key] += 1
         return True
+
+    def _expire(self) -> None:
+        if self.window is None or self._latest is None:
+            return
+        oldest = self._latest - self.window
+        for slot in [s for s in self._slots if s <= oldest]:
+            del self._slots[slot]
+
+    def set_window(self, window: float | None) -> None:
+        """Change the window; a shorter one drops what falls outside it."""
+        self.window = window
+        self._expire()
+
+    def _totals(self) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]]:
+        requests: Counter[tuple[str, str]] = Counter()
+        errors: Counter[tuple[str, str]] = Counter()
+        for r, e in self._slots.values():
+            requests.update(r)
+            errors.update(e)
+        return requests, errors
 
     @property
     def total(self) -> int:
         """Requests counted, over every Host."""
-        return sum(self._requests.values())
+        return sum(self._totals()[0].values())
 
     def hosts(self) -> list[BypassedHost]:
         """The bypassing Hosts, most requests first."""
-        return [BypassedHost(authority, n, self._errors[(authority, cluster)], cluster)
-                for (authority, cluster), n in sorted(self._requests.items(), key=lambda kv: (-kv[1], kv[0]))]
+        requests, errors = self._totals()
+        return [BypassedHost(authority, n, errors[(authority, cluster)], cluster)
+                for (authority, cluster), n in sorted(requests.items(), key=lambda kv: (-kv[1], kv[0]))]
 
     def reset(self) -> None:
         """Forget every count (a new window)."""
-        self._requests.clear()
-        self._errors.clear()
+        self._slots.clear()
 
 
 def describe_bypass(service_label: str, routed_by: list[str], hosts: list[BypassedHost],

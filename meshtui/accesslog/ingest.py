@@ -11,6 +11,10 @@ snapshots.
 ``%ROUTE_NAME%``): client lines of that rule are also counted apart, so the shares of the
 default rule are not skewed by the header or prefix rules before it. The panel shows that
 rule's counts unless asked for every rule, or when no line carried the name.
+
+A client line sent to the service's address through the catch-all route (a Host no
+VirtualService lists: ``meshtui.accesslog.bypass``) is shown and counted apart, in ``bypass``:
+``routed_by`` names the VirtualServices it skipped, for the panel's warning.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from meshtui.accesslog.bypass import CATCH_ALL_CLUSTERS, BypassedHost, BypassTally, describe_bypass
+from meshtui.accesslog.detect import CURRENT, DetectingParser
+from meshtui.accesslog.prefix import parse_prefixed
 from meshtui.accesslog.stats import ErrorRollups, SplitRow, SplitStats
 from meshtui.accesslog.tail import entry_row
 from meshtui.accesslog.target import BASIS_CLIENT, BASIS_SERVER, FollowPlan
@@ -35,6 +42,10 @@ class PanelData:
     rollups: ErrorRollups
     lines: int
     unparsed: int
+    #: Requests to the service whose Host no VirtualService lists, per Host (most first).
+    bypassed: tuple[BypassedHost, ...] = ()
+    #: The one-line warning about them ("" when none).
+    bypass_note: str = ""
 
 
 class LogIngest:
@@ -47,6 +58,8 @@ class LogIngest:
         self.stats = {BASIS_CLIENT: SplitStats(window), BASIS_SERVER: SplitStats(window)}
         #: Client lines of ``route`` only.
         self.rule_stats = SplitStats(window)
+        self.bypass = BypassTally(plan.addresses, window)
+        self.routed_by: tuple[str, ...] = ()
         self._window_request: float | None = None
         self.lines_in = 0
         self.lines_shown = 0
@@ -67,6 +80,14 @@ class LogIngest:
         if window is not None:
             for stats in (*self.stats.values(), self.rule_stats):
                 stats.set_window(window)
+            self.bypass.set_window(window)
+
+    def set_plan(self, plan: FollowPlan, parser: Any, route: str | None, routed_by: tuple[str, ...] = ()) -> None:
+        """Take a new plan (the owner re-planned); the bypass counts restart when the service's
+        addresses changed."""
+        self.plan, self.parser, self.route, self.routed_by = plan, parser, route, routed_by
+        if plan.addresses != self.bypass.addresses:
+            self.bypass = BypassTally(plan.addresses, self.window)
 
     def process(self, items: list[tuple[tuple[str, str], str]]) -> list[tuple[Any, ...]]:
         """Count a batch of ``(pod, line)``; return the ring rows of the lines to show."""
@@ -75,12 +96,15 @@ class LogIngest:
         classify = self.plan.classify
         client, server = self.stats[BASIS_CLIENT], self.stats[BASIS_SERVER]
         route, rule = self.route, self.rule_stats
+        bypass = self.bypass if self.bypass.addresses else None
         rows: list[tuple[Any, ...]] = []
         unparsed = 0
         for pod, line in items:
             if not line or line.isspace():
                 continue
             record = parse(line)
+            if record is None:  # a collector's prefix (a log shipped through journald, say)?
+                record = parse_prefixed(line, parse)
             show, basis, subset = classify(pod, record)
             if record is None:
                 unparsed += 1
@@ -90,6 +114,8 @@ class LogIngest:
                     rule.add(record)
             elif basis == BASIS_SERVER:
                 server.add(record, subset=subset)
+            elif bypass is not None and record.upstream_cluster in CATCH_ALL_CLUSTERS and bypass.add(record):
+                show = True
             if show:
                 rows.append(entry_row(pod[1], line, record))
         self.unparsed += unparsed
@@ -129,5 +155,14 @@ class LogIngest:
             label += "; every rule"
         if mode != "auto":
             label += f" [{mode}; o changes]"
+        parser = self.parser
+        if isinstance(parser, DetectingParser) and parser.counts and set(parser.counts) != {CURRENT}:
+            label += f"; lines in {parser.used()}"
+        bypassed = tuple(self.bypass.hosts())
+        note = ""
+        if bypassed:
+            counted = sum(r.requests for r in rows if not r.mirrored and r.host == self.plan.host)
+            target = self.plan.target
+            note = describe_bypass(f"{target.namespace}/{target.name}", list(self.routed_by), list(bypassed), counted)
         return PanelData(basis, label, stats.window, rows, stats.error_rollups(limit=5),
-                         stats.lines, self.unparsed)
+                         stats.lines, self.unparsed, bypassed, note)

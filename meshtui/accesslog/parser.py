@@ -62,6 +62,7 @@ class TextParser:
             text = normalize_text_format(ISTIO_TEXT_FORMAT)
         self.description = text
         tokens = tokenize(text)
+        self.tokens = tokens
         self.operators: list[Operator] = [t for t in tokens if isinstance(t, Operator)]
         fast, tolerant = _compile(tokens)
         self._fast = fast.fullmatch
@@ -84,6 +85,13 @@ class TextParser:
                 if match is None:
                     return None
         return tuple.__new__(self.record_type, match.groups())
+
+    def parse_exact(self, line: str) -> Record | None:
+        """The record of ``line`` by the fast pattern only (each value up to the first character
+        of the literal after it), ``None`` otherwise: telling formats apart needs this, as the
+        tolerant pattern can read one format's line as another's with shifted fields."""
+        match = self._fast(line.rstrip("\r\n"))
+        return None if match is None else tuple.__new__(self.record_type, match.groups())
 
 
 class JsonParser:
@@ -154,7 +162,8 @@ def make_parser(fmt: str | None = None, encoding: str | None = None) -> Parser:
     """The parser for a format and encoding as the user gives them (``--log-format``).
 
     ``encoding`` is ``TEXT``, ``JSON`` or ``None``; with ``None`` a format that starts with
-    ``{`` is taken as JSON, and without a format lines are auto-detected (``AutoParser``).
+    ``{`` is taken as JSON, and without a format lines are auto-detected: JSON, or Istio's
+    default TEXT format of any release (``meshtui.accesslog.detect.DetectingParser``).
     Raises ``FormatError`` for an unusable JSON format or an unknown encoding.
     """
     enc = (encoding or "").strip().upper() or None
@@ -167,7 +176,14 @@ def make_parser(fmt: str | None = None, encoding: str | None = None) -> Parser:
         return TextParser(fmt)
     if fmt:
         return AutoParser(TextParser(fmt))
-    return AutoParser()
+    return _detecting()
+
+
+def _detecting() -> Parser:
+    """Without a format: Istio's default of any release, Envoy's default, or JSON, by line."""
+    from meshtui.accesslog.detect import DetectingParser  # detect builds on this module
+
+    return DetectingParser()
 
 
 def parser_from_mesh_config(fmt: str | None, encoding: str | None) -> Parser:
@@ -180,7 +196,8 @@ def parser_from_mesh_config(fmt: str | None, encoding: str | None) -> Parser:
             return AutoParser(json_parser=JsonParser(fmt or None))
         except FormatError:
             return AutoParser()
-    return AutoParser(TextParser(fmt or None))
+    # No format set: the proxy writes its own release's default, which may be an older one.
+    return AutoParser(TextParser(fmt)) if fmt and fmt.strip() else _detecting()
 
 
 def _canonical_or_none(op: Operator) -> str | None:
@@ -188,7 +205,25 @@ def _canonical_or_none(op: Operator) -> str | None:
     return None if field == op.text else field
 
 
-def _compile(tokens: list[str | Operator]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+def compile_fields(tokens: list[str | Operator], fields: list[str]) -> tuple[re.Pattern[str], list[int | None]]:
+    """The fast pattern of a format with groups for ``fields`` (canonical names) only, and each
+    field's group number (``None`` when the format lacks it; the first occurrence counts, as in
+    ``record_class``). It matches exactly the lines the parser's fast pattern matches."""
+    wanted: dict[int, str] = {}
+    for i, token in enumerate(tokens):
+        if isinstance(token, Operator):
+            field = _canonical_or_none(token)
+            if field in fields and field not in wanted.values():
+                wanted[i] = field
+    fast, _ = _compile(tokens, capture=set(wanted))
+    order = sorted(wanted)
+    group = {wanted[i]: n + 1 for n, i in enumerate(order)}
+    return fast, [group.get(f) for f in fields]
+
+
+def _compile(tokens: list[str | Operator], capture: set[int] | None = None) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The fast and tolerant patterns; with ``capture``, only the operators at those token
+    indexes have a group (the others are matched the same way, without one)."""
     fast: list[str] = []
     tolerant: list[str] = []
     for i, token in enumerate(tokens):
@@ -210,4 +245,7 @@ def _compile(tokens: list[str | Operator]) -> tuple[re.Pattern[str], re.Pattern[
         else:
             fast.append(f"([^{re.escape(following[0])}]*+)")
             tolerant.append(f"((?:(?!{re.escape(following)}).)*+)")
+        if capture is not None and i not in capture:
+            fast[-1] = "(?:" + fast[-1][1:]
+            tolerant[-1] = "(?:" + tolerant[-1][1:]
     return re.compile("".join(fast), re.DOTALL), re.compile("".join(tolerant), re.DOTALL)

@@ -53,6 +53,13 @@ class LatencyHistogram:
         counts[index] = counts.get(index, 0) + 1
         self.total += 1
 
+    def add_many(self, value_ms: int, count: int) -> None:
+        """Record ``count`` latencies of ``value_ms`` (a bulk pass counts equal values once)."""
+        index = bucket_of(value_ms if value_ms > 0 else 0)
+        counts = self.counts
+        counts[index] = counts.get(index, 0) + count
+        self.total += count
+
     def merge(self, other: "LatencyHistogram") -> None:
         """Add another histogram's counts to this one."""
         counts = self.counts

@@ -26,6 +26,8 @@ from meshtui.accesslog.record import Record
 _Key = tuple[str, str, bool]
 #: (response code or None, response flags or "", upstream cluster, route name or "")
 _ErrorKey = tuple[int | None, str, str, str]
+#: A bulk pass's group: (cluster or "", mirrored, upstream host or "-", code, flags, route)
+GroupKey = tuple[str, bool, str, int | None, str | None, str | None]
 
 
 class _Agg:
@@ -246,6 +248,47 @@ class SplitStats:
         counts[1] += error
         if advanced:
             self._expire()
+
+    def add_grouped(self, requests: Mapping[GroupKey, int], durations: Mapping[tuple[str, bool, int], int],
+                    lines: int, earliest: float | None, latest: float | None) -> None:
+        """Count ``lines`` requests already grouped by a bulk pass (``meshtui.accesslog.bulk``):
+        ``requests`` by (cluster, mirrored, upstream host, code, flags, route), ``durations``
+        by (cluster, mirrored, ms); ``earliest``/``latest`` their start times. Only without a
+        window: a bulk pass does not keep per-second slices."""
+        if self.window is not None:
+            raise ValueError("grouped counts need statistics without a window")
+        self.lines += lines
+        for t in (earliest, latest):
+            if t is not None:
+                if self._earliest is None or t < self._earliest:
+                    self._earliest = t
+                if self._latest is None or t > self._latest:
+                    self._latest = t
+        piece = self._slices.get(0)
+        if piece is None:
+            piece = self._slices[0] = _Slice()
+        rows = piece.rows
+        for (cluster, mirrored, host, code, flags, route), n in requests.items():
+            key = (cluster, "", mirrored)
+            agg = rows.get(key)
+            if agg is None:
+                agg = rows[key] = _Agg()
+            agg.requests += n
+            error = (code is not None and code >= 500) or has_failure(flags)
+            counts = agg.endpoints.get(host)
+            if counts is None:
+                counts = agg.endpoints[host] = [0, 0]
+            counts[0] += n
+            if error:
+                agg.errors += n
+                counts[1] += n
+                piece.errors[(code, flags or "", cluster, route or "")] += n
+        for (cluster, mirrored, ms), n in durations.items():
+            key = (cluster, "", mirrored)
+            agg = rows.get(key)
+            if agg is None:
+                agg = rows[key] = _Agg()
+            agg.hist.add_many(ms, n)
 
     def _expire(self) -> None:
         if self.window is None or self._latest is None:

@@ -40,11 +40,12 @@ class TailEntry(NamedTuple):
     method: str
     duration: int | None
     parsed: bool
+    mirrored: bool = False
 
 
 
 #: Index of each field in a ring row (rows are plain tuples laid out like ``TailEntry``).
-CODE, FLAGS, PATH, UPSTREAM, HOST = 2, 3, 4, 5, 6
+CODE, FLAGS, PATH, UPSTREAM, HOST, MIRRORED = 2, 3, 4, 5, 6, 10
 
 
 def entry_row(pod: str, line: str, record: Any) -> tuple[Any, ...]:
@@ -55,11 +56,11 @@ def entry_row(pod: str, line: str, record: Any) -> tuple[Any, ...]:
     stays tracked and made each full collection of a busy screen ~100 ms longer).
     """
     if record is None:
-        return (pod, line, None, "", "", "", "", "", None, False)
+        return (pod, line, None, "", "", "", "", "", None, False, False)
     return (
         pod, line, record.response_code, intern_small(record.response_flags), intern_small(record.path),
         intern_small(record.upstream_cluster), intern_small(record.upstream_host),
-        intern_small(record.method), record.duration, True,
+        intern_small(record.method), record.duration, True, record.is_mirror,
     )
 
 
@@ -98,6 +99,9 @@ def _term(token: str) -> Predicate:
         return lambda e: low in e[UPSTREAM].lower() or low in e[HOST].lower()
     if sep and value and key == "pod":
         return lambda e: value in e[0]
+    if sep and value and key in ("mirror", "shadow") and value in ("yes", "no"):
+        wanted_mirror = value == "yes"
+        return lambda e: e[MIRRORED] is wanted_mirror
     if sep and value and key in ("flag", "flags"):
         wanted = set(value.split(","))
         return lambda e: bool(wanted.intersection(split_flags(e[FLAGS])))
@@ -116,13 +120,15 @@ def _term(token: str) -> Predicate:
             raise FilterError(f"{token}: not a regular expression ({exc})") from None
         return lambda e: rx.search(e[1]) is not None
     low = token.lower()
-    return lambda e: low in e[1].lower()
+    # A plain word matches what the view shows: the line and the pod name before it.
+    return lambda e: low in e[1].lower() or low in e[0].lower()
 
 
 def compile_text(text: str) -> list[Predicate]:
     """Compile a ``/`` filter: words ANDed; ``path:/api``, ``up:reviews`` (upstream cluster or
-    host), ``pod:NAME``, ``flag:UH,UF``, ``code:503`` / ``code:5xx``, ``re:REGEX``; any other
-    word is a case-insensitive substring of the raw line. Raises ``FilterError``."""
+    host), ``pod:NAME``, ``flag:UH,UF``, ``code:503`` / ``code:5xx``, ``mirror:yes|no``,
+    ``re:REGEX``; any other word is a case-insensitive substring of the raw line or of the pod's
+    name. Raises ``FilterError``."""
     return [_term(token) for token in text.split()]
 
 

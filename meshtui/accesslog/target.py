@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshtui.accesslog.bypass import service_addresses
 from meshtui.accesslog.cluster import INBOUND, OUTBOUND, parse_cluster
 from meshtui.accesslog.record import Record
 from meshtui.model.hosts import fqdn
@@ -62,7 +63,9 @@ class FollowPlan:
 
     ``own`` maps the target's pods to their subset (``""`` when no DestinationRule subset
     selects them); ``clients`` are the other pods followed for their outbound lines to
-    ``host``; ``left_out`` counts candidate clients over the cap.
+    ``host``; ``left_out`` counts candidate clients over the cap. ``addresses`` are the
+    service's ``ClusterIP:port``: a client line sent there through the catch-all route is a
+    request that bypassed the service's routes (``meshtui.accesslog.bypass``).
     """
 
     target: LogTarget
@@ -71,6 +74,7 @@ class FollowPlan:
     clients: set[PodKey] = field(default_factory=set)
     left_out: int = 0
     missing: str | None = None
+    addresses: frozenset[str] = frozenset()
 
     @property
     def pods(self) -> set[PodKey]:
@@ -151,6 +155,7 @@ def plan_follow(index: Any, target: LogTarget, max_pods: int = 64) -> FollowPlan
     if service is None:
         plan.missing = f"service {target.namespace}/{target.name} not found"
         return plan
+    plan.addresses = service_addresses(service)
     own_pods = [p for p in index.pods_for_service(service) if _sidecar(p)]
     for pod in own_pods[:max_pods]:
         plan.own[(pod.namespace, pod.name)] = _subset_of(index, host, target.namespace, pod)
@@ -214,6 +219,9 @@ class DefaultRule:
 
     name: str | None
     weights: dict[str, float]
+    #: ``namespace/name`` of the mesh-bound VirtualServices routing the service: the rules a
+    #: request with a Host they do not list skips.
+    virtual_services: tuple[str, ...] = ()
 
 
 def default_rule(index: Any, target: LogTarget) -> DefaultRule:
@@ -231,6 +239,7 @@ def default_rule(index: Any, target: LogTarget) -> DefaultRule:
     routes = service_routes(index, service)
     views = sorted(routes.virtual_services,
                    key=lambda v: 0 if (not v.gateways or "mesh" in v.gateways) else 1)
+    mesh_bound = tuple(f"{v.namespace}/{v.name}" for v in views if not v.gateways or "mesh" in v.gateways)
     for view in views:
         for rule in reversed(view.http):
             dests = [d for d in rule.destinations if d.host == routes.host]
@@ -240,8 +249,8 @@ def default_rule(index: Any, target: LogTarget) -> DefaultRule:
             for d in dests:
                 key = d.subset or ""
                 weights[key] = weights.get(key, 0.0) + float(d.weight)
-            return DefaultRule(rule.name or None, weights)
-    return none
+            return DefaultRule(rule.name or None, weights, mesh_bound)
+    return DefaultRule(None, {}, mesh_bound)
 
 
 def configured_weights(index: Any, target: LogTarget) -> dict[str, float]:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from meshtui.bench import coldstart, engine, kubectl
+from meshtui.bench import coldstart, engine, kubectl, logs_file
 from meshtui.bench.procs import BenchError, SandboxProcess, run_child
 from meshtui.bench.report import Figure, markdown, table
 
@@ -138,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     figures.extend([parser, dump])
     _progress("access-log parser")
     ok &= _attempt([parser], "access-log parser", lambda: parser.samples.extend(engine.accesslog_rates(lines, max(runs, 3) if not quick else 1)))
+    logs_figs = logs_file.figures(lines)
+    figures.extend(logs_figs.values())
+    _progress("logs --file --split vs a naive one-regex script")
+    ok &= _attempt(list(logs_figs.values()), "logs --file --split",
+                   lambda: logs_file.measure(logs_figs, lines, max(runs, 3) if not quick else 1, _progress))
     _progress("config dump")
     ok &= _attempt([dump], "config dump", lambda: dump.samples.extend(engine.config_dump_times(size_mb, max(runs, 3) if not quick else 1)))
 

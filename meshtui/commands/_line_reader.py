@@ -21,7 +21,9 @@ from typing import IO, Any
 
 #: Longer than any access-log line Envoy writes (its default line limit is 16 KiB) by far.
 MAX_LINE_BYTES = 64 * 1024
-CHUNK_BYTES = 64 * 1024
+#: Read size: big enough that a bulk pass over each chunk's lines pays its fixed costs rarely,
+#: small enough that memory stays at a few chunks.
+CHUNK_BYTES = 1024 * 1024
 
 
 class BoundedLines:
@@ -37,6 +39,8 @@ class BoundedLines:
         self.max_line = max_line
         self.deadline = deadline  # time.monotonic() value
         self.cut = 0
+        #: Bytes taken from the stream so far (for a progress line).
+        self.bytes_read = 0
         self._number = 0
 
     def _fd(self) -> int | None:
@@ -49,6 +53,7 @@ class BoundedLines:
         fd = self._fd()
         if fd is None:
             while data := self.stream.read(CHUNK_BYTES):
+                self.bytes_read += len(data)
                 yield data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
                 if self.deadline is not None and time.monotonic() >= self.deadline:
                     return
@@ -64,6 +69,7 @@ class BoundedLines:
             chunk = os.read(fd, CHUNK_BYTES)
             if not chunk:
                 return
+            self.bytes_read += len(chunk)
             yield chunk
 
     def _unmarked(self) -> Iterator[bytes]:
@@ -96,35 +102,54 @@ class BoundedLines:
             self.warn(f"warning: line {self._number} is longer than {self.max_line} bytes: cut there, "
                       "the rest of it skipped (and so for any longer line)")
 
-    def __iter__(self) -> Iterator[str]:
-        buf = bytearray()
-        skipping = False  # inside a line that was already cut
+    def _region(self, region: bytes) -> list[str]:
+        """The lines of ``region`` (whole lines, each ending with a newline)."""
+        text = region.decode("utf-8", "replace")
+        lines = text.split("\n")
+        lines.pop()  # after the last newline: nothing
+        # A line of more than max_line / 4 characters may hold more than max_line bytes (UTF-8
+        # takes up to 4 a character): only then are the lines measured in bytes, one by one.
+        if lines and max(map(len, lines)) * 4 > self.max_line:
+            lines = []
+            for piece in region.split(b"\n")[:-1]:
+                self._number += 1
+                if len(piece) > self.max_line:
+                    self._cut_here()
+                    piece = piece[: self.max_line]
+                lines.append(self._line(piece))
+            return lines
+        self._number += len(lines)
+        if "\r" in text:
+            lines = [line.rstrip("\r") for line in lines]
+        return lines
+
+    def blocks(self) -> Iterator[list[str]]:
+        """The lines as lists, one per chunk read (what a bulk pass takes whole)."""
+        carry = b""
+        skipping = False  # inside a line that was already cut: drop up to its newline
         for chunk in self._unmarked():
-            start = 0
-            while True:
-                newline = chunk.find(b"\n", start)
-                piece = chunk[start:] if newline < 0 else chunk[start:newline]
-                if not skipping:
-                    room = self.max_line - len(buf)
-                    if len(piece) > room:
-                        buf += piece[:room]
-                        self._number += 1
-                        self._cut_here()
-                        yield self._line(buf)
-                        buf.clear()
-                        skipping = True
-                    else:
-                        buf += piece
-                        if newline >= 0:
-                            self._number += 1
-                            yield self._line(buf)
-                            buf.clear()
+            if skipping:
+                newline = chunk.find(b"\n")
                 if newline < 0:
-                    break
-                skipping = False  # the newline ends the line being skipped too
-                start = newline + 1
-        if buf:
+                    continue
+                chunk = chunk[newline + 1:]
+                skipping = False
+            data = carry + chunk if carry else chunk
+            end = data.rfind(b"\n") + 1
+            carry = data[end:]
+            if end:
+                yield self._region(data[:end])
+            if len(carry) > self.max_line:  # a line still going, already too long: cut it now
+                self._number += 1
+                self._cut_here()
+                yield [self._line(carry[: self.max_line])]
+                carry, skipping = b"", True
+        if carry:
             self._number += 1
-            yield self._line(buf)
+            yield [self._line(carry)]
         if self.cut > 1:
             self.warn(f"warning: {self.cut} lines longer than {self.max_line} bytes were cut")
+
+    def __iter__(self) -> Iterator[str]:
+        for block in self.blocks():
+            yield from block

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import stat
 import sys
 import time
 from collections.abc import Iterable
@@ -123,11 +125,15 @@ def read_file(args: argparse.Namespace, out: TextIO) -> int:
     path = args.file
     deadline = None if args.duration is None else time.monotonic() + args.duration
 
-    def lines(stream: Any) -> BoundedLines:
-        return BoundedLines(stream, lambda text: print(f"meshtui: {text}", file=sys.stderr), deadline=deadline)
+    def read(stream: Any, size: int | None) -> None:
+        reader = BoundedLines(stream, lambda text: print(f"meshtui: {text}", file=sys.stderr), deadline=deadline)
+        if args.split:
+            count_split(reader, parser, stats, args, out, ReadProgress(path, size))
+        else:
+            consume(reader, parser, stats, args, out)
 
     if path == "-":
-        consume(lines(sys.stdin), parser, stats, args, out)
+        read(sys.stdin, None)
     else:
         try:
             handle = open(path, "rb")
@@ -139,14 +145,112 @@ def read_file(args: argparse.Namespace, out: TextIO) -> int:
             raise CommandError(f"--file {path}: {exc.strerror or exc}") from None
         with handle:
             try:
-                consume(lines(handle), parser, stats, args, out)
+                info = os.fstat(handle.fileno())
+                read(handle, info.st_size if stat.S_ISREG(info.st_mode) else None)
             except OSError as exc:
                 raise CommandError(f"--file {path}: {exc.strerror or exc}") from None
     if args.split:
         print_split(stats, args.output, out)
-    elif stats.unparsed:
-        print(f"meshtui: {stats.unparsed} of {stats.lines} lines did not parse", file=sys.stderr)
+    return report_formats(parser, stats, given=bool(args.log_format or args.log_encoding))
+
+
+#: What to do when lines do not parse.
+FORMAT_HINT = ("give the proxy's format with --log-format (the mesh config's accessLogFormat: "
+               "kubectl -n istio-system get configmap istio -o jsonpath='{.data.mesh}')")
+
+
+def report_formats(parser: "Parser", stats: "SplitStats", given: bool) -> int:
+    """Say on stderr which formats the lines were in and how many did not parse, with a hint when
+    most did not; the exit status: 1 when no line parsed, else 0."""
+    from meshtui.accesslog.detect import DetectingParser
+
+    parsed = stats.lines - stats.unparsed
+    if isinstance(parser, DetectingParser) and parsed:
+        _warn(f"format: {parser.used()}")
+    if not stats.unparsed:
+        return 0
+    known = "the --log-format given" if given else "any known format (Istio's defaults 1.0 to today, Envoy's, JSON)"
+    if not parsed:
+        _warn(f"none of the {stats.lines:,} lines is an access log line in {known}; {FORMAT_HINT}")
+        return 1
+    if 2 * stats.unparsed > stats.lines:
+        _warn(f"{stats.unparsed:,} of {stats.lines:,} lines did not parse in {known}; {FORMAT_HINT}")
+    else:
+        _warn(f"{stats.unparsed:,} of {stats.lines:,} lines did not parse")
     return 0
+
+
+class ReadProgress:
+    """A progress line on stderr for a read that takes more than a second: one line a second
+    (rewritten in place on a terminal), and a last one saying how long it took."""
+
+    AFTER_S = 1.0
+
+    def __init__(self, path: str, size: int | None, stream: TextIO | None = None) -> None:
+        self.label = "stdin" if path == "-" else path
+        self.size = size
+        self.stream = stream or sys.stderr
+        self.started = time.monotonic()
+        self._next = self.started + self.AFTER_S
+        self._shown = False
+        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def tick(self, done_bytes: int, lines: int) -> None:
+        """Called after each block: print when the next second has come."""
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + 1.0
+        mb = done_bytes / 1e6
+        where = f"{100 * done_bytes / self.size:.0f}% ({mb:,.0f} of {self.size / 1e6:,.0f} MB)" if self.size else f"{mb:,.0f} MB"
+        rate = lines / (now - self.started)
+        self._write(f"meshtui: reading {self.label}: {where}, {lines:,} lines, {rate:,.0f} lines/s")
+
+    def done(self, lines: int) -> None:
+        """The read ended: say so when progress was shown."""
+        if self._shown:
+            seconds = time.monotonic() - self.started
+            self._write(f"meshtui: read {self.label}: {lines:,} lines in {seconds:.1f} s")
+            if self._tty:
+                self.stream.write("\n")
+            self.stream.flush()
+
+    def _write(self, text: str) -> None:
+        self._shown = True
+        if self._tty:
+            self.stream.write("\r\x1b[K" + text)
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def count_split(reader: Any, parser: "Parser", stats: "SplitStats", args: argparse.Namespace, out: TextIO,
+                progress: ReadProgress) -> None:
+    """``--file --split``: count the reader's blocks of lines, in bulk where the format allows
+    (``meshtui.accesslog.bulk``), the lines it does not take one by one (``consume``)."""
+    from meshtui.accesslog.bulk import BulkSplit
+    from meshtui.accesslog.detect import DetectingParser
+
+    detecting = parser if isinstance(parser, DetectingParser) else None
+    bulk: BulkSplit | None = None
+    bulk_format = ""
+    first = True
+    for block in reader.blocks():
+        if first:
+            first = False
+            if detecting is not None:
+                detecting.detect(block[:200])  # the bulk pass takes the format of most lines
+                bulk_format = detecting.front
+            bulk = BulkSplit.for_parser(parser) if stats.window is None else None
+        rest = bulk.add(block, stats) if bulk is not None else block
+        if rest:
+            consume(rest, parser, stats, args, out)
+        progress.tick(reader.bytes_read, stats.lines + (bulk.pending if bulk is not None else 0))
+    if bulk is not None:
+        bulk.flush(stats)
+        if detecting is not None:
+            detecting.credit(bulk_format, bulk.taken)
+    progress.done(stats.lines)
 
 
 def consume(
@@ -322,12 +426,14 @@ def _print_lines(batch: list[tuple[tuple[str, str], str]], session: "LogSession"
     """The lines about the service, each with its pod (unparsed ones raw, marked)."""
     from meshtui.accesslog.render import record_json, record_line, unparsed_line
 
+    from meshtui.accesslog.prefix import parse_prefixed
+
     ingest = session.ingest
     parse, classify, write = ingest.parser.parse, ingest.plan.classify, out.write
     for pod, line in batch:
         if not line or line.isspace():
             continue
-        record = parse(line)
+        record = parse(line) or parse_prefixed(line, parse)
         show, _basis, _subset = classify(pod, record)
         ingest.lines_in += 1
         if not show:
@@ -351,15 +457,17 @@ def _print_live_split(session: "LogSession", output: str, out: TextIO) -> None:
 
     ingest, weights = session.ingest, session.weights
     basis, stats, rule_only = ingest.split_stats("auto")
+    panel = ingest.panel("auto", weights)
     if output == "json":
         obj = stats.summary(weights)
         obj["unparsed"] = ingest.unparsed
         obj.update(time=round(time.time(), 3), basis=basis, route=ingest.route if rule_only else None,
-                   pods=len(ingest.plan.pods))
+                   pods=len(ingest.plan.pods), bypassed=[h.to_dict() for h in panel.bypassed])
         out.write(json.dumps(obj) + "\n")
     else:
         head = f"# {time.strftime('%H:%M:%S')} {ingest.plan.basis_label(basis)}"
         if rule_only:
             head += f"; rule {ingest.route!r} only"
-        out.write(head + "\n" + split_table(stats, weights) + "\n\n")
+        note = f"bypassed: {panel.bypass_note}\n" if panel.bypass_note else ""
+        out.write(head + "\n" + split_table(stats, weights) + "\n" + note + "\n")
     out.flush()

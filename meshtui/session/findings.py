@@ -5,6 +5,11 @@ most once every ``MIN_INTERVAL`` seconds however fast watch events arrive, over 
 rebuilt from a snapshot of the raw objects (the live index keeps changing on the owner's thread
 while the analysis reads). The owner supplies the clock and the threads (``Runner``): the app
 runs them on Textual's timers and workers, a test or a command on anything else.
+
+Some findings come from observed traffic, not from the configuration: the Logs screen reports
+requests to a service whose Host no VirtualService lists (``ObservedBypass``), and the scheduler
+adds one ``MT0201`` finding per VirtualService they skipped to every result it publishes, until
+the observation is withdrawn.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from meshtui.accesslog.bypass import BypassedHost
 from meshtui.analysis.finding import Finding
+from meshtui.analysis.messages import MessageType
 from meshtui.model.index import MeshIndex
 
 #: Seconds between two analyses: watch bursts coalesce into one run.
@@ -42,6 +49,50 @@ class Findings:
     findings: list[Finding]
     by_service: dict[ServiceKey, str] = field(default_factory=dict)
     by_namespace: dict[str, str] = field(default_factory=dict)
+
+
+#: meshtui's finding from observed traffic: a split that the callers' Host headers bypass.
+OBSERVED_BYPASS = MessageType(
+    "ObservedHostBypassesVirtualService", "MT0201", "Warning",
+    "Callers of a service send Hosts its VirtualService does not list: its split does not apply to them.",
+    "VirtualService %s splits traffic to %s, but callers of %s send Hosts it does not list: this split "
+    "does not apply to them (%s)",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedBypass:
+    """Requests to ``service`` seen in its callers' access logs whose Host header no
+    VirtualService lists (``meshtui.accesslog.bypass``), with the VirtualServices they skipped."""
+
+    service: ServiceKey
+    virtual_services: tuple[str, ...]
+    hosts: tuple[BypassedHost, ...]
+
+    def seen(self) -> str:
+        """``Host 10.22.12.178:30785 to PassthroughCluster, ... seen in the access logs`` (no counts:
+        they move on every refresh, the Logs screen shows them)."""
+        shown = ", ".join(f"Host {h.authority} to {h.cluster}" for h in self.hosts[:3])
+        more = f"; {len(self.hosts) - 3} more Hosts" if len(self.hosts) > 3 else ""
+        return f"{shown}{more}, seen in the access logs"
+
+    def findings(self) -> list[Finding]:
+        """One MT0201 finding per VirtualService skipped."""
+        _kind, ns, name = self.service
+        label = f"{ns}/{name}"
+        out = []
+        for vs in self.virtual_services:
+            vs_ns, _, vs_name = vs.partition("/")
+            out.append(Finding(OBSERVED_BYPASS.code, OBSERVED_BYPASS.name, OBSERVED_BYPASS.level,
+                               OBSERVED_BYPASS.template % (vs, label, label, self.seen()),
+                               "VirtualService", vs_ns, vs_name, "spec.hosts", "meshtui.ObservedHostAnalyzer"))
+        return out
+
+    def tree_note(self) -> str:
+        """The route tree's marker line under each VirtualService skipped."""
+        hosts = ", ".join(h.authority for h in self.hosts[:3]) + (" …" if len(self.hosts) > 3 else "")
+        return (f"⚠ bypassed: observed requests with Host {hosts} (not in hosts): "
+                "these rules and weights do not apply to them")
 
 
 class Runner(Protocol):
@@ -149,6 +200,13 @@ def analyze_objects(raws: list[dict[str, Any]], suffix: str, cancelled: Callable
     return Findings(findings, by_service, by_namespace)
 
 
+def _same_observation(a: ObservedBypass, b: ObservedBypass) -> bool:
+    """Whether two observations read the same: same VirtualServices and Hosts (counts move on
+    every panel refresh; republishing for them would repaint the browser twice a second)."""
+    return (a.virtual_services == b.virtual_services
+            and [(h.authority, h.cluster) for h in a.hosts] == [(h.authority, h.cluster) for h in b.hosts])
+
+
 class FindingsScheduler:
     """Runs the analyzers after mesh changes, debounced, and hands each result to ``publish``.
 
@@ -175,7 +233,45 @@ class FindingsScheduler:
         self._timer_set = False
         self._last_end = 0.0
         self._last_duration = 0.0
+        self._analysed: Findings | None = None
+        self._observed: dict[ServiceKey, ObservedBypass] = {}
         self.latest: Findings | None = None
+
+    def observe(self, service: ServiceKey, bypass: ObservedBypass | None) -> None:
+        """Record (or, with None, withdraw) what the logs showed about ``service`` and publish
+        the findings again with it, without analysing anew. No change: nothing published."""
+        old = self._observed.get(service)
+        if bypass is None or not bypass.hosts or not bypass.virtual_services:
+            if old is None:
+                return
+            del self._observed[service]
+        elif old is not None and _same_observation(old, bypass):
+            return
+        else:
+            self._observed[service] = bypass
+        if self._analysed is not None:
+            self.latest = self._with_observed(self._analysed)
+            self._publish_to(self.latest)
+
+    def tree_notes(self) -> dict[tuple[str, str], str]:
+        """(namespace, name) of each VirtualService that observed traffic bypasses -> marker line."""
+        out: dict[tuple[str, str], str] = {}
+        for bypass in self._observed.values():
+            for vs in bypass.virtual_services:
+                ns, _, name = vs.partition("/")
+                out[(ns, name)] = bypass.tree_note()
+        return out
+
+    def _with_observed(self, analysed: Findings) -> Findings:
+        if not self._observed:
+            return analysed
+        extra = [f for b in self._observed.values() for f in b.findings()]
+        by_service, by_namespace = dict(analysed.by_service), dict(analysed.by_namespace)
+        for f in extra:
+            by_namespace[f.namespace] = _worse(by_namespace.get(f.namespace), f.level)
+        for service in self._observed:
+            by_service[service] = _worse(by_service.get(service), OBSERVED_BYPASS.level)
+        return Findings(sorted([*analysed.findings, *extra], key=Finding.sort_key), by_service, by_namespace)
 
     def schedule(self, index: MeshIndex) -> None:
         """Ask for an analysis of ``index``; runs now or when the interval allows."""
@@ -229,6 +325,7 @@ class FindingsScheduler:
         self._last_end = time.monotonic()
         self._last_duration = self._last_end - started
         if isinstance(result, Findings):
-            self.latest = result
+            self._analysed = result
+            result = self.latest = self._with_observed(result)
         self._publish_to(result)
         self._maybe_start()

@@ -58,6 +58,8 @@ class LogPlan:
     #: lines are not the default rule's).
     weights: dict[str, float]
     parser: Any
+    #: The mesh-bound VirtualServices routing the service (what a bypassing Host skips).
+    routed_by: tuple[str, ...] = ()
 
 
 class LogSession:
@@ -91,6 +93,7 @@ class LogSession:
         self.current = self._plan(index)
         self._weights = self.current.weights
         self.ingest = LogIngest(self.current.parser, self.current.plan, window, route=self.current.route)
+        self.ingest.routed_by = self.current.routed_by
         self.follower = LogFollower(source, tail_lines=tail_lines, since_seconds=since_seconds)
         self.follower.set_pods(self.current.plan.pods)
 
@@ -114,7 +117,7 @@ class LogSession:
         weights = dict(rule.weights) if route in (None, rule.name) else {}
         if plan.missing:
             self._notify(plan.missing)
-        return LogPlan(plan, route, weights, self._parser)
+        return LogPlan(plan, route, weights, self._parser, rule.virtual_services)
 
     def mesh_changed(self, index: MeshIndex, kinds: set[str] | None = None) -> bool:
         """The mesh changed (``kinds``: of the changed objects; None: all of it): re-plan when
@@ -160,8 +163,7 @@ class LogSession:
     # -- the reader's side ------------------------------------------------------------------------
 
     def _take_plan(self, new: LogPlan) -> None:
-        ingest = self.ingest
-        ingest.plan, ingest.parser, ingest.route = new.plan, new.parser, new.route
+        self.ingest.set_plan(new.plan, new.parser, new.route, new.routed_by)
         self._weights = new.weights
 
     def _apply_commands(self) -> bool:

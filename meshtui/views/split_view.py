@@ -86,8 +86,11 @@ def render_split(
     configured: Mapping[str, float] | None = None,
     lines: int = 0,
     unparsed: int = 0,
+    bypass: str = "",
 ) -> RenderableType:
-    """The whole panel as one Rich renderable."""
+    """The whole panel as one Rich renderable; ``bypass`` is the warning about requests whose
+    Host no VirtualService lists (``meshtui.accesslog.bypass.describe_bypass``), shown right
+    under the table because it says the shares above leave those requests out."""
     configured = configured or {}
     head = Text.assemble((title, "bold"), (f"   window {window:g}s" if window else "   whole log", "dim"))
     parts: list[RenderableType] = [head, Text(f"observed {basis}", style="dim italic")]
@@ -121,24 +124,32 @@ def render_split(
         if len(r.endpoints) > MAX_ENDPOINTS:
             table.add_row(Text(f"  … {len(r.endpoints) - MAX_ENDPOINTS} more hosts", style="dim"),
                           "", "", "", "", "", "", "", "")
+    for r in mirrored:  # shadow traffic: its own rows, never in the shares
+        err_style = "red bold" if r.error_rate >= 0.05 else "yellow" if r.error_rate > 0 else "green"
+        table.add_row(
+            Text(f"⧉ {r.subset or cluster_label(r.cluster)} mirror", style="bold magenta"),
+            str(r.requests),
+            "-" if r.rate is None else f"{r.rate:.1f}",
+            Text("shadow, not in shares", style="magenta"), Text("-", style="dim"),
+            Text(pct(r.error_rate), style=err_style),
+            ms(r.p50_ms), ms(r.p95_ms), ms(r.p99_ms),
+        )
     for subset, weight in sorted(configured.items()):
         if subset and subset not in shown_subsets:
             table.add_row(Text(subset, style="bold"), "0", "0.0", Text.assemble(bar(0.0), f" {pct(0.0):>6}"),
                           Text.assemble((bar(weight / 100), "blue"), f" {pct(weight / 100):>6}"),
                           "-", "-", "-", "-")
-    if normal or configured:
+    if normal or mirrored or configured:
         parts.append(table)
     else:
         parts.append(Text("no requests in the window yet", style="dim"))
+    if bypass:
+        parts.append(Text("⚠ bypassed: " + bypass, style="bold red"))
     sentence = canary_sentence(normal)
     if sentence:
         parts.append(Text(sentence, style="bold yellow"))
     if mirrored:
-        mirror_text = ", ".join(
-            f"{r.subset or cluster_label(r.cluster)} {r.requests} req {pct(r.error_rate)} err p99 {ms(r.p99_ms)}"
-            for r in mirrored
-        )
-        parts.append(Text(f"mirrored (shadow, not in the shares): {mirror_text}", style="magenta"))
+        parts.append(Text("⧉ mirrored (shadow) requests: rows of their own, not in the shares", style="magenta"))
     # "no errors" over zero requests would claim health nobody observed.
     if normal or mirrored:
         parts.extend(render_rollups(rollups))

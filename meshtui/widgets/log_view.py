@@ -21,6 +21,7 @@ from meshtui.accesslog.cluster import parse_cluster
 from meshtui.accesslog.flags import lookup, split_flags
 from meshtui.accesslog.tail import TailBuffer, TailEntry
 
+_MIRROR = Style(color="magenta", bold=True)
 _DIM = Style(dim=True)
 _PLAIN = Style()
 _BOLD = Style(bold=True)
@@ -178,6 +179,8 @@ class LogView(ScrollView, can_focus=True):
             out.append(Segment(f" {subset}", _SUBSET_STYLE))
         if e.host:
             out.append(Segment(f" {e.host}", _DIM))
+        if e.mirrored:
+            out.append(Segment("  ⧉ mirror", _MIRROR))
         return out
 
     def render_line(self, y: int) -> Strip:

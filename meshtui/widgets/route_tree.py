@@ -22,9 +22,16 @@ class RouteTree(Tree[Any]):
         super().__init__("routes", **kwargs)
         self.show_root = False
         self.guide_depth = 3
+        self._bypass_notes: dict[tuple[str, str], str] = {}
 
-    def show_service(self, index: Any, service: Any | None) -> None:
-        """Render ``service`` (a model Service or ServiceEntry) from ``index``; None clears."""
+    def show_service(self, index: Any, service: Any | None,
+                     bypass_notes: dict[tuple[str, str], str] | None = None) -> None:
+        """Render ``service`` (a model Service or ServiceEntry) from ``index``; None clears.
+
+        ``bypass_notes`` maps a VirtualService (namespace, name) to the marker of observed
+        traffic that bypasses it (a Host it does not list), drawn first under its node.
+        """
+        self._bypass_notes = bypass_notes or {}
         collapsed = self._collapsed_paths()
         cursor = self._cursor_path()
         self.clear()
@@ -55,7 +62,12 @@ class RouteTree(Tree[Any]):
         colours = view.subset_styles
         for vs in view.virtual_services:
             label = Text.assemble(("VirtualService ", "bold"), (f"{vs.namespace}/{vs.name}", "bold cyan"))
+            note = self._bypass_notes.get((vs.namespace, vs.name))
+            if note:
+                label.append("  ⚠ bypassed", style="bold red")
             vs_node = self.root.add(label, data=("vs", vs.key), expand=True)
+            if note:
+                vs_node.add_leaf(Text(note, style="bold red"))
             vs_node.add_leaf(Text.assemble(("hosts ", "dim"), ", ".join(vs.hosts)))
             vs_node.add_leaf(Text.assemble(("gateways ", "dim"), ", ".join(vs.gateways) or "mesh (default)"))
             # Weights another writer will put back: say so before the user edits them.
