@@ -1,7 +1,7 @@
 """The Host-header trap (issue 12 point 5) where a user finds it: the demo's ``legacy-gateway``
 forwards its callers' Host ``10.22.12.178:30785`` while dialling ``backend-service``. Its requests
 take the catch-all route, so the 90/10 split does not apply to them; ``meshtui logs --split``
-(key ``bypassed``), the Logs screen's split panel, an ``MT0201`` finding and a marker in the
+(key ``bypassed``), the Logs screen's split panel, an ``MT0301`` finding and a marker in the
 home tree say so. Everything against the sandbox through the official client."""
 
 from __future__ import annotations
@@ -112,9 +112,9 @@ async def test_logs_screen_panel_finding_and_home_tree(busy: Sandbox) -> None:
                     "a legacy-gateway line in the log")
         # The analysis now carries the finding, in istioctl's line form.
         await until(pilot, lambda: app.findings.latest is not None
-                    and any(f.code == "MT0201" for f in app.findings.latest.findings), "the MT0201 finding")
-        finding = next(f for f in app.findings.latest.findings if f.code == "MT0201")  # type: ignore[union-attr]
-        assert finding.text().startswith(f"Warning [MT0201] (VirtualService default/backend-service) {SENTENCE}")
+                    and any(f.code == "MT0301" for f in app.findings.latest.findings), "the MT0301 finding")
+        finding = next(f for f in app.findings.latest.findings if f.code == "MT0301")  # type: ignore[union-attr]
+        assert finding.text().startswith(f"Warning [MT0301] (VirtualService default/backend-service) {SENTENCE}")
         assert f"Host {LEGACY_GATEWAY_HOST} to PassthroughCluster" in finding.message
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is home, "the home screen")

@@ -8,7 +8,7 @@ runs them on Textual's timers and workers, a test or a command on anything else.
 
 Some findings come from observed traffic, not from the configuration: the Logs screen reports
 requests to a service whose Host no VirtualService lists (``ObservedBypass``), and the scheduler
-adds one ``MT0201`` finding per VirtualService they skipped to every result it publishes, until
+adds one ``MT0301`` finding per VirtualService they skipped to every result it publishes, until
 the observation is withdrawn.
 """
 
@@ -53,7 +53,7 @@ class Findings:
 
 #: meshtui's finding from observed traffic: a split that the callers' Host headers bypass.
 OBSERVED_BYPASS = MessageType(
-    "ObservedHostBypassesVirtualService", "MT0201", "Warning",
+    "ObservedHostBypassesVirtualService", "MT0301", "Warning",
     "Callers of a service send Hosts its VirtualService does not list: its split does not apply to them.",
     "VirtualService %s splits traffic to %s, but callers of %s send Hosts it does not list: this split "
     "does not apply to them (%s)",
@@ -77,7 +77,7 @@ class ObservedBypass:
         return f"{shown}{more}, seen in the access logs"
 
     def findings(self) -> list[Finding]:
-        """One MT0201 finding per VirtualService skipped."""
+        """One MT0301 finding per VirtualService skipped."""
         _kind, ns, name = self.service
         label = f"{ns}/{name}"
         out = []
