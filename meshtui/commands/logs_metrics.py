@@ -5,7 +5,7 @@ with ``--prometheus-token-file`` / ``--prometheus-ca``, else the settings file's
 else a ``prometheus`` Service in ``istio-system`` through the API server's service proxy): one
 split over ``--window`` (default 60 s) printed at once, or every ``--interval`` until
 ``--duration`` ends. Any failure (unreachable, a bad query, no requests in the window) is one
-line on stderr and exit 1, with nothing on stdout. ``--basis logs`` is the access-log split as
+line on stderr and exit 1, with nothing on stdout (bad flags exit 2, as every usage error). ``--basis logs`` is the access-log split as
 before. Without ``--basis`` a Prometheus that is given or found and answers is used, else the logs,
 with one line on stderr saying why.
 """
@@ -81,7 +81,7 @@ def choose(args: argparse.Namespace, source: "Source") -> "BasisChoice":
             print(f"meshtui: {line}", file=sys.stderr)
     choice = find_prometheus(source, options)
     if choice.client is None and (args.basis == "prometheus" or args.prometheus):
-        raise CommandError(f"--basis prometheus: {choice.reason}")
+        raise CommandError(f"--basis prometheus: {choice.reason}", exit_code=1)
     return choice
 
 
@@ -89,7 +89,7 @@ def run_metrics(args: argparse.Namespace, out: TextIO, choice: "BasisChoice", li
                 target: "LogTarget") -> int:
     """Print the metrics split once, or every ``--interval`` until ``--duration`` (exit 0)."""
     from meshtui.accesslog.target import configured_weights
-    from meshtui.session.split_basis import metrics_split
+    from meshtui.session.split_basis import metrics_split, split_context
     from meshtui.sources.prometheus import PrometheusError
 
     assert choice.client is not None
@@ -99,9 +99,9 @@ def run_metrics(args: argparse.Namespace, out: TextIO, choice: "BasisChoice", li
         live.drain()  # weights edited meanwhile are the ones compared with
         weights = configured_weights(live.index, target)
         try:
-            split = metrics_split(choice.client, live.index, target, window, weights)
+            split = metrics_split(choice.client, split_context(live.index, target), target, window, weights)
         except PrometheusError as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(str(exc), exit_code=1) from None
         print_split(split, args.output, out)
         if deadline is None or time.monotonic() + args.interval >= deadline:
             return 0

@@ -203,27 +203,31 @@ def logs_split(session: "LogSession") -> ObservedSplit:
                          pods=len(ingest.plan.pods))
 
 
-def _version_subsets(index: "MeshIndex", host: str, namespace: str) -> dict[str, str]:
-    """DestinationRule subset per ``version`` label value (Istio's ``destination_version``)."""
-    dr = index.destination_rule_for(host, namespace)
-    if dr is None:
-        return {}
-    out: dict[str, str] = {}
-    for s in dr.subsets:
+@dataclass(frozen=True, slots=True)
+class SplitContext:
+    """What the mesh says about the rows of a metrics split: subset per ``version`` label value
+    (from the DestinationRule), and the Service's port (for the Envoy-style cluster name)."""
+
+    subsets: Mapping[str, str]
+    port: int | None
+
+
+def split_context(index: "MeshIndex", target: "LogTarget") -> SplitContext:
+    """The ``SplitContext`` of ``target`` in the current mesh."""
+    host = f"{target.name}.{target.namespace}.svc.cluster.local"
+    subsets: dict[str, str] = {}
+    dr = index.destination_rule_for(host, target.namespace)
+    for s in dr.subsets if dr is not None else []:
         version = (s.labels or {}).get("version")
         if version is not None:
-            out.setdefault(version, s.name)
-    return out
-
-
-def _service_port(index: "MeshIndex", target: "LogTarget") -> int | None:
+            subsets.setdefault(version, s.name)
     service = index.get("Service", target.namespace, target.name)
     ports = getattr(service, "ports", None) or []
     port = getattr(ports[0], "port", None) if len(ports) == 1 else None
-    return port if isinstance(port, int) else None
+    return SplitContext(subsets, port if isinstance(port, int) else None)
 
 
-def metrics_split(client: PrometheusClient, index: "MeshIndex", target: "LogTarget", window: float,
+def metrics_split(client: PrometheusClient, context: SplitContext, target: "LogTarget", window: float,
                   weights: Mapping[str, float] | None = None, *, at: float | None = None) -> ObservedSplit:
     """The metrics basis: ``target``'s split over the ``window`` seconds before ``at`` (now).
 
@@ -243,8 +247,7 @@ def metrics_split(client: PrometheusClient, index: "MeshIndex", target: "LogTarg
     quantiles = {q: vector_values(client.query(promql.latency_query(host, window, q, reporter), when))
                  for q in (0.5, 0.95, 0.99)}
     groups = client.query(promql.error_groups_query(host, window, reporter), when)
-    subsets = _version_subsets(index, host, target.namespace)
-    port = _service_port(index, target)
+    subsets, port = context.subsets, context.port
     weights = weights or {}
     rows = []
     metric_rows = split_rows(requests, errors, quantiles)
@@ -304,7 +307,7 @@ def observed_split(choice: BasisChoice, session: "LogSession | None", index: "Me
     chosen without a session.
     """
     if choice.client is not None:
-        return metrics_split(choice.client, index, target, window, weights)
+        return metrics_split(choice.client, split_context(index, target), target, window, weights)
     if session is None:
         raise ValueError(f"the logs basis needs a LogSession ({choice.reason})")
     return logs_split(session)
