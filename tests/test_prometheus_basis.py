@@ -10,6 +10,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -18,10 +19,15 @@ import pytest
 import yaml
 from kubernetes import client, config
 
+from meshtui.accesslog.target import LogTarget
+from meshtui.app import MeshApp
 from meshtui.cli import main
 from meshtui.sandbox import prometheus_config
 from meshtui.sandbox.server import Sandbox
+from meshtui.screens.logs import LogsScreen
 from meshtui.session.split_basis import load_prometheus_settings
+from meshtui.sources.kube import KubeSource
+from meshtui.widgets.status_bar import StatusBar
 
 
 @pytest.fixture(autouse=True)
@@ -175,3 +181,20 @@ def test_sandbox_command_refuses_a_prometheus_service_that_is_not_local(capsys: 
     assert code == 2
     assert err.endswith("meshtui: --prometheus-service http://10.0.0.1:9090: the sandbox proxies only to "
                         "http(s)://127.0.0.1 addresses\n")
+
+
+async def test_the_logs_screen_says_the_split_is_from_logs_and_why(sandbox: Sandbox) -> None:
+    path = str(sandbox.kubeconfig_path)
+    app = MeshApp(lambda: KubeSource.from_kubeconfig(path))
+    async with app.run_test(size=(180, 50)) as pilot:
+        deadline = time.monotonic() + 60
+        while app.index is None or app.index.get("Service", "default", "backend-service") is None:
+            assert time.monotonic() < deadline, "the mesh never loaded"
+            await pilot.pause(0.1)
+        screen = LogsScreen(LogTarget("Service", "default", "backend-service"), tail_lines=0)
+        await app.push_screen(screen)
+        while "logs basis: no Service prometheus in istio-system" not in " ".join(screen.split_text().split()):
+            assert time.monotonic() < deadline, screen.split_text()
+            await pilot.pause(0.1)
+        status = screen.query_one(StatusBar).render().plain
+        assert "split from logs (no Service prometheus in istio-system)" in status

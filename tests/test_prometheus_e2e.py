@@ -34,11 +34,15 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
+from meshtui.accesslog.target import LogTarget
+from meshtui.app import MeshApp
 from meshtui.cli import main
 from meshtui.sandbox import prometheus_config
 from meshtui.sandbox.server import Sandbox
+from meshtui.screens.logs import LogsScreen
 from meshtui.sources.kube import KubeSource
 from meshtui.sources.prometheus import PrometheusClient, PrometheusError, discover
+from meshtui.widgets.status_bar import StatusBar
 
 PROMETHEUS = shutil.which("prometheus")
 pytestmark = pytest.mark.skipif(
@@ -61,6 +65,15 @@ def wait_for(cond: Callable[[], Any], what: str, limit: float = WAIT) -> Any:
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.25)
+
+
+async def until(pilot: Any, cond: Callable[[], Any], what: str, limit: float = WAIT) -> None:
+    """Let the app run until ``cond()``; fail after ``limit`` s (a hang guard, not a timing)."""
+    deadline = time.monotonic() + limit
+    while not cond():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        await pilot.pause(0.1)
 
 
 def free_port() -> int:
@@ -327,3 +340,17 @@ def test_the_settings_file_names_the_service(stack: Stack, tmp_path: Path, monke
 def test_without_basis_the_found_prometheus_is_used(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
     obj = split_json(capsys, stack)
     assert obj["rows"] and {r["basis"] for r in obj["rows"]} == {"prometheus"}
+
+
+async def test_the_logs_screen_shows_the_split_from_prometheus_and_says_so(stack: Stack) -> None:
+    app = MeshApp(lambda: KubeSource.from_kubeconfig(str(stack.kubeconfig)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await until(pilot, lambda: app.index is not None and app.index.get("Service", "default", "backend-service"),
+                    "the mesh to load")
+        screen = LogsScreen(LogTarget("Service", "default", "backend-service"), tail_lines=0)
+        await app.push_screen(screen)
+        await until(pilot, lambda: "from Prometheus" in screen.split_text(), "the panel's metrics basis")
+        status = screen.query_one(StatusBar).render().plain
+        assert "split from Prometheus (Service prometheus in istio-system (port http) via the API server)" in status
+        rows = {r.subset: r for r in screen.split_rows() if r.host == BACKEND}
+        assert set(rows) == {"v0", "v1"} and rows["v0"].weight == 0.9 and rows["v0"].requests > 0
