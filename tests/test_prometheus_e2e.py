@@ -230,6 +230,11 @@ def assert_agree(logs: dict[str, Any], metrics: dict[str, Any]) -> float:
     rate = n1 / WINDOW
     slack = SIGMAS * math.sqrt(n1 + n2) + rate * prometheus_config.SCRAPE_INTERVAL_SECONDS * 2
     assert abs(n1 - n2) <= slack, (n1, n2, slack)
+    # Errors (the sandbox fails some of v1's calls with 500): the same error rate, binomially.
+    e1, e2 = a["v1"]["errors"] / a["v1"]["requests"], b["v1"]["errors"] / b["v1"]["requests"]
+    q = (a["v1"]["errors"] + b["v1"]["errors"]) / (a["v1"]["requests"] + b["v1"]["requests"])
+    bound_e = SIGMAS * math.sqrt(max(q * (1 - q), 1e-4) * (1 / a["v1"]["requests"] + 1 / b["v1"]["requests"]))
+    assert abs(e1 - e2) <= bound_e, (e1, e2, bound_e)
     return s2
 
 
@@ -263,6 +268,9 @@ def test_metrics_basis_agrees_with_the_logs_basis_and_a_weight_change_moves_both
         assert {"host", "subset", "requests", "share", "errors", "p50_ms", "p95_ms", "p99_ms"} <= set(row)
     assert all(row["basis"] == "logs" for row in logs["rows"])
     assert {s: r["weight"] for s, r in backend_rows(metrics).items()} == {"v0": 0.9, "v1": 0.1}
+    if backend_rows(metrics)["v1"]["errors"]:
+        groups = metrics["errors"]["groups"]
+        assert any(g["response_code"] == 500 and g["cluster"] == f"outbound|80|v1|{BACKEND}" for g in groups), groups
     before = assert_agree(logs, metrics)
     for subset in ("v0", "v1"):
         # p50 from the duration histogram (interpolated within Envoy's buckets 5/10/25 ms ...) is
@@ -354,3 +362,14 @@ async def test_the_logs_screen_shows_the_split_from_prometheus_and_says_so(stack
         assert "split from Prometheus (Service prometheus in istio-system (port http) via the API server)" in status
         rows = {r.subset: r for r in screen.split_rows() if r.host == BACKEND}
         assert set(rows) == {"v0", "v1"} and rows["v0"].weight == 0.9 and rows["v0"].requests > 0
+
+
+def test_the_text_table_says_it_is_from_prometheus(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    code = main(["logs", "backend-service.default", "--kubeconfig", str(stack.kubeconfig), "--split",
+                 "--basis", "prometheus", "--window", str(WINDOW)])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert "observed from Prometheus, reporter=source" in out[0] and f"window {WINDOW}s" in out[0]
+    assert out[1].split()[:3] == ["CLUSTER", "SUBSET", "REQUESTS"]
+    assert [line.split()[1] for line in out[2:4]] == ["v0", "v1"]
