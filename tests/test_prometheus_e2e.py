@@ -22,8 +22,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import socket
-import subprocess
 import time
 import urllib.parse
 import urllib.request
@@ -38,8 +36,10 @@ from meshtui.accesslog.target import LogTarget
 from meshtui.app import MeshApp
 from meshtui.cli import main
 from meshtui.sandbox import prometheus_config
+from meshtui.sandbox.prometheus_process import PrometheusProcess
 from meshtui.sandbox.server import Sandbox
 from meshtui.screens.logs import LogsScreen
+from meshtui.session.demo import open_demo
 from meshtui.sources.kube import KubeSource
 from meshtui.sources.prometheus import PrometheusClient, PrometheusError, discover
 from meshtui.widgets.status_bar import StatusBar
@@ -76,12 +76,6 @@ async def until(pilot: Any, cond: Callable[[], Any], what: str, limit: float = W
         await pilot.pause(0.1)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=10) as resp:
         return json.load(resp)
@@ -101,29 +95,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     assert PROMETHEUS is not None
     tmp = tmp_path_factory.mktemp("prom-e2e")
     sb = Sandbox(traffic_rps=400, traffic_seed=41).start()
-    proc: subprocess.Popen[bytes] | None = None
+    prom: PrometheusProcess | None = None
     try:
         kubeconfig = sb.write_kubeconfig(tmp / "kubeconfig")
-        assert sb.ca_pem is not None
-        cfg = prometheus_config.write(tmp / "prometheus.yml", sb.url, sb.readonly_token, sb.ca_pem,
-                                      discovery="auto")
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        log = open(tmp / "prometheus.log", "wb")
-        proc = subprocess.Popen([PROMETHEUS, f"--config.file={cfg}", f"--web.listen-address=127.0.0.1:{port}",
-                                 f"--storage.tsdb.path={tmp / 'data'}"], stdout=log, stderr=log)
-
-        def ready() -> bool:
-            assert proc is not None
-            if proc.poll() is not None:
-                pytest.fail(f"prometheus exited {proc.returncode}: {(tmp / 'prometheus.log').read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(url + "/-/ready", timeout=2) as resp:
-                    return resp.status == 200
-            except OSError:
-                return False
-
-        wait_for(ready, "Prometheus to be ready")
+        prom = PrometheusProcess.start(sb, tmp)
+        prom.wait_ready(WAIT)
         api = config.new_client_from_config(str(kubeconfig), persist_config=False)
         try:
             core = client.CoreV1Api(api)
@@ -131,16 +107,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 core.delete_namespaced_pod(pod.metadata.name, "default")
         finally:
             api.close()
-        sb.expose_prometheus(url)
-        yield Stack(sb, url, kubeconfig, cfg)
+        yield Stack(sb, prom.url, kubeconfig, prom.config_file)
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
+        if prom is not None:
+            prom.stop()
         sb.stop()
 
 
@@ -373,3 +343,15 @@ def test_the_text_table_says_it_is_from_prometheus(stack: Stack, capsys: pytest.
     assert "observed from Prometheus, reporter=source" in out[0] and f"window {WINDOW}s" in out[0]
     assert out[1].split()[:3] == ["CLUSTER", "SUBSET", "REQUESTS"]
     assert [line.split()[1] for line in out[2:4]] == ["v0", "v1"]
+
+
+async def test_the_demo_runs_prometheus_and_l_shows_the_split_from_it() -> None:
+    app = MeshApp(lambda: open_demo(prometheus=True))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await until(pilot, lambda: app.index is not None and app.index.get("Service", "default", "backend-service"),
+                    "the demo mesh to load")
+        assert app.index is not None and app.index.get("Service", "istio-system", "prometheus") is not None
+        screen = LogsScreen(LogTarget("Service", "default", "backend-service"), tail_lines=0)
+        await app.push_screen(screen)
+        await until(pilot, lambda: "from Prometheus" in screen.split_text(), "the panel's metrics basis")
+        assert "split from Prometheus" in screen.query_one(StatusBar).render().plain

@@ -7,7 +7,8 @@ A ``SplitFeed`` sits beside a ``LogSession`` on the same two sides:
 - the *reader* (the screen's worker thread) asks for the panel (``panel``): the first call looks
   for Prometheus (``find_prometheus``: blocking, hence on the worker), later calls query it at most
   every ``REFRESH_S`` seconds and reuse the last answer in between. No Prometheus, or a failed
-  query: the logs panel, its label saying why.
+  query: the logs panel, its label saying why; the search is repeated every ``REFIND_S`` seconds
+  (a Prometheus that starts later, or comes back, is picked up).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from meshtui.sources.prometheus import PrometheusError
 
 #: Seconds between two queries of Prometheus (it scrapes every few seconds itself).
 REFRESH_S = 5.0
+#: Seconds between two searches for Prometheus while there is none.
+REFIND_S = 15.0
 
 
 class SplitFeed:
@@ -52,6 +55,7 @@ class SplitFeed:
         self._last: PanelData | None = None
         self._failure: str | None = None
         self._next_query = 0.0
+        self._next_find = 0.0
 
     # -- the owner's side -----------------------------------------------------------------------
 
@@ -70,14 +74,15 @@ class SplitFeed:
             return f"split from logs (Prometheus: {self._failure})"
         return self._choice.status
 
-    def _find(self) -> BasisChoice:
-        if self._choice is None:
+    def _find(self, now: float) -> BasisChoice:
+        if self._choice is None or (self._choice.client is None and now >= self._next_find):
             options = self._options
             if options is None:
                 options, problems = load_prometheus_settings()
                 for line in problems:
                     self._notify(line)
             self._choice = find_prometheus(self._source, options)
+            self._next_find = now + REFIND_S
         return self._choice
 
     def panel(self, session: LogSession) -> PanelData:
@@ -89,10 +94,10 @@ class SplitFeed:
             except queue.Empty:
                 break
         logs = session.panel()
-        choice = self._find()
+        now = time.monotonic()
+        choice = self._find(now)
         if choice.client is None:
             return replace(logs, label=f"{logs.label} — logs basis: {choice.reason}")
-        now = time.monotonic()
         if now >= self._next_query:
             self._next_query = now + REFRESH_S
             window = logs.window or 60.0
