@@ -350,7 +350,9 @@ async def test_the_demo_runs_prometheus_and_l_shows_the_split_from_it() -> None:
     async with app.run_test(size=(180, 50)) as pilot:
         await until(pilot, lambda: app.index is not None and app.index.get("Service", "default", "backend-service"),
                     "the demo mesh to load")
-        assert app.index is not None and app.index.get("Service", "istio-system", "prometheus") is not None
+        await until(pilot, lambda: app.index is not None
+                    and app.index.get("Service", "istio-system", "prometheus") is not None,
+                    "the demo's Prometheus Service")
         screen = LogsScreen(LogTarget("Service", "default", "backend-service"), tail_lines=0)
         await app.push_screen(screen)
         await until(pilot, lambda: "from Prometheus" in screen.split_text(), "the panel's metrics basis")

@@ -10,6 +10,7 @@ import atexit
 import os
 import shutil
 import tempfile
+import threading
 from typing import TYPE_CHECKING
 
 from meshtui.sources.base import SourceError
@@ -52,9 +53,19 @@ def open_demo(
     tmp = tempfile.mkdtemp(prefix="meshtui-demo-")
     prom: list[PrometheusProcess] = []
 
+    starter: threading.Thread | None = None
+
+    def start_prometheus() -> None:
+        try:
+            prom.append(PrometheusProcess.start(sandbox, tmp))
+        except (OSError, RuntimeError):
+            pass  # the demo works without it: the split comes from the logs, the panel says why
+
     def cleanup() -> None:
         atexit.unregister(cleanup)
         try:
+            if starter is not None:
+                starter.join(timeout=30)
             for process in prom:
                 process.stop()
             sandbox.stop()
@@ -67,11 +78,11 @@ def open_demo(
     try:
         path = sandbox.write_kubeconfig(os.path.join(tmp, "kubeconfig"))
         if prometheus and prometheus_process.binary() is not None:
-            try:
-                # Not waited for: the split falls back to the logs until it has scraped twice.
-                prom.append(PrometheusProcess.start(sandbox, tmp))
-            except OSError:
-                pass  # the demo works without it: the split comes from the logs, the panel says why
+            # Started beside the mesh load, not before it (asking promtool which discovery the
+            # build parses takes a few hundred ms); until it has scraped twice, the split comes
+            # from the logs and the panel says why.
+            starter = threading.Thread(target=start_prometheus, name="demo-prometheus", daemon=True)
+            starter.start()
         return KubeSource.from_kubeconfig(
             str(path), context=context, read_only=read_only, namespace=namespace,
             settings=settings, on_close=cleanup,
