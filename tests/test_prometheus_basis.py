@@ -79,6 +79,7 @@ def test_without_prometheus_the_split_comes_from_logs_with_a_one_line_reason(
 @pytest.mark.parametrize(("argv", "message"), [
     (["--file", "x.log", "--split", "--basis", "prometheus"], "--basis: only for a live SERVICE[.NS], not --file"),
     (["SVC", "--basis", "prometheus"], "--basis: only with --split"),
+    (["--file", "x.log", "--split", "--prometheus", "http://p:9090"], "--prometheus: only for a live SERVICE[.NS], not --file"),
     (["SVC", "--split", "--prometheus-ca", "ca.pem"], "--prometheus-ca: only with --prometheus URL"),
     (["SVC", "--split", "--basis", "logs", "--prometheus", "http://p:9090"],
      "--prometheus with --basis logs: choose one basis"),
@@ -87,6 +88,13 @@ def test_basis_flags_that_cannot_apply_are_refused(argv: list[str], message: str
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "logs", *argv)
     assert (code, out, err) == (2, "", f"meshtui: {message}\n")
+
+
+def test_basis_logs_with_a_saved_file_is_the_file_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "x.log"
+    log.write_text("")
+    code, out, err = run(capsys, "logs", "--file", str(log), "--split", "--basis", "logs", "-o", "json")
+    assert (code, err) == (0, "") and json.loads(out)["lines"] == 0
 
 
 def test_a_prometheus_url_that_is_not_http_is_refused(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:

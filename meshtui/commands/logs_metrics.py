@@ -50,9 +50,10 @@ def check_arguments(args: argparse.Namespace) -> None:
     given = [flag for flag, value in (("--basis", args.basis), ("--prometheus", args.prometheus),
                                       ("--prometheus-token-file", args.prometheus_token_file),
                                       ("--prometheus-ca", args.prometheus_ca)) if value]
-    if given and args.file is not None:
+    if args.file is not None and given and args.basis != "logs":
+        # A saved file is the logs basis already; Prometheus knows nothing of it.
         raise CommandError(f"{given[0]}: only for a live SERVICE[.NS], not --file")
-    if given and not args.split:
+    if given and not args.split and args.file is None:
         raise CommandError(f"{given[0]}: only with --split")
     if (args.prometheus_token_file or args.prometheus_ca) and not args.prometheus:
         raise CommandError(f"{given[0]}: only with --prometheus URL")
