@@ -479,6 +479,8 @@ class LogsScreen(Screen[None]):
         self.basis_mode = order[(order.index(self.basis_mode) + 1) % len(order)]
         if self.session is not None:
             self.session.set_basis(self.basis_mode)
+        if self.split_feed is not None:
+            self.split_feed.set_basis(self.basis_mode)
 
     def action_all_rules(self) -> None:
         """Count the default rule's lines only (what its weights describe) or every rule's."""

@@ -332,6 +332,11 @@ async def test_the_logs_screen_shows_the_split_from_prometheus_and_says_so(stack
         assert "split from Prometheus (Service prometheus in istio-system (port http) via the API server)" in status
         rows = {r.subset: r for r in screen.split_rows() if r.host == BACKEND}
         assert set(rows) == {"v0", "v1"} and rows["v0"].weight == 0.9 and rows["v0"].requests > 0
+        assert "reporter=source" in screen.split_text()
+        # o: auto -> at the clients -> at the servers, which on this basis is Istio's destination reporter.
+        await pilot.press("o", "o")
+        await until(pilot, lambda: "reporter=destination" in " ".join(screen.split_text().split()),
+                    "the servers' view")
 
 
 def test_the_text_table_says_it_is_from_prometheus(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:

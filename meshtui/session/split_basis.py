@@ -228,16 +228,19 @@ def split_context(index: "MeshIndex", target: "LogTarget") -> SplitContext:
 
 
 def metrics_split(client: PrometheusClient, context: SplitContext, target: "LogTarget", window: float,
-                  weights: Mapping[str, float] | None = None, *, at: float | None = None) -> ObservedSplit:
+                  weights: Mapping[str, float] | None = None, *, at: float | None = None,
+                  seen_at: str = "auto") -> ObservedSplit:
     """The metrics basis: ``target``'s split over the ``window`` seconds before ``at`` (now).
 
-    Raises ``PrometheusError`` when Prometheus fails or has no requests to the service in the window.
+    ``seen_at``: ``client`` (``reporter="source"``), ``server`` (``reporter="destination"``) or
+    ``auto`` (the clients', else the servers' when no client reported). Raises ``PrometheusError``
+    when Prometheus fails or has no requests to the service in the window.
     """
     host = f"{target.name}.{target.namespace}.svc.cluster.local"
     when = time.time() if at is None else at
-    reporter = "source"
+    reporter = "destination" if seen_at == "server" else "source"
     requests = vector_values(client.query(promql.requests_query(host, window, reporter), when))
-    if not any(round(v) > 0 for v in requests.values()):
+    if seen_at == "auto" and not any(round(v) > 0 for v in requests.values()):
         # No client sidecar reported (callers outside the mesh): the servers' view, as Kiali falls back.
         reporter = "destination"
         requests = vector_values(client.query(promql.requests_query(host, window, reporter), when))

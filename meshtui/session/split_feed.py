@@ -25,7 +25,6 @@ from meshtui.session.log_session import LogSession
 from meshtui.session.split_basis import (
     BasisChoice,
     PrometheusOptions,
-    SplitContext,
     find_prometheus,
     load_prometheus_settings,
     metrics_split,
@@ -49,7 +48,8 @@ class SplitFeed:
         self._target = target
         self._options = options
         self._notify = notify or (lambda _line: None)
-        self._commands: queue.SimpleQueue[SplitContext] = queue.SimpleQueue()
+        self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._seen_at = "auto"
         self._context = split_context(index, target)
         self._choice: BasisChoice | None = None
         self._last: PanelData | None = None
@@ -61,7 +61,21 @@ class SplitFeed:
 
     def mesh_changed(self, index: MeshIndex) -> None:
         """The mesh changed: name the metrics rows after its current subsets."""
-        self._commands.put(split_context(index, self._target))
+        context = split_context(index, self._target)
+
+        def apply() -> None:
+            self._context = context
+
+        self._commands.put(apply)
+
+    def set_basis(self, mode: str) -> None:
+        """Where the requests are seen: ``auto``, ``client`` (reporter source), ``server``
+        (reporter destination), as the logs basis's ``o`` key chooses."""
+
+        def apply() -> None:
+            self._seen_at = mode
+
+        self._commands.put(apply)
 
     # -- the reader's side ------------------------------------------------------------------------
 
@@ -89,10 +103,11 @@ class SplitFeed:
         """The panel now: the metrics basis when Prometheus answers, else ``session``'s logs."""
         while True:
             try:
-                self._context = self._commands.get_nowait()
-                self._next_query = 0.0  # the subsets may have changed: ask again now
+                command = self._commands.get_nowait()
             except queue.Empty:
                 break
+            command()
+            self._next_query = 0.0  # the subsets or the reporter changed: ask again now
         logs = session.panel()
         now = time.monotonic()
         choice = self._find(now)
@@ -102,7 +117,8 @@ class SplitFeed:
             self._next_query = now + REFRESH_S
             window = logs.window or 60.0
             try:
-                split = metrics_split(choice.client, self._context, self._target, window, session.weights)
+                split = metrics_split(choice.client, self._context, self._target, window, session.weights,
+                                      seen_at=self._seen_at)
             except PrometheusError as exc:
                 self._failure, self._last = str(exc), None
             else:
