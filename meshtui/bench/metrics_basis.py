@@ -177,3 +177,33 @@ def figures_line(services: int) -> tuple[str, str]:
     """The names of the two figures at ``services``."""
     return (f"metrics basis: one service's split, {services:,}-svc mesh in Prometheus",
             f"Prometheus: one selector query, {services:,}-svc mesh")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m meshtui.bench.metrics_basis [--services N] [--runs K]``: this step alone."""
+    import argparse
+    import sys
+
+    from meshtui.bench.report import Figure, table
+
+    ap = argparse.ArgumentParser(prog="python -m meshtui.bench.metrics_basis", description=main.__doc__)
+    ap.add_argument("--services", type=int, default=5000)
+    ap.add_argument("--runs", type=int, default=7)
+    args = ap.parse_args(argv)
+    if args.services < 1 or args.runs < 1:
+        print("meshtui bench: --services and --runs must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        basis, baseline, series = measure(args.services, args.runs, lambda m: print(m, file=sys.stderr))
+    except BenchError as exc:
+        print(f"meshtui bench: {exc}", file=sys.stderr)
+        return 1
+    name, base_name = figures_line(args.services)
+    figures = [Figure(name, "ms", [s * 1000 for s in basis], baseline=base_name, note=f"{series:,} series"),
+               Figure(base_name, "ms", [s * 1000 for s in baseline])]
+    print(table(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
