@@ -218,6 +218,8 @@ class LogsScreen(Screen[None]):
         self._stop.set()
         if self.session is not None:
             self.session.close()
+        if self.split_feed is not None:
+            self.split_feed.close()
 
     # -- what is followed (read by tests and the title) -------------------------------------
 
@@ -263,6 +265,7 @@ class LogsScreen(Screen[None]):
         for line in problems:
             self._warn(line)
         self.split_feed = SplitFeed(self._source, self._index, self.target, options)
+        self.split_feed.start()
         session, feed = self.session, self.split_feed
         self.run_worker(lambda: self._pump(session, feed), thread=True, exclusive=True, group="logs-ingest",
                         exit_on_error=False)
