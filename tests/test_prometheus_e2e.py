@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from meshtui.accesslog.target import LogTarget
+from meshtui.accesslog.target import LogTarget, configured_weights
 from meshtui.app import MeshApp
 from meshtui.cli import main
 from meshtui.sandbox import prometheus_config
@@ -40,6 +40,9 @@ from meshtui.sandbox.prometheus_process import PrometheusProcess
 from meshtui.sandbox.server import Sandbox
 from meshtui.screens.logs import LogsScreen
 from meshtui.session.demo import open_demo
+from meshtui.session.live_index import LiveIndex
+from meshtui.session.log_session import LogSession
+from meshtui.session.split_basis import ObservedSplit, PrometheusOptions, find_prometheus, logs_basis, observed_split
 from meshtui.sources.kube import KubeSource
 from meshtui.sources.prometheus import PrometheusClient, PrometheusError, discover
 from meshtui.widgets.status_bar import StatusBar
@@ -362,3 +365,36 @@ async def test_the_demo_runs_prometheus_and_l_shows_the_split_from_it() -> None:
         await app.push_screen(screen)
         await until(pilot, lambda: "from Prometheus" in screen.split_text(), "the panel's metrics basis")
         assert "split from Prometheus" in screen.query_one(StatusBar).render().plain
+
+
+def test_observed_split_gives_either_basis_as_the_logs_screen_would(stack: Stack) -> None:
+    source = KubeSource.from_kubeconfig(str(stack.kubeconfig))
+    live = LiveIndex.load(source)
+    target = LogTarget("Service", "default", "backend-service")
+    session: LogSession | None = None
+    try:
+        weights = configured_weights(live.index, target)
+        choice = find_prometheus(source, PrometheusOptions())
+        assert choice.basis == "prometheus", choice.reason
+        split = observed_split(choice, None, live.index, target, WINDOW, weights)
+        assert split.basis == "prometheus" and {r.subset for r in split.rows} == {"v0", "v1"}
+        assert {r["subset"]: r["weight"] for r in split.summary()["rows"]} == {"v0": 0.9, "v1": 0.1}
+        logs = logs_basis("the test asks for the logs")
+        with pytest.raises(ValueError):
+            observed_split(logs, None, live.index, target, WINDOW, weights)
+        session = LogSession(source, live.index, target, tail_lines=0, since_seconds=None, window=WINDOW)
+
+        def counted() -> ObservedSplit | None:
+            assert session is not None
+            batch, _ = session.take(10_000, timeout=0.2)
+            session.process(batch)
+            got = observed_split(logs, session, live.index, target, WINDOW, weights)
+            return got if {r.subset for r in got.rows if r.host == BACKEND} == {"v0", "v1"} else None
+
+        from_logs = wait_for(counted, "the logs basis to count both subsets")
+        assert from_logs.basis == "logs" and isinstance(from_logs.summary()["lines"], int)
+    finally:
+        if session is not None:
+            session.close()
+        live.stop()
+        source.close()
