@@ -47,6 +47,8 @@ from meshtui.accesslog.target import BASIS_CLIENT, BASIS_SERVER, FollowPlan, Log
 from meshtui.messages import MeshUpdated
 from meshtui.model.index import MeshIndex
 from meshtui.session.log_session import LogSession
+from meshtui.session.split_basis import load_prometheus_settings
+from meshtui.session.split_feed import SplitFeed
 from meshtui.sources.base import Source
 from meshtui.sources.log_follow import LogFollower
 from meshtui.views.split_view import render_split
@@ -76,9 +78,11 @@ class LogRows(Message):
 class PanelReady(Message):
     """Fresh split panel data; a newer one supersedes one not yet drawn."""
 
-    def __init__(self, data: PanelData) -> None:
+    def __init__(self, data: PanelData, basis_status: str = "") -> None:
         super().__init__()
         self.data = data
+        #: Which basis the split comes from, for the status bar.
+        self.basis_status = basis_status
 
     def can_replace(self, message: Message) -> bool:
         """Only the newest panel matters."""
@@ -160,6 +164,7 @@ class LogsScreen(Screen[None]):
         self.basis_mode = "auto"
         self.all_rules = False
         self.session: LogSession | None = None
+        self.split_feed: SplitFeed | None = None
         self.paused = False
         self.status_classes: frozenset[int] = frozenset()
         self.flag_filter: frozenset[str] = frozenset()
@@ -214,6 +219,8 @@ class LogsScreen(Screen[None]):
         self._stop.set()
         if self.session is not None:
             self.session.close()
+        if self.split_feed is not None:
+            self.split_feed.close()
 
     # -- what is followed (read by tests and the title) -------------------------------------
 
@@ -255,8 +262,13 @@ class LogsScreen(Screen[None]):
         self.session = LogSession(self._source, self._index, self.target, tail_lines=self.tail_lines,
                                   since_seconds=self.since_seconds, max_pods=self.max_pods, window=self.window,
                                   notify=self._warn)
-        session = self.session
-        self.run_worker(lambda: self._pump(session), thread=True, exclusive=True, group="logs-ingest",
+        options, problems = load_prometheus_settings()
+        for line in problems:
+            self._warn(line)
+        self.split_feed = SplitFeed(self._source, self._index, self.target, options)
+        self.split_feed.start()
+        session, feed = self.session, self.split_feed
+        self.run_worker(lambda: self._pump(session, feed), thread=True, exclusive=True, group="logs-ingest",
                         exit_on_error=False)
 
     def _warn(self, line: str) -> None:
@@ -273,9 +285,11 @@ class LogsScreen(Screen[None]):
         else:
             kinds = None if message.changed is None else {str(o.get("kind", "")) for _t, o in message.changed}
             self.session.mesh_changed(message.index, kinds)
+            if self.split_feed is not None:
+                self.split_feed.mesh_changed(message.index)
         self._title()
 
-    def _pump(self, session: LogSession) -> None:
+    def _pump(self, session: LogSession, feed: SplitFeed) -> None:
         """Thread worker: session lines → counted ring rows → ``LogRows``; ``PanelReady`` on a clock."""
         worker = get_current_worker()
         stop = self._stop
@@ -293,7 +307,7 @@ class LogsScreen(Screen[None]):
                 self.post_message(LogRows(rows, notices))
             now = time.monotonic()
             if now >= next_panel or changed:
-                self.post_message(PanelReady(session.panel()))
+                self.post_message(PanelReady(feed.panel(session), feed.status))
                 next_panel = now + PANEL_SECONDS
 
     def on_log_rows(self, message: LogRows) -> None:
@@ -323,6 +337,7 @@ class LogsScreen(Screen[None]):
         """The latest split: draw it, and tell the analysis what the logs showed about Hosts
         that bypass the service's VirtualServices (a finding and a marker in the browser)."""
         self._panel_data = message.data
+        self.query_one(StatusBar).basis = message.basis_status
         self.refresh_panel()
         mesh = session_of(self)
         if mesh is not None and self.target.kind == "Service" and self.session is not None:
@@ -476,6 +491,8 @@ class LogsScreen(Screen[None]):
         self.basis_mode = order[(order.index(self.basis_mode) + 1) % len(order)]
         if self.session is not None:
             self.session.set_basis(self.basis_mode)
+        if self.split_feed is not None:
+            self.split_feed.set_basis(self.basis_mode)
 
     def action_all_rules(self) -> None:
         """Count the default rule's lines only (what its weights describe) or every rule's."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from meshtui.metrics.promql import errors_query, latency_query, requests_query
+from meshtui.metrics.promql import error_groups_query, errors_query, latency_query, requests_query
 from meshtui.metrics.rows import split_rows, vector_values
 
 HOST = "reviews.bookinfo.svc.cluster.local"
@@ -49,3 +49,10 @@ def test_vector_results_become_rows_with_shares_errors_and_latencies() -> None:
     assert rows[0]["share"] == pytest.approx(0.753333, abs=1e-5)
     assert rows[0]["p50_ms"] == 12 and rows[1]["p50_ms"] is None and rows[0]["p95_ms"] is None
     assert all(r["basis"] == "prometheus" and r["host"] == HOST for r in rows)
+
+
+def test_error_groups_are_counted_by_version_code_and_flags() -> None:
+    q = error_groups_query(HOST, 30)
+    assert q.startswith("sum by (destination_service,destination_version,response_code,response_flags)")
+    assert 'response_code=~"5.."' in q and 'response_flags!="-"' in q and "[30s]" in q
+    assert 'reporter="destination"' in error_groups_query(HOST, 30, reporter="destination")

@@ -146,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     _progress("config dump")
     ok &= _attempt([dump], "config dump", lambda: dump.samples.extend(engine.config_dump_times(size_mb, max(runs, 3) if not quick else 1)))
 
+    ok &= _metrics_basis(figures, 100 if quick else 5000, 3 if quick else max(runs, 7))
+
     elapsed = time.perf_counter() - started
     print(f"meshtui benchmark: {command}")
     print(f"machine: {os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, Python {platform.python_version()}; "
@@ -193,6 +195,26 @@ def _ui_run(kc: str, settle: float, runs: int, quick: bool, event: Figure, patch
         patch.note = "patched over HTTP: kubectl not found"
     _progress(f"ui: event->screen {[round(x) for x in r['watch_event_ms']]} ms, "
               f"keystroke->repaint {[round(x) for x in r['filter_ms']]} ms ({r.get('rows')} rows)")
+
+
+def _metrics_basis(figures: list[Figure], services: int, runs: int) -> bool:
+    """Issue 17: the metrics basis's query time on the real Prometheus, vs one selector query."""
+    from meshtui.bench import metrics_basis
+
+    name, base_name = metrics_basis.figures_line(services)
+    split, base = Figure(name, "ms", baseline=base_name), Figure(base_name, "ms")
+    figures.extend([split, base])
+    if not metrics_basis.available():
+        split.note = base.note = "prometheus not found"
+        return True
+
+    def run() -> None:
+        basis, baseline, series = metrics_basis.measure(services, runs, _progress)
+        split.samples.extend(s * 1000 for s in basis)
+        base.samples.extend(s * 1000 for s in baseline)
+        split.note = f"{series:,} series"
+
+    return _attempt([split, base], "metrics basis", run)
 
 
 if __name__ == "__main__":

@@ -119,7 +119,10 @@ def _open(args: argparse.Namespace) -> "Source":
     if kind == "demo":
         from meshtui.session.demo import open_demo
 
-        return open_demo(read_only=read_only, context=getattr(args, "context", None), namespace=namespace)
+        # The UI's demo (no subcommand) also runs a Prometheus when installed: its Logs screen's
+        # split then comes from metrics; a one-shot command's fresh sandbox would have none yet.
+        return open_demo(read_only=read_only, context=getattr(args, "context", None), namespace=namespace,
+                         prometheus=getattr(args, "command", None) is None)
     from meshtui.sources.kube import KubeSource
 
     from meshtui.sources.kube_rest import READ_TIMEOUT

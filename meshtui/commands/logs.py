@@ -81,6 +81,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--route", metavar="NAME",
                         help="live --split: count this rule's lines only (%%ROUTE_NAME%%); 'all' counts every "
                         "rule (default: the rule the configured weights come from, when it has a name)")
+    from meshtui.commands import logs_metrics
+
+    logs_metrics.add_arguments(parser)
     add_source_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -97,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, flag, None)
         if value is not None and not (0 < value < float("inf")):
             raise CommandError(f"--{flag} {value:g}: must be a positive number of seconds")
+    from meshtui.commands.logs_metrics import check_arguments
+
+    check_arguments(args)
     if args.file is not None:
         return read_file(args, sys.stdout)
     return follow_service(args, sys.stdout)
@@ -371,6 +377,14 @@ def follow_service(args: argparse.Namespace, out: TextIO) -> int:
         missing = plan_follow(live.index, target).missing
         if missing:
             raise CommandError(missing)
+        if args.split:
+            from meshtui.commands import logs_metrics
+
+            choice = logs_metrics.choose(args, source)
+            if choice.client is not None:
+                return logs_metrics.run_metrics(args, out, choice, live, target)
+            if args.basis is None:
+                _warn(choice.status)
         if not source.capabilities.logs:
             raise CommandError(f"--files {args.files}: no pod logs saved below it (NS/POD/logs.txt, as kubectl cluster-info dump writes them)")
         # --log-format/--log-encoding fix the parser; else the mesh config chooses (and may change).
@@ -460,6 +474,7 @@ def _print_live_split(session: "LogSession", output: str, out: TextIO) -> None:
     panel = ingest.panel("auto", weights)
     if output == "json":
         obj = stats.summary(weights)
+        obj["rows"] = [{**row, "basis": "logs"} for row in obj["rows"]]
         obj["unparsed"] = ingest.unparsed
         obj.update(time=round(time.time(), 3), basis=basis, route=ingest.route if rule_only else None,
                    pods=len(ingest.plan.pods), bypassed=[h.to_dict() for h in panel.bypassed])

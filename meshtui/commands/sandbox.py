@@ -26,6 +26,12 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--prometheus-config", metavar="FILE", default=None,
                    help="also write a Prometheus config scraping the sidecars' Istio metrics through "
                         "this API server (with FILE.token and FILE.ca.crt beside it)")
+    p.add_argument("--prometheus-discovery", choices=("auto", "kubernetes", "http"), default="auto",
+                   help="how that config finds the pods: kubernetes_sd_configs, or http_sd_configs on this "
+                        "server for a Prometheus built without it (Debian's); auto asks promtool")
+    p.add_argument("--prometheus-service", metavar="URL", default=None,
+                   help="serve Service prometheus in istio-system, its API-server proxy forwarding to the "
+                        "Prometheus at URL (127.0.0.1), so meshtui finds it as in a cluster")
     p.set_defaults(func=run)
 
 
@@ -54,13 +60,18 @@ def run(args: argparse.Namespace) -> int:
             path = sandbox.write_kubeconfig(args.kubeconfig_out or kubeconfig.default_path())
         except OSError as exc:
             raise CommandError(f"cannot write the kubeconfig: {exc.strerror or exc}") from None
+        if args.prometheus_service:
+            try:
+                sandbox.expose_prometheus(args.prometheus_service)
+            except ValueError as exc:
+                raise CommandError(f"--prometheus-service {exc}") from None
         if args.prometheus_config:
             from meshtui.sandbox import prometheus_config
 
             assert sandbox.ca_pem is not None  # the sandbox always serves HTTPS
             try:
                 prom = prometheus_config.write(args.prometheus_config, sandbox.url, sandbox.readonly_token,
-                                               sandbox.ca_pem)
+                                               sandbox.ca_pem, discovery=args.prometheus_discovery)
             except OSError as exc:
                 raise CommandError(f"cannot write the Prometheus config: {exc.strerror or exc}") from None
             print(f"prometheus config: {prom} (prometheus --config.file={prom})", flush=True)

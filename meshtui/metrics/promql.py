@@ -54,3 +54,14 @@ def latency_query(host: str, window: float, quantile: float, reporter: str = "so
         f"istio_request_duration_milliseconds_bucket{{{_selector(host, reporter)}}}"
         f"[{_window(window)}])))"
     )
+
+
+def error_groups_query(host: str, window: float, reporter: str = "source") -> str:
+    """Failed requests by version, response code and response flags (the panel's error rollups)."""
+    by = "destination_service,destination_version,response_code,response_flags"
+    sel = _selector(host, reporter)
+    w = _window(window)
+    return (
+        f'sum by ({by}) (increase(istio_requests_total{{{sel},response_code=~"5.."}}[{w}])'
+        f' or increase(istio_requests_total{{{sel},response_code!~"5..",response_flags!="-"}}[{w}]))'
+    )

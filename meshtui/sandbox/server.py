@@ -34,6 +34,7 @@ from aiohttp import web
 from meshtui.sandbox import kubeconfig
 from meshtui.sandbox.api import Api, User
 from meshtui.sandbox.pod_routes import add_pod_routes
+from meshtui.sandbox.prometheus_routes import add_prometheus_routes
 from meshtui.sandbox.store import Store
 from meshtui.util.gcpause import gc_paused
 
@@ -98,6 +99,7 @@ class Sandbox:
             app["sandbox"] = self
             app["api"] = self.api
             add_pod_routes(app)
+            add_prometheus_routes(app)
         self.api.add_routes(app)
 
         async def on_shutdown(_app: web.Application) -> None:
@@ -244,6 +246,24 @@ class Sandbox:
             return fn(*args)
 
         return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=timeout)
+
+    def expose_prometheus(self, upstream: str, namespace: str = "istio-system", name: str = "prometheus",
+                          port: int = 9090) -> None:
+        """Create Service ``namespace/name`` (port ``port``, named ``http``) whose API-server service
+        proxy forwards to ``upstream`` (a Prometheus on 127.0.0.1), as discovery expects to find it."""
+        from meshtui.sandbox.prometheus_routes import expose
+
+        expose(self.app, namespace, name, upstream)
+        service = {"apiVersion": "v1", "kind": "Service",
+                   "metadata": {"name": name, "namespace": namespace, "labels": {"app": "prometheus"}},
+                   "spec": {"selector": {"app": "prometheus"}, "type": "ClusterIP",
+                            "ports": [{"name": "http", "port": port, "protocol": "TCP", "targetPort": 9090}]}}
+
+        def create() -> None:
+            if self.store.get("services", namespace, name) is None:
+                self.store.create(service)
+
+        self.call(create)
 
     def write_kubeconfig(self, path: str | os.PathLike[str]) -> Path:
         """Write a kubeconfig with the admin (current) and read-only contexts; returns its path."""

@@ -23,6 +23,8 @@ class StatusBar(Static):
     since: reactive[float] = reactive(0.0)
     counts: reactive[str] = reactive("")
     detail: reactive[str] = reactive("")
+    #: Where the observed split comes from (set by the Logs screen; '' elsewhere).
+    basis: reactive[str] = reactive("")
 
     def on_mount(self) -> None:
         """A status bar on a newly pushed screen starts with the session's current status."""
@@ -57,4 +59,6 @@ class StatusBar(Static):
             text.append(f" ({self.detail}; R reconnects)", style=style.replace("bold ", ""))
         if self.counts:
             text.append(f"  {self.counts}", style="dim")
+        if self.basis:
+            text.append(f"  {self.basis}", style="cyan")
         return text
