@@ -60,6 +60,20 @@ class Runner(Protocol):
         ...
 
 
+#: The code of a finding that says a manifest file does not read (files mode).
+UNREADABLE_CODE = "MT0000"
+
+
+def load_error_findings(errors: list[Any]) -> list[Finding]:
+    """One error finding per load problem (``LoadError``), located ``file:line:column``, so the
+    Analyze screen lists a file that stopped parsing among the other findings."""
+    out = []
+    for err in errors:
+        out.append(Finding(UNREADABLE_CODE, "ManifestUnreadable", "Error", err.message, "File", "",
+                           err.location or "-", analyzer="meshtui.LoadErrors"))
+    return out
+
+
 def _worse(a: str | None, b: str) -> str:
     return "Error" if "Error" in (a, b) else b if a is None else a
 
@@ -175,7 +189,15 @@ class FindingsScheduler:
         self._timer_set = False
         self._last_end = 0.0
         self._last_duration = 0.0
+        self._load_findings: list[Finding] = []
         self.latest: Findings | None = None
+
+    def set_load_errors(self, errors: list[Any]) -> None:
+        """The source's load problems changed: publish the last analysis again with them
+        (no new analysis: the objects that loaded did not change because of it)."""
+        self._load_findings = load_error_findings(errors)
+        if self.latest is not None:
+            self._done(self.latest, None)
 
     def schedule(self, index: MeshIndex) -> None:
         """Ask for an analysis of ``index``; runs now or when the interval allows."""
@@ -224,11 +246,17 @@ class FindingsScheduler:
 
         self._runner.run_in_thread(work, "analyze")
 
-    def _done(self, result: Findings | Exception, started: float) -> None:
-        self._running = False
-        self._last_end = time.monotonic()
-        self._last_duration = self._last_end - started
+    def _done(self, result: Findings | Exception, started: float | None) -> None:
+        """Publish a result; ``started`` is None for a republished one (no analysis ended)."""
+        if started is not None:
+            self._running = False
+            self._last_end = time.monotonic()
+            self._last_duration = self._last_end - started
         if isinstance(result, Findings):
+            analysed = [f for f in result.findings if f.code != UNREADABLE_CODE]
+            result = Findings(sorted(self._load_findings + analysed, key=Finding.sort_key),
+                              result.by_service, result.by_namespace)
             self.latest = result
         self._publish_to(result)
-        self._maybe_start()
+        if started is not None:
+            self._maybe_start()
