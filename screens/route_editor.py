@@ -57,6 +57,8 @@ class RouteEditor(Screen[None]):
         Binding("ctrl+up,K", "move_rule(-1)", "Rule up", show=False, id="rule-up", tooltip="rules are tried in order"),
         Binding("ctrl+down,J", "move_rule(1)", "Rule down", show=False, id="rule-down"),
         Binding("w", "rewrite", "Rewrite", show=False, id="rewrite", tooltip="URI prefix / authority"),
+        Binding("r", "retries", "Retries", show=False, id="retries", tooltip="attempts, per-try timeout, retry on"),
+        Binding("t", "timeout", "Timeout", show=False, id="timeout", tooltip="request timeout of the rule"),
         *release_forms.BINDINGS,
         Binding("backspace", "undo_pending", "Undo edit", show=False, id="undo-pending",
                 tooltip="drop the last pending edit"),
@@ -153,8 +155,8 @@ class RouteEditor(Screen[None]):
                 error = problem.level == "error"
                 pending.append(f"\n{'error' if error else 'warning'}: {problem}", style="bold red" if error else "yellow")
         else:
-            pending.append("nothing pending   shift+←/→ ±1%  K/J move rule  w rewrite  d dark launch  "
-                           "g blue-green  s A/B  i mirror  f fault", style="dim")
+            pending.append("nothing pending   shift+←/→ ±1%  K/J move rule  w rewrite  r retries  t timeout  "
+                           "d dark launch  g blue-green  s A/B  i mirror  f fault", style="dim")
         self.query_one("#editor-pending", Static).update(pending)
 
     @property
@@ -346,6 +348,20 @@ class RouteEditor(Screen[None]):
         if (i := self._rule()) is None:
             return
         route_forms.rewrite(self, i)
+
+    def action_retries(self) -> None:
+        """Set the retry policy of the selected rule."""
+        if self.refused("a retries change"):
+            return
+        if (i := self._rule()) is not None:
+            route_forms.retries(self, i)
+
+    def action_timeout(self) -> None:
+        """Set or remove the request timeout of the selected rule."""
+        if self.refused("a timeout change"):
+            return
+        if (i := self._rule()) is not None:
+            route_forms.timeout(self, i)
 
     # -- preview, discard, undo -------------------------------------------------------------------
 

@@ -892,7 +892,7 @@ EDITOR_KEYS = {
     "J": "Rule down", "ctrl+up": "Rule up", "ctrl+down": "Rule down", "w": "Rewrite", "c": "Canary",
     "p": "Promote", "b": "Rollback", "g": "Blue-green", "d": "Dark launch", "s": "A/B split", "i": "Mirror",
     "I": "Stop mirror", "f": "Fault", "F": "Remove fault", "enter": "Preview", "backspace": "Undo edit",
-    "u": "Undo applied", "escape": "Back",
+    "u": "Undo applied", "escape": "Back", "r": "Retries", "t": "Timeout",
 }
 
 
