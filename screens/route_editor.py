@@ -150,7 +150,7 @@ class RouteEditor(Screen[None]):
         if self.session.dirty:
             pending.append(f"pending ({len(self.session.edits)}): ", style="bold yellow")
             pending.append(self.session.description())
-            pending.append("   enter preview · esc discard all · backspace undo the last", style="dim")
+            pending.append("   enter preview · esc asks to discard · backspace undo the last", style="dim")
             for problem in self.session.problems():
                 error = problem.level == "error"
                 pending.append(f"\n{'error' if error else 'warning'}: {problem}", style="bold red" if error else "yellow")
