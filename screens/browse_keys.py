@@ -46,9 +46,9 @@ class NamespaceKeys(Screen[None]):
     """`0` every namespace, `1`–`9` the namespaces the hint numbers."""
 
     BINDINGS = [
-        Binding(str(digit), f"namespace_key({digit})", "All namespaces" if digit == 0 else f"Namespace {digit}",
+        Binding(str(digit), f"namespace_key({digit})", "All namespaces" if digit == 0 else "Namespace",
                 show=False, id=f"namespace-{digit}", tooltip="scope to every namespace" if digit == 0 else
-                "scope to the namespace numbered in the hint")
+                "scope to the namespace the hint gives that number")
         for digit in range(10)
     ]
 

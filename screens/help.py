@@ -56,17 +56,22 @@ command palette.
 
 
 def screen_keys(screen: Screen[object]) -> str:
-    """The keys of ``screen`` (what its bindings say, the tooltips completing them), as Markdown."""
-    lines = ["## Keys of this screen", "", "| key | does |", "|---|---|"]
-    seen: set[str] = set()
+    """The keys of ``screen`` (what its bindings say, the tooltips completing them), as Markdown.
+    Textual's generic keys (cursor, scrolling, focus) are left out: they are the same everywhere."""
+    # Keys that do the same thing share a row: `← -`, `1 2 … 9`.
+    rows: dict[str, list[str]] = {}
     for key, active in screen.active_bindings.items():
         binding = active.binding
-        if not binding.description or binding.action in seen or binding.action == "app.help":
+        # meshtui's own bindings all have an id (the keymap's); Textual's generic ones do not.
+        if not binding.description or not binding.id or binding.action == "app.help":
             continue
-        seen.add(binding.action)
-        shown = screen.app.get_key_display(binding)
         what = binding.description + (f" — {binding.tooltip}" if binding.tooltip else "")
-        lines.append(f"| `{shown or key}` | {what} |")
+        shown = screen.app.get_key_display(Binding(key, binding.action)) or key
+        keys = rows.setdefault(what, [])
+        if shown not in keys:
+            keys.append(shown)
+    lines = ["## Keys of this screen", "", "| key | does |", "|---|---|"]
+    lines += [f"| {' '.join(f'`{k}`' for k in keys)} | {what} |" for what, keys in rows.items()]
     return "\n".join(lines)
 
 

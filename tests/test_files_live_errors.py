@@ -68,6 +68,11 @@ async def test_a_file_that_stops_parsing_is_named_and_the_rest_stays_live(demo_d
         # The detail of the selected (first: errors first) row names the place.
         assert re.search(r"MT0000\] File .*istioinaction-catalog\.yaml:\d+:\d+", shown), shown
 
+        # Enter on it says where to fix it (there is no object to open).
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any("fix the file" in n for n in _notes(app)))
+        assert not any("no longer in the mesh" in n for n in _notes(app))
+
         # Fixed: said so, and the row goes.
         catalog.write_text(catalog.read_text().replace(BROKEN, ""))
         await wait_for(pilot, lambda: "every file reads again" in _notes(app))
