@@ -154,6 +154,10 @@ class AnalyzeScreen(FilterableTableScreen):
     def _yaml_screen(self, finding: Any) -> Any | None:
         from meshtui.screens.yaml_view import YamlScreen
 
+        if finding.kind == "File":  # a manifest that does not read: nothing in the mesh to show
+            self.notify(f"{finding.resource_name}: {finding.message} (fix the file: it is read again as it changes)",
+                        severity="warning", timeout=10)
+            return None
         session = session_of(self)
         index = session.index if session is not None else None
         obj = index.get(finding.kind, finding.namespace, finding.resource_name) if index is not None else None

@@ -14,8 +14,9 @@ from meshtui.session.keymap import load_keymap, unknown_ids
 
 #: The modules whose screens and widgets declare bindings.
 _MODULES = (
-    "meshtui.app", "meshtui.screens.analyze", "meshtui.screens.change_preview",
-    "meshtui.screens.context_picker", "meshtui.screens.edit_form", "meshtui.screens.history",
+    "meshtui.app", "meshtui.screens.analyze", "meshtui.screens.browse_keys", "meshtui.screens.change_preview",
+    "meshtui.screens.confirm", "meshtui.screens.describe",
+    "meshtui.screens.context_picker", "meshtui.screens.edit_form", "meshtui.screens.help", "meshtui.screens.history",
     "meshtui.screens.kind_view", "meshtui.screens.logs", "meshtui.screens.mesh", "meshtui.screens.prompt",
     "meshtui.screens.proxy_config", "meshtui.screens.proxy_config_diff", "meshtui.screens.release_forms",
     "meshtui.screens.route_editor", "meshtui.screens.service_endpoints", "meshtui.screens.trace",

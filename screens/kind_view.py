@@ -11,13 +11,14 @@ from meshtui.widgets.key_order import KeyOrderedInput
 from textual.widgets import Footer, Input, Static
 
 from meshtui.messages import MeshUpdated, OpenProxyConfig, ShowObject
+from meshtui.screens.browse_keys import DescribeKey
 from meshtui.screens.table_base import FilterableTableScreen
 from meshtui.widgets.big_table import BigTable
 from meshtui.views.kind_rows import KindView, rows_for
 from meshtui.widgets.status_bar import StatusBar
 
 
-class KindScreen(FilterableTableScreen):
+class KindScreen(DescribeKey, FilterableTableScreen):
     """Lists every object of one kind; `enter` opens its service, `y` its YAML."""
 
     BINDINGS = [
@@ -73,6 +74,11 @@ class KindScreen(FilterableTableScreen):
     def filter_changed(self) -> None:
         """The title counts the rows shown."""
         self._retitle()
+
+    def highlighted_object(self) -> tuple[str, str, str] | None:
+        """`d` describes the row under the cursor."""
+        key = self.query_one(BigTable).cursor_key
+        return (key[0], key[1], key[2]) if key else None
 
     def action_yaml(self) -> None:
         """The YAML of the row under the cursor."""

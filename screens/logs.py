@@ -21,7 +21,7 @@ import time
 from collections import deque
 from typing import Any
 
-from rich.console import Console, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -135,6 +135,8 @@ class LogsScreen(Screen[None]):
         Binding("a", "all_rules", "Rules", id="logs-all-rules",
                 tooltip="Split of the default rule only (compares with its weights) / of every rule"),
         Binding("s", "toggle_split", "Split", id="logs-split", tooltip="Show or hide the split panel"),
+        Binding("z", "reset_split", "Reset split", show=False, id="logs-reset-split",
+                tooltip="Start the split window again (after a weight change)"),
         Binding("r", "raw", "Raw", id="logs-raw", tooltip="Raw lines or the compact coloured form"),
         Binding("escape", "back", "Back", id="logs-back"),
         Binding("question_mark", "app.help", "Help", id="logs-help"),
@@ -360,11 +362,17 @@ class LogsScreen(Screen[None]):
         data = self._panel_data
         if self.plan is None or data is None:
             return Text("waiting for the mesh to load…", style="dim")
-        return render_split(
+        panel = render_split(
             data.rows, data.rollups, title=f"Observed split · {self.target.label}", basis=data.label,
             window=data.window, configured=self.weights, lines=data.lines, unparsed=data.unparsed,
             bypass=data.bypass_note,
         )
+        changed = self.session.config_changed_at if self.session is not None else None
+        if changed is None:
+            return panel
+        at = time.strftime("%H:%M:%S", time.localtime(changed))
+        return Group(Text(f"config changed at {at}: the window mixes traffic from before it; z restarts it",
+                          style="bold yellow"), panel)
 
     def refresh_panel(self) -> None:
         """Draw the latest panel data when it changed."""
@@ -501,6 +509,15 @@ class LogsScreen(Screen[None]):
             self.session.set_all_rules(self.all_rules)
         self.notify("split of every rule" if self.all_rules else f"split of rule {self.route!r} only"
                     if self.route else "the default rule has no name: every rule is counted")
+
+    def action_reset_split(self) -> None:
+        """Forget what the split counted so far (traffic from before a weight change)."""
+        if self.session is None:
+            return
+        self.session.reset_window()
+        self._panel_shown = None
+        self.refresh_panel()
+        self.notify("split window restarted")
 
     def action_toggle_split(self) -> None:
         """Show or hide the split panel."""

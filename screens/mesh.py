@@ -8,18 +8,18 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from meshtui.widgets.key_order import KeyOrderedInput
 from textual.widgets import Footer, Input, Static, Tree
 
 from meshtui.messages import FindingsUpdated, MeshUpdated, OpenProxyConfig, RunCommand
+from meshtui.screens.browse_keys import DescribeKey, NamespaceKeys
 from meshtui.widgets.host import session_of
 from meshtui.widgets.mesh_tree import MeshTree
 from meshtui.widgets.route_tree import RouteTree
 from meshtui.widgets.status_bar import StatusBar
 
 
-class MeshScreen(Screen[None]):
+class MeshScreen(DescribeKey, NamespaceKeys):
     """Browse the mesh: pick a service, read its routes, splits, subsets and exposure."""
 
     BINDINGS = [
@@ -54,6 +54,7 @@ class MeshScreen(Screen[None]):
             yield MeshTree(id="mesh-tree")
             with Vertical(id="detail"):
                 yield Static(Text("Loading the mesh…", style="dim"), id="detail-title")
+                yield Static(id="ns-keys")
                 yield RouteTree(id="route-tree")
         yield StatusBar(id="status")
         yield Footer()
@@ -72,6 +73,7 @@ class MeshScreen(Screen[None]):
     def on_mesh_updated(self, message: MeshUpdated) -> None:
         """Repaint from the new index, keeping cursor and expanded nodes."""
         self._index = message.index
+        self.query_one("#ns-keys", Static).update(self.namespace_hint())
         tree = self.query_one(MeshTree)
         # The batch lets the tree relabel only the services it can have changed.
         tree.refresh_from(message.index, self._scope(), message.changed, message.labels)
@@ -159,6 +161,14 @@ class MeshScreen(Screen[None]):
             title.update(Text("No service matches", style="dim"))
         if self._index is not None:
             self.query_one(RouteTree).show_service(self._index, None)
+
+    def highlighted_object(self) -> tuple[str, str, str] | None:
+        """`d` describes the service under the browser's cursor, or its namespace."""
+        if self._selected is not None:
+            return self._selected
+        node = self.query_one(MeshTree).cursor_node
+        data = node.data if node is not None else None
+        return ("Namespace", "", data[1]) if isinstance(data, tuple) and data and data[0] == "ns" else None
 
     def _need_service(self, what: str) -> tuple[str, str, str] | None:
         """The selected service, or None after telling the user that ``what`` needs one."""

@@ -163,12 +163,8 @@ class Navigator:
             self.app.push_screen(CommandPrompt(), self.run)
 
     def toggle_help(self) -> None:
-        """Show or hide the `?` panel on the current screen."""
-        from meshtui.widgets.help_panel import CommandHelpPanel
+        """Open the `?` help over the current screen (it closes itself)."""
+        from meshtui.screens.help import HelpScreen
 
-        screen = self.app.screen
-        panels = screen.query(CommandHelpPanel)
-        if panels:
-            panels.remove()
-        else:
-            screen.mount(CommandHelpPanel())
+        if not isinstance(self.app.screen, HelpScreen):
+            self.app.push_screen(HelpScreen(self.app.screen))

@@ -2,7 +2,7 @@
 rewrites, or run a release step, then review the change and apply it.
 
 Edits pile up as pending (shown in the tree against the object as read, ``90% → 70%``) until
-``enter`` opens the preview (``y`` applies there) or ``esc`` discards them. Weight keys work on
+``enter`` opens the preview (``y`` applies there); ``esc`` asks before it discards them. Weight keys work on
 the selected destination: ``←``/``→`` or ``-``/``+`` move it by 5 (``shift`` by 1), ``=``
 types an exact weight, ``0`` drains it; the other destinations of the rule are rebalanced so
 the total stays exactly 100. The release workflows (one key each) are in
@@ -25,6 +25,7 @@ from meshtui.model.index import MeshIndex
 from meshtui.routing import edit as rule_edit
 from meshtui.routing.rules import ReleaseError, destination_name, weighted_rule_index
 from meshtui.screens import release_forms, route_forms
+from meshtui.screens.confirm import Confirm
 from meshtui.screens.edit_form import FormField, FormScreen
 from meshtui.screens.write_actions import read_only_reason, refuse_if_read_only, revert
 from meshtui.widgets.host import session_of
@@ -39,8 +40,10 @@ class RouteEditor(Screen[None]):
     """Edit the VirtualService ``key`` = ``(kind, namespace, name)``; ``select`` is the node
     data to start on (``("dest", rule, position)`` or ``("rule", index)``)."""
 
-    #: Short descriptions for the footer; the tooltips complete them in the `?` panel.
+    #: Short descriptions for the footer; the tooltips complete them in the `?` panel. The
+    #: footer shows them in this order and an 80-column terminal cuts the end: Preview first.
     BINDINGS = [
+        Binding("enter", "preview", "Preview", id="preview", tooltip="diff, checks, dry run; then y"),
         Binding("left,minus", "weight(-5)", "-5%", id="weight-down", tooltip="selected destination"),
         Binding("right,plus", "weight(5)", "+5%", id="weight-up", tooltip="selected destination"),
         Binding("shift+left", "weight(-1)", "-1%", show=False, id="weight-down-1", tooltip="weight, finely"),
@@ -54,14 +57,15 @@ class RouteEditor(Screen[None]):
         Binding("ctrl+up,K", "move_rule(-1)", "Rule up", show=False, id="rule-up", tooltip="rules are tried in order"),
         Binding("ctrl+down,J", "move_rule(1)", "Rule down", show=False, id="rule-down"),
         Binding("w", "rewrite", "Rewrite", show=False, id="rewrite", tooltip="URI prefix / authority"),
+        Binding("r", "retries", "Retries", show=False, id="retries", tooltip="attempts, per-try timeout, retry on"),
+        Binding("t", "timeout", "Timeout", show=False, id="timeout", tooltip="request timeout of the rule"),
         *release_forms.BINDINGS,
-        Binding("enter", "preview", "Preview", id="preview", tooltip="diff, checks, dry run; then y"),
         Binding("backspace", "undo_pending", "Undo edit", show=False, id="undo-pending",
                 tooltip="drop the last pending edit"),
         Binding("u", "undo_applied", "Undo applied", show=False, id="undo-applied",
                 tooltip="revert the last write"),
-        Binding("escape", "discard", "Discard/back", show=False, id="discard",
-                tooltip="pending edits; else go back"),
+        Binding("escape", "discard", "Back", show=False, id="discard",
+                tooltip="asks first when edits are pending"),
         Binding("question_mark", "app.help", "Keys", show=False, id="editor-help", tooltip="show/hide this list"),
     ]
 
@@ -146,13 +150,13 @@ class RouteEditor(Screen[None]):
         if self.session.dirty:
             pending.append(f"pending ({len(self.session.edits)}): ", style="bold yellow")
             pending.append(self.session.description())
-            pending.append("   enter preview · esc discard all · backspace undo the last", style="dim")
+            pending.append("   enter preview · esc asks to discard · backspace undo the last", style="dim")
             for problem in self.session.problems():
                 error = problem.level == "error"
                 pending.append(f"\n{'error' if error else 'warning'}: {problem}", style="bold red" if error else "yellow")
         else:
-            pending.append("nothing pending   shift+←/→ ±1%  K/J move rule  w rewrite  d dark launch  "
-                           "g blue-green  s A/B  i mirror  f fault", style="dim")
+            pending.append("nothing pending   shift+←/→ ±1%  K/J move rule  w rewrite  r retries  t timeout  "
+                           "d dark launch  g blue-green  s A/B  i mirror  f fault", style="dim")
         self.query_one("#editor-pending", Static).update(pending)
 
     @property
@@ -345,6 +349,20 @@ class RouteEditor(Screen[None]):
             return
         route_forms.rewrite(self, i)
 
+    def action_retries(self) -> None:
+        """Set the retry policy of the selected rule."""
+        if self.refused("a retries change"):
+            return
+        if (i := self._rule()) is not None:
+            route_forms.retries(self, i)
+
+    def action_timeout(self) -> None:
+        """Set or remove the request timeout of the selected rule."""
+        if self.refused("a timeout change"):
+            return
+        if (i := self._rule()) is not None:
+            route_forms.timeout(self, i)
+
     # -- preview, discard, undo -------------------------------------------------------------------
 
     def action_preview(self) -> None:
@@ -372,15 +390,23 @@ class RouteEditor(Screen[None]):
         self.redraw()
 
     def action_discard(self) -> None:
-        """Discard every pending edit; without pending edits, go back."""
-        if self.session is not None and self.session.dirty:
-            n = len(self.session.edits)
+        """Go back; with pending edits, ask first (yes discards them and goes back)."""
+        if self.session is None or not self.session.dirty:
+            self.app.pop_screen()
+            return
+        n = len(self.session.edits)
+        edits = f"{n} pending edit{'s' if n != 1 else ''}"
+
+        def answered(yes: bool | None) -> None:
+            if not yes or self.session is None:
+                return
             self.session.reset()
             self._warnings = []
-            self.redraw()
-            self.notify(f"discarded {n} pending edit{'s' if n != 1 else ''}")
-            return
-        self.app.pop_screen()
+            self.app.pop_screen()
+            self.notify(f"discarded {edits}")
+
+        self.app.push_screen(Confirm(f"Discard {edits} and leave the editor?", "discard and leave",
+                                     "keep editing"), answered)
 
     def action_undo_pending(self) -> None:
         """Drop the last pending edit."""

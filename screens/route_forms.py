@@ -1,5 +1,5 @@
 """The forms of the route editor's own actions: an exact weight, a new destination, a match
-condition (added or edited) and the URI rewrite. Each opens a ``FormScreen`` whose defaults come
+condition (added or edited), the URI rewrite, retries and the timeout. Each opens a ``FormScreen`` whose defaults come
 from the selection, and on submit adds one pending edit to the editor (or shows in the form why
 it cannot, e.g. a regular expression RE2 rejects). The release workflows are in
 ``meshtui.screens.release_forms``.
@@ -166,3 +166,39 @@ def rewrite(ed: "RouteEditor", i: int) -> None:
         FormField("authority", "rewrite the authority (Host header) to", str(current.get("authority", "")),
                   optional=True),
     ], submit, "Envoy replaces exactly the matched prefix: prefix /a/ → / turns /a/x into /x")
+
+
+def retries(ed: "RouteEditor", i: int) -> None:
+    """Ask for the retry policy of rule ``i`` (attempts, per-try timeout, retryOn)."""
+    ref = rule_ref(ed.vs, i)
+    current = ed.rules()[i].get("retries") or {}
+
+    def submit(values: dict[str, str]) -> str | None:
+        text = values["attempts"].strip()
+        if not text.isdigit():
+            return f"attempts: {text!r} is not a whole number"
+        return ed.push(api.retries(ref, int(text), values["per_try"] or None, values["retry_on"] or None),
+                       ("rule", i))
+
+    ed.ask(f"Retries of rule {api.rule_text(ref)}", [
+        FormField("attempts", "attempts (0: no retries)", str(current.get("attempts", "2"))),
+        FormField("per_try", "timeout of each try (e.g. 2s; empty: the route's)",
+                  str(current.get("perTryTimeout", "")), optional=True),
+        FormField("retry_on", "retry on (comma-separated)", str(current.get("retryOn", "")),
+                  placeholder="connect-failure,refused-stream,unavailable,cancelled,503", optional=True),
+    ], submit, "empty retry-on: Istio's default conditions")
+
+
+def timeout(ed: "RouteEditor", i: int) -> None:
+    """Ask for the request timeout of rule ``i`` (empty removes it)."""
+    ref = rule_ref(ed.vs, i)
+    current = ed.rules()[i].get("timeout")
+
+    def submit(values: dict[str, str]) -> str | None:
+        if not values["timeout"] and current is None:
+            return "the rule has no timeout: give one (e.g. 5s)"
+        return ed.push(api.timeout(ref, values["timeout"] or None), ("rule", i))
+
+    ed.ask(f"Timeout of rule {api.rule_text(ref)}", [
+        FormField("timeout", "request timeout (e.g. 5s; empty: none)", str(current or ""), optional=True),
+    ], submit, "the whole request, retries included")

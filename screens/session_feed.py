@@ -12,7 +12,7 @@ from textual.app import App
 from meshtui.messages import FindingsUpdated, MeshUpdated
 from meshtui.session.findings import Findings, FindingsScheduler
 from meshtui.session.mesh_session import Loaded, LoadFailed, MeshSession
-from meshtui.sources.base import Source
+from meshtui.sources.base import LoadError, Source
 from meshtui.views.mesh_labels import ServiceLabels
 from meshtui.widgets.workers import TextualRunner, Waker
 
@@ -32,6 +32,7 @@ class SessionFeed:
                                    scope=scope, read_only=read_only)
         self._on_loaded = on_loaded or (lambda: None)
         self._wake = Waker(app, self._drain, EVENT_COALESCE_SECONDS)
+        self._told_errors: set[str] = set()  # the load problems a toast has shown
 
     def start(self) -> None:
         """On the event loop: start loading, and drain on a timer as well as when woken."""
@@ -63,11 +64,8 @@ class SessionFeed:
     def _loaded(self, loaded: Loaded, labels: ServiceLabels | None) -> None:
         self.session.loaded(loaded)
         self.push_status()
-        errors = loaded.live.errors
-        for err in errors[:5]:
-            self.app.notify(str(err), severity="warning", timeout=10)
-        if len(errors) > 5:
-            self.app.notify(f"{len(errors) - 5} more load errors", severity="warning")
+        self._told_errors = set()  # a new load: say every problem again
+        self._tell_errors(loaded.live.errors)
         self.broadcast_mesh(labels=labels)
         self._on_loaded()
 
@@ -82,10 +80,25 @@ class SessionFeed:
             return
         if batch.failure is not None:
             self.app.notify(f"watch stopped: {batch.failure}", severity="error")
+        if batch.load_errors is not None:
+            self._tell_errors(batch.load_errors)
         if batch.states or batch.mesh_changed:
             self.push_status()
         if batch.mesh_changed:
             self.broadcast_mesh(batch.changed or None)
+
+    def _tell_errors(self, errors: list[LoadError]) -> None:
+        """A toast for each load problem not shown yet (``file:line:column: cause``); one when
+        the last one is gone."""
+        now = {str(err) for err in errors}
+        new = [str(err) for err in errors if str(err) not in self._told_errors]
+        for text in new[:5]:
+            self.app.notify(text, severity="warning", timeout=10)
+        if len(new) > 5:
+            self.app.notify(f"{len(new) - 5} more load errors", severity="warning")
+        if self._told_errors and not now:
+            self.app.notify("every file reads again")
+        self._told_errors = now
 
     def reload(self, open_source: Callable[[], Source], label: str) -> None:
         """Load the mesh afresh from ``open_source`` (a context switch, a reconnect)."""

@@ -48,11 +48,11 @@ async def test_question_mark_lists_the_colon_commands(demo_dir: Path) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.index is not None)
         await pilot.press("question_mark")
-        await wait_for(pilot, lambda: bool(app.screen.query("#command-help")))
-        text = app.screen.query_one("#command-help").source  # the Markdown shown
+        await wait_for(pilot, lambda: bool(app.screen.query("#help-text")))
+        text = app.screen.query_one("#help-text").source  # the Markdown shown
         assert "`:trace [HOST]`" in text and "`:ns [NAME]`" in text and "`:history`" in text
         await pilot.press("question_mark")
-        await wait_for(pilot, lambda: not app.screen.query("#command-help"))
+        await wait_for(pilot, lambda: not app.screen.query("#help-text"))
 
 
 async def test_the_status_bar_says_why_the_mesh_is_stale(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from meshtui.sources.base import ConnectionState, ObjectEvent, ObjectKey, SourceEvent, StateEvent
+from meshtui.sources.base import LoadErrorsEvent, ObjectEvent, ObjectKey, SourceEvent, StateEvent
 from meshtui.sources.files import FilesSource
 
 VS = """\
@@ -109,15 +110,18 @@ def test_a_file_that_stops_parsing_is_reported_and_keeps_its_objects(
     source, watcher = watched
     (tmp_path / "vs.yaml").write_text(VS.replace("  hosts:\n", "  hosts: [\n"))
 
-    stale = watcher.until(lambda e: isinstance(e, StateEvent))
+    broken = watcher.until(lambda e: isinstance(e, LoadErrorsEvent))
 
-    assert isinstance(stale, StateEvent) and stale.state is ConnectionState.STALE
-    assert stale.detail.startswith(f"{tmp_path / 'vs.yaml'}:") and "invalid YAML" in stale.detail
+    # Named file:line:column; the other files stay live (no state change at all).
+    assert isinstance(broken, LoadErrorsEvent) and len(broken.errors) == 1
+    assert re.match(rf"{re.escape(str(tmp_path / 'vs.yaml'))}:\d+:\d+: ", str(broken.errors[0]))
+    assert "invalid YAML" in str(broken.errors[0])
     assert source.location(ObjectKey("VirtualService", "default", "backend")) is not None  # not deleted
 
     (tmp_path / "vs.yaml").write_text(VS.replace("weight: 90", "weight: 80").replace("weight: 10", "weight: 20"))
-    live = watcher.until(lambda e: isinstance(e, StateEvent))
-    assert isinstance(live, StateEvent) and live.state is ConnectionState.LIVE and live.detail == ""
+    fixed = watcher.until(lambda e: isinstance(e, LoadErrorsEvent) and e is not broken)
+    assert isinstance(fixed, LoadErrorsEvent) and fixed.errors == ()
+    assert not any(isinstance(e, StateEvent) for e in watcher.seen)
     (modified,) = [e for e in watcher.seen if _is("VirtualService", "backend", "MODIFIED")(e)]
     assert isinstance(modified, ObjectEvent) and modified.object["spec"]["http"][0]["route"][0]["weight"] == 80
     assert not any(isinstance(e, ObjectEvent) and e.type == "DELETED" for e in watcher.seen)

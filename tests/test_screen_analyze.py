@@ -69,12 +69,12 @@ async def test_broken_subset_listed_marked_and_jumped_to(broken_dir: Path) -> No
         # (drawn when the screen handles the findings, just after they are published).
         tree = app.screen.query_one(MeshTree)
         leaf = tree.node_for(("Service", "default", "backend-service"))
-        await wait_for(pilot, lambda: leaf.label.plain.endswith("!"))
+        await wait_for(pilot, lambda: leaf.label.plain.startswith("! "))
         assert any("red" in str(span.style) for span in leaf.label.spans if leaf.label.plain[span.start:span.end].strip() == "!")
         ns_node = next(n for n in tree.root.children if n.data == ("ns", "default"))
-        assert ns_node.label.plain.endswith("!")
+        assert ns_node.label.plain.startswith("! ")
         # A service nothing is wrong with has no marker.
-        assert not tree.node_for(("Service", "bookinfo", "details")).label.plain.endswith("!")
+        assert not tree.node_for(("Service", "bookinfo", "details")).label.plain.startswith("! ")
 
         await pilot.press("a")
         await pilot.pause()
@@ -121,7 +121,7 @@ async def test_findings_follow_the_files_live(broken_dir: Path) -> None:
         (broken_dir / "broken-route.yaml").write_text(BROKEN_ROUTE.format(subset="v1"))
         await wait_for(pilot, lambda: broken_row(table_rows(app)) is None, timeout=20)
         tree = app.screen_stack[1].query_one(MeshTree)
-        assert not tree.node_for(("Service", "default", "backend-service")).label.plain.endswith("!")
+        assert not tree.node_for(("Service", "default", "backend-service")).label.plain.startswith("! ")
 
 
 async def test_clean_mesh_shows_empty_state(tmp_path: Path) -> None:
@@ -137,7 +137,7 @@ async def test_clean_mesh_shows_empty_state(tmp_path: Path) -> None:
         assert "No validation issues found" in str(empty.render())
         assert not app.screen.query_one(FindingsTable).display
         tree = app.screen_stack[1].query_one(MeshTree)
-        assert not tree.node_for(("Service", "default", "backend-service")).label.plain.endswith("!")
+        assert not tree.node_for(("Service", "default", "backend-service")).label.plain.startswith("! ")
 
 
 def test_path_line_finds_the_field() -> None:

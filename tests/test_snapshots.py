@@ -111,9 +111,16 @@ async def _history(pilot: Any) -> None:
     pilot.app.run_command("history")
 
 
+async def _help(pilot: Any) -> None:
+    await _mesh(pilot)
+    await pilot.press("question_mark")
+    await _until(pilot, lambda: type(pilot.app.screen).__name__ == "HelpScreen", "the help")
+
+
 SCREENS = {
     "mesh": _mesh, "route-editor": _route_editor, "change-preview": _change_preview, "analyze": _analyze,
     "trace": _trace, "proxy-config": _proxy_config, "endpoints": _endpoints, "history": _history,
+    "help": _help,
 }
 
 

@@ -66,10 +66,10 @@ def test_findings_rows_show_one_row_per_distinct_finding_errors_first_by_level_g
 def test_mesh_labels_mark_routed_services_and_follow_a_deleted_virtual_service() -> None:
     index = MeshIndex([_svc("backend"), _svc("other"), VS, DR])
     labels = ServiceLabels(index)
-    assert labels.labels[("Service", "default", "backend")].plain == "backend  VS  DR"
+    assert labels.labels[("Service", "default", "backend")].plain == "VS DR backend"
     assert labels.labels[("Service", "default", "other")].plain == "other"
     assert labels.members["default"] == [("Service", "default", "backend"), ("Service", "default", "other")]
     index.delete("VirtualService", "default", "backend")
     changed = labels.apply([("DELETED", VS)])
     assert ("Service", "default", "backend") in changed
-    assert labels.labels[("Service", "default", "backend")].plain == "backend  DR"
+    assert labels.labels[("Service", "default", "backend")].plain == "DR backend"

@@ -61,6 +61,7 @@ class LogIngest:
         self.bypass = BypassTally(plan.addresses, window)
         self.routed_by: tuple[str, ...] = ()
         self._window_request: float | None = None
+        self._reset_request = False
         self.lines_in = 0
         self.lines_shown = 0
         self.lines_ignored = 0
@@ -75,12 +76,22 @@ class LogIngest:
         """Ask for a new window; applied by the owner at its next batch."""
         self._window_request = window
 
+    def request_reset(self) -> None:
+        """Ask to forget every counted request (the window starts again, e.g. after a weight
+        change); applied by the owner at its next batch."""
+        self._reset_request = True
+
     def _apply_requests(self) -> None:
         window, self._window_request = self._window_request, None
         if window is not None:
             for stats in (*self.stats.values(), self.rule_stats):
                 stats.set_window(window)
             self.bypass.set_window(window)
+        if self._reset_request:
+            self._reset_request = False
+            self.stats = {basis: SplitStats(stats.window) for basis, stats in self.stats.items()}
+            self.rule_stats = SplitStats(self.rule_stats.window)
+            self.bypass.reset()
 
     def set_plan(self, plan: FollowPlan, parser: Any, route: str | None, routed_by: tuple[str, ...] = ()) -> None:
         """Take a new plan (the owner re-planned); the bypass counts restart when the service's

@@ -1,4 +1,5 @@
-"""Edits of a raw VirtualService's rules: match conditions, rewrite, fault injection, order.
+"""Edits of a raw VirtualService's rules: match conditions, rewrite, retries, timeout, fault
+injection, order.
 
 Like ``meshtui.routing.release``, every function returns a NEW raw dict (deep copy; only the
 edited fields change). Regular expressions are checked as RE2 (what Istio and Envoy accept).
@@ -166,6 +167,46 @@ def remove_rewrite(vs: dict[str, Any], rule: RuleRef = None) -> dict[str, Any]:
     if "rewrite" not in r:
         raise ReleaseError("the rule has no rewrite")
     del r["rewrite"]
+    return new
+
+
+def set_retries(vs: dict[str, Any], attempts: int, per_try_timeout: str | None = None,
+                retry_on: str | None = None, rule: RuleRef = None) -> dict[str, Any]:
+    """Set the rule's ``retries``: ``attempts`` (0 turns retries off), the timeout of each try
+    and the ``retryOn`` conditions; a part given as None is removed. Other retry fields
+    (``retryRemoteLocalities`` …) stay as they are."""
+    if attempts < 0:
+        raise ReleaseError(f"retry attempts {attempts} must be 0 or more")
+    if per_try_timeout is not None and not _DURATION.match(per_try_timeout):
+        raise ReleaseError(f"per-try timeout {per_try_timeout!r} is not a duration like 500ms or 2s")
+    new = copy_vs(vs)
+    r = http_rules(new)[rule_index(new, rule)]
+    retries = r.get("retries")
+    if not isinstance(retries, dict):
+        retries = {}
+        r["retries"] = retries
+    retries["attempts"] = attempts
+    for key, value in (("perTryTimeout", per_try_timeout), ("retryOn", retry_on)):
+        if value is None:
+            retries.pop(key, None)
+        else:
+            retries[key] = value
+    return new
+
+
+def set_timeout(vs: dict[str, Any], timeout: str | None, rule: RuleRef = None) -> dict[str, Any]:
+    """Set the rule's request ``timeout`` (e.g. ``'5s'``); None removes it (Envoy's default:
+    none for HTTP routes in Istio)."""
+    if timeout is not None and not _DURATION.match(timeout):
+        raise ReleaseError(f"timeout {timeout!r} is not a duration like 500ms or 5s")
+    new = copy_vs(vs)
+    r = http_rules(new)[rule_index(new, rule)]
+    if timeout is None:
+        if "timeout" not in r:
+            raise ReleaseError("the rule has no timeout")
+        del r["timeout"]
+    else:
+        r["timeout"] = timeout
     return new
 
 

@@ -3,6 +3,8 @@ unknown-command message all read it, so a command added here appears everywhere 
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -76,3 +78,36 @@ def help_markdown() -> str:
         also = f" (also {', '.join(':' + a for a in c.aliases)})" if c.aliases else ""
         lines.append(f"- `{c.usage}` {c.help}{also}")
     return "\n".join(lines)
+
+
+def completions(line: str, namespaces: Iterable[str] = ()) -> list[str]:
+    """What the last word of a `:` line could be: command names (their other spellings only
+    when no name fits), or after ``:ns `` the namespaces."""
+    text = line.lstrip().lstrip(":")
+    word, space, arg = text.partition(" ")
+    if not space:
+        low = word.lower()
+        names = [c.name for c in COMMANDS if c.name.startswith(low)]
+        return names or sorted(w for w in _BY_WORD if w.startswith(low) and w != low)
+    spec = _BY_WORD.get(word.lower())
+    if spec is not None and spec.name == "ns" and " " not in arg.strip():
+        return sorted(n for n in namespaces if n.startswith(arg.strip()))
+    return []
+
+
+def complete(line: str, namespaces: Iterable[str] = ()) -> str:
+    """``line`` with its last word completed (Tab in the `:` prompt): fully when one candidate
+    fits (a command that takes an argument gets its space), else to the candidates' common
+    prefix; unchanged when nothing fits."""
+    found = completions(line, namespaces)
+    if not found:
+        return line
+    text = line.lstrip().lstrip(":")
+    word, space, arg = text.partition(" ")
+    done = found[0] if len(found) == 1 else os.path.commonprefix(found)
+    if not space:
+        spec = _BY_WORD.get(done)
+        if len(found) == 1 and spec is not None and spec.argument:
+            return done + " "
+        return done if len(done) >= len(word) else line
+    return f"{word} {done}" if len(done) >= len(arg.strip()) else line

@@ -111,6 +111,20 @@ class Runner(Protocol):
         ...
 
 
+#: The code of a finding that says a manifest file does not read (files mode).
+UNREADABLE_CODE = "MT0000"
+
+
+def load_error_findings(errors: list[Any]) -> list[Finding]:
+    """One error finding per load problem (``LoadError``), located ``file:line:column``, so the
+    Analyze screen lists a file that stopped parsing among the other findings."""
+    out = []
+    for err in errors:
+        out.append(Finding(UNREADABLE_CODE, "ManifestUnreadable", "Error", err.message, "File", "",
+                           err.location or "-", analyzer="meshtui.LoadErrors"))
+    return out
+
+
 def _worse(a: str | None, b: str) -> str:
     return "Error" if "Error" in (a, b) else b if a is None else a
 
@@ -235,6 +249,7 @@ class FindingsScheduler:
         self._last_duration = 0.0
         self._analysed: Findings | None = None
         self._observed: dict[ServiceKey, ObservedBypass] = {}
+        self._load_findings: list[Finding] = []
         self.latest: Findings | None = None
 
     def observe(self, service: ServiceKey, bypass: ObservedBypass | None) -> None:
@@ -249,9 +264,13 @@ class FindingsScheduler:
             return
         else:
             self._observed[service] = bypass
-        if self._analysed is not None:
-            self.latest = self._with_observed(self._analysed)
-            self._publish_to(self.latest)
+        self._republish()
+
+    def set_load_errors(self, errors: list[Any]) -> None:
+        """The source's load problems changed: publish the last analysis again with them
+        (no new analysis: the objects that loaded did not change because of it)."""
+        self._load_findings = load_error_findings(errors)
+        self._republish()
 
     def tree_notes(self) -> dict[tuple[str, str], str]:
         """(namespace, name) of each VirtualService that observed traffic bypasses -> marker line."""
@@ -262,16 +281,21 @@ class FindingsScheduler:
                 out[(ns, name)] = bypass.tree_note()
         return out
 
-    def _with_observed(self, analysed: Findings) -> Findings:
-        if not self._observed:
-            return analysed
-        extra = [f for b in self._observed.values() for f in b.findings()]
+    def _republish(self) -> None:
+        if self._analysed is not None:
+            self.latest = self._compose(self._analysed)
+            self._publish_to(self.latest)
+
+    def _compose(self, analysed: Findings) -> Findings:
+        """The analysis with the source's load problems and what the logs observed added."""
+        findings = [f for f in analysed.findings if f.code != UNREADABLE_CODE] + self._load_findings
         by_service, by_namespace = dict(analysed.by_service), dict(analysed.by_namespace)
+        extra = [f for b in self._observed.values() for f in b.findings()]
         for f in extra:
             by_namespace[f.namespace] = _worse(by_namespace.get(f.namespace), f.level)
         for service in self._observed:
             by_service[service] = _worse(by_service.get(service), OBSERVED_BYPASS.level)
-        return Findings(sorted([*analysed.findings, *extra], key=Finding.sort_key), by_service, by_namespace)
+        return Findings(sorted([*findings, *extra], key=Finding.sort_key), by_service, by_namespace)
 
     def schedule(self, index: MeshIndex) -> None:
         """Ask for an analysis of ``index``; runs now or when the interval allows."""
@@ -326,6 +350,6 @@ class FindingsScheduler:
         self._last_duration = self._last_end - started
         if isinstance(result, Findings):
             self._analysed = result
-            result = self.latest = self._with_observed(result)
+            result = self.latest = self._compose(result)
         self._publish_to(result)
         self._maybe_start()

@@ -20,6 +20,7 @@ from meshtui.util.gcpause import gc_paused
 from meshtui.sources.base import (
     ConnectionState,
     LoadError,
+    LoadErrorsEvent,
     ObjectEvent,
     RawObject,
     ResyncEvent,
@@ -44,6 +45,8 @@ class MeshBatch:
     states: list[StateEvent] = field(default_factory=list)
     #: The watch ended with this error (the index no longer changes).
     failure: str | None = None
+    #: The source's load problems changed to this list (None: unchanged).
+    load_errors: list[LoadError] | None = None
 
     @property
     def mesh_changed(self) -> bool:
@@ -100,7 +103,7 @@ class LiveIndex:
             for event in self.source.watch(self._stop, self._resume):
                 if self._stop.is_set():
                     return
-                if isinstance(event, (ObjectEvent, ResyncEvent, StateEvent)):
+                if isinstance(event, (ObjectEvent, ResyncEvent, StateEvent, LoadErrorsEvent)):
                     self._events.put(event)
                     self._poke()
         except Exception as exc:  # noqa: BLE001 - reported once through drain(); the index stays
@@ -134,6 +137,9 @@ class LiveIndex:
                 batch.resynced = True
             elif isinstance(event, StateEvent):
                 batch.states.append(event)
+            elif isinstance(event, LoadErrorsEvent):
+                self.errors = list(event.errors)
+                batch.load_errors = list(event.errors)
             else:
                 batch.failure = str(event)
                 batch.states.append(StateEvent(ConnectionState.STALE, time.time(), str(event)))

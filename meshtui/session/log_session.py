@@ -18,6 +18,7 @@ Two sides, two threads at most:
 from __future__ import annotations
 
 import queue
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -92,6 +93,9 @@ class LogSession:
         #: The current plan, on the owner's side (what the title shows).
         self.current = self._plan(index)
         self._weights = self.current.weights
+        #: When the configured weights last changed while following (None: not since the
+        #: window started): the window then mixes traffic from before and after.
+        self.config_changed_at: float | None = None
         self.ingest = LogIngest(self.current.parser, self.current.plan, window, route=self.current.route)
         self.ingest.routed_by = self.current.routed_by
         self.follower = LogFollower(source, tail_lines=tail_lines, since_seconds=since_seconds)
@@ -127,6 +131,8 @@ class LogSession:
         new = self._plan(index)
         if new.plan.missing and not self.current.plan.missing:
             return False  # the service went away: keep following what was there
+        if new.weights != self.current.weights or new.route != self.current.route:
+            self.config_changed_at = time.time()
         self.current = new
         self.follower.set_pods(new.plan.pods)
         self._commands.put(lambda: self._take_plan(new))
@@ -151,6 +157,11 @@ class LogSession:
     def set_window(self, seconds: float) -> None:
         """The sliding window of the split statistics (a longer one fills as lines arrive)."""
         self.ingest.request_window(seconds)
+
+    def reset_window(self) -> None:
+        """Start the split window again: what was counted before (an old weight) is forgotten."""
+        self.ingest.request_reset()
+        self.config_changed_at = None
 
     def notices(self) -> list[str]:
         """The followers' notices since the last call (a stream that restarted, a pod gone)."""

@@ -135,6 +135,7 @@ class MeshSession:
         self.write_block = result.write_block
         self.status.update(source=result.live.source.description, state="live", detail="",
                            read_only=result.write_block, counts=result.live.counts())
+        self.findings.set_load_errors(result.live.errors)
         self.findings.schedule(result.live.index)
 
     def failed(self, error: LoadFailed) -> None:
@@ -153,6 +154,8 @@ class MeshSession:
         if batch.mesh_changed:
             self.status.update(counts=self.live.counts())
             self.findings.schedule(self.live.index)
+        if batch.load_errors is not None:
+            self.findings.set_load_errors(batch.load_errors)
         return batch
 
     def refused_write(self, reason: str) -> None:

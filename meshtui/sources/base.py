@@ -44,12 +44,18 @@ class LoadError:
     line: int | None = None  # 1-based
     column: int | None = None  # 1-based
 
-    def __str__(self) -> str:
+    @property
+    def location(self) -> str:
+        """``file:line:column`` (as much of it as is known; empty when nothing is)."""
         where = self.path or ""
         if self.line is not None:
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
+        return where
+
+    def __str__(self) -> str:
+        where = self.location
         return f"{where}: {self.message}" if where else self.message
 
 
@@ -96,7 +102,15 @@ class ResyncEvent:
     objects: list[RawObject]
 
 
-SourceEvent = ObjectEvent | StateEvent | ResyncEvent
+@dataclass(frozen=True, slots=True)
+class LoadErrorsEvent:
+    """The source's load problems changed (a file stopped or started parsing): ``errors`` is
+    the whole current list. The objects that did load stay live."""
+
+    errors: tuple[LoadError, ...]
+
+
+SourceEvent = ObjectEvent | StateEvent | ResyncEvent | LoadErrorsEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +214,7 @@ class Source(Protocol):
 
     def watch(self, stop: threading.Event, resume: dict[str, str] | None = None) -> Iterator[SourceEvent]:
         """Yield changes after ``snapshot()`` until ``stop`` is set; reconnects by itself and
-        reports connection changes as ``StateEvent``s."""
+        reports connection changes as ``StateEvent``s, changed load problems as ``LoadErrorsEvent``."""
         ...
 
     def apply(self, obj: RawObject, *, base: RawObject, dry_run: bool = False) -> ApplyResult:

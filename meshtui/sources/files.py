@@ -11,10 +11,10 @@ What ``watch`` yields:
 - ``ObjectEvent`` ADDED / MODIFIED / DELETED for objects that appear, change or disappear
   (including a file created, edited or removed by another program, and this source's own writes);
 - a file that stops parsing keeps its last good objects (an editor saving half a change should
-  not make services vanish) and the source reports ``StateEvent(STALE, detail=<file:line:col:
-  cause>)``; when every file parses again it reports ``StateEvent(LIVE)``. Other load problems
-  (an object defined twice, a missing name) are summarised in the detail of a LIVE event.
-  ``FilesSource.errors`` always holds the current list.
+  not make services vanish) and the source reports ``LoadErrorsEvent`` with every current
+  problem (``file:line:column: cause``); the other files stay live. When the problems change
+  again (the file parses, an object is defined twice, a name is missing) it reports the new
+  list, empty when all is well. ``FilesSource.errors`` always holds the current list.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ from meshtui.sources.base import (
     ApplyResult,
     Capabilities,
     ConflictError,
-    ConnectionState,
     ForbiddenError,
     InvalidObjectError,
     LoadError,
+    LoadErrorsEvent,
     NotFoundError,
     ObjectEvent,
     ObjectKey,
@@ -46,7 +46,6 @@ from meshtui.sources.base import (
     Snapshot,
     SourceError,
     SourceEvent,
-    StateEvent,
     WriteFailedError,
 )
 from meshtui.sources.saved_logs import has_saved_logs, saved_log_stream
@@ -155,27 +154,18 @@ class FilesSource:
             self.snapshot()
         with self._lock:
             seen = dict(self._objects)
-        reported = self._health()
+            reported = tuple(self._errors)
         while not stop.wait(self.poll_interval):
             self.refresh()
             with self._lock:
                 now = dict(self._objects)
+                errors = tuple(self._errors)
             events = _diff(seen, now)
             seen = now
             yield from events
-            health = self._health()
-            if health != reported:
-                reported = health
-                yield StateEvent(health[0], time.time(), health[1])
-
-    def _health(self) -> tuple[ConnectionState, str]:
-        with self._lock:
-            errors = list(self._errors)
-            stale = any(state.parse_failed for state in self._files.values())
-        if not errors:
-            return ConnectionState.LIVE, ""
-        detail = str(errors[0]) + (f" (+{len(errors) - 1} more problems)" if len(errors) > 1 else "")
-        return (ConnectionState.STALE if stale else ConnectionState.LIVE), detail
+            if errors != reported:
+                reported = errors
+                yield LoadErrorsEvent(errors)
 
     def refresh(self) -> None:
         """Look at the directory once and re-read the files that changed since the last read."""

@@ -86,15 +86,17 @@ class ServiceLabels:
                 self._keys_by_host.get(old, set()).discard(key)
             self._keys_by_host.setdefault(host, set()).add(key)
             self._host_of[key] = host
-        text = Text(svc.name)
+        # Markers go before the name: a narrow browser cuts the end of a long name, never them.
+        text = Text()
         if svc.kind == "ServiceEntry":
-            text.append("  SE", style="magenta")
+            text.append("SE ", style="magenta")
         if self._route_refs.get(host) or any(host_matches(w, host) for w in self._wildcards):
-            text.append("  VS", style="cyan")
+            text.append("VS ", style="cyan")
         if index.destination_rule_for(host, svc.namespace) is not None:
-            text.append("  DR", style="green")
+            text.append("DR ", style="green")
         if host in self._managed:
-            text.append("  ⚙", style="yellow")  # its VS/DR has another writer: a rollout controller, GitOps
+            text.append("⚙ ", style="yellow")  # its VS/DR has another writer: a rollout controller, GitOps
+        text.append(svc.name)
         self.labels[key] = text
 
     def needs_rebuild(self, changed: list[tuple[str, Any]]) -> bool:

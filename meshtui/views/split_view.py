@@ -8,9 +8,10 @@ Drawn from plain data (``SplitRow`` and ``ErrorRollups`` from ``meshtui.accesslo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -94,53 +95,10 @@ def render_split(
     configured = configured or {}
     head = Text.assemble((title, "bold"), (f"   window {window:g}s" if window else "   whole log", "dim"))
     parts: list[RenderableType] = [head, Text(f"observed {basis}", style="dim italic")]
-    table = Table(box=None, pad_edge=False, expand=False, show_edge=False, padding=(0, 1))
-    for name, justify in (("SUBSET", "left"), ("REQS", "right"), ("RATE/s", "right"),
-                          ("OBSERVED", "left"), ("CONFIGURED", "left"), ("ERR%", "right"),
-                          ("P50", "right"), ("P95", "right"), ("P99", "right")):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    shown_subsets = set()
     normal = [r for r in rows if not r.mirrored]
     mirrored = [r for r in rows if r.mirrored]
-    for r in normal:
-        shown_subsets.add(r.subset)
-        err_style = "red bold" if r.error_rate >= 0.05 else "yellow" if r.error_rate > 0 else "green"
-        table.add_row(
-            Text(r.subset or cluster_label(r.cluster), style="bold"),
-            str(r.requests),
-            "-" if r.rate is None else f"{r.rate:.1f}",
-            Text.assemble((bar(r.host_share), "cyan"), f" {pct(r.host_share):>6}"),
-            Text.assemble((bar(r.weight), "blue"), f" {pct(r.weight):>6}") if r.weight is not None else Text("-", style="dim"),
-            Text(pct(r.error_rate), style=err_style),
-            ms(r.p50_ms), ms(r.p95_ms), ms(r.p99_ms),
-        )
-        for ep in r.endpoints[:MAX_ENDPOINTS]:
-            share = ep.requests / r.requests if r.requests else 0.0
-            table.add_row(
-                Text(f"  {ep.upstream_host}", style="dim"), Text(str(ep.requests), style="dim"), "",
-                Text.assemble((bar(share, BAR_WIDTH // 2), "dim cyan"), (f" {pct(share)} of {r.subset or 'row'}", "dim")),
-                "", Text(pct(ep.errors / ep.requests if ep.requests else 0.0), style="dim"), "", "", "",
-            )
-        if len(r.endpoints) > MAX_ENDPOINTS:
-            table.add_row(Text(f"  … {len(r.endpoints) - MAX_ENDPOINTS} more hosts", style="dim"),
-                          "", "", "", "", "", "", "", "")
-    for r in mirrored:  # shadow traffic: its own rows, never in the shares
-        err_style = "red bold" if r.error_rate >= 0.05 else "yellow" if r.error_rate > 0 else "green"
-        table.add_row(
-            Text(f"⧉ {r.subset or cluster_label(r.cluster)} mirror", style="bold magenta"),
-            str(r.requests),
-            "-" if r.rate is None else f"{r.rate:.1f}",
-            Text("shadow, not in shares", style="magenta"), Text("-", style="dim"),
-            Text(pct(r.error_rate), style=err_style),
-            ms(r.p50_ms), ms(r.p95_ms), ms(r.p99_ms),
-        )
-    for subset, weight in sorted(configured.items()):
-        if subset and subset not in shown_subsets:
-            table.add_row(Text(subset, style="bold"), "0", "0.0", Text.assemble(bar(0.0), f" {pct(0.0):>6}"),
-                          Text.assemble((bar(weight / 100), "blue"), f" {pct(weight / 100):>6}"),
-                          "-", "-", "-", "-")
     if normal or mirrored or configured:
-        parts.append(table)
+        parts.append(_FittedTable(lambda bars: _split_table(normal, mirrored, configured, bars)))
     else:
         parts.append(Text("no requests in the window yet", style="dim"))
     if bypass:
@@ -178,3 +136,80 @@ def render_rollups(rollups: ErrorRollups) -> list[RenderableType]:
     routes = [f"{r} ×{n}" for r, n in rollups.by_route[:4]]
     out.append(Text(f"  by cluster: {', '.join(clusters)}   by route: {', '.join(routes)}", style="dim"))
     return out
+
+
+def _split_table(normal: Sequence[SplitRow], mirrored: Sequence[SplitRow], configured: Mapping[str, float],
+                 bars: int) -> Table:
+    """The per-subset table with bars ``bars`` cells wide (0: percentages only, one space
+    between columns: the narrowest form); mirrored rows last, never in the shares."""
+    table = Table(box=None, pad_edge=False, expand=False, show_edge=False, padding=(0, 1),
+                  collapse_padding=not bars)
+    for name, justify in (("SUBSET", "left"), ("REQS", "right"), ("RATE/s", "right"),
+                          ("OBSERVED", "left"), ("CONFIGURED", "left"), ("ERR%", "right"),
+                          ("P50", "right"), ("P95", "right"), ("P99", "right")):
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    shown_subsets = set()
+    for r in normal:
+        shown_subsets.add(r.subset)
+        err_style = "red bold" if r.error_rate >= 0.05 else "yellow" if r.error_rate > 0 else "green"
+        table.add_row(
+            Text(r.subset or cluster_label(r.cluster), style="bold"),
+            str(r.requests),
+            "-" if r.rate is None else f"{r.rate:.1f}",
+            _share(r.host_share, "cyan", bars),
+            _share(r.weight, "blue", bars) if r.weight is not None else Text("-", style="dim"),
+            Text(pct(r.error_rate), style=err_style),
+            ms(r.p50_ms), ms(r.p95_ms), ms(r.p99_ms),
+        )
+        for ep in r.endpoints[:MAX_ENDPOINTS]:
+            share = ep.requests / r.requests if r.requests else 0.0
+            table.add_row(
+                Text(f"  {ep.upstream_host}", style="dim"), Text(str(ep.requests), style="dim"), "",
+                Text.assemble((bar(share, bars // 2) + " " if bars else "", "dim cyan"),
+                              (f"{pct(share)} of {r.subset or 'row'}", "dim")),
+                "", Text(pct(ep.errors / ep.requests if ep.requests else 0.0), style="dim"), "", "", "",
+            )
+        if len(r.endpoints) > MAX_ENDPOINTS:
+            table.add_row(Text(f"  … {len(r.endpoints) - MAX_ENDPOINTS} more hosts", style="dim"),
+                          "", "", "", "", "", "", "", "")
+    for r in mirrored:  # shadow traffic: its own rows, never in the shares
+        err_style = "red bold" if r.error_rate >= 0.05 else "yellow" if r.error_rate > 0 else "green"
+        table.add_row(
+            Text(f"⧉ {r.subset or cluster_label(r.cluster)} mirror", style="bold magenta"),
+            str(r.requests),
+            "-" if r.rate is None else f"{r.rate:.1f}",
+            Text("shadow, not in shares", style="magenta"), Text("-", style="dim"),
+            Text(pct(r.error_rate), style=err_style),
+            ms(r.p50_ms), ms(r.p95_ms), ms(r.p99_ms),
+        )
+    for subset, weight in sorted(configured.items()):
+        if subset and subset not in shown_subsets:
+            table.add_row(Text(subset, style="bold"), "0", "0.0", _share(0.0, "cyan", bars),
+                          _share(weight / 100, "blue", bars),
+                          "-", "-", "-", "-")
+    return table
+
+
+def _share(fraction: float | None, style: str, bars: int) -> Text:
+    """A share cell: a bar ``bars`` cells wide and the percentage (the percentage alone at 0)."""
+    if not bars:
+        return Text(f"{pct(fraction):>6}")
+    return Text.assemble((bar(fraction, bars), style), f" {pct(fraction):>6}")
+
+
+class _FittedTable:
+    """The split table at the widest bars that fit the width it is drawn at: on a narrow
+    terminal the bars shrink, then go, before any number is cut."""
+
+    def __init__(self, make: Callable[[int], Table]) -> None:
+        self._make = make
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        table = self._make(0)
+        unbounded = options.update_width(10_000)  # a measurement is capped at the width it is given
+        for bars in (BAR_WIDTH, BAR_WIDTH // 2, BAR_WIDTH // 4):
+            wide = self._make(bars)
+            if Measurement.get(console, unbounded, wide).maximum <= options.max_width:
+                table = wide
+                break
+        yield table

@@ -117,9 +117,7 @@ class MeshTree(Tree[Any]):
         level = self.problems.get(key)
         if level not in ("Error", "Warning"):
             return base
-        label = base.copy()
-        _mark(label, level)
-        return label
+        return _mark(base, level)
 
     def _wanted(self, ns: str) -> list[Key]:
         """The services of ``ns`` that pass the filter, by name."""
@@ -139,8 +137,7 @@ class MeshTree(Tree[Any]):
         total = sum(len(v) for v in wanted.values()) if namespaces is None else _EXPAND_ALL_UP_TO + 1
         for ns in sorted(wanted):
             node = self._ns_nodes.get(ns)
-            label = Text.assemble((ns, "bold"), (f"  {len(wanted[ns])}", "dim"))
-            _mark(label, self.ns_problems.get(ns))
+            label = _mark(Text.assemble((ns, "bold"), (f"  {len(wanted[ns])}", "dim")), self.ns_problems.get(ns))
             if node is None:
                 # On a big mesh namespaces start collapsed: the namespace list is the overview.
                 node = self.root.add(label, data=("ns", ns), expand=total <= _EXPAND_ALL_UP_TO,
@@ -182,7 +179,9 @@ class MeshTree(Tree[Any]):
             leaves.pop(key).remove()
 
 
-def _mark(label: Text, level: str | None) -> None:
-    """The problem marker: a red `!` for an error finding, a yellow one for a warning."""
-    if level in ("Error", "Warning"):
-        label.append("  !", style="bold red" if level == "Error" else "bold yellow")
+def _mark(label: Text, level: str | None) -> Text:
+    """``label`` behind the problem marker: a red `!` for an error finding, a yellow one for a
+    warning. First on the line, so that a narrow browser never cuts it."""
+    if level not in ("Error", "Warning"):
+        return label
+    return Text.assemble(("! ", "bold red" if level == "Error" else "bold yellow"), label)

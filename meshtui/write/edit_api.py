@@ -365,6 +365,20 @@ def rewrite(rule: RuleRef, uri: str | None, authority: str | None) -> Action:
                   lambda vs: rule_edit.set_rewrite(vs, uri, authority, rule=rule))
 
 
+def retries(rule: RuleRef, attempts: int, per_try_timeout: str | None, retry_on: str | None) -> Action:
+    """Set the rule's retry policy (``attempts`` 0: no retries)."""
+    words = f"{attempts} attempts" + (f" of {per_try_timeout}" if per_try_timeout else "") + (
+        f" on {retry_on}" if retry_on else "")
+    return Action(f"retries {words} on rule {rule_text(rule)}",
+                  lambda vs: rule_edit.set_retries(vs, attempts, per_try_timeout, retry_on, rule=rule))
+
+
+def timeout(rule: RuleRef, value: str | None) -> Action:
+    """Set (``value``) or remove (None) the rule's request timeout."""
+    what = f"timeout {value}" if value else "remove the timeout"
+    return Action(f"{what} on rule {rule_text(rule)}", lambda vs: rule_edit.set_timeout(vs, value, rule=rule))
+
+
 def remove_rewrite(rule: RuleRef) -> Action:
     """Remove the rule's rewrite."""
     return Action(f"remove rewrite of rule {rule_text(rule)}", lambda vs: rule_edit.remove_rewrite(vs, rule=rule))
