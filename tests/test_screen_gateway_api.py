@@ -1,0 +1,146 @@
+"""The Gateway API in the TUI, read as a user reads it: HTTPRoutes in the service tree with the
+share of each backend, Gateway API gateways with their listeners and attached routes, status
+conditions that are not True, and the `:httproute`/`:hr`, `:grpcroute`, `:gtw` views."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from meshtui.app import MeshApp
+from meshtui.widgets.big_table import BigTable
+from meshtui.widgets.route_tree import RouteTree
+from test_screen_mesh import select_service
+from ui_helpers import tree_lines, wait_for
+
+DEMO = Path(str(files("meshtui.demo")))
+
+
+@pytest.fixture()
+def demo_dir(tmp_path: Path) -> Path:
+    """A private copy of the shipped demo manifests."""
+    target = tmp_path / "demo"
+    shutil.copytree(DEMO, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    return target
+
+
+def files_app(path: Path) -> MeshApp:
+    from meshtui.sources.files import FilesSource
+
+    return MeshApp(lambda: FilesSource(str(path)))
+
+
+def table_lines(table: BigTable) -> list[str]:
+    """Every line the table draws (header first), as text."""
+    return ["".join(seg.text for seg in table.render_line(y)) for y in range(table.size.height)]
+
+
+def share(line: str) -> int | None:
+    m = re.search(r"(\d+)% ", line)
+    return int(m.group(1)) if m else None
+
+
+async def test_httproute_split_shows_in_the_service_tree_with_shares(demo_dir: Path) -> None:
+    app = files_app(demo_dir)
+    async with app.run_test(size=(160, 60)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        lines = await select_service(pilot, app, "storefront", "cart")
+        text = "\n".join(lines)
+        assert "HTTPRoute storefront/cart" in text
+        assert "No VirtualService routes cart" not in text
+        assert "parents Service storefront/cart:8080" in text
+        assert "when header x-canary=true" in text
+        v1 = next(line for line in lines if line.startswith("→ storefront/cart-v1:8080"))
+        v2 = [line for line in lines if line.startswith("→ storefront/cart-v2:8080")]
+        assert share(v1) == 90 and "weight 90" in v1
+        assert sorted(share(line) for line in v2) == [10, 100]
+        # The browser marks the service as routed by the Gateway API.
+        leaf = next(line for line in tree_lines(app.screen.query_one("#mesh-tree")) if line.startswith("cart "))
+        assert "HR" in leaf
+
+
+async def test_relative_weights_are_shown_as_shares_and_gateway_listeners(demo_dir: Path) -> None:
+    app = files_app(demo_dir)
+    async with app.run_test(size=(160, 60)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        lines = await select_service(pilot, app, "storefront", "cart-v2")
+        text = "\n".join(lines)
+        # The north-south route written 9/1 draws 90% / 10%.
+        assert "HTTPRoute storefront/web" in text
+        assert "when PathPrefix /cart" in text
+        assert "filter URLRewrite" in text
+        nine = next(line for line in lines if line.startswith("→ storefront/cart-v1:8080") and "weight 9" in line)
+        assert share(nine) == 90
+        assert "Gateway storefront/storefront-gateway  class istio" in text
+        listener = next(i for i, line in enumerate(lines) if line.startswith("listener http 80/HTTP"))
+        assert "host shop.example.com" in lines[listener]
+        assert lines[listener + 1] == "← HTTPRoute storefront/web (shop.example.com)"
+
+
+async def test_conditions_that_are_not_true_are_shown_with_their_message(demo_dir: Path) -> None:
+    path = demo_dir / "storefront-gateway-api.yaml"
+    docs = list(yaml.safe_load_all(path.read_text()))
+    route = next(d for d in docs if d["kind"] == "HTTPRoute" and d["metadata"]["name"] == "cart")
+    route["status"] = {"parents": [{
+        "parentRef": {"group": "", "kind": "Service", "name": "cart", "port": 8080},
+        "controllerName": "istio.io/gateway-controller",
+        "conditions": [
+            {"type": "Accepted", "status": "True", "reason": "Accepted", "message": "Route was valid"},
+            {"type": "ResolvedRefs", "status": "False", "reason": "BackendNotFound",
+             "message": "backend(cart-v3.storefront.svc.cluster.local) not found"},
+        ]}]}
+    path.write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    app = files_app(demo_dir)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        lines = await select_service(pilot, app, "storefront", "cart")
+        bad = [line for line in lines if line.startswith("✘ ")]
+        assert bad == ["✘ ResolvedRefs False BackendNotFound: backend(cart-v3.storefront.svc.cluster.local) not found "
+                       "(Service storefront/cart:8080)"]
+
+
+async def _open(pilot: Any, app: MeshApp, command: str) -> BigTable:
+    await pilot.press("colon", *command, "enter")
+    await wait_for(pilot, lambda: type(app.screen).__name__ == "KindScreen")
+    return app.screen.query_one(BigTable)
+
+
+async def test_hr_grpcroute_and_gtw_views_filter_enter_and_yaml(demo_dir: Path) -> None:
+    app = files_app(demo_dir)
+    async with app.run_test(size=(220, 50)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        table = await _open(pilot, app, "hr")
+        await wait_for(pilot, lambda: table.row_count == 3)
+        lines = table_lines(table)
+        header = [h.rstrip("…▲▼") for h in lines[0].split()]
+        assert header[:4] == ["NAMESPACE", "NAME", "HOSTNAMES", "PARENTS"]
+        web = next(line for line in lines if " web " in line)
+        assert "shop.example.com" in web and "Gateway/storefront-gateway/http" in web
+        await pilot.press("slash", *"payments", "enter")
+        await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "YamlScreen")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "KindScreen")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "MeshScreen")
+        await wait_for(pilot, lambda: "HTTPRoute storefront/payments" in tree_lines(app.screen.query_one(RouteTree)))
+
+        table = await _open(pilot, app, "grpcroute")
+        assert table.row_count == 0
+        await pilot.press("escape")
+
+        table = await _open(pilot, app, "gtw")
+        await wait_for(pilot, lambda: table.row_count == 1)
+        row = table_lines(table)[1]
+        assert "storefront-gateway" in row and "istio" in row and "http:80/HTTP" in row
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "MeshScreen")
+        await wait_for(pilot, lambda: any(line.startswith("Gateway storefront/storefront-gateway")
+                                          for line in tree_lines(app.screen.query_one(RouteTree))))
