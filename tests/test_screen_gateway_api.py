@@ -5,6 +5,7 @@ conditions that are not True, and the `:httproute`/`:hr`, `:grpcroute`, `:gtw` v
 from __future__ import annotations
 
 import re
+import subprocess
 import shutil
 from importlib.resources import files
 from pathlib import Path
@@ -144,3 +145,70 @@ async def test_hr_grpcroute_and_gtw_views_filter_enter_and_yaml(demo_dir: Path) 
         await wait_for(pilot, lambda: type(app.screen).__name__ == "MeshScreen")
         await wait_for(pilot, lambda: any(line.startswith("Gateway storefront/storefront-gateway")
                                           for line in tree_lines(app.screen.query_one(RouteTree))))
+
+
+def _kubectl(sandbox: Any, *args: str, stdin: str | None = None) -> str:
+    return subprocess.run(["kubectl", "--kubeconfig", str(sandbox.kubeconfig_path), *args], input=stdin,
+                          capture_output=True, text=True, timeout=60, check=True).stdout
+
+
+_GW_UI = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: gw-ui}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: shop, namespace: gw-ui}
+spec: {selector: {app: shop}, ports: [{name: http, port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: shop-v1, namespace: gw-ui}
+spec: {selector: {app: shop, version: v1}, ports: [{name: http, port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: shop-v2, namespace: gw-ui}
+spec: {selector: {app: shop, version: v2}, ports: [{name: http, port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: shop, namespace: gw-ui}
+spec:
+  parentRefs: [{group: "", kind: Service, name: shop, port: 80}]
+  rules:
+    - backendRefs: [{name: shop-v1, port: 80, weight: 3}, {name: shop-v2, port: 80, weight: 1}]
+"""
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH")
+async def test_status_written_by_the_controller_reaches_the_tree(sandbox: Any) -> None:
+    from meshtui.sources.kube import KubeSource
+
+    _kubectl(sandbox, "apply", "-f", "-", stdin=_GW_UI)
+    try:
+        app = MeshApp(lambda: KubeSource.from_kubeconfig(str(sandbox.kubeconfig_path)))
+        async with app.run_test(size=(200, 60)) as pilot:
+            await wait_for(pilot, lambda: app.index is not None and app.index.get("HTTPRoute", "gw-ui", "shop"))
+            lines = await select_service(pilot, app, "gw-ui", "shop")
+            assert [share(line) for line in lines if line.startswith("→ gw-ui/shop-v")] == [75, 25]
+            assert not any(line.startswith("✘") for line in lines)
+            # Another client sends a quarter of the traffic to a Service that does not exist.
+            _kubectl(sandbox, "patch", "httproute", "shop", "-n", "gw-ui", "--type", "json", "-p",
+                     '[{"op": "replace", "path": "/spec/rules/0/backendRefs/1/name", "value": "shop-v3"}]')
+            message = ""
+            for _ in range(100):
+                message = _kubectl(sandbox, "get", "httproute", "shop", "-n", "gw-ui", "-o",
+                                   'jsonpath={.status.parents[0].conditions[?(@.type=="ResolvedRefs")].message}')
+                if "shop-v3" in message:
+                    break
+            assert "shop-v3" in message
+
+            def shows_problem() -> bool:
+                return any(line.startswith("✘ ResolvedRefs False BackendNotFound: " + message)
+                           for line in tree_lines(app.screen.query_one(RouteTree)))
+
+            await wait_for(pilot, shows_problem)
+    finally:
+        _kubectl(sandbox, "delete", "namespace", "gw-ui", "--wait=false")
