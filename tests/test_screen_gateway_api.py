@@ -212,3 +212,84 @@ async def test_status_written_by_the_controller_reaches_the_tree(sandbox: Any) -
             await wait_for(pilot, shows_problem)
     finally:
         _kubectl(sandbox, "delete", "namespace", "gw-ui", "--wait=false")
+
+
+async def test_httproute_editor_shifts_shares_on_the_files_scale_and_refuses_faults(demo_dir: Path,
+                                                                                   tmp_path: Path,
+                                                                                   monkeypatch: Any) -> None:
+    from textual.widgets import Static, Tree
+
+    monkeypatch.setenv("MESHTUI_STATE_DIR", str(tmp_path / "state"))
+    path = demo_dir / "storefront-gateway-api.yaml"
+    before = path.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        await _open(pilot, app, "hr")
+        await pilot.press("slash", *"web", "enter")
+        table = app.screen.query_one(BigTable)
+        await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.press("w")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HTTPRouteEditor")
+        tree = app.screen.query_one(Tree)
+        # Onto the cart-v2 backend of rule "cart" (written 9/1).
+        for _ in range(30):
+            node = tree.cursor_node
+            if node is not None and node.data == ("backend", 0, 1):
+                break
+            await pilot.press("down")
+        await pilot.press("right")
+        await pilot.pause()
+        await pilot.press("right")
+        await pilot.pause()
+        lines = tree_lines(tree)
+        v2 = next(line for line in lines if line.startswith("→ storefront/cart-v2:8080"))
+        assert " 10% →  20% " in v2 and "weight 1 → 2" in v2
+        # Fault injection cannot be expressed: the reason is shown, nothing changes.
+        await pilot.press("f")
+        bottom = app.screen.query_one("#hr-editor-pending", Static)
+        await wait_for(pilot, lambda: "no fault-injection filter" in str(bottom.render()))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ChangePreview")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: path.read_text() != before)
+    diff = [ln for ln in path.read_text().splitlines() if ln not in before.splitlines()]
+    assert diff == ["          weight: 8", "          weight: 2"]
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH")
+async def test_httproute_editor_writes_to_the_cluster_through_the_write_path(sandbox: Any, tmp_path: Path,
+                                                                            monkeypatch: Any) -> None:
+    from textual.widgets import Tree
+
+    from meshtui.sources.kube import KubeSource
+
+    monkeypatch.setenv("MESHTUI_STATE_DIR", str(tmp_path / "state"))
+    _kubectl(sandbox, "apply", "-f", "-", stdin=_GW_UI.replace("gw-ui", "gw-edit"))
+    try:
+        app = MeshApp(lambda: KubeSource.from_kubeconfig(str(sandbox.kubeconfig_path)))
+        async with app.run_test(size=(200, 60)) as pilot:
+            await wait_for(pilot, lambda: app.index is not None and app.index.get("HTTPRoute", "gw-edit", "shop"))
+            await select_service(pilot, app, "gw-edit", "shop")
+            await pilot.press("w")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "HTTPRouteEditor")
+            tree = app.screen.query_one(Tree)
+            for _ in range(30):
+                node = tree.cursor_node
+                if node is not None and node.data == ("backend", 0, 0):
+                    break
+                await pilot.press("down")
+            await pilot.press("p")  # promote shop-v1: 3/1 becomes 4/0 on the route's own scale
+            await pilot.pause()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "ChangePreview")
+            await pilot.press("y")
+
+            def written() -> bool:
+                out = _kubectl(sandbox, "get", "httproute", "shop", "-n", "gw-edit", "-o",
+                               "jsonpath={.spec.rules[0].backendRefs[*].weight}")
+                return out.split() == ["4", "0"]
+
+            await wait_for(pilot, written)
+    finally:
+        _kubectl(sandbox, "delete", "namespace", "gw-edit", "--wait=false")

@@ -286,7 +286,7 @@ def set_mirror(obj: dict[str, Any], backend: str, percent: int, ref: RuleRef, po
         raise ReleaseError(f"mirror percentage {percent} must be between 1 and 100")
     new = copy_route(obj)
     rule, _ = _rule(new, ref)
-    like = next((b for b in rule.get("backendRefs") or [] if b.get("port") is not None), {})
+    like: dict[str, Any] = next((b for b in rule.get("backendRefs") or [] if b.get("port") is not None), {})
     target: dict[str, Any] = {"name": backend}
     if port is not None or like.get("port") is not None:
         target["port"] = port if port is not None else like["port"]

@@ -78,3 +78,23 @@ def mirror(rule: RuleRef, backend: str, percent: int) -> Action:
 def refuse(action: str, obj: dict | None = None) -> ReleaseError:
     """The error for an action the Gateway API cannot express (``fault``, ``subset``)."""
     return ReleaseError(gar.refusal(action, obj))
+
+
+def set_split(rule: RuleRef, split: Mapping[str, int], scale: Scale = Scale.AUTO) -> Action:
+    """Give every backend of ``rule`` exactly its share in ``split`` (``{target: percent}``,
+    summing to 100): what a weight key of the HTTPRoute editor leads to, recorded as the split
+    the user saw so that a re-apply after a conflict gives that split."""
+    pins = {target: (value, False) for target, value in split.items()}
+    words = " ".join(f"{t}={v}%" for t, v in split.items())
+    return Action(f"weights of rule {rule_text(rule)}: {words}", lambda obj: gar.set_shares(obj, rule, pins, scale))
+
+
+def moved_split(shares: Sequence[int], position: int, value: int) -> list[int]:
+    """The shares after backend ``position`` is set to ``value`` % (clamped 0..100), the others
+    sharing the rest in proportion (the one weight algebra)."""
+    from meshtui.routing import weights as wa
+
+    try:
+        return wa.pin_weights(list(shares), {position: max(0, min(100, value))})
+    except wa.WeightError as exc:
+        raise ReleaseError(str(exc)) from None
