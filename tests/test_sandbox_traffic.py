@@ -324,7 +324,7 @@ def test_demo_lines_parse_and_every_demo_caller_sends() -> None:
         for r in parse_all("\n".join(line for _ts, line in hub.read(ns, name, "istio-proxy"))):
             if r.cluster.direction == "outbound":
                 outbound_senders.add(pod["metadata"]["labels"].get("app"))
-    assert outbound_senders == {"istio-ingressgateway", "curl", "productpage", "reviews"}
+    assert outbound_senders == {"istio-ingressgateway", "curl", "productpage", "reviews", "web"}
 
 
 # --- lifecycle and CLI -------------------------------------------------------------------------

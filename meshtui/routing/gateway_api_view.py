@@ -46,6 +46,8 @@ class K8sRouteView:
     problems: list[str] = field(default_factory=list)
     #: Other writers (a rollout controller, GitOps, Helm ...): one line each.
     managers: list[str] = field(default_factory=list)
+    #: (namespace, name) of the Services it is a mesh route of (GAMMA parentRefs).
+    parent_services: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -105,6 +107,7 @@ def route_view(index: Any, route: K8sRoute) -> K8sRouteView:
         rules=rule_views(route, getattr(index, "domain_suffix", "cluster.local")),
         problems=problems,
         managers=managed_by(route, index),
+        parent_services=[(ref.namespace, ref.name) for ref in route.parent_refs if ref.is_service],
     )
 
 

@@ -162,6 +162,11 @@ FLOWS: tuple[Flow, ...] = (
     Flow("reviews-ratings", "bookinfo", {"app": "reviews"}, 0.10, (
         RequestKind(1.0, "ratings:9080", ("/ratings/0",)),
     ), ("Apache-CXF/3.1.18",), versions=("v2", "v3")),
+    # storefront: in-mesh calls shaped by the GAMMA HTTPRoute on cart (90/10, x-canary to v2).
+    Flow("web-cart", "storefront", {"app": "web"}, 0.10, (
+        RequestKind(0.9, "cart:8080", ("/cart", "/cart/items")),
+        RequestKind(0.1, "cart:8080", ("/cart",), (("x-canary", "true"),)),
+    ), ("node-fetch/1.0",)),
 )
 
 # Istio's samples/curl/curl.yaml (Deployment; its Service and ServiceAccount are not needed).
