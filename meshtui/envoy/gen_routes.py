@@ -258,12 +258,25 @@ class RouteBuilder:
         """The virtual host ``host:port`` with its domains and routes."""
         routes: list[Json] = []
         vss = self.index.virtual_services_for_host(target.host, "mesh", from_namespace=self.proxy.namespace)
+        if not vss:
+            # Mesh (GAMMA) HTTPRoutes reach Envoy as the VirtualService istiod converts them to.
+            gamma = self._gamma_virtual_service(target.host)
+            vss = [gamma] if gamma is not None else []
         if vss:
             routes = self.translate(vss[0], target, port)
         if not vss:
             routes = [self.default_route(target, port)]
         return {"name": f"{target.host}:{port}", "domains": vhost_domains(target.host, port, target.address, self.proxy),
                 "routes": routes, "include_request_attempt_count": True}
+
+    def _gamma_virtual_service(self, host: str) -> VirtualService | None:
+        from meshtui.model.kube import Service
+        from meshtui.routing.gateway_api_convert import mesh_virtual_service
+
+        for svc in self.index.services_for_host(host):
+            if isinstance(svc, Service):
+                return mesh_virtual_service(self.index, svc)
+        return None
 
     def catch_all(self) -> Json:
         """``allow_any`` to PassthroughCluster, or ``block_all`` (502) under REGISTRY_ONLY."""

@@ -59,7 +59,9 @@ class StoreSnapshot:
     """
 
     KINDS = ("namespaces", "services", "pods", "endpoints", "configmaps", "destinationrules",
-             "virtualservices", "gateways", "serviceentries", "sidecars")
+             "virtualservices", "gateways", "serviceentries", "sidecars",
+             # Gateway API routes: istiod converts mesh (GAMMA) routes into Envoy routes.
+             "httproutes", "grpcroutes")
 
     def __init__(self, store: Store) -> None:
         # A token per live store object tells the index cache apart for two sandboxes in one
