@@ -5,8 +5,9 @@ Weight keys work on the selected backend: ``←``/``→`` (or ``-``/``+``) move 
 points (``shift`` by 1), ``=`` types an exact share, ``0`` drains it; the other backends of the
 rule share the rest in proportion. Weights are written on the rule's own scale where that is
 exact (a rule written 9/1 becomes 8/2, not 80/20); ``s`` switches to a 100 scale. ``p`` promotes
-and ``r`` rolls back to the selected backend, ``h`` dark-launches it behind a header, ``M``
-mirrors a percentage of the rule's traffic to it. Fault injection (``f``) and DestinationRule
+and ``r`` rolls back to the selected backend, ``c`` moves a canary step to it, ``b`` switches the
+rule blue-green, ``h`` dark-launches the backend behind a header, ``M`` mirrors a percentage of
+the rule's traffic to it, ``m``/``x`` add or drop a header match of the rule. Fault injection (``f``) and DestinationRule
 subsets (``a``) are refused with the reason: the Gateway API cannot express them. Pending edits
 show against the object as read until ``enter`` opens the preview (``y`` applies there).
 """
@@ -52,6 +53,13 @@ class HTTPRouteEditor(Screen[None]):
         Binding("r", "rollback", "Rollback", id="hr-rollback", tooltip="all traffic back to the selected backend"),
         Binding("h", "dark_launch", "Dark launch", id="hr-dark-launch", tooltip="by header, to the selected backend"),
         Binding("M", "mirror", "Mirror", id="hr-mirror", tooltip="a percentage of the rule to the selected backend"),
+        Binding("c", "canary_step", "Canary step", id="hr-canary-step",
+                tooltip="move a step from the largest other backend to the selected one"),
+        Binding("b", "blue_green", "Blue-green", show=False, id="hr-blue-green",
+                tooltip="switch the rule to a backend (added when missing)"),
+        Binding("m", "match", "Match", id="hr-match", tooltip="require a header in the selected rule"),
+        Binding("x", "remove_match", "Unmatch", show=False, id="hr-remove-match",
+                tooltip="drop a header condition of the selected rule"),
         Binding("s", "scale", "Scale", id="hr-scale", tooltip="write weights on the rule's own scale or on 100"),
         Binding("f", "refuse('fault')", "Fault", show=False, id="hr-fault", tooltip="not expressible: says why"),
         Binding("a", "refuse('subset')", "Subset", show=False, id="hr-subset", tooltip="not expressible: says why"),
@@ -274,6 +282,78 @@ class HTTPRouteEditor(Screen[None]):
             return None
 
         self.app.push_screen(FormScreen(f"Mirror to {name}", [FormField("percent", "percent (1-100)", "10")], submit))
+
+    def action_canary_step(self) -> None:
+        """Move a step (default 10 points, capped) from the largest other backend to the
+        selected one."""
+        picked = self._backend()
+        if picked is None:
+            return
+        rule, j = picked
+        others = [b for b in rule.backends if b.position != j]
+        if not others:
+            self.notify(f"{rule.title} has one backendRef: a canary step needs a stable one beside it",
+                        severity="warning")
+            return
+        stable = max(others, key=lambda b: b.share).target
+        canary = rule.backends[j].target
+
+        def submit(values: dict[str, str]) -> str | None:
+            try:
+                step, cap = int(values["step"].rstrip("%")), int(values["max"].rstrip("%"))
+            except ValueError:
+                return "step and max are whole numbers of percent"
+            self.run(lambda ref: api.canary_step(ref, stable, canary, step, cap, self.scale), "a canary step")
+            return None
+
+        self.app.push_screen(FormScreen(f"Canary step {stable} → {canary}",
+                                        [FormField("step", "step (%)", "10"), FormField("max", "max (%)", "50")],
+                                        submit))
+
+    def action_blue_green(self) -> None:
+        """Switch the selected rule to one backend (a Service name; added when missing)."""
+        at = self._at()
+        rule = next((r for r in self.rows() if at is not None and r.index == at[0]), None)
+        if rule is None:
+            self.notify("select a rule or a backend first", severity="warning")
+            return
+        default = rule.backends[at[1]].target.partition(":")[0] if at is not None and at[1] >= 0 else ""
+
+        def submit(values: dict[str, str]) -> str | None:
+            self.run(lambda ref: api.blue_green(ref, values["to"].strip(), self.scale), "a blue-green switch")
+            return None
+
+        self.app.push_screen(FormScreen(f"Blue-green switch of {rule.title}", [FormField("to", "backend Service",
+                                                                                           default)], submit))
+
+    def action_match(self) -> None:
+        """Require a header (exact, or ``~REGEX``) in every match of the selected rule."""
+        if self._at() is None:
+            self.notify("select a rule or a backend first", severity="warning")
+            return
+
+        def submit(values: dict[str, str]) -> str | None:
+            value = values["value"]
+            regex = value.startswith("~")
+            self.run(lambda ref: api.header_match(ref, values["header"].strip(), value[1:] if regex else value,
+                                                  regex), "a match change")
+            return None
+
+        self.app.push_screen(FormScreen("Header match", [FormField("header", "header", "x-canary"),
+                                                         FormField("value", "value (~REGEX for a regex)", "true")],
+                                        submit))
+
+    def action_remove_match(self) -> None:
+        """Drop the selected rule's conditions on one header."""
+        if self._at() is None:
+            self.notify("select a rule or a backend first", severity="warning")
+            return
+
+        def submit(values: dict[str, str]) -> str | None:
+            self.run(lambda ref: api.remove_header_match(ref, values["header"].strip()), "a match change")
+            return None
+
+        self.app.push_screen(FormScreen("Remove header match", [FormField("header", "header", "")], submit))
 
     def action_scale(self) -> None:
         """Switch how the next weight edits are written: the rule's own scale, or 100."""

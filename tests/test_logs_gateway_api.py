@@ -82,3 +82,33 @@ def test_simulated_traffic_logs_istios_route_names_for_httproute_rules() -> None
     # istiod names a Gateway API rule's Envoy route by the rule's name: the 90/10 rule reaches
     # both versions, the x-canary rule only v2.
     assert routes == {"split": {V1, V2}, "canary-header": {V2}}
+
+
+def test_north_south_traffic_through_the_gateway_api_gateway_follows_the_httproute() -> None:
+    from meshtui.sandbox import scenario
+    from meshtui.sandbox.loghub import LogHub
+    from meshtui.sandbox.store import Store
+    from meshtui.sandbox.traffic import TrafficSimulator
+    from meshtui.sandbox.workloads import ensure_clients
+
+    store = Store()
+    scenario.load_demo(store)
+    ensure_clients(store)
+    hub = LogHub()
+    sim = TrafficSimulator(store, hub, seed=11)
+    assert sim.step(3000) == 3000 and sim.failures == 0
+    parser = make_parser()
+    by_route: dict[tuple[str, str], int] = {}
+    gateway_pods = [p for p in store.list("pods", "storefront")
+                    if (p["metadata"].get("labels") or {}).get("gateway.networking.k8s.io/gateway-name")
+                    == "storefront-gateway"]
+    assert gateway_pods
+    for pod in gateway_pods:
+        for _ts, line in hub.read("storefront", pod["metadata"]["name"], "istio-proxy"):
+            r = parser.parse(line)
+            if r is not None:
+                key = (r.route_name or "", r.upstream_cluster or "")
+                by_route[key] = by_route.get(key, 0) + 1
+    assert set(by_route) == {("cart", V1), ("cart", V2), ("site", "outbound|80||web.storefront.svc.cluster.local")}
+    v1, v2 = by_route[("cart", V1)], by_route[("cart", V2)]
+    assert v1 > 4 * v2  # written 9/1

@@ -293,3 +293,44 @@ async def test_httproute_editor_writes_to_the_cluster_through_the_write_path(san
             await wait_for(pilot, written)
     finally:
         _kubectl(sandbox, "delete", "namespace", "gw-edit", "--wait=false")
+
+
+async def test_httproute_editor_canary_step_and_header_match(demo_dir: Path, tmp_path: Path,
+                                                             monkeypatch: Any) -> None:
+    from textual.widgets import Input, Tree
+
+    monkeypatch.setenv("MESHTUI_STATE_DIR", str(tmp_path / "state"))
+    app = files_app(demo_dir)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        await _open(pilot, app, "hr")
+        await pilot.press("slash", *"Service/cart", "enter")
+        table = app.screen.query_one(BigTable)
+        await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.press("w")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HTTPRouteEditor")
+        editor = app.screen
+        tree = editor.query_one(Tree)
+        for _ in range(30):
+            node = tree.cursor_node
+            if node is not None and node.data == ("backend", 1, 1):  # cart-v2 in rule "split"
+                break
+            await pilot.press("down")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "FormScreen")
+        await pilot.press("enter")  # step 10, max 50
+        await wait_for(pilot, lambda: app.screen is editor)
+        await pilot.pause()
+        v2 = next(line for line in tree_lines(tree) if line.startswith("→ storefront/cart-v2:8080")
+                  and "weight 10 →" in line)
+        assert " 10% →  20% " in v2 and "weight 10 → 20" in v2
+        await pilot.press("m")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "FormScreen")
+        form = app.screen
+        inputs = list(form.query(Input))
+        inputs[0].value, inputs[1].value = "x-beta", "yes"
+        inputs[1].focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is editor)
+        await pilot.pause()
+        assert "when header x-beta=yes" in tree_lines(tree)

@@ -316,3 +316,47 @@ def refusal(action: str, obj: dict[str, Any] | None = None) -> str:
     """Why ``action`` (``fault``, ``subset``) cannot be done on a Gateway API route."""
     what = route_label(obj) if obj is not None else "an HTTPRoute"
     return f"{what}: {_REFUSED.get(action, 'the Gateway API cannot express this action')}"
+
+
+def add_header_match(obj: dict[str, Any], ref: RuleRef, header: str, value: str,
+                     regex: bool = False) -> dict[str, Any]:
+    """Require ``header`` (exact ``value``, or a RegularExpression) in every match of the rule
+    (a rule without matches gets one); a condition on the same header is replaced."""
+    if not header:
+        raise ReleaseError("a header match needs a header name")
+    new = copy_route(obj)
+    rule, _ = _rule(new, ref)
+    condition: dict[str, Any] = {"name": header, "value": value}
+    if regex:
+        condition["type"] = "RegularExpression"
+    matches = rule.get("matches") or [{}]
+    for m in matches:
+        kept = [h for h in m.get("headers") or [] if str(h.get("name", "")).lower() != header.lower()]
+        m["headers"] = [*kept, condition]
+    rule["matches"] = matches
+    return new
+
+
+def remove_header_match(obj: dict[str, Any], ref: RuleRef, header: str) -> dict[str, Any]:
+    """Drop the conditions on ``header`` from every match of the rule (an emptied match goes;
+    a rule left without matches takes every request)."""
+    new = copy_route(obj)
+    rule, index = _rule(new, ref)
+    found = False
+    matches = []
+    for m in rule.get("matches") or []:
+        kept = [h for h in m.get("headers") or [] if str(h.get("name", "")).lower() != header.lower()]
+        found |= len(kept) != len(m.get("headers") or [])
+        if kept:
+            m["headers"] = kept
+        else:
+            m.pop("headers", None)
+        if m:
+            matches.append(m)
+    if not found:
+        raise ReleaseError(f"rule {rule_label(rule, index)} of {route_label(obj)} has no match on header {header!r}")
+    if matches:
+        rule["matches"] = matches
+    else:
+        rule.pop("matches", None)
+    return new

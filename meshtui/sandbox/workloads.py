@@ -167,6 +167,11 @@ FLOWS: tuple[Flow, ...] = (
         RequestKind(0.9, "cart:8080", ("/cart", "/cart/items")),
         RequestKind(0.1, "cart:8080", ("/cart",), (("x-canary", "true"),)),
     ), ("node-fetch/1.0",)),
+    # storefront north-south: the Gateway API Gateway's proxy, routed by the HTTPRoute web (9/1).
+    Flow("edge-storefront", "storefront", {"gateway.networking.k8s.io/gateway-name": "storefront-gateway"}, 0.10, (
+        RequestKind(0.6, "shop.example.com", ("/cart", "/cart/items")),
+        RequestKind(0.4, "shop.example.com", ("/", "/index.html")),
+    ), _BROWSERS, gateway="storefront/storefront-gateway", external_clients=_EDGE_CLIENTS),
 )
 
 # Istio's samples/curl/curl.yaml (Deployment; its Service and ServiceAccount are not needed).

@@ -98,3 +98,16 @@ def moved_split(shares: Sequence[int], position: int, value: int) -> list[int]:
         return wa.pin_weights(list(shares), {position: max(0, min(100, value))})
     except wa.WeightError as exc:
         raise ReleaseError(str(exc)) from None
+
+
+def header_match(rule: RuleRef, header: str, value: str, regex: bool = False) -> Action:
+    """Require ``header: value`` (or a regex) in every match of the rule."""
+    kind = "~" if regex else "="
+    return Action(f"add match header {header}{kind}{value} on rule {rule_text(rule)}",
+                  lambda obj: gar.add_header_match(obj, rule, header, value, regex))
+
+
+def remove_header_match(rule: RuleRef, header: str) -> Action:
+    """Drop the rule's conditions on ``header``."""
+    return Action(f"remove match header {header} of rule {rule_text(rule)}",
+                  lambda obj: gar.remove_header_match(obj, rule, header))
