@@ -132,6 +132,9 @@ async def test_hr_grpcroute_and_gtw_views_filter_enter_and_yaml(demo_dir: Path) 
         await pilot.press("enter")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "MeshScreen")
         await wait_for(pilot, lambda: "HTTPRoute storefront/payments" in tree_lines(app.screen.query_one(RouteTree)))
+        # The mixing trap is said first, above both routes.
+        first = tree_lines(app.screen.query_one(RouteTree))[0]
+        assert first.startswith("⚠ VirtualService storefront/payments and HTTPRoute storefront/payments both route")
 
         table = await _open(pilot, app, "grpcroute")
         assert table.row_count == 0

@@ -122,6 +122,8 @@ class ServiceRoutes:
     # The Gateway API: HTTPRoutes/GRPCRoutes carrying the service's traffic, and their Gateways.
     k8s_routes: list[K8sRouteView] = field(default_factory=list)
     k8s_gateways: list[K8sGatewayView] = field(default_factory=list)
+    #: Set when a mesh VirtualService and a GAMMA route both route the service (MT0101).
+    mixing: str | None = None
 
 
 def _rule_view(vs: Any, rule: Any) -> RuleView:
@@ -211,6 +213,12 @@ def service_routes(index: Any, service: Any) -> ServiceRoutes:
         routes = routes_for(index, service.namespace or "default", service.name)
         view.k8s_routes = [route_view(index, r) for r in routes]
         view.k8s_gateways = gateways_for(index, routes)
+        gamma = [r for r in view.k8s_routes if (service.namespace or "default", service.name) in r.parent_services]
+        mesh_vs = [v for v in view.virtual_services if not v.gateways or "mesh" in v.gateways]
+        if gamma and mesh_vs:
+            view.mixing = (f"VirtualService {mesh_vs[0].namespace}/{mesh_vs[0].name} and {gamma[0].title} both "
+                           f"route {service.name}: Istio does not support mixing the two APIs (which applies is "
+                           "undefined)")
         _add_backends(index, service, view)
     return view
 

@@ -15,7 +15,8 @@ _BACKEND_STYLES = ("green", "yellow", "cyan", "magenta", "blue", "red")
 
 
 class RouteTree(Tree[Any]):
-    """Shows the VirtualServices, DestinationRule and gateways of the service in focus.
+    """Shows the VirtualServices, Gateway API routes, DestinationRule and gateways of the service
+    in focus.
 
     ``show_service`` rebuilds the tree but keeps which nodes were expanded (by path of labels),
     so a watch event that changes a weight does not collapse what the user opened.
@@ -37,6 +38,8 @@ class RouteTree(Tree[Any]):
         from meshtui.routing.service_view import service_routes
 
         view = service_routes(index, service)
+        if view.mixing:
+            self.root.add_leaf(Text("⚠ " + view.mixing, style="bold yellow"))
         self._add_virtual_services(view)
         self._add_k8s_routes(view)
         self._add_destination_rule(view)
