@@ -159,7 +159,7 @@ class RouteTree(Tree[Any]):
             share = round(b.share * 100)
             style = style_of(b.host)
             line = Text("→ ")
-            line.append(b.label.ljust(26), style=style)
+            line.append(b.label.ljust(30), style=style)
             # The share is what traffic gets; the weight is what the file says (relative).
             line.append(f"{share:>3}% ", style="bold")
             line.append_text(describe.weight_bar(share, style))
