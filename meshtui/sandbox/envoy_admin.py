@@ -60,8 +60,9 @@ class StoreSnapshot:
 
     KINDS = ("namespaces", "services", "pods", "endpoints", "configmaps", "destinationrules",
              "virtualservices", "gateways", "serviceentries", "sidecars",
-             # Gateway API routes: istiod converts mesh (GAMMA) routes into Envoy routes.
-             "httproutes", "grpcroutes")
+             # Gateway API: istiod converts mesh (GAMMA) routes, and the routes a Gateway's
+             # listeners accept, into Envoy routes.
+             "httproutes", "grpcroutes", "referencegrants", "gateways.gateway.networking.k8s.io")
 
     def __init__(self, store: Store) -> None:
         # A token per live store object tells the index cache apart for two sandboxes in one
