@@ -6,7 +6,7 @@ points (``shift`` by 1), ``=`` types an exact share, ``0`` drains it; the other 
 rule share the rest in proportion. Weights are written on the rule's own scale where that is
 exact (a rule written 9/1 becomes 8/2, not 80/20); ``s`` switches to a 100 scale. ``p`` promotes
 and ``r`` rolls back to the selected backend, ``c`` moves a canary step to it, ``b`` switches the
-rule blue-green, ``h`` dark-launches the backend behind a header, ``M`` mirrors a percentage of
+rule blue-green, ``A`` types an exact A/B split, ``h`` dark-launches the backend behind a header, ``M`` mirrors a percentage of
 the rule's traffic to it, ``m``/``x`` add or drop a header match of the rule. Fault injection (``f``) and DestinationRule
 subsets (``a``) are refused with the reason: the Gateway API cannot express them. Pending edits
 show against the object as read until ``enter`` opens the preview (``y`` applies there).
@@ -57,6 +57,8 @@ class HTTPRouteEditor(Screen[None]):
                 tooltip="move a step from the largest other backend to the selected one"),
         Binding("b", "blue_green", "Blue-green", show=False, id="hr-blue-green",
                 tooltip="switch the rule to a backend (added when missing)"),
+        Binding("A", "ab_split", "A/B", show=False, id="hr-ab-split",
+                tooltip="the exact split of the selected rule, e.g. cart-v1=50 cart-v2=50"),
         Binding("m", "match", "Match", id="hr-match", tooltip="require a header in the selected rule"),
         Binding("x", "remove_match", "Unmatch", show=False, id="hr-remove-match",
                 tooltip="drop a header condition of the selected rule"),
@@ -325,6 +327,29 @@ class HTTPRouteEditor(Screen[None]):
 
         self.app.push_screen(FormScreen(f"Blue-green switch of {rule.title}", [FormField("to", "backend Service",
                                                                                            default)], submit))
+
+    def action_ab_split(self) -> None:
+        """Type the exact split of the selected rule (``BACKEND=PERCENT ...``, summing to 100)."""
+        at = self._at()
+        rule = next((r for r in self.rows() if at is not None and r.index == at[0]), None)
+        if rule is None:
+            self.notify("select a rule or a backend first", severity="warning")
+            return
+
+        def submit(values: dict[str, str]) -> str | None:
+            split: dict[str, int] = {}
+            for word in values["split"].split():
+                target, _, pct = word.partition("=")
+                if not pct.rstrip("%").isdigit():
+                    return f"{word!r}: expected BACKEND=PERCENT"
+                split[target] = int(pct.rstrip("%"))
+            self.run(lambda ref: api.ab_split(ref, split, self.scale), "an A/B split")
+            return None
+
+        current = " ".join(f"{b.target}={b.share}" for b in rule.backends)
+        self.app.push_screen(FormScreen(f"A/B split of {rule.title}", [FormField("split", "BACKEND=PERCENT ...",
+                                                                                 current)], submit,
+                                        "backends not named get 0; the shares must add up to 100"))
 
     def action_match(self) -> None:
         """Require a header (exact, or ``~REGEX``) in every match of the selected rule."""

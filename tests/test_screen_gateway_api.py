@@ -337,3 +337,32 @@ async def test_httproute_editor_canary_step_and_header_match(demo_dir: Path, tmp
         await wait_for(pilot, lambda: app.screen is editor)
         await pilot.pause()
         assert "when header x-beta=yes" in tree_lines(tree)
+
+
+async def test_httproute_editor_ab_split_is_written_on_the_routes_scale(demo_dir: Path, tmp_path: Path,
+                                                                        monkeypatch: Any) -> None:
+    from textual.widgets import Input, Tree
+
+    monkeypatch.setenv("MESHTUI_STATE_DIR", str(tmp_path / "state"))
+    app = files_app(demo_dir)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        await _open(pilot, app, "hr")
+        await pilot.press("slash", *"Gateway/storefront", "enter")
+        table = app.screen.query_one(BigTable)
+        await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.press("w")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HTTPRouteEditor")
+        editor = app.screen
+        tree = editor.query_one(Tree)
+        await wait_for(pilot, lambda: tree.cursor_node is not None and tree.cursor_node.data == ("rule", 0))
+        await pilot.press("A")  # on rule "cart" (written 9/1)
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "FormScreen")
+        box = app.screen.query_one(Input)
+        assert box.value == "cart-v1:8080=90 cart-v2:8080=10"
+        box.value = "cart-v1:8080=50 cart-v2:8080=50"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is editor)
+        await pilot.pause()
+        v1 = next(line for line in tree_lines(tree) if line.startswith("→ storefront/cart-v1:8080"))
+        assert " 90% →  50% " in v1 and "weight 9 → 5" in v1
