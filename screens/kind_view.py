@@ -101,8 +101,14 @@ class KindScreen(DescribeKey, FilterableTableScreen):
         """In the VirtualService view: the route editor on the row under the cursor (no Service
         manifest needed: a GitOps directory of networking objects is edited as it is)."""
         key = self.query_one(BigTable).cursor_key
+        if key and key[0] in ("HTTPRoute", "GRPCRoute"):
+            from meshtui.screens.httproute_editor import HTTPRouteEditor
+
+            self.app.push_screen(HTTPRouteEditor(tuple(key)))
+            return
         if not key or key[0] != "VirtualService":
-            self.notify("the route editor edits VirtualServices: use it in :vs", severity="warning")
+            self.notify("the route editor edits VirtualServices and HTTPRoutes: use it in :vs or :hr",
+                        severity="warning")
             return
         from meshtui.screens.route_editor import RouteEditor
 

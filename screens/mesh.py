@@ -340,10 +340,19 @@ class MeshScreen(DescribeKey, NamespaceKeys):
         return None, None
 
     def action_edit_routes(self, data: Any = None) -> None:
-        """Open the route editor on the selected VirtualService, at the selected rule/destination."""
+        """Open the route editor on the selected VirtualService, at the selected rule/destination
+        (the HTTPRoute editor on a Gateway API route, or when only those route the service)."""
         if self._need_service("The route editor (w)") is None:
             return
         key, at = self._route_target()
+        cursor = data if data is not None else self._cursor_data()
+        on_k8s = isinstance(cursor, tuple) and bool(cursor) and cursor[0] in ("k8sroute", "k8srule", "k8sbackend")
+        k8s = self._k8s_route_target(cursor) if on_k8s or key is None else None
+        if k8s is not None:
+            from meshtui.screens.httproute_editor import HTTPRouteEditor
+
+            self.app.push_screen(HTTPRouteEditor(k8s[0], k8s[1]))
+            return
         if key is None:
             self.notify("no VirtualService routes this service: nothing to edit", severity="warning")
             return
@@ -353,10 +362,26 @@ class MeshScreen(DescribeKey, NamespaceKeys):
         select = at if isinstance(at, tuple) and at and at[0] in ("rule", "dest") else None
         self.app.push_screen(RouteEditor(key, select))
 
+    def _cursor_data(self) -> Any:
+        node = self.query_one(RouteTree).cursor_node
+        return node.data if node is not None else None
+
+    def _k8s_route_target(self, data: Any) -> tuple[tuple[str, str, str], tuple[int, int] | None] | None:
+        """The Gateway API route a route-tree node belongs to (with the (rule, backend) it
+        points at, if any), else the first one the tree shows, else None."""
+        if isinstance(data, tuple) and data and data[0] in ("k8sroute", "k8srule", "k8sbackend"):
+            at = (data[2], data[3]) if data[0] == "k8sbackend" else (data[2], -1) if data[0] == "k8srule" else None
+            return tuple(data[1]), at
+        for child in self.query_one(RouteTree).root.children:
+            if isinstance(child.data, tuple) and child.data and child.data[0] == "k8sroute":
+                return tuple(child.data[1]), None
+        return None
+
     def on_tree_node_selected(self, event: Tree.NodeSelected[Any]) -> None:
         """`enter` on a rule or destination of the route tree opens the editor there."""
         data = event.node.data
-        if event.control.id == "route-tree" and isinstance(data, tuple) and data and data[0] in ("rule", "dest"):
+        if event.control.id == "route-tree" and isinstance(data, tuple) and data and data[0] in (
+                "rule", "dest", "k8srule", "k8sbackend"):
             self.action_edit_routes(data)
 
     def action_edit_yaml(self) -> None:

@@ -22,6 +22,10 @@ FIGURES = (
     r"watch: event to screen",
     r"watch: kubectl patch to screen",
     r"filter keystroke to repaint \(:svc, 100 svc\)",
+    # Issue 14: as many HTTPRoutes beside the biggest mesh.
+    r"load 100 svc \+ 100 HTTPRoutes: start to mesh index",
+    r"load 100 svc \+ 100 HTTPRoutes: peak RSS at index",
+    r"load 100 svc \+ 100 HTTPRoutes: worst event-loop stall",
     r"cold start meshtui --demo: first paint",
     r"access-log parser, TEXT",
     r"config dump .* parse \+ tabulate",

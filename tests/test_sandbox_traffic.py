@@ -323,8 +323,10 @@ def test_demo_lines_parse_and_every_demo_caller_sends() -> None:
         ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
         for r in parse_all("\n".join(line for _ts, line in hub.read(ns, name, "istio-proxy"))):
             if r.cluster.direction == "outbound":
-                outbound_senders.add(pod["metadata"]["labels"].get("app"))
-    assert outbound_senders == {"istio-ingressgateway", "curl", "productpage", "reviews"}
+                labels = pod["metadata"]["labels"]
+                # A Gateway API gateway's pods carry the Gateway's name, not an app label.
+                outbound_senders.add(labels.get("app") or labels.get("gateway.networking.k8s.io/gateway-name"))
+    assert outbound_senders == {"istio-ingressgateway", "curl", "productpage", "reviews", "web", "storefront-gateway"}
 
 
 # --- lifecycle and CLI -------------------------------------------------------------------------

@@ -120,9 +120,10 @@ class LogIngest:
             if record is None:
                 unparsed += 1
             elif basis == BASIS_CLIENT:
-                client.add(record)
+                # subset: a per-version Service's name, for lines to one (else None).
+                client.add(record, subset=subset)
                 if route is not None and record.route_name == route:
-                    rule.add(record)
+                    rule.add(record, subset=subset)
             elif basis == BASIS_SERVER:
                 server.add(record, subset=subset)
             elif bypass is not None and record.upstream_cluster in CATCH_ALL_CLUSTERS and bypass.add(record):
@@ -156,7 +157,7 @@ class LogIngest:
         """A snapshot of the split for the panel."""
         self._apply_requests()
         basis, stats, rule_only = self.split_stats(mode, all_rules)
-        rows = stats.rows(weights)
+        rows = stats.rows(weights, self.plan.group_hosts)
         if self.plan.host is None and basis == BASIS_CLIENT:
             rows += self.stats[BASIS_SERVER].rows(weights)  # a pod's view: its calls and its inbound
         label = self.plan.basis_label(basis)

@@ -307,9 +307,12 @@ class SplitStats:
             span = min(span + 1.0, self.window)
         return span
 
-    def rows(self, weights: Mapping[str, float] | None = None) -> list[SplitRow]:
+    def rows(self, weights: Mapping[str, float] | None = None,
+             group_hosts: Mapping[str, str] | None = None) -> list[SplitRow]:
         """One row per upstream cluster (and subset override, and mirrored or not) in the window.
 
+        ``group_hosts`` maps a host to the host whose split it is part of (the per-version
+        Services of a Gateway API route): a row's ``host_share`` is its part of that group.
         ``weights`` are configured weights in percent, keyed by cluster name or by subset name;
         a row shows its weight as a 0-1 fraction. Rows are sorted by mirrored, host, direction,
         port, subset and cluster, so the output is stable.
@@ -322,12 +325,13 @@ class SplitStats:
                     into = merged[key] = _Agg()
                 into.merge(agg)
         total = sum(a.requests for k, a in merged.items() if not k[2])
+        group = group_hosts or {}
         per_host: Counter[tuple[str, str]] = Counter()
         decoded: dict[_Key, ClusterName] = {key: parse_cluster(key[0]) for key in merged}
         for key, agg in merged.items():
             if not key[2]:
                 info = decoded[key]
-                per_host[(info.direction, info.host)] += agg.requests
+                per_host[(info.direction, group.get(info.host, info.host))] += agg.requests
         span = self._span()
         out: list[SplitRow] = []
         for key, agg in merged.items():
@@ -341,7 +345,7 @@ class SplitStats:
                 if raw_weight is None and subset:
                     raw_weight = weights.get(subset)
                 weight = None if raw_weight is None else raw_weight / 100.0
-            host_total = per_host.get((info.direction, info.host), 0)
+            host_total = per_host.get((info.direction, group.get(info.host, info.host)), 0)
             out.append(
                 SplitRow(
                     cluster=cluster,

@@ -75,6 +75,15 @@ class FollowPlan:
     left_out: int = 0
     missing: str | None = None
     addresses: frozenset[str] = frozenset()
+    #: Per-version Services a Gateway API (GAMMA) route of the service splits its traffic
+    #: over: host -> the name their split rows show (``cart-v2``). Outbound lines to them count
+    #: as traffic to ``host``.
+    backends: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def group_hosts(self) -> dict[str, str]:
+        """Backend host -> the service host whose split it is part of (for shares)."""
+        return {h: self.host for h in self.backends} if self.host else {}
 
     @property
     def pods(self) -> set[PodKey]:
@@ -98,6 +107,8 @@ class FollowPlan:
         info = parse_cluster(record.upstream_cluster)
         if info.direction == OUTBOUND and info.host == self.host:
             return True, BASIS_CLIENT, None
+        if info.direction == OUTBOUND and info.host in self.backends:
+            return True, BASIS_CLIENT, self.backends[info.host]
         if own and info.direction == INBOUND:
             return True, BASIS_SERVER, self.own.get(pod) or None
         return own, None, None
@@ -157,8 +168,14 @@ def plan_follow(index: Any, target: LogTarget, max_pods: int = 64) -> FollowPlan
         return plan
     plan.addresses = service_addresses(service)
     own_pods = [p for p in index.pods_for_service(service) if _sidecar(p)]
+    per_version = _per_version_services(index, service)
+    plan.backends = {fqdn(s.name, s.namespace): s.name for s in per_version}
     for pod in own_pods[:max_pods]:
-        plan.own[(pod.namespace, pod.name)] = _subset_of(index, host, target.namespace, pod)
+        subset = _subset_of(index, host, target.namespace, pod)
+        if not subset:  # no DestinationRule subset: the per-version Service that selects the pod
+            subset = next((s.name for s in per_version if s.namespace == pod.namespace and s.selector
+                           and all(pod.labels.get(k) == v for k, v in s.selector.items())), "")
+        plan.own[(pod.namespace, pod.name)] = subset
     candidates: list[Any] = []
     seen = set(plan.own)
     for pod in _gateway_pods(index, host) + index.pods_matching(target.namespace, {}):
@@ -170,6 +187,23 @@ def plan_follow(index: Any, target: LogTarget, max_pods: int = 64) -> FollowPlan
     plan.clients = {(p.namespace, p.name) for p in candidates[:room]}
     plan.left_out = max(0, len(candidates) - room)
     return plan
+
+
+def _per_version_services(index: Any, service: Any) -> list[Any]:
+    """The Services the GAMMA HTTPRoutes/GRPCRoutes of ``service`` send to, other than itself
+    (one Service per version, as in Istio's Gateway API traffic-shifting task)."""
+    ns = service.namespace or "default"
+    out: dict[tuple[str, str], Any] = {}
+    for route in index.routes_for_service(ns, service.name):
+        if route.kind not in ("HTTPRoute", "GRPCRoute"):
+            continue
+        for rule in route.rules:
+            for b in rule.backend_refs:
+                if b.is_service and (b.namespace, b.name) != (ns, service.name):
+                    found = index.get("Service", b.namespace, b.name)
+                    if found is not None:
+                        out[(b.namespace, b.name)] = found
+    return [out[k] for k in sorted(out)]
 
 
 def _deployment_selector(raw: dict[str, Any]) -> dict[str, str]:
@@ -250,7 +284,29 @@ def default_rule(index: Any, target: LogTarget) -> DefaultRule:
                 key = d.subset or ""
                 weights[key] = weights.get(key, 0.0) + float(d.weight)
             return DefaultRule(rule.name or None, weights, mesh_bound)
-    return DefaultRule(None, {}, mesh_bound)
+    return _gateway_api_default_rule(service, routes) or DefaultRule(None, {}, mesh_bound)
+
+
+def _gateway_api_default_rule(service: Any, routes: Any) -> DefaultRule | None:
+    """The default rule of a GAMMA HTTPRoute of the service (one whose parent is the Service):
+    its last rule without matches, with each backend's share keyed by the name of its
+    per-version Service (what the split rows show, see ``FollowPlan.backends``), and the Envoy
+    route name istiod gives the rule."""
+    from meshtui.routing.gateway_api_names import envoy_route_name
+
+    for route in routes.k8s_routes:
+        if (service.namespace or "default", service.name) not in route.parent_services:
+            continue  # a route sending to this Service, not routing its callers
+        for rule in reversed(route.rules):
+            if rule.matches or not rule.backends:
+                continue
+            weights: dict[str, float] = {}
+            for b in rule.backends:
+                # Keyed like the split rows of per-version Services: by the Service's name.
+                name = b.host.split(".")[0]
+                weights[name] = weights.get(name, 0.0) + round(b.share * 100, 1)
+            return DefaultRule(envoy_route_name(route.key[1], route.key[2], rule.rule_index, rule.name), weights)
+    return None
 
 
 def configured_weights(index: Any, target: LogTarget) -> dict[str, float]:

@@ -1,5 +1,7 @@
 """``python -m meshtui.bench [--quick] [--runs K] [--scales 1000,5000] [--markdown]``.
 
+The biggest scale is also loaded with as many Gateway API HTTPRoutes (``sandbox --httproutes``).
+
 Prints one line per figure (median, min, max, DESIGN.md target, ratio to kubectl, PASS/MISS);
 progress goes to stderr. Exits 0 when every figure was measured (a MISS is a result, not a
 failure), 1 when some could not be measured (the line says why), 2 on bad arguments.
@@ -116,6 +118,29 @@ def main(argv: list[str] | None = None) -> int:
         ok &= _attempt(list(figs.values()) + ([watch_event, watch_patch, repaint] if n == biggest else []),
                        f"sandbox {n}", at_scale)
     figures.extend([watch_event, watch_patch, repaint])
+
+    # Issue 14: as many Gateway API HTTPRoutes (north-south, one Gateway per namespace) beside
+    # the biggest mesh, within the same budgets.
+    routes = {
+        "time": Figure(f"load {biggest:,} svc + {biggest:,} HTTPRoutes: start to mesh index", "s",
+                       target=LOAD_SECONDS),
+        "rss": Figure(f"load {biggest:,} svc + {biggest:,} HTTPRoutes: peak RSS at index", "MB", target=LOAD_MB),
+        "shown": Figure(f"load {biggest:,} svc + {biggest:,} HTTPRoutes: start to mesh on screen", "s"),
+        "stall": Figure(f"load {biggest:,} svc + {biggest:,} HTTPRoutes: worst event-loop stall", "ms",
+                        target=STALL_MS),
+    }
+    figures.extend(routes.values())
+    _progress(f"starting meshtui sandbox --scale {biggest} --httproutes")
+
+    def with_routes() -> None:
+        nonlocal ok
+        with SandboxProcess(biggest, httproutes=True) as sb:
+            _progress(f"sandbox --scale {biggest} --httproutes up in {sb.started_in:.1f} s")
+            for i in range(runs):
+                ok &= _attempt(list(routes.values()), f"load {biggest} + HTTPRoutes",
+                               partial(_load_run, str(sb.kubeconfig), settle, routes, biggest, i, runs))
+
+    ok &= _attempt(list(routes.values()), f"sandbox {biggest} --httproutes", with_routes)
 
     first_paint = Figure("cold start meshtui --demo: first paint", "s", target=FIRST_SCREEN_S)
     demo_shown = Figure("cold start meshtui --demo: demo mesh shown", "s")

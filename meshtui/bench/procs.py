@@ -44,8 +44,9 @@ class SandboxProcess:
     The server is a separate process so that its CPU time and memory are not the client's.
     """
 
-    def __init__(self, scale: int, *, start_timeout: float = 180.0) -> None:
+    def __init__(self, scale: int, *, start_timeout: float = 180.0, httproutes: bool = False) -> None:
         self.scale = scale
+        self.httproutes = httproutes  # also an HTTPRoute per service (and a Gateway per namespace)
         self.start_timeout = start_timeout
         self._tmp = tempfile.TemporaryDirectory(prefix="meshtui-bench-")
         self.kubeconfig = Path(self._tmp.name) / "kubeconfig"
@@ -59,7 +60,7 @@ class SandboxProcess:
         self._log = log
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "meshtui", "sandbox", "--scale", str(self.scale),
-             "--kubeconfig-out", str(self.kubeconfig)],
+             "--kubeconfig-out", str(self.kubeconfig), *(["--httproutes"] if self.httproutes else [])],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
         )
         deadline = time.monotonic() + self.start_timeout

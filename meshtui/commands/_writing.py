@@ -52,7 +52,7 @@ def split_name(text: str, default_ns: str | None) -> tuple[str, str]:
     or ``default``."""
     name, _, ns = text.partition(".")
     if not name:
-        raise CommandError(f"{text!r}: not a VirtualService name (NAME[.NS])")
+        raise CommandError(f"{text!r}: not a route name (NAME[.NS])")
     return name, ns or default_ns or "default"
 
 
@@ -77,6 +77,48 @@ def with_source(args: argparse.Namespace, body: Callable[["Source", list["RawObj
         return body(source, snapshot.objects)
     finally:
         source.close()
+
+
+#: ``KIND/`` prefixes of a route name (kubectl's resource names and short names).
+ROUTE_PREFIXES = {"virtualservice": "VirtualService", "virtualservices": "VirtualService", "vs": "VirtualService",
+                  "httproute": "HTTPRoute", "httproutes": "HTTPRoute", "hr": "HTTPRoute",
+                  "grpcroute": "GRPCRoute", "grpcroutes": "GRPCRoute"}
+
+
+def split_route_name(text: str) -> tuple[str | None, str]:
+    """``httproute/cart.storefront`` -> (``HTTPRoute``, ``cart.storefront``); no prefix: None."""
+    prefix, slash, rest = text.partition("/")
+    if not slash:
+        return None, text
+    kind = ROUTE_PREFIXES.get(prefix.lower())
+    if kind is None:
+        raise CommandError(f"{text!r}: unknown kind {prefix!r} (use virtualservice/NAME, httproute/NAME or "
+                           "grpcroute/NAME)", 2)
+    return kind, rest
+
+
+def find_route(objects: list["RawObject"], kind: str | None, name: str, namespace: str) -> "RawObject":
+    """The VirtualService, HTTPRoute or GRPCRoute ``namespace/name``. Without ``kind`` a name
+    two kinds share is a usage error naming both; one kind found is that one."""
+    if kind is not None and kind != "VirtualService":
+        for obj in objects:
+            meta = obj.get("metadata") or {}
+            if obj.get("kind") == kind and meta.get("name") == name and (meta.get("namespace") or "default") == namespace \
+                    and str(obj.get("apiVersion", "")).startswith("gateway.networking.k8s.io/"):
+                return obj
+        raise CommandError(f"{kind} {namespace}/{name} not found", 2)
+    if kind is None:
+        found = [o for o in objects if o.get("kind") in ("VirtualService", "HTTPRoute", "GRPCRoute")
+                 and (o.get("metadata") or {}).get("name") == name
+                 and ((o.get("metadata") or {}).get("namespace") or "default") == namespace]
+        kinds = sorted({str(o["kind"]) for o in found})
+        if len(kinds) > 1:
+            both = " and ".join(f"{k} {namespace}/{name}" for k in kinds)
+            forms = " or ".join(f"{k.lower()}/{name}" for k in kinds)
+            raise CommandError(f"{name!r} is ambiguous: {both}; say {forms}", 2)
+        if kinds and kinds[0] != "VirtualService":
+            return found[0]
+    return find_virtual_service(objects, name, namespace)
 
 
 def find_virtual_service(objects: list["RawObject"], name: str, namespace: str) -> "RawObject":
@@ -186,7 +228,8 @@ def finish(args: argparse.Namespace, outcome: "Outcome", writer: "Writer", *, re
 
 def edit_and_execute(args: argparse.Namespace, make_edit: Callable[["RawObject"], tuple[Callable, str]],
                      what: str) -> int:
-    """The body of shift / promote / rollback: find the VirtualService, build the edit and its
+    """The body of shift / promote / rollback: find the VirtualService (or, named
+    ``httproute/NAME`` or unambiguously, the HTTPRoute/GRPCRoute), build the edit and its
     one-line description with ``make_edit(vs)`` (which picks the rule), and run the pipeline.
     ``what`` describes the request in the audit log when the edit cannot be built."""
     from meshtui.routing.rules import ReleaseError
@@ -195,11 +238,12 @@ def edit_and_execute(args: argparse.Namespace, make_edit: Callable[["RawObject"]
     from meshtui.write.plan import ChangePlan
     from meshtui.write.scope import affected_objects
 
-    name, namespace = split_name(args.name, getattr(args, "namespace", None))
+    kind, bare = split_route_name(args.name)
+    name, namespace = split_name(bare, getattr(args, "namespace", None))
     writer = make_writer(args)
 
     def body(source: "Source", objects: list["RawObject"]) -> int:
-        vs = find_virtual_service(objects, name, namespace)
+        vs = find_route(objects, kind, name, namespace)
         description = what
         try:
             edit, description = make_edit(vs)

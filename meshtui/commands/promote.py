@@ -18,6 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``meshtui promote``."""
     from meshtui.commands._release import run_release
+    from meshtui.write import edit_api_gateway
     from meshtui.write.edit_api import promote
 
-    return run_release(args, promote)
+    return run_release(args, promote, edit_api_gateway.promote)

@@ -17,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``meshtui rollback``."""
     from meshtui.commands._release import run_release
+    from meshtui.write import edit_api_gateway
     from meshtui.write.edit_api import rollback
 
-    return run_release(args, rollback)
+    return run_release(args, rollback, edit_api_gateway.rollback)

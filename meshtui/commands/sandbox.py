@@ -19,6 +19,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                    help="where to write the kubeconfig (default: $XDG_STATE_HOME/meshtui/sandbox.kubeconfig)")
     p.add_argument("--scale", type=int, default=0, metavar="N",
                    help="add N services, each with a VirtualService, a DestinationRule and 4 pods")
+    p.add_argument("--httproutes", action="store_true",
+                   help="with --scale: also a Gateway API Gateway per namespace and an HTTPRoute per service")
     p.add_argument("--no-traffic", action="store_true",
                    help="do not simulate demo traffic (on by default, off with --scale unless --rps is given)")
     p.add_argument("--rps", type=float, default=None, metavar="R",
@@ -45,10 +47,13 @@ def run(args: argparse.Namespace) -> int:
     if args.scale < 0:
         raise CommandError(f"--scale {args.scale}: must be 0 or more")
     traffic = not args.no_traffic and (args.scale == 0 or args.rps is not None)
+    if args.httproutes and not args.scale:
+        raise CommandError("--httproutes adds HTTPRoutes to the --scale mesh: give --scale N too")
     if args.rps is not None and args.no_traffic:
         raise CommandError("--rps and --no-traffic contradict each other")
     try:
-        sandbox = Sandbox(port=args.port, scale=args.scale, traffic=traffic, traffic_rps=args.rps)
+        sandbox = Sandbox(port=args.port, scale=args.scale, traffic=traffic, traffic_rps=args.rps,
+                          scale_httproutes=args.httproutes)
     except SandboxError as exc:
         raise CommandError(f"--rps {args.rps:g}: {exc}") from None
     try:

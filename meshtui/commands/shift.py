@@ -1,7 +1,8 @@
 """``meshtui shift NAME[.NS] SUBSET=W|SUBSET=+N|SUBSET=-N … [--rule N|NAME] [--dry-run] [--yes]``
 
 Set (``v2=30``) or step (``v2=+10``, ``v1=-5``) the weights of one http rule of a
-VirtualService; the destinations not named share the rest in proportion, so the rule keeps
+VirtualService, or (``httproute/NAME``) the shares of the backendRefs of one HTTPRoute rule,
+written on the rule's own scale where exact (``--scale``); the destinations not named share the rest in proportion, so the rule keeps
 summing to 100. A destination is named by subset, by host, or as ``HOST/SUBSET`` when two
 hosts of the rule share a subset name (a bare subset name is then refused as ambiguous). The change goes through meshtui's one write path (``meshtui.write``): the
 unified diff, schema / Istio / analyzer validation, a dry run at the source, confirmation, a
@@ -32,10 +33,15 @@ def register(sub: argparse._SubParsersAction) -> None:
             "2 other (also: not confirmed without a terminal and without --yes)."
         ),
     )
-    parser.add_argument("name", metavar="NAME[.NS]", help="the VirtualService")
+    parser.add_argument("name", metavar="[KIND/]NAME[.NS]",
+                        help="the VirtualService, or httproute/NAME (grpcroute/NAME) for a Gateway API route")
     parser.add_argument("weights", nargs="+", metavar="SUBSET=W",
                         help="SUBSET=W sets W%%, SUBSET=+N / SUBSET=-N moves N points; HOST/SUBSET=W "
-                             "names a destination when two hosts share a subset name")
+                             "names a destination when two hosts share a subset name; for an HTTPRoute "
+                             "BACKEND=W gives the backendRef W%% of the rule")
+    parser.add_argument("--scale", choices=["auto", "file", "100"], default="auto",
+                        help="HTTPRoute weights: on the rule's own scale when exact, else 100 (auto); always "
+                             "its own scale (file); or summing to 100 (100)")
     add_write_arguments(parser)
     add_verify_argument(parser)
     parser.set_defaults(func=run)
@@ -53,7 +59,14 @@ def run(args: argparse.Namespace) -> int:
     shown = " ".join(str(a) for a in assignments)
 
     def make_edit(vs: dict) -> tuple[Callable[[dict], dict], str]:
-        action = set_weights(pick_rule(vs, args.rule), assignments)
+        if vs.get("kind") in ("HTTPRoute", "GRPCRoute"):
+            from meshtui.commands._release import route_rule
+            from meshtui.routing.gateway_api_release import Scale
+            from meshtui.write import edit_api_gateway
+
+            action = edit_api_gateway.set_weights(route_rule(vs, args.rule), assignments, Scale(args.scale))
+        else:
+            action = set_weights(pick_rule(vs, args.rule), assignments)
         return action.edit, action.description
 
     return edit_and_execute(args, make_edit, f"shift {shown}")

@@ -10,13 +10,17 @@ REGISTRY_ONLY) virtual host last.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from meshtui.envoy.gen_targets import Proxy, Target, config_path, subset_key
-from meshtui.model.index import MeshIndex
+from meshtui.model.index import K8S_GATEWAY, MeshIndex
 from meshtui.model.kube import Service
 from meshtui.model.route_parts import Destination, StringMatch
 from meshtui.model.virtualservice import HTTPMatchRequest, HTTPRoute, VirtualService
+
+#: The annotation istiod puts on VirtualServices it makes of Gateway API routes.
+ROUTE_SEMANTICS = "internal.istio.io/route-semantics"
 
 T = "type.googleapis.com/"
 Json = dict[str, Any]
@@ -72,14 +76,18 @@ def _header(name: str, sm: StringMatch, invert: bool = False) -> Json:
     return h
 
 
-def translate_match(m: HTTPMatchRequest | None) -> Json:
-    """Istio's ``translateRouteMatch``: path, headers (incl. ``:authority``/``:method``), query."""
+def translate_match(m: HTTPMatchRequest | None, gateway_semantics: bool = False) -> Json:
+    """Istio's ``translateRouteMatch``: path, headers (incl. ``:authority``/``:method``), query.
+    With ``gateway_semantics`` (a VirtualService istiod made of Gateway API routes) a prefix
+    other than ``/`` matches whole path segments: Envoy's ``path_separated_prefix``."""
     out: Json = {}
     uri = m.uri if m is not None else None
     if uri is None or uri.kind == "present":
         out["prefix"] = "/"
     elif uri.kind == "exact":
         out["path"] = uri.value
+    elif uri.kind == "prefix" and gateway_semantics and uri.value != "/":
+        out["path_separated_prefix"] = uri.value.rstrip("/")
     elif uri.kind == "prefix":
         out["prefix"] = uri.value
     else:
@@ -201,6 +209,7 @@ class RouteBuilder:
         """The routes of ``vs`` for ``target`` on ``port``, in rule order (stops after a catch-all)."""
         vs_ns = vs.namespace or "default"
         meta = {"filter_metadata": {"istio": {"config": config_path("virtual-service", vs_ns, vs.name)}}}
+        semantics = vs.annotations.get(ROUTE_SEMANTICS) == "gateway"
         routes: list[Json] = []
         for rule in vs.http:
             if rule.delegate is not None:
@@ -211,7 +220,7 @@ class RouteBuilder:
             if not matches:
                 matches = [None]
             for m in matches:
-                r: Json = {"match": translate_match(m)}
+                r: Json = {"match": translate_match(m, semantics)}
                 name = rule.name or ""
                 if m is not None and m.name:
                     name = f"{name}.{m.name}" if name else m.name
@@ -237,13 +246,19 @@ class RouteBuilder:
                     r["direct_response"] = dr
                 else:
                     r["route"] = self._action(rule, vs_ns, port)
+                    psp = r["match"].get("path_separated_prefix")
+                    if psp and rule.rewrite is not None and rule.rewrite.uri == "/":
+                        # Gateway semantics: ReplacePrefixMatch "/" drops the matched segments.
+                        r["route"].pop("prefix_rewrite", None)
+                        r["route"]["regex_rewrite"] = {"pattern": {"regex": f"^{re.escape(psp)}(/?)(.*)"},
+                                                       "substitution": "/\\2"}
                 r["metadata"] = meta
                 r["decorator"] = {"operation": f"{target.host}:{port}/*"}
                 fault = self._fault(rule)
                 if fault is not None:
                     r["typed_per_filter_config"] = fault
                 routes.append(r)
-            if all(m is None or (translate_match(m) == {"prefix": "/"}) for m in matches):
+            if all(m is None or (translate_match(m, semantics) == {"prefix": "/"}) for m in matches):
                 break  # a catch-all rule: Istio drops every later rule
         return routes
 
@@ -258,12 +273,24 @@ class RouteBuilder:
         """The virtual host ``host:port`` with its domains and routes."""
         routes: list[Json] = []
         vss = self.index.virtual_services_for_host(target.host, "mesh", from_namespace=self.proxy.namespace)
+        if not vss:
+            # Mesh (GAMMA) HTTPRoutes reach Envoy as the VirtualService istiod converts them to.
+            gamma = self._gamma_virtual_service(target.host)
+            vss = [gamma] if gamma is not None else []
         if vss:
             routes = self.translate(vss[0], target, port)
         if not vss:
             routes = [self.default_route(target, port)]
         return {"name": f"{target.host}:{port}", "domains": vhost_domains(target.host, port, target.address, self.proxy),
                 "routes": routes, "include_request_attempt_count": True}
+
+    def _gamma_virtual_service(self, host: str) -> VirtualService | None:
+        from meshtui.routing.gateway_api_convert import mesh_virtual_service
+
+        for svc in self.index.services_for_host(host):
+            if isinstance(svc, Service):
+                return mesh_virtual_service(self.index, svc)
+        return None
 
     def catch_all(self) -> Json:
         """``allow_any`` to PassthroughCluster, or ``block_all`` (502) under REGISTRY_ONLY."""
@@ -273,6 +300,27 @@ class RouteBuilder:
         return {"name": "allow_any", "domains": ["*"], "include_request_attempt_count": True,
                 "routes": [{"name": "allow_any", "match": {"prefix": "/"},
                             "route": {"cluster": "PassthroughCluster", "timeout": "0s", "max_grpc_timeout": "0s"}}]}
+
+    def gateway_route_configs(self) -> list[Json]:
+        """For the proxy of a Gateway API Gateway (a pod labelled with the Gateway's name): the
+        ``http.<port>`` route configs istiod makes of the routes its listeners accept."""
+        from meshtui.model.gateway_api import K8sGateway
+        from meshtui.routing.gateway_api_convert import gateway_virtual_services
+
+        name = self.proxy.labels.get("gateway.networking.k8s.io/gateway-name")
+        gateway = self.index.get(K8S_GATEWAY, self.proxy.namespace, name) if name else None
+        if not isinstance(gateway, K8sGateway):
+            return []
+        by_port: dict[int, list[Json]] = {}
+        for port, hostname, vs in gateway_virtual_services(self.index, gateway):
+            target = Target(hostname, vs.namespace or "default", vs.name, [], None, vs, "EDS")
+            by_port.setdefault(port, []).append({
+                "name": f"{hostname}:{port}", "domains": [hostname, f"{hostname}:*"],
+                "routes": self.translate(vs, target, port), "include_request_attempt_count": True})
+        return [{"@type": T + "envoy.config.route.v3.RouteConfiguration", "name": f"http.{port}",
+                 "virtual_hosts": sorted(vhosts, key=lambda v: v["name"]), "validate_clusters": False,
+                 "max_direct_response_body_size_bytes": 1048576, "ignore_port_in_host_matching": True}
+                for port, vhosts in sorted(by_port.items())]
 
     def route_configs(self, targets: list[Target]) -> list[Json]:
         """One RouteConfiguration per HTTP port, in port order."""

@@ -252,7 +252,9 @@ def generate_config_dump(index: MeshIndex, namespace: str, pod: str, *, include_
     g = _Generator(index, namespace, pod)
     outbound = g.outbound()
     clusters = g.clusters(outbound)
-    routes = RouteBuilder(index, g.proxy).route_configs(g.targets)
+    builder = RouteBuilder(index, g.proxy)
+    # A Gateway API gateway's proxy also serves its listeners' routes (http.<port>).
+    routes = builder.route_configs(g.targets) + builder.gateway_route_configs()
     configs: list[Json] = [
         {"@type": ADMIN + "BootstrapConfigDump", "bootstrap": _bootstrap(g.proxy, index.domain_suffix)},
         {"@type": ADMIN + "ClustersConfigDump",

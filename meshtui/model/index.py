@@ -297,6 +297,11 @@ class MeshIndex:
         producer routes (in the Service's namespace) and consumer routes (elsewhere)."""
         return self._route_views(self._attachments.by_service.get((namespace, name), ()))
 
+    def routes_to_service(self, namespace: str, name: str) -> list[K8sRoute]:
+        """Routes with a backendRef to the Service ``namespace/name`` (oldest first): the routes
+        that send it traffic, e.g. an HTTPRoute splitting between per-version Services."""
+        return self._route_views(self._attachments.by_backend.get((namespace, name), ()))
+
     def reference_grants_in(self, namespace: str) -> list[ReferenceGrant]:
         """The ReferenceGrants of ``namespace`` (they grant access to its objects)."""
         table = self._by_kind.get("ReferenceGrant", {})

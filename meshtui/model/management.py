@@ -60,6 +60,8 @@ def _canary_drives(canary: FlaggerCanary, obj: Resource) -> bool:
         return obj.name == canary.apex_name
     if obj.kind == "DestinationRule":
         return obj.name in (canary.primary_name, canary.canary_name)
+    if obj.kind == "HTTPRoute":
+        return canary.drives_gateway_api and obj.name == canary.apex_name
     return False
 
 
@@ -70,13 +72,16 @@ def _rollout_drives(rollout: ArgoRollout, obj: Resource) -> bool:
     if obj.kind == "DestinationRule":
         dr = rollout.destination_rule
         return dr is not None and dr.name == obj.name and _ns(rollout) == _ns(obj)
+    if obj.kind in ("HTTPRoute", "GRPCRoute"):
+        return any(kind == obj.kind and name == obj.name and (ns or _ns(rollout)) == _ns(obj)
+                   for kind, ns, name in rollout.gateway_api_routes)
     return False
 
 
 def controllers_of(obj: Resource, index: Any) -> list[Controller]:
-    """The Flagger Canaries and Argo Rollouts in ``index`` that rewrite ``obj`` (a VirtualService
-    or DestinationRule; anything else has none)."""
-    if obj.kind not in ("VirtualService", "DestinationRule"):
+    """The Flagger Canaries and Argo Rollouts in ``index`` that rewrite ``obj`` (a VirtualService,
+    DestinationRule, or a Gateway API HTTPRoute/GRPCRoute; anything else has none)."""
+    if obj.kind not in ("VirtualService", "DestinationRule", "HTTPRoute", "GRPCRoute"):
         return []
     found: list[Controller] = [c for c in _typed(index, "Canary", FlaggerCanary) if _canary_drives(c, obj)]
     found += [r for r in _typed(index, "Rollout", ArgoRollout) if _rollout_drives(r, obj)]
@@ -86,9 +91,13 @@ def controllers_of(obj: Resource, index: Any) -> list[Controller]:
 def _controller_manager(ctl: Controller, obj: Resource) -> Manager:
     who = f"{ctl.namespace}/{ctl.name}"
     if isinstance(ctl, FlaggerCanary):
-        what = ("generates this VirtualService and sets its weights at every analysis step"
-                if obj.kind == "VirtualService" else "generates this DestinationRule")
+        what = {"VirtualService": "generates this VirtualService and sets its weights at every analysis step",
+                "HTTPRoute": "(Gateway API provider) generates this HTTPRoute and sets its backendRef weights "
+                             "at every analysis step"}.get(obj.kind, "generates this DestinationRule")
         return Manager("flagger", who, f"Flagger Canary {who} {what}: a manual change is reverted")
+    if obj.kind in ("HTTPRoute", "GRPCRoute"):
+        return Manager("argo-rollouts", who, f"Argo Rollout {who} (Gateway API plugin) sets the backendRef weights "
+                                             "of this route at every step: a manual change is overwritten")
     if obj.kind == "VirtualService":
         routes = next((r.routes for r in ctl.virtual_services if r.name == obj.name), [])
         which = f" of route{'s' if len(routes) > 1 else ''} {', '.join(routes)}" if routes else ""

@@ -25,6 +25,7 @@ class FlaggerCanary(Resource):
 
     target_kind: str | None
     target_name: str | None
+    provider: str | None  # spec.provider: "istio", "gatewayapi:v1" (Flagger's Gateway API provider), ...
     service_name: str | None  # spec.service.name; Flagger defaults it to the target's name
     service_port: int | None
     hosts: list[str]
@@ -41,6 +42,12 @@ class FlaggerCanary(Resource):
     def apex_name(self) -> str:
         """The name of the Service and VirtualService Flagger routes (``GetServiceNames``)."""
         return self.service_name or self.target_name or self.name
+
+    @property
+    def drives_gateway_api(self) -> bool:
+        """Whether Flagger's Gateway API provider routes this canary: it then generates an
+        HTTPRoute named :attr:`apex_name` and sets its backendRef weights."""
+        return (self.provider or "").startswith("gatewayapi")
 
     @property
     def primary_name(self) -> str:
@@ -75,6 +82,7 @@ class FlaggerCanary(Resource):
         return cls(
             **meta_fields(raw),
             target_kind=as_str(target.get("kind")), target_name=as_str(target.get("name")),
+            provider=as_str(spec.get("provider")),
             service_name=as_str(service.get("name")), service_port=as_int(service.get("port")),
             hosts=as_strs(service.get("hosts")), gateways=as_strs(service.get("gateways")),
             step_weight=as_int(analysis.get("stepWeight")), max_weight=as_int(analysis.get("maxWeight")),
@@ -103,6 +111,24 @@ class RolloutDestinationRule:
     stable_subset: str | None
 
 
+#: The name Argo Rollouts' Gateway API traffic-router plugin is registered under.
+GATEWAY_API_PLUGIN = "argoproj-labs/gatewayAPI"
+
+
+def _plugin_routes(plugin: dict[str, Any]) -> list[tuple[str, str | None, str]]:
+    """The routes of the Gateway API plugin's config: ``httpRoute``/``grpcRoute`` (a name, or
+    ``{name, namespace}``) and the ``httpRoutes``/``grpcRoutes`` lists; ``namespace`` applies."""
+    ns = as_str(plugin.get("namespace"))
+    out: list[tuple[str, str | None, str]] = []
+    for kind, one, many in (("HTTPRoute", "httpRoute", "httpRoutes"), ("GRPCRoute", "grpcRoute", "grpcRoutes")):
+        for item in [plugin.get(one)] + as_list(plugin.get(many)):
+            name = as_str(item) if isinstance(item, str) else as_str(as_dict(item).get("name"))
+            if name:
+                item_ns = as_str(as_dict(item).get("namespace")) if isinstance(item, dict) else None
+                out.append((kind, item_ns or ns, name))
+    return out
+
+
 def _vs_ref(value: Any) -> RolloutVirtualService | None:
     d = as_dict(value)
     ref = as_str(d.get("name"))
@@ -123,6 +149,9 @@ class ArgoRollout(Resource):
     stable_service: str | None
     virtual_services: list[RolloutVirtualService]
     destination_rule: RolloutDestinationRule | None
+    #: (kind, namespace or None, name) of the routes the Gateway API plugin
+    #: (``argoproj-labs/gatewayAPI``) sets the weights of: HTTPRoute / GRPCRoute.
+    gateway_api_routes: list[tuple[str, str | None, str]]
     current_step_index: int | None
     aborted: bool
     phase: str | None  # status.phase (Argo Rollouts >= 1.2): Healthy, Progressing, Paused, Degraded
@@ -184,6 +213,7 @@ class ArgoRollout(Resource):
         refs = [_vs_ref(istio.get("virtualService"))] if istio.get("virtualService") else []
         refs += [_vs_ref(v) for v in as_list(istio.get("virtualServices"))]
         dr = as_dict(istio.get("destinationRule"))
+        plugin = as_dict(as_dict(as_dict(canary.get("trafficRouting")).get("plugins")).get(GATEWAY_API_PLUGIN))
         status = as_dict(raw.get("status"))
         weights = as_dict(as_dict(status.get("canary")).get("weights"))
         return cls(
@@ -195,6 +225,7 @@ class ArgoRollout(Resource):
             destination_rule=(RolloutDestinationRule(dr["name"], as_str(dr.get("canarySubsetName")),
                                                      as_str(dr.get("stableSubsetName")))
                               if as_str(dr.get("name")) else None),
+            gateway_api_routes=_plugin_routes(plugin),
             current_step_index=as_int(status.get("currentStepIndex")),
             aborted=bool(as_bool(status.get("abort"))),
             phase=as_str(status.get("phase")),

@@ -2,7 +2,9 @@
 
 Kept by :class:`meshtui.model.index.MeshIndex` one object at a time (upsert/delete touch only
 the entries of that route or grant). A route appears under every parent its ``parentRefs``
-name: a Gateway (north-south) or a Service (GAMMA, east-west). Whether the parent *accepts*
+name: a Gateway (north-south) or a Service (GAMMA, east-west), and under every Service its
+rules' ``backendRefs`` send to (so a per-version Service finds the routes splitting onto it).
+Whether the parent *accepts*
 the route (listener hostnames, ``allowedRoutes``) is decided by the tracer and the analyzers,
 which need the namespaces' labels; this index only answers "who points at whom".
 """
@@ -20,11 +22,12 @@ Id = tuple[str, str]
 class RouteAttachments:
     """parent (namespace, name) -> the routes that name it, split by parent type."""
 
-    __slots__ = ("by_gateway", "by_service", "grants_by_namespace")
+    __slots__ = ("by_backend", "by_gateway", "by_service", "grants_by_namespace")
 
     def __init__(self) -> None:
         self.by_gateway: dict[Id, set[RouteId]] = defaultdict(set)
         self.by_service: dict[Id, set[RouteId]] = defaultdict(set)
+        self.by_backend: dict[Id, set[RouteId]] = defaultdict(set)
         self.grants_by_namespace: dict[str, set[str]] = defaultdict(set)
 
     def _parents(self, route: K8sRoute) -> list[tuple[dict[Id, set[RouteId]], Id]]:
@@ -34,6 +37,8 @@ class RouteAttachments:
                 out.append((self.by_gateway, (ref.namespace, ref.name)))
             elif ref.is_service:
                 out.append((self.by_service, (ref.namespace, ref.name)))
+        backends = {(b.namespace, b.name) for rule in route.rules for b in rule.backend_refs if b.is_service}
+        out.extend((self.by_backend, b) for b in sorted(backends))
         return out
 
     def add_route(self, route: K8sRoute, ident: Id) -> None:

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshtui.model.hosts import fqdn, host_matches
+from meshtui.model.index import K8S_GATEWAY
 from meshtui.routing.describe import match_conditions, policy_lines, rule_extras
 from meshtui.model.management import controllers_of, managed_by
+from meshtui.routing.gateway_api_view import K8sGatewayView, K8sRouteView, gateways_for, route_view, routes_for
 
 SUBSET_STYLES = ("green", "yellow", "cyan", "magenta", "blue", "red")
 
@@ -117,6 +119,11 @@ class ServiceRoutes:
     endpoints: str = ""
     workloads: list[WorkloadView] = field(default_factory=list)
     subset_styles: dict[str, str] = field(default_factory=dict)
+    # The Gateway API: HTTPRoutes/GRPCRoutes carrying the service's traffic, and their Gateways.
+    k8s_routes: list[K8sRouteView] = field(default_factory=list)
+    k8s_gateways: list[K8sGatewayView] = field(default_factory=list)
+    #: Set when a mesh VirtualService and a GAMMA route both route the service (MT0101).
+    mixing: str | None = None
 
 
 def _rule_view(vs: Any, rule: Any) -> RuleView:
@@ -203,6 +210,15 @@ def service_routes(index: Any, service: Any) -> ServiceRoutes:
                 view.policy_lines.append(f"subset {s.name}: {line}")
     view.subset_styles = styles
     if service.kind == "Service":
+        routes = routes_for(index, service.namespace or "default", service.name)
+        view.k8s_routes = [route_view(index, r) for r in routes]
+        view.k8s_gateways = gateways_for(index, routes)
+        gamma = [r for r in view.k8s_routes if (service.namespace or "default", service.name) in r.parent_services]
+        mesh_vs = [v for v in view.virtual_services if not v.gateways or "mesh" in v.gateways]
+        if gamma and mesh_vs:
+            view.mixing = (f"VirtualService {mesh_vs[0].namespace}/{mesh_vs[0].name} and {gamma[0].title} both "
+                           f"route {service.name}: Istio does not support mixing the two APIs (which applies is "
+                           "undefined)")
         _add_backends(index, service, view)
     return view
 
@@ -277,6 +293,19 @@ def _subset_workloads(index: Any, host: str, subset: str, namespace: str) -> tup
     return total, total, "replicas"
 
 
+def _route_service(route: Any) -> tuple[str, str, str] | None:
+    """The Service a Gateway API route is about: its parent Service (GAMMA), else its first
+    Service backend."""
+    for ref in route.parent_refs:
+        if ref.is_service:
+            return ("Service", ref.namespace, ref.name)
+    for rule in route.rules:
+        for b in rule.backend_refs:
+            if b.is_service:
+                return ("Service", b.namespace, b.name)
+    return None
+
+
 def service_for_object(index: Any, kind: str, namespace: str, name: str) -> tuple[str, str, str] | None:
     """The (kind, namespace, name) of the service an object is about, for "show in browser"."""
     obj = index.get(kind, namespace, name)
@@ -295,6 +324,14 @@ def service_for_object(index: Any, kind: str, namespace: str, name: str) -> tupl
                 obj.labels.get(k) == v for k, v in svc.selector.items()
             ):
                 return ("Service", svc.namespace, svc.name)
+        return None
+    elif kind in ("HTTPRoute", "GRPCRoute"):
+        return _route_service(obj)
+    elif kind == K8S_GATEWAY:
+        for route in index.routes_for_gateway(obj.namespace or namespace, obj.name):
+            target = _route_service(route)
+            if target is not None:
+                return target
         return None
     elif kind == "Gateway":
         for vs in index.virtual_services:

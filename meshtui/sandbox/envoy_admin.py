@@ -59,7 +59,10 @@ class StoreSnapshot:
     """
 
     KINDS = ("namespaces", "services", "pods", "endpoints", "configmaps", "destinationrules",
-             "virtualservices", "gateways", "serviceentries", "sidecars")
+             "virtualservices", "gateways", "serviceentries", "sidecars",
+             # Gateway API: istiod converts mesh (GAMMA) routes, and the routes a Gateway's
+             # listeners accept, into Envoy routes.
+             "httproutes", "grpcroutes", "referencegrants", "gateways.gateway.networking.k8s.io")
 
     def __init__(self, store: Store) -> None:
         # A token per live store object tells the index cache apart for two sandboxes in one

@@ -28,6 +28,7 @@ from typing import Any
 
 from meshtui.model import Deployment, Pod, Service
 from meshtui.model.index import MeshIndex
+from meshtui.routing.gateway_api_names import envoy_route_name
 from meshtui.routing.request import RequestError, TraceRequest
 from meshtui.routing.result import TraceResult
 from meshtui.routing.simulate import Choice, choose_destination, parse_duration_ms
@@ -320,6 +321,10 @@ class TrafficSimulator:
         # Host no virtual host lists, the catch-all "allow_any" (ALLOW_ANY outbound policy).
         route = {"default": "default", "passthrough": "allow_any"}.get(
             result.outcome, result.rule_name or "-")
+        if result.route_kind in ("HTTPRoute", "GRPCRoute") and result.rule_index is not None:
+            # istiod names the Envoy route of a Gateway API rule (its name, else ns.route.N).
+            ns, _, name = (result.route_name or "").partition("/")
+            route = envoy_route_name(ns, name, result.rule_index, result.rule_name)
         client_line = {**base, "xff": xff, "downstream_local": local, "downstream_remote": remote,
                        "server_name": "-", "route": route}
         if choice.pod is None:

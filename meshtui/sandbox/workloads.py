@@ -200,6 +200,16 @@ FLOWS: tuple[Flow, ...] = (
     Flow("reviews-ratings", "bookinfo", {"app": "reviews"}, 0.10, (
         RequestKind(1.0, "ratings:9080", ("/ratings/0",)),
     ), ("Apache-CXF/3.1.18",), versions=("v2", "v3")),
+    # storefront: in-mesh calls shaped by the GAMMA HTTPRoute on cart (90/10, x-canary to v2).
+    Flow("web-cart", "storefront", {"app": "web"}, 0.10, (
+        RequestKind(0.9, "cart:8080", ("/cart", "/cart/items")),
+        RequestKind(0.1, "cart:8080", ("/cart",), (("x-canary", "true"),)),
+    ), ("node-fetch/1.0",)),
+    # storefront north-south: the Gateway API Gateway's proxy, routed by the HTTPRoute web (9/1).
+    Flow("edge-storefront", "storefront", {"gateway.networking.k8s.io/gateway-name": "storefront-gateway"}, 0.10, (
+        RequestKind(0.6, "shop.example.com", ("/cart", "/cart/items")),
+        RequestKind(0.4, "shop.example.com", ("/", "/index.html")),
+    ), _BROWSERS, gateway="storefront/storefront-gateway", external_clients=_EDGE_CLIENTS),
 )
 
 # Istio's samples/curl/curl.yaml (Deployment; its Service and ServiceAccount are not needed).

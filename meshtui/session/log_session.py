@@ -32,7 +32,7 @@ from meshtui.sources.log_follow import Item, LogFollower
 
 #: Mesh kinds whose change can move the followed pods, the weights or the log format.
 REPLAN_KINDS = frozenset({"Pod", "Service", "Gateway", "VirtualService", "DestinationRule", "Deployment",
-                          "ConfigMap"})
+                          "ConfigMap", "HTTPRoute", "GRPCRoute"})
 
 
 class DefaultRoute:

@@ -40,6 +40,7 @@ from meshtui.sources.kube_kinds import (
     discover,
     list_kind,
 )
+from meshtui.model.gateway_api import GATEWAY_API_GROUP, GATEWAY_API_KINDS
 from meshtui.sources.kube_pods import envoy_admin_get, stream_logs
 from meshtui.sources.kube_rest import READ_TIMEOUT, HttpError, Rest, one_line
 from meshtui.sources.kube_watch import WatchSettings, watch_kinds
@@ -48,6 +49,8 @@ from meshtui.sources.kube_watch import WatchSettings, watch_kinds
 _WRITABLE: dict[tuple[str, str], str] = {
     **{(ISTIO_GROUP, kind): plural for kind, plural in ISTIO_KINDS},
     **{(group, kind): plural for group, kind, plural in OPTIONAL_CRDS},
+    # Gateway API routes and gateways (GatewayClass is cluster-scoped: not edited here).
+    **{(GATEWAY_API_GROUP, kind): plural for kind, plural in GATEWAY_API_KINDS if kind != "GatewayClass"},
     ("", "Service"): "services",
     ("", "ConfigMap"): "configmaps",
 }

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from meshtui.model.index import K8S_GATEWAY, index_kind
+from meshtui.routing.gateway_api_view import is_problem
 from meshtui.views.table import Column, LiveCell, Row
 
 
@@ -106,6 +108,29 @@ def _pod(o: Any) -> tuple[str, ...]:
             str(o.restarts or 0), o.ip or "", o.node or "", o.labels.get("version", ""), Age.of(o.creation_timestamp))
 
 
+def _status(conditions: list[Any], wanted: str) -> str:
+    """``Accepted``/``Programmed`` when all is well, or the first condition saying something is
+    wrong (``ResolvedRefs=False``, ``Conflicted=True``): what is wrong comes first."""
+    bad = next((c for c in conditions if is_problem(c)), None)
+    if bad is not None:
+        return f"{bad.type}={bad.status}"
+    return wanted if any(c.type == wanted for c in conditions) else "-"
+
+
+def _route(o: Any) -> tuple[str, ...]:
+    parents = ",".join(f"{p.kind}/{p.name}" + (f"/{p.section_name}" if p.section_name else "") for p in o.parent_refs)
+    backends = sorted({b.name for r in o.rules for b in r.backend_refs})
+    conditions = [c for p in o.status_parents for c in p.conditions]
+    return (o.namespace, o.name, ",".join(o.hostnames) or "*", parents, str(len(o.rules)), ",".join(backends),
+            _status(conditions, "Accepted"), Age.of(o.creation_timestamp))
+
+
+def _k8s_gw(o: Any) -> tuple[str, ...]:
+    listeners = ",".join(f"{x.name}:{x.port}/{x.protocol}" for x in o.listeners)
+    return (o.namespace, o.name, o.gateway_class_name, ",".join(o.addresses), listeners,
+            _status(o.conditions, "Programmed"), Age.of(o.creation_timestamp))
+
+
 def _ns(o: Any) -> tuple[str, ...]:
     return (o,)
 
@@ -121,6 +146,8 @@ class KindView:
 
 
 _NS, _NAME, _AGE = Column("NAMESPACE", 24), Column("NAME", 48), Column("AGE", 8)
+_ROUTE_COLUMNS = (_NS, _NAME, Column("HOSTNAMES", 40), Column("PARENTS", 40), Column("RULES", 5),
+                  Column("BACKENDS", 40), Column("STATUS", 18), _AGE)
 
 VIEWS: dict[str, KindView] = {
     "vs": KindView("VirtualService", "VirtualServices", (_NS, _NAME, Column("HOSTS", 50), Column("GATEWAYS", 40),
@@ -131,6 +158,10 @@ VIEWS: dict[str, KindView] = {
                    Column("SELECTOR", 30), _AGE), _gw),
     "se": KindView("ServiceEntry", "ServiceEntries", (_NS, _NAME, Column("HOSTS", 50), Column("LOCATION", 14),
                    Column("RESOLUTION", 10), Column("PORTS", 30), _AGE), _se),
+    "httproute": KindView("HTTPRoute", "HTTPRoutes", _ROUTE_COLUMNS, _route),
+    "grpcroute": KindView("GRPCRoute", "GRPCRoutes", _ROUTE_COLUMNS, _route),
+    "gtw": KindView(K8S_GATEWAY, "Gateways (Gateway API)", (_NS, _NAME, Column("CLASS", 16), Column("ADDRESS", 40),
+                    Column("LISTENERS", 40), Column("STATUS", 18), _AGE), _k8s_gw),
     "svc": KindView("Service", "Services", (_NS, _NAME, Column("TYPE", 12), Column("CLUSTER-IP", 16),
                     Column("PORTS", 30), Column("SELECTOR", 40), _AGE), _svc),
     "pods": KindView("Pod", "Pods", (_NS, _NAME, Column("READY", 5), Column("STATUS", 10), Column("RESTARTS", 8),
@@ -144,5 +175,6 @@ def rows_for(view: KindView, index: Any, scope: str | None) -> list[Row]:
     for o in index.objects(view.kind):
         if scope and o.namespace != scope:
             continue
-        out.append(((o.kind, o.namespace, o.name), view.row(o)))
+        # The index kind: a Gateway API Gateway is keyed apart from Istio's Gateway.
+        out.append(((index_kind(o.kind, o.group), o.namespace, o.name), view.row(o)))
     return out

@@ -1,4 +1,5 @@
-"""The mesh browser's labels, as data: the marker label of every service (``VS``, ``DR``, ``SE``,
+"""The mesh browser's labels, as data: the marker label of every service (``VS``, ``HR`` for a
+Gateway API route, ``DR``, ``SE``,
 ``⚙`` for another writer) and what each depends on, so a watch batch relabels only the services
 it can have changed. Plain data, no widget: built off the event loop, drawn by
 ``meshtui.widgets.mesh_tree``.
@@ -92,6 +93,8 @@ class ServiceLabels:
             text.append("SE ", style="magenta")
         if self._route_refs.get(host) or any(host_matches(w, host) for w in self._wildcards):
             text.append("VS ", style="cyan")
+        if svc.kind == "Service" and _has_k8s_routes(index, svc):
+            text.append("HR ", style="blue")  # an HTTPRoute/GRPCRoute carries its traffic
         if index.destination_rule_for(host, svc.namespace) is not None:
             text.append("DR ", style="green")
         if host in self._managed:
@@ -175,6 +178,12 @@ class ServiceLabels:
             else:
                 self._label(index, key, svc)
         return keys
+
+
+def _has_k8s_routes(index: Any, svc: Any) -> bool:
+    """Whether a Gateway API route has the Service as parent or as a backend."""
+    ns = svc.namespace or "default"
+    return bool(index.routes_for_service(ns, svc.name) or index.routes_to_service(ns, svc.name))
 
 
 def _host(svc: Any) -> str:

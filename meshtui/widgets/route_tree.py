@@ -10,9 +10,13 @@ from textual.widgets.tree import TreeNode
 
 from meshtui.widgets import describe
 
+# Backends of a Gateway API rule are Services (one per version), coloured by host.
+_BACKEND_STYLES = ("green", "yellow", "cyan", "magenta", "blue", "red")
+
 
 class RouteTree(Tree[Any]):
-    """Shows the VirtualServices, DestinationRule and gateways of the service in focus.
+    """Shows the VirtualServices, Gateway API routes, DestinationRule and gateways of the service
+    in focus.
 
     ``show_service`` rebuilds the tree but keeps which nodes were expanded (by path of labels),
     so a watch event that changes a weight does not collapse what the user opened.
@@ -41,7 +45,10 @@ class RouteTree(Tree[Any]):
         from meshtui.routing.service_view import service_routes
 
         view = service_routes(index, service)
+        if view.mixing:
+            self.root.add_leaf(Text("⚠ " + view.mixing, style="bold yellow"))
         self._add_virtual_services(view)
+        self._add_k8s_routes(view)
         self._add_destination_rule(view)
         self._add_exposure(view)
         self._add_backends(view)
@@ -50,6 +57,8 @@ class RouteTree(Tree[Any]):
     # -- sections -------------------------------------------------------------------------
 
     def _add_virtual_services(self, view: Any) -> None:
+        if not view.virtual_services and view.k8s_routes:
+            return  # the Gateway API routes it: drawn by _add_k8s_routes
         if not view.virtual_services:
             self.root.add_leaf(
                 Text(
@@ -117,6 +126,58 @@ class RouteTree(Tree[Any]):
             line.append_text(describe.weight_bar(d.weight, style))
             node.add_leaf(line, data=("dest", rule.index, d.position))
 
+    def _add_k8s_routes(self, view: Any) -> None:
+        """HTTPRoutes/GRPCRoutes: route → rule → matches → filters → backends with their share."""
+        styles: dict[str, str] = {}
+
+        def style_of(host: str) -> str:
+            if host not in styles:
+                styles[host] = _BACKEND_STYLES[len(styles) % len(_BACKEND_STYLES)]
+            return styles[host]
+
+        for route in view.k8s_routes:
+            label = Text.assemble((route.key[0] + " ", "bold"), (f"{route.key[1]}/{route.key[2]}", "bold cyan"))
+            node = self.root.add(label, data=("k8sroute", route.key), expand=True)
+            node.add_leaf(Text.assemble(("parents ", "dim"), ", ".join(route.parents) or "(none)"))
+            if route.hostnames:
+                node.add_leaf(Text.assemble(("hostnames ", "dim"), ", ".join(route.hostnames)))
+            for problem in route.problems:
+                node.add_leaf(Text("✘ " + problem, style="bold red"))
+            for reason in route.managers:
+                node.add_leaf(Text("⚙ managed: " + reason, style="yellow"))
+            for rule in route.rules:
+                self._add_k8s_rule(node, route.key, rule, style_of)
+
+    def _add_k8s_rule(self, parent: TreeNode[Any], key: Any, rule: Any, style_of: Any) -> None:
+        title = Text(f"rules[{rule.rule_index}]", style="bold")
+        if rule.name:
+            title.append(f" {rule.name}", style="bold magenta")
+        if len(rule.backends) > 1:
+            title.append("  ")
+            title.append_text(describe.stacked_bar(
+                [(b.label, round(b.share * 100), style_of(b.host)) for b in rule.backends]))
+        node = parent.add(title, data=("k8srule", key, rule.rule_index), expand=True)
+        if rule.matches:
+            for i, match in enumerate(rule.matches):
+                node.add_leaf(Text(("when " if i == 0 else "or   ") + match, style="yellow"))
+        else:
+            node.add_leaf(Text("when (every request)", style="dim yellow"))
+        for action in rule.actions:
+            node.add_leaf(Text("filter " + action if not action.startswith(("timeout", "retry")) else action,
+                               style="italic"))
+        if not rule.backends:
+            node.add_leaf(Text("→ no backendRefs: answered 500 (or by a redirect filter)", style="dim"))
+        for i, b in enumerate(rule.backends):
+            share = round(b.share * 100)
+            style = style_of(b.host)
+            line = Text("→ ")
+            line.append(b.label.ljust(30), style=style)
+            # The share is what traffic gets; the weight is what the file says (relative).
+            line.append(f"{share:>3}% ", style="bold")
+            line.append_text(describe.weight_bar(share, style))
+            line.append(f"  weight {b.weight}", style="dim")
+            node.add_leaf(line, data=("k8sbackend", key, rule.rule_index, i))
+
     def _add_destination_rule(self, view: Any) -> None:
         dr = view.destination_rule
         if dr is None:
@@ -139,6 +200,20 @@ class RouteTree(Tree[Any]):
             node.add_leaf(text)
 
     def _add_exposure(self, view: Any) -> None:
+        for k8s_gw in view.k8s_gateways:
+            label = Text.assemble(("Gateway ", "bold"), (f"{k8s_gw.key[1]}/{k8s_gw.key[2]}", "bold cyan"),
+                                  (f"  class {k8s_gw.gateway_class}", "dim"))
+            if k8s_gw.addresses:
+                label.append("  address " + ", ".join(k8s_gw.addresses), style="dim")
+            node = self.root.add(label, data=("k8sgw", k8s_gw.key), expand=True)
+            for problem in k8s_gw.problems:
+                node.add_leaf(Text("✘ " + problem, style="bold red"))
+            for listener in k8s_gw.listeners:
+                ln = node.add(Text("listener " + listener.line), expand=True)
+                for route in listener.routes:
+                    ln.add_leaf(Text("← " + route))
+                if not listener.routes:
+                    ln.add_leaf(Text("(no route attached)", style="dim"))
         for gw in view.gateway_views:
             label = Text.assemble(("Gateway ", "bold"), (f"{gw.namespace}/{gw.name}", "bold cyan"))
             if gw.selector:

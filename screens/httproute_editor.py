@@ -1,0 +1,430 @@
+"""The HTTPRoute editor: shift the backendRef weights of one HTTPRoute/GRPCRoute as
+percentages, run the release actions the Gateway API can express, then review and apply.
+
+Weight keys work on the selected backend: ``←``/``→`` (or ``-``/``+``) move its share by 5
+points (``shift`` by 1), ``=`` types an exact share, ``0`` drains it; the other backends of the
+rule share the rest in proportion. Weights are written on the rule's own scale where that is
+exact (a rule written 9/1 becomes 8/2, not 80/20); ``s`` switches to a 100 scale. ``p`` promotes
+and ``r`` rolls back to the selected backend, ``c`` moves a canary step to it, ``b`` switches the
+rule blue-green, ``A`` types an exact A/B split, ``h`` dark-launches the backend behind a header, ``M`` mirrors a percentage of
+the rule's traffic to it, ``m``/``x`` add or drop a header match of the rule. Fault injection (``f``) and DestinationRule
+subsets (``a``) are refused with the reason: the Gateway API cannot express them. Pending edits
+show against the object as read until ``enter`` opens the preview (``y`` applies there).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static, Tree
+
+from meshtui.model.management import managed_by
+from meshtui.routing.gateway_api_release import Scale
+from meshtui.routing.rules import ReleaseError
+from meshtui.screens.edit_form import FormField, FormScreen
+from meshtui.screens.write_actions import refuse_if_read_only
+from meshtui.views.httproute_edit import RuleRow, edit_rows
+from meshtui.widgets import describe
+from meshtui.widgets.host import session_of
+from meshtui.widgets.status_bar import StatusBar
+from meshtui.write import edit_api_gateway as api
+from meshtui.write.edit_api import Action
+from meshtui.write.pending import EditSession
+from meshtui.write.scope import affected_objects
+
+_STYLES = ("green", "cyan", "magenta", "yellow", "blue", "bright_red")
+
+
+class HTTPRouteEditor(Screen[None]):
+    """Edit the Gateway API route ``key`` = ``(kind, namespace, name)``."""
+
+    BINDINGS = [
+        Binding("left,minus", "weight(-5)", "-5%", id="hr-weight-down", tooltip="selected backend"),
+        Binding("right,plus", "weight(5)", "+5%", id="hr-weight-up", tooltip="selected backend"),
+        Binding("shift+left", "weight(-1)", "-1%", show=False, id="hr-weight-down-1"),
+        Binding("shift+right", "weight(1)", "+1%", show=False, id="hr-weight-up-1"),
+        Binding("equals_sign", "exact", "Set %", id="hr-weight-exact", tooltip="type the exact share"),
+        Binding("0", "drain", "Drain", id="hr-drain", tooltip="share 0, kept in the rule"),
+        Binding("p", "promote", "Promote", id="hr-promote", tooltip="all traffic to the selected backend"),
+        Binding("r", "rollback", "Rollback", id="hr-rollback", tooltip="all traffic back to the selected backend"),
+        Binding("h", "dark_launch", "Dark launch", id="hr-dark-launch", tooltip="by header, to the selected backend"),
+        Binding("M", "mirror", "Mirror", id="hr-mirror", tooltip="a percentage of the rule to the selected backend"),
+        Binding("c", "canary_step", "Canary step", id="hr-canary-step",
+                tooltip="move a step from the largest other backend to the selected one"),
+        Binding("b", "blue_green", "Blue-green", show=False, id="hr-blue-green",
+                tooltip="switch the rule to a backend (added when missing)"),
+        Binding("A", "ab_split", "A/B", show=False, id="hr-ab-split",
+                tooltip="the exact split of the selected rule, e.g. cart-v1=50 cart-v2=50"),
+        Binding("m", "match", "Match", id="hr-match", tooltip="require a header in the selected rule"),
+        Binding("x", "remove_match", "Unmatch", show=False, id="hr-remove-match",
+                tooltip="drop a header condition of the selected rule"),
+        Binding("s", "scale", "Scale", id="hr-scale", tooltip="write weights on the rule's own scale or on 100"),
+        Binding("f", "refuse('fault')", "Fault", show=False, id="hr-fault", tooltip="not expressible: says why"),
+        Binding("a", "refuse('subset')", "Subset", show=False, id="hr-subset", tooltip="not expressible: says why"),
+        # priority: the tree would take enter as "select node".
+        Binding("enter", "preview", "Preview", id="hr-preview", tooltip="diff, checks, dry run; then y",
+                priority=True),
+        Binding("backspace", "undo_pending", "Undo edit", show=False, id="hr-undo-pending"),
+        Binding("escape", "discard", "Discard/back", show=False, id="hr-discard"),
+        Binding("question_mark", "app.help", "Keys", show=False, id="hr-help"),
+    ]
+
+    def __init__(self, key: tuple[str, str, str], select: tuple[int, int] | None = None) -> None:
+        super().__init__()
+        self.key = key
+        self._select = select
+        self.session: EditSession | None = None
+        self.scale = Scale.AUTO
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="hr-editor-title")
+        yield Tree("rules", id="hr-edit-tree")
+        yield Static(id="hr-editor-pending")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Load the route from the index and focus the tree."""
+        mesh = session_of(self)
+        found = mesh.index.get(*self.key) if mesh is not None and mesh.index is not None else None
+        if found is None:
+            self.notify(f"{self.key[0]} {self.key[1]}/{self.key[2]} not found", severity="error")
+            self.app.pop_screen()
+            return
+        self.session = EditSession(found.raw)
+        self._managers = managed_by(found, mesh.index) if mesh is not None else []
+        tree = self.query_one(Tree)
+        tree.show_root = False
+        self.redraw(self._select)
+        tree.focus()
+
+    # -- drawing ----------------------------------------------------------------------------------
+
+    def rows(self) -> list[RuleRow]:
+        """The rules of the pending state, with shares as read."""
+        assert self.session is not None
+        return edit_rows(self.session.base, self.session.current)
+
+    def redraw(self, select: tuple[int, int] | None = None) -> None:
+        """Draw the pending state; keep the cursor on ``select`` (rule, backend) or where it was."""
+        if self.session is None:
+            return
+        tree = self.query_one(Tree)
+        at = select if select is not None else self._at()
+        scale = "the rule's own scale where exact" if self.scale is Scale.AUTO else "a 100 scale"
+        title = Text.assemble(("Edit ", "bold"), (f"{self.key[0]} {self.key[1]}/{self.key[2]}", "bold cyan"),
+                              (f"   weights written on {scale} (s)", "dim"))
+        self.query_one("#hr-editor-title", Static).update(title)
+        tree.clear()
+        for reason in self._managers:
+            tree.root.add_leaf(Text("⚙ managed: " + reason, style="yellow"))
+        cursor = None
+        for rule in self.rows():
+            head = Text(rule.title, style="bold")
+            head.append(f"  weights sum to {rule.total}", style="dim")
+            if len(rule.backends) > 1:
+                head.append("  ")
+                head.append_text(describe.stacked_bar(
+                    [(b.label, b.share, _STYLES[b.position % len(_STYLES)]) for b in rule.backends]))
+            node = tree.root.add(head, data=("rule", rule.index), expand=True)
+            for i, m in enumerate(rule.matches or ["(every request)"]):
+                node.add_leaf(Text(("when " if i == 0 else "or   ") + m, style="yellow"))
+            for a in rule.actions:
+                node.add_leaf(Text(a, style="italic"))
+            for b in rule.backends:
+                style = _STYLES[b.position % len(_STYLES)]
+                line = Text("→ ")
+                line.append(b.label.ljust(28), style=style)
+                if b.share_before is not None and (b.share_before, b.weight_before) != (b.share, b.weight):
+                    line.append(f"{b.share_before:>3}% → ", style="dim")
+                line.append(f"{b.share:>3}% ", style="bold")
+                line.append_text(describe.weight_bar(b.share, style))
+                if b.weight_before is not None and b.weight_before != b.weight:
+                    line.append(f"  weight {b.weight_before} → {b.weight}", style="dim")
+                else:
+                    line.append(f"  weight {b.weight}", style="dim")
+                if b.share_before is None:
+                    line.append("  (new)", style="green")
+                leaf = node.add_leaf(line, data=("backend", rule.index, b.position))
+                if at == (rule.index, b.position):
+                    cursor = leaf
+        if cursor is None and at is not None:
+            cursor = next((n for n in tree.root.children if n.data == ("rule", at[0])), None)
+        if cursor is not None:
+            # A node has its line only once the cleared tree is laid out again.
+            self.call_after_refresh(tree.move_cursor, cursor)
+        pending = self.session.description() if self.session.dirty else "no pending edit"
+        self.query_one("#hr-editor-pending", Static).update(Text(f"pending: {pending}", style="dim"))
+
+    def _at(self) -> tuple[int, int] | None:
+        node = self.query_one(Tree).cursor_node
+        data = node.data if node is not None else None
+        if isinstance(data, tuple) and data and data[0] == "backend":
+            return (data[1], data[2])
+        if isinstance(data, tuple) and data and data[0] == "rule":
+            return (data[1], -1)
+        return None
+
+    # -- editing ----------------------------------------------------------------------------------
+
+    def _backend(self) -> tuple[RuleRow, int] | None:
+        at = self._at()
+        if at is None or at[1] < 0:
+            self.notify("select a backend of a rule first", severity="warning")
+            return None
+        rule = next((r for r in self.rows() if r.index == at[0]), None)
+        return (rule, at[1]) if rule is not None and at[1] < len(rule.backends) else None
+
+    def run(self, make: Any, what: str) -> None:
+        """Queue the action ``make(rule reference)`` builds on the selected rule; a refusal is
+        shown, the pending state unchanged."""
+        if refuse_if_read_only(self.app, what) or self.session is None:
+            return
+        at = self._at()
+        try:
+            action: Action = make(at[0] if at is not None else None)
+            self.session.apply(action)
+        except ReleaseError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        self.redraw(at)
+
+    def _set_share(self, value_of: Any) -> None:
+        picked = self._backend()
+        if picked is None:
+            return
+        rule, j = picked
+        if len(rule.backends) < 2:
+            self.notify(f"{rule.title} has one backendRef: there is no split to shift", severity="warning")
+            return
+        shares = [b.share for b in rule.backends]
+        split = api.moved_split(shares, j, value_of(shares[j]))
+        targets = {b.target: s for b, s in zip(rule.backends, split)}
+        assert self.session is not None
+        # Consecutive moves on one rule are one pending step: the split the user ends up seeing.
+        last = self.session.edits[-1].description if self.session.edits else ""
+        if last.startswith(f"weights of rule #{rule.index}:"):
+            self.session.pop()
+        self.run(lambda _ref: api.set_split(rule.index, targets, self.scale), "a weight change")
+
+    def action_weight(self, delta: int) -> None:
+        """Move the selected backend's share by ``delta`` points."""
+        self._set_share(lambda share: share + delta)
+
+    def action_drain(self) -> None:
+        """Share 0 for the selected backend (it stays in the rule)."""
+        self._set_share(lambda _share: 0)
+
+    def action_exact(self) -> None:
+        """Type the exact share of the selected backend."""
+        picked = self._backend()
+        if picked is None:
+            return
+        rule, j = picked
+
+        def submit(values: dict[str, str]) -> str | None:
+            try:
+                value = int(values["share"].rstrip("%"))
+            except ValueError:
+                return f"{values['share']!r} is not a whole number"
+            if not 0 <= value <= 100:
+                return f"share {value} must be between 0 and 100 (%)"
+            self._set_share(lambda _share: value)
+            return None
+
+        self.app.push_screen(FormScreen(f"Share of {rule.backends[j].label} in {rule.title}",
+                                        [FormField("share", "share (0-100 %)", str(rule.backends[j].share))], submit,
+                                        "the other backends share the rest in proportion to their weights"))
+
+    def action_promote(self) -> None:
+        """All traffic of the rule to the selected backend."""
+        picked = self._backend()
+        if picked is not None:
+            target = picked[0].backends[picked[1]].target
+            self.run(lambda ref: api.promote(ref, target, self.scale), "a promotion")
+
+    def action_rollback(self) -> None:
+        """All traffic of the rule back to the selected backend."""
+        picked = self._backend()
+        if picked is not None:
+            target = picked[0].backends[picked[1]].target
+            self.run(lambda ref: api.rollback(ref, target, self.scale), "a rollback")
+
+    def action_dark_launch(self) -> None:
+        """A rule before this one sending requests with a header to the selected backend."""
+        picked = self._backend()
+        if picked is None:
+            return
+        name = picked[0].backends[picked[1]].target.partition(":")[0].rpartition("/")[2]
+
+        def submit(values: dict[str, str]) -> str | None:
+            self.run(lambda ref: api.dark_launch(ref, name, values["header"], values["value"]), "a dark launch")
+            return None
+
+        self.app.push_screen(FormScreen(f"Dark launch {name}", [FormField("header", "header", "x-canary"),
+                                                                 FormField("value", "value", "true")], submit))
+
+    def action_mirror(self) -> None:
+        """Mirror a percentage of the rule's requests to the selected backend."""
+        picked = self._backend()
+        if picked is None:
+            return
+        name = picked[0].backends[picked[1]].target.partition(":")[0].rpartition("/")[2]
+
+        def submit(values: dict[str, str]) -> str | None:
+            try:
+                percent = int(values["percent"].rstrip("%"))
+            except ValueError:
+                return f"{values['percent']!r} is not a whole number"
+            self.run(lambda ref: api.mirror(ref, name, percent), "a mirror")
+            return None
+
+        self.app.push_screen(FormScreen(f"Mirror to {name}", [FormField("percent", "percent (1-100)", "10")], submit))
+
+    def action_canary_step(self) -> None:
+        """Move a step (default 10 points, capped) from the largest other backend to the
+        selected one."""
+        picked = self._backend()
+        if picked is None:
+            return
+        rule, j = picked
+        others = [b for b in rule.backends if b.position != j]
+        if not others:
+            self.notify(f"{rule.title} has one backendRef: a canary step needs a stable one beside it",
+                        severity="warning")
+            return
+        stable = max(others, key=lambda b: b.share).target
+        canary = rule.backends[j].target
+
+        def submit(values: dict[str, str]) -> str | None:
+            try:
+                step, cap = int(values["step"].rstrip("%")), int(values["max"].rstrip("%"))
+            except ValueError:
+                return "step and max are whole numbers of percent"
+            self.run(lambda ref: api.canary_step(ref, stable, canary, step, cap, self.scale), "a canary step")
+            return None
+
+        self.app.push_screen(FormScreen(f"Canary step {stable} → {canary}",
+                                        [FormField("step", "step (%)", "10"), FormField("max", "max (%)", "50")],
+                                        submit))
+
+    def action_blue_green(self) -> None:
+        """Switch the selected rule to one backend (a Service name; added when missing)."""
+        at = self._at()
+        rule = next((r for r in self.rows() if at is not None and r.index == at[0]), None)
+        if rule is None:
+            self.notify("select a rule or a backend first", severity="warning")
+            return
+        default = rule.backends[at[1]].target.partition(":")[0] if at is not None and at[1] >= 0 else ""
+
+        def submit(values: dict[str, str]) -> str | None:
+            self.run(lambda ref: api.blue_green(ref, values["to"].strip(), self.scale), "a blue-green switch")
+            return None
+
+        self.app.push_screen(FormScreen(f"Blue-green switch of {rule.title}", [FormField("to", "backend Service",
+                                                                                           default)], submit))
+
+    def action_ab_split(self) -> None:
+        """Type the exact split of the selected rule (``BACKEND=PERCENT ...``, summing to 100)."""
+        at = self._at()
+        rule = next((r for r in self.rows() if at is not None and r.index == at[0]), None)
+        if rule is None:
+            self.notify("select a rule or a backend first", severity="warning")
+            return
+
+        def submit(values: dict[str, str]) -> str | None:
+            split: dict[str, int] = {}
+            for word in values["split"].split():
+                target, _, pct = word.partition("=")
+                if not pct.rstrip("%").isdigit():
+                    return f"{word!r}: expected BACKEND=PERCENT"
+                split[target] = int(pct.rstrip("%"))
+            self.run(lambda ref: api.ab_split(ref, split, self.scale), "an A/B split")
+            return None
+
+        current = " ".join(f"{b.target}={b.share}" for b in rule.backends)
+        self.app.push_screen(FormScreen(f"A/B split of {rule.title}", [FormField("split", "BACKEND=PERCENT ...",
+                                                                                 current)], submit,
+                                        "backends not named get 0; the shares must add up to 100"))
+
+    def action_match(self) -> None:
+        """Require a header (exact, or ``~REGEX``) in every match of the selected rule."""
+        if self._at() is None:
+            self.notify("select a rule or a backend first", severity="warning")
+            return
+
+        def submit(values: dict[str, str]) -> str | None:
+            value = values["value"]
+            regex = value.startswith("~")
+            self.run(lambda ref: api.header_match(ref, values["header"].strip(), value[1:] if regex else value,
+                                                  regex), "a match change")
+            return None
+
+        self.app.push_screen(FormScreen("Header match", [FormField("header", "header", "x-canary"),
+                                                         FormField("value", "value (~REGEX for a regex)", "true")],
+                                        submit))
+
+    def action_remove_match(self) -> None:
+        """Drop the selected rule's conditions on one header."""
+        if self._at() is None:
+            self.notify("select a rule or a backend first", severity="warning")
+            return
+
+        def submit(values: dict[str, str]) -> str | None:
+            self.run(lambda ref: api.remove_header_match(ref, values["header"].strip()), "a match change")
+            return None
+
+        self.app.push_screen(FormScreen("Remove header match", [FormField("header", "header", "")], submit))
+
+    def action_scale(self) -> None:
+        """Switch how the next weight edits are written: the rule's own scale, or 100."""
+        self.scale = Scale.PERCENT if self.scale is Scale.AUTO else Scale.AUTO
+        self.redraw()
+
+    def action_refuse(self, what: str) -> None:
+        """An action the Gateway API cannot express: say why (in a notification and on the
+        editor's bottom line, where it stays until the next edit)."""
+        reason = str(api.refuse(what, self.session.base if self.session else None))
+        self.notify(reason, severity="warning", timeout=10)
+        self.query_one("#hr-editor-pending", Static).update(Text(f"refused: {reason}", style="yellow"))
+
+    # -- reviewing -------------------------------------------------------------------------------
+
+    def action_preview(self) -> None:
+        """Review the pending edits (diff, validation, dry run); ``y`` there applies them."""
+        if self.session is None or refuse_if_read_only(self.app, "applying"):
+            return
+        if not self.session.dirty:
+            self.notify("no pending edit to preview", severity="warning")
+            return
+        from meshtui.screens.change_preview import ChangePreview
+
+        mesh = session_of(self)
+        if mesh is None or mesh.source is None or mesh.index is None:
+            return
+        plan = self.session.plan(mesh.source, affected_objects(mesh.index, [self.session.base, self.session.current]))
+        self.app.push_screen(ChangePreview(plan), self._previewed)
+
+    def _previewed(self, outcome: Any) -> None:
+        if self.session is None or outcome is None or outcome.result != "applied":
+            return
+        self.session.reset(outcome.stored or outcome.plan.new)
+        self.redraw()
+
+    def action_undo_pending(self) -> None:
+        """Drop the last pending edit."""
+        if self.session is not None and self.session.pop() is not None:
+            self.redraw()
+
+    def action_discard(self) -> None:
+        """Discard every pending edit; without pending edits, go back."""
+        if self.session is not None and self.session.dirty:
+            self.session.reset()
+            self.redraw()
+            self.notify("discarded the pending edits")
+            return
+        self.app.pop_screen()
