@@ -155,3 +155,18 @@ def test_unusable_waypoint_canaries(tmp_path: Path, capsys: pytest.CaptureFixtur
         "Warning [MT0205] (Service shop/weight-only) annotation istio.io/use-waypoint-canary-weight is set but no "
         "istio.io/use-waypoint-canary label names a canary: all traffic stays on waypoint shop/wp.",
     ])
+
+
+def test_port_names_of_the_service_istiod_makes_for_a_waypoint_are_not_flagged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The Service of Istio's waypoint deployment golden: ports status-port and mesh.
+    docs = list(yaml.safe_load_all((CONFORMANCE_ROOT / "ambient" / "waypoint-deployment" / "waypoint.yaml").read_text()))
+    service = next(d for d in docs if isinstance(d, dict) and d.get("kind") == "Service")
+    service["metadata"]["namespace"] = "shop"
+    user = json.loads(json.dumps(service))
+    user["metadata"] = {"name": "user-made", "namespace": "shop"}
+    (tmp_path / "svc.yaml").write_text(yaml.safe_dump_all([service, user]))
+    main(["analyze", "--files", str(tmp_path), "-o", "json", "--analyzer", "service.PortNameAnalyzer"])
+    origins = [f["origin"] for f in json.loads(capsys.readouterr().out)]
+    assert origins == ["Service shop/user-made"]
