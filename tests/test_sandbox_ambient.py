@@ -56,14 +56,14 @@ def _ztunnel_for(sandbox: Any, namespace: str, prefix: str) -> str:
 def test_ztunnel_config_against_the_sandbox_shows_ambient_workloads_and_the_waypoint(
     sandbox: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ztunnel = _ztunnel_for(sandbox, "shop", "reviews-v1")
+    ztunnel = _ztunnel_for(sandbox, "shop", "basket-v1")
     workloads = _rows(_zc(sandbox, capsys, "workloads", ztunnel, "--workload-namespace", "shop"))
     protocols = {row[1].rsplit("-", 2)[0]: row[-1] for row in workloads}
-    assert protocols["reviews-v1"] == "HBONE" and protocols["ratings-v1"] == "HBONE"
+    assert protocols["basket-v1"] == "HBONE" and protocols["stock-v1"] == "HBONE"
     assert protocols["waypoint"] == "TCP"  # the waypoint's own pod opts out of capture
     services = {row[1]: row for row in _rows(_zc(sandbox, capsys, "services", ztunnel, "--service-namespace", "shop"))}
-    assert services["reviews"][3] == "waypoint" and services["reviews"][4] == "2/2"
-    assert services["ratings"][3] == "None"  # the trap: an HTTPRoute, but no waypoint
+    assert services["basket"][3] == "waypoint" and services["basket"][4] == "2/2"
+    assert services["stock"][3] == "None"  # the trap: an HTTPRoute, but no waypoint
     # Sidecar pods are workloads too, but not captured by ztunnel.
     bookinfo = _rows(_zc(sandbox, capsys, "workloads", ztunnel, "--workload-namespace", "bookinfo"))
     assert bookinfo and {row[-1] for row in bookinfo} == {"TCP"}
@@ -72,9 +72,9 @@ def test_ztunnel_config_against_the_sandbox_shows_ambient_workloads_and_the_wayp
 def test_ztunnel_holds_certificates_and_states_of_its_nodes_ambient_pods(
     sandbox: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ztunnel = _ztunnel_for(sandbox, "shop", "reviews-v1")
+    ztunnel = _ztunnel_for(sandbox, "shop", "basket-v1")
     certs = _rows(_zc(sandbox, capsys, "certificates", ztunnel))
-    assert ["spiffe://cluster.local/ns/shop/sa/shop-reviews", "Leaf", "Available", "true"] in [r[:4] for r in certs]
+    assert ["spiffe://cluster.local/ns/shop/sa/shop-basket", "Leaf", "Available", "true"] in [r[:4] for r in certs]
     states = json.loads(_zc(sandbox, capsys, "connections", ztunnel, "-o", "json"))
     assert "shop" in {s["info"]["namespace"] for s in states}
     assert all(s["state"] == "Up" for s in states)

@@ -127,7 +127,7 @@ def make_pod(namespace: str, deploy: str, template: dict[str, Any], index: int, 
     node = NODES[index % len(NODES)]
     conditions = [{"lastProbeTime": None, "lastTransitionTime": START, "status": "True", "type": t}
                   for t in ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")]
-    pod = {
+    pod: dict[str, Any] = {
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {
             "name": name, "generateName": f"{deploy}-{phash}-", "namespace": namespace, "labels": labels,
@@ -160,7 +160,7 @@ def make_pod(namespace: str, deploy: str, template: dict[str, Any], index: int, 
     }
     if ambient:
         annotations = pod["metadata"]["annotations"]
-        del annotations["sidecar.istio.io/status"]
+        annotations.pop("sidecar.istio.io/status")
         del labels["security.istio.io/tlsMode"]
         if labels.get("istio.io/dataplane-mode") != "none":  # a waypoint's own pods opt out
             annotations["ambient.istio.io/redirection"] = "enabled"

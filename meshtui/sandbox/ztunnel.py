@@ -65,7 +65,7 @@ def create_ztunnels(store: Any, ips: podgen.IPAllocator) -> None:
 class ZtunnelSnapshot(StoreSnapshot):
     """The store lists a ztunnel dump reads: the sidecar ones plus waypoint Gateways and classes."""
 
-    KINDS = (*StoreSnapshot.KINDS, f"gateways.{GATEWAY_API_GROUP}", "gatewayclasses")
+    KINDS: tuple[str, ...] = (*StoreSnapshot.KINDS, f"gateways.{GATEWAY_API_GROUP}", "gatewayclasses")
 
 
 class ZtunnelAdminConnection(AdminConnection):
