@@ -15,6 +15,7 @@ from textual.widgets import Footer, Input, Static, Tree
 from meshtui.messages import FindingsUpdated, MeshUpdated, OpenProxyConfig, RunCommand
 from meshtui.widgets.host import session_of
 from meshtui.widgets.mesh_tree import MeshTree
+from meshtui.views.dataplane_line import dataplane_line
 from meshtui.widgets.route_tree import RouteTree
 from meshtui.widgets.status_bar import StatusBar
 
@@ -176,6 +177,7 @@ class MeshScreen(Screen[None]):
         if kind == "Service":
             ports = ", ".join(f"{p.name or ''}:{p.port}" for p in service.ports)
             header.append(f"   ports {ports}", style="dim")
+            header.append(f"   {dataplane_line(self._index, service)}", style="italic")
         title.update(header)
         self.query_one(RouteTree).show_service(self._index, service)
 
