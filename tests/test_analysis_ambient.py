@@ -18,15 +18,34 @@ AMBIENT_ANALYZE = CONFORMANCE_ROOT / "ambient" / "analyze"
 HARNESS = CONFORMANCE_ROOT / "analyze" / "harness-default-resources.yaml"
 
 
-def test_istio_sidecar_in_ambient_namespace_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    case = next(c for c in yaml.safe_load((AMBIENT_ANALYZE / "expected.yaml").read_text())["cases"]
-                if c["analyzer"] == "sidecar.SelectorAnalyzer")
+def _ambient_rows(*analyzers: str) -> list[Any]:
+    cases = yaml.safe_load((AMBIENT_ANALYZE / "expected.yaml").read_text())["cases"]
+    return [pytest.param(c, id=c["id"]) for c in cases if c["analyzer"] in analyzers]
+
+
+@pytest.mark.parametrize("case", _ambient_rows("sidecar.SelectorAnalyzer", "injection.Analyzer"))
+def test_istio_ambient_dependent_rows(case: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for rel in case["input_files"]:
         shutil.copy(AMBIENT_ANALYZE / rel, tmp_path / Path(rel).name)
     shutil.copy(HARNESS, tmp_path / "zz-harness-defaults.yaml")
-    main(["analyze", "--files", str(tmp_path), "-o", "json", "--analyzer", case["analyzer"]])
+    code = main(["analyze", "--files", str(tmp_path), "-o", "json", "--analyzer", case["analyzer"]])
     findings = json.loads(capsys.readouterr().out)
     assert Counter((f["code"], f["origin"]) for f in findings) == Counter((e["code"], e["resource"]) for e in case["expected"])
+    assert code == (1 if any(f["level"] == "Error" for f in findings) else 0)
+
+
+def test_injection_messages_read_as_istios(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "ns.yaml").write_text(yaml.safe_dump_all([
+        _ns("bare", {}), _ns("amb", {"istio.io/dataplane-mode": "ambient"}),
+        _ns("both", {"istio-injection": "enabled", "istio.io/dataplane-mode": "ambient"})]))
+    main(["analyze", "--files", str(tmp_path), "--analyzer", "injection.Analyzer"])
+    lines = capsys.readouterr().out.splitlines()
+    assert "Warning [IST0123] (Namespace both) The namespace has more than one type of injection labels " \
+           "[istio-injection=enabled istio.io/dataplane-mode=ambient], which may lead to undefined behavior. " \
+           "Make sure only one injection label exists." in lines
+    assert any(line.startswith("Info [IST0102] (Namespace bare) The namespace is not enabled for Istio injection. "
+                               "Run 'kubectl label namespace bare istio-injection=enabled'") for line in lines)
+    assert not any("(Namespace amb)" in line for line in lines)
 
 
 def _ns(name: str, labels: dict[str, str]) -> dict[str, Any]:
