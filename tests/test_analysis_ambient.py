@@ -23,7 +23,8 @@ def _ambient_rows(*analyzers: str) -> list[Any]:
     return [pytest.param(c, id=c["id"]) for c in cases if c["analyzer"] in analyzers]
 
 
-@pytest.mark.parametrize("case", _ambient_rows("sidecar.SelectorAnalyzer", "injection.Analyzer"))
+@pytest.mark.parametrize("case", _ambient_rows("sidecar.SelectorAnalyzer", "injection.Analyzer",
+                                                 "auth.AuthorizationPoliciesAnalyzer"))
 def test_istio_ambient_dependent_rows(case: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for rel in case["input_files"]:
         shutil.copy(AMBIENT_ANALYZE / rel, tmp_path / Path(rel).name)

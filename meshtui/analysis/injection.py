@@ -78,5 +78,6 @@ def injection_analyzer(ctx: Context) -> None:
         if inject.lower() == "false" or spec.get("hostNetwork") is True:
             continue
         containers = [*as_list(spec.get("containers")), *as_list(spec.get("initContainers"))]
-        if not any(as_dict(c).get("name") == "istio-proxy" for c in containers):
+        proxy = next((as_dict(c) for c in containers if as_dict(c).get("name") == "istio-proxy"), {})
+        if not proxy.get("image"):  # Istio looks at the proxy container's image
             ctx.report("PodMissingProxy", pod, f"{pod.namespace}/{pod.name}")

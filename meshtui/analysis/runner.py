@@ -16,7 +16,7 @@ from typing import Any
 from meshtui.analysis import (
     conditions, destinationrule, envoyfilter, gateway, meshtui_findings, service, serviceentry, sidecar,
 )
-from meshtui.analysis import ambient_findings, injection
+from meshtui.analysis import ambient_findings, authorization, injection
 from meshtui.analysis import gateway_api_findings as gwapi
 from meshtui.analysis import gateway_api_istio
 from meshtui.analysis import virtualservice as vs
@@ -87,6 +87,8 @@ ANALYZERS: tuple[AnalyzerInfo, ...] = (
                  vsvalidation.schema_analyzer_for("WorkloadEntry")),
     AnalyzerInfo("schema.ValidationAnalyzer.WorkloadGroup", "WorkloadGroup schema and Istio validation",
                  vsvalidation.schema_analyzer_for("WorkloadGroup")),
+    AnalyzerInfo("auth.AuthorizationPoliciesAnalyzer", "AuthorizationPolicies selecting no workload, unknown namespaces",
+                 authorization.authorization_policies_analyzer, cluster_inputs=("Namespace", "Pod")),
     AnalyzerInfo("injection.Analyzer", "sidecar injection of namespaces and pods (ambient counts as enrolled)",
                  injection.injection_analyzer, cluster_inputs=("Namespace", "Pod")),
     AnalyzerInfo("service.PortNameAnalyzer", "Service port names Istio cannot read", service.port_name_analyzer,
