@@ -3,7 +3,7 @@
 The shape is ztunnel's own (the reference dump of ``istioctl ztunnel-config``'s tests): maps of
 ``workloads`` keyed ``network/ip`` and ``services`` keyed ``network/vip``, a list of
 ``policies`` and ``certificates``, and ``workloadState`` for the pods on the ztunnel's node.
-What istiod would send is derived with meshshtui's ambient model: every pod with an IP is a
+What istiod would send is derived with meshtui's ambient model: every pod with an IP is a
 workload (``HBONE`` when ztunnel captures it, ``TCP`` otherwise), the waypoint of a captured
 workload and of each Service is its effective waypoint, addressed ``namespace/hostname`` as
 istiod does for a waypoint whose Gateway status holds a hostname. No traffic reaches the
