@@ -236,3 +236,14 @@ def test_argo_sample_waypoints_read_their_revision_and_default_traffic_type() ->
     index = _index(raw)
     wp = find_waypoint(index, "ambient", "bookinfo-reviews")
     assert wp is not None and wp.revision == "rapid" and wp.traffic_type == "service" and not wp.ready
+
+
+def test_service_entry_binds_like_a_service() -> None:
+    se = {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
+          "metadata": {"name": "ext", "namespace": "app", "labels": {"istio.io/use-waypoint": "egress"}},
+          "spec": {"hosts": ["api.example.com"], "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}],
+                   "resolution": "DNS"}}
+    index = _index(_ns("app"), _waypoint("egress"), se)
+    binding = service_binding(index, _get(index, "ServiceEntry", "ext"))
+    assert binding.waypoint is not None and binding.waypoint.name == "egress"
+    assert binding.ref is not None and binding.ref.source == "ServiceEntry"
