@@ -9,10 +9,13 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshtui.commands.common import CommandError, add_source_arguments
 from meshtui.commands.proxy_config import _time
+
+if TYPE_CHECKING:
+    from meshtui.envoy.ztunnel_dump import ZtunnelDump
 
 KINDS = {
     "workloads": "workloads", "workload": "workloads", "w": "workloads",
@@ -82,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _render(kind: str, args: argparse.Namespace, view: Any, dump: dict[str, Any], data: bytes) -> str:
+def _render(kind: str, args: argparse.Namespace, view: ZtunnelDump, dump: dict[str, Any], data: bytes) -> str:
     """The text istioctl prints for ``kind`` with the filters and output format of ``args``."""
     from meshtui.envoy import ztunnel_output as out
     from meshtui.envoy.ztunnel_certificates import certificate_table

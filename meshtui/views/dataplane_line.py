@@ -30,8 +30,7 @@ def _waypoint_state(index: MeshIndex, waypoint: Waypoint) -> str:
     """``ready 1/1`` (its pods), or why istiod does not use it yet."""
     if not waypoint.ready:
         return "not ready: no address in its Gateway status"
-    pods = [p for p in index.pods if p.namespace == waypoint.namespace
-            and p.labels.get(GATEWAY_NAME_LABEL) == waypoint.name]
+    pods = index.pods_matching(waypoint.namespace, {GATEWAY_NAME_LABEL: waypoint.name})
     ready = sum(1 for p in pods if p.ready)
     if pods and ready == 0:
         return f"not ready 0/{len(pods)}"
