@@ -190,3 +190,15 @@ def test_port_names_of_the_service_istiod_makes_for_a_waypoint_are_not_flagged(
     main(["analyze", "--files", str(tmp_path), "-o", "json", "--analyzer", "service.PortNameAnalyzer"])
     origins = [f["origin"] for f in json.loads(capsys.readouterr().out)]
     assert origins == ["Service shop/user-made"]
+
+
+def test_injection_and_authz_analyzers_on_the_live_demo_see_the_sidecars(
+    sandbox: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Through the kube source (pods read as slim records) every demo pod with a sidecar counts.
+    code = main(["analyze", "--kubeconfig", str(sandbox.kubeconfig_path), "--context", "meshtui-sandbox",
+                 "--analyzer", "injection.Analyzer", "--analyzer", "auth.AuthorizationPoliciesAnalyzer",
+                 "--analyzer", "meshtui.AmbientL7Analyzer", "-o", "json"])
+    findings = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [(f["code"], f["origin"]) for f in findings] == [("MT0201", "HTTPRoute shop/stock-split")]

@@ -24,7 +24,8 @@ def _pod_in_mesh(ctx: Context, pod: Resource) -> bool:
     spec = as_dict(pod.raw.get("spec"))
     for c in [*as_list(spec.get("containers")), *as_list(spec.get("initContainers"))]:
         if as_dict(c).get("name") == "istio-proxy":
-            return bool(as_dict(c).get("image"))
+            # An absent image key is a slim pod record (names only), not an empty image.
+            return as_dict(c).get("image", "?") != ""
     for source in (pod.labels, pod.annotations):
         if _INJECT in source:
             return source[_INJECT] == "true"

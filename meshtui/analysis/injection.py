@@ -78,6 +78,8 @@ def injection_analyzer(ctx: Context) -> None:
         if inject.lower() == "false" or spec.get("hostNetwork") is True:
             continue
         containers = [*as_list(spec.get("containers")), *as_list(spec.get("initContainers"))]
-        proxy = next((as_dict(c) for c in containers if as_dict(c).get("name") == "istio-proxy"), {})
-        if not proxy.get("image"):  # Istio looks at the proxy container's image
+        proxy = next((as_dict(c) for c in containers if as_dict(c).get("name") == "istio-proxy"), None)
+        # Istio wants the proxy container to have an image; the kube source's slim pods keep only
+        # container names, so an absent image key counts as present (the API server requires one).
+        if proxy is None or proxy.get("image", "?") == "":
             ctx.report("PodMissingProxy", pod, f"{pod.namespace}/{pod.name}")
