@@ -15,6 +15,7 @@ from meshtui.messages import FindingsUpdated, MeshUpdated, OpenProxyConfig, RunC
 from meshtui.screens.browse_keys import DescribeKey, NamespaceKeys
 from meshtui.widgets.host import session_of
 from meshtui.widgets.mesh_tree import MeshTree
+from meshtui.views.dataplane_line import dataplane_line
 from meshtui.widgets.route_tree import RouteTree
 from meshtui.widgets.status_bar import StatusBar
 
@@ -193,6 +194,7 @@ class MeshScreen(DescribeKey, NamespaceKeys):
         if kind == "Service":
             ports = ", ".join(f"{p.name or ''}:{p.port}" for p in service.ports)
             header.append(f"   ports {ports}", style="dim")
+            header.append(f"   {dataplane_line(self._index, service)}", style="italic")
         title.update(header)
         self.query_one(RouteTree).show_service(self._index, service, self._bypass_notes)
 

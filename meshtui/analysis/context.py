@@ -251,7 +251,8 @@ class TemplatePod:
 
 def all_messages() -> dict[str, MessageType]:
     """Istio's catalogue plus meshtui's own MT messages."""
+    from meshtui.analysis.ambient_findings import AMBIENT_MESSAGES
     from meshtui.analysis.gateway_api_findings import GATEWAY_API_MESSAGES
     from meshtui.analysis.meshtui_findings import MT_MESSAGES
 
-    return {**catalogue(), **{m.name: m for m in (*MT_MESSAGES, *GATEWAY_API_MESSAGES)}}
+    return {**catalogue(), **{m.name: m for m in (*MT_MESSAGES, *GATEWAY_API_MESSAGES, *AMBIENT_MESSAGES)}}

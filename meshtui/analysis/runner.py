@@ -16,6 +16,7 @@ from typing import Any
 from meshtui.analysis import (
     conditions, destinationrule, envoyfilter, gateway, meshtui_findings, service, serviceentry, sidecar,
 )
+from meshtui.analysis import ambient_findings, authorization, injection
 from meshtui.analysis import gateway_api_findings as gwapi
 from meshtui.analysis import gateway_api_istio
 from meshtui.analysis import virtualservice as vs
@@ -86,6 +87,10 @@ ANALYZERS: tuple[AnalyzerInfo, ...] = (
                  vsvalidation.schema_analyzer_for("WorkloadEntry")),
     AnalyzerInfo("schema.ValidationAnalyzer.WorkloadGroup", "WorkloadGroup schema and Istio validation",
                  vsvalidation.schema_analyzer_for("WorkloadGroup")),
+    AnalyzerInfo("auth.AuthorizationPoliciesAnalyzer", "AuthorizationPolicies selecting no workload, unknown namespaces",
+                 authorization.authorization_policies_analyzer, cluster_inputs=("Namespace", "Pod")),
+    AnalyzerInfo("injection.Analyzer", "sidecar injection of namespaces and pods (ambient counts as enrolled)",
+                 injection.injection_analyzer, cluster_inputs=("Namespace", "Pod")),
     AnalyzerInfo("service.PortNameAnalyzer", "Service port names Istio cannot read", service.port_name_analyzer,
                  cluster_inputs=('Service',)),
     AnalyzerInfo("serviceentry.Analyzer", "ServiceEntries that need addresses", serviceentry.protocol_addresses_analyzer),
@@ -125,6 +130,12 @@ ANALYZERS: tuple[AnalyzerInfo, ...] = (
                  gwapi.parent_analyzer),
     AnalyzerInfo("meshtui.GatewayAPIShadowAnalyzer", "MT0105 route rules shadowed by earlier ones",
                  gwapi.shadow_analyzer),
+    AnalyzerInfo("meshtui.AmbientL7Analyzer", "MT0201 L7 routes on ambient services without a waypoint",
+                 ambient_findings.l7_without_waypoint_analyzer),
+    AnalyzerInfo("meshtui.WaypointRoutesAnalyzer", "MT0202 MT0206 VirtualServices on waypoint-served services",
+                 ambient_findings.waypoint_mixing_analyzer),
+    AnalyzerInfo("meshtui.UseWaypointAnalyzer", "MT0203 MT0204 MT0205 waypoint labels istiod cannot honour",
+                 ambient_findings.use_waypoint_analyzer),
 )
 
 

@@ -39,11 +39,19 @@ def _target_port(p: dict[str, Any]) -> str:
     return "0" if tp is None else str(tp)
 
 
+# gateway.istio.io/managed values of Services the gateway, mesh (waypoint) and east-west
+# controllers create; Istio's PortNameAnalyzer skips them as not written by users.
+_MANAGED_GATEWAY_CONTROLLERS = frozenset({"istio.io-gateway-controller", "istio.io-mesh-controller",
+                                          "istio.io-eastwest-controller"})
+
+
 def port_name_analyzer(ctx: Context) -> None:
     """``service.PortNameAnalyzer``."""
     for svc in ctx.objects("Service"):
         if svc.namespace in SYSTEM_NAMESPACES or "istio" in svc.labels or svc.labels.get("release") == "istio":
             continue
+        if svc.labels.get("gateway.istio.io/managed") in _MANAGED_GATEWAY_CONTROLLERS:
+            continue  # a Service istiod made for a Gateway (a waypoint's "mesh" port is named so)
         external = svc.spec.get("type") == "ExternalName"
         for i, p in enumerate(svc.spec.get("ports") or []):
             if not isinstance(p, dict):

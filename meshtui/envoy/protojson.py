@@ -127,9 +127,12 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _GoYamlDumper.add_representer(str, _represent_str)
 
 
-def dumps_yaml(value: Any) -> str:
-    """YAML as ``sigs.k8s.io/yaml.JSONToYAML`` produces it: block style, sorted keys."""
-    return yaml.dump(value, Dumper=_GoYamlDumper, default_flow_style=False, sort_keys=True, allow_unicode=True)
+def dumps_yaml(value: Any, *, sort_keys: bool = True) -> str:
+    """YAML as ``sigs.k8s.io/yaml.JSONToYAML`` produces it: block style, sorted keys.
+
+    ``sort_keys=False`` keeps the order of ``value``'s dicts, for callers that order keys themselves.
+    """
+    return yaml.dump(value, Dumper=_GoYamlDumper, default_flow_style=False, sort_keys=sort_keys, allow_unicode=True)
 
 
 def render(value: Any, output: str) -> str:

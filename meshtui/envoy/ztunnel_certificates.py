@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from meshtui.envoy.tabwriter import tabulate_text
+from meshtui.envoy.ztunnel_dump import ZtunnelDump, load
 
 _HEADER = ("CERTIFICATE NAME", "TYPE", "STATUS", "VALID CERT", "SERIAL NUMBER", "NOT AFTER", "NOT BEFORE")
 
@@ -35,22 +36,23 @@ def _serial(cert: dict[str, Any]) -> str:
     return format(int(text), "x") if text.isdigit() else text
 
 
-def certificate_table(dump: dict[str, Any], now: datetime) -> str:
+def certificate_table(dump: dict[str, Any] | ZtunnelDump, now: datetime) -> str:
     """Render the certificates of ``dump`` as istioctl's table, judging VALID CERT at ``now`` (aware)."""
+    view = dump if isinstance(dump, ZtunnelDump) else load(dump)
     lines = ["\t".join(_HEADER)]
-    for secret in dump.get("certificates") or []:
+    for secret in view.certificates:
         identity = str(secret.get("identity", ""))
         state = str(secret.get("state", ""))
         # istioctl shortens "Unavailable: <reason>" to its first word.
         state = "Unavailable" if "Unavailable" in state else state
         chain = secret.get("certChain") or []
-        roots = secret.get("rootCert") or []
+        roots = secret["rootCerts"] or []
         if not chain:
             lines.append(f"{identity}\tNA\t{state}\tfalse\tNA\tNA\tNA")
             continue
         typed: list[tuple[str, dict[str, Any]]] = []
         for i, cert in enumerate(chain):
-            # Older ztunnels put the root at the end of the chain instead of in rootCert.
+            # Older ztunnels put the root at the end of the chain instead of in rootCerts.
             kind = "Leaf" if i == 0 else "Root" if i == len(chain) - 1 and not roots else "Intermediate"
             typed.append((kind, cert))
         typed.extend(("Root", cert) for cert in roots)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from meshtui.envoy.tabwriter import tabulate_text
+from meshtui.envoy.ztunnel_dump import ZtunnelDump, load
 
 _HEADER = ("WORKLOAD", "DIRECTION", "LOCAL", "REMOTE", "REMOTE TARGET", "PROTOCOL")
 
@@ -24,22 +25,22 @@ def _join_host_port(host: str, port: str) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _names_by_ip(dump: dict[str, Any]) -> dict[str, str]:
+def _names_by_ip(view: ZtunnelDump) -> dict[str, str]:
     """Service hostnames and workload ``name.namespace`` by IP; services win, as istioctl looks them up first."""
     names: dict[str, str] = {}
-    for w in (dump.get("workloads") or {}).values():
-        ips = w.get("workloadIps") or []
-        names[str(ips[0]) if ips else "None"] = f"{w.get('name', '')}.{w.get('namespace', '')}"
-    for s in (dump.get("services") or {}).values():
-        vips = s.get("vips") or []
+    for w in view.workloads:
+        ips = w["workloadIps"] or []
+        names[ips[0] or "None" if ips else "None"] = f"{w['name']}.{w['namespace']}"
+    for s in view.services:
+        vips = s["vips"] or []
         # A VIP is "network/ip"; a service without one is keyed "None", as istioctl does.
-        ip = str(vips[0]).partition("/")[2] if vips else ""
-        names[ip or "None"] = str(s.get("hostname", ""))
+        ip = vips[0].partition("/")[2] if vips else ""
+        names[ip or "None"] = s["hostname"]
     return names
 
 
 def connection_table(
-    dump: dict[str, Any],
+    dump: dict[str, Any] | ZtunnelDump,
     *,
     namespace: str | None = None,
     workload: str | None = None,
@@ -53,7 +54,8 @@ def connection_table(
     """
     if workload and not namespace and "." in workload:
         workload, namespace = workload.split(".", 1)
-    names = {} if raw else _names_by_ip(dump)
+    view = dump if isinstance(dump, ZtunnelDump) else load(dump)
+    names = {} if raw else _names_by_ip(view)
 
     def lookup(addr: Any) -> str:
         text = "" if addr is None else str(addr)
@@ -62,27 +64,23 @@ def connection_table(
             return text
         return _join_host_port(names[parts[0]], parts[1])
 
-    states = sorted(
-        (dump.get("workloadState") or {}).values(),
-        key=lambda s: (str(s.get("info", {}).get("namespace", "")), str(s.get("info", {}).get("name", ""))),
-    )
+    states = sorted(view.workload_states, key=lambda s: (s["info"]["namespace"], s["info"]["name"]))
     lines = ["\t".join(_HEADER)]
     for state in states:
-        info = state.get("info") or {}
-        if namespace and info.get("namespace") != namespace:
+        info = state["info"]
+        if namespace and info["namespace"] != namespace:
             continue
-        if workload and info.get("name") != workload:
+        if workload and info["name"].casefold() != workload.casefold():
             continue
-        name = f"{info.get('name', '')}.{info.get('namespace', '')}"
-        conns = state.get("connections") or {}
+        name = f"{info['name']}.{info['namespace']}"
+        conns = state["connections"]
         if direction != "outbound":
-            for c in conns.get("inbound") or []:
+            for c in conns["inbound"] or []:
                 # istioctl shows an inbound connection's original destination as recorded.
-                target = "" if c.get("originalDst") is None else str(c["originalDst"])
-                lines.append("\t".join((name, "Inbound", lookup(c.get("actualDst")), lookup(c.get("src")),
-                                        target, str(c.get("protocol", "")))))
+                lines.append("\t".join((name, "Inbound", lookup(c["actualDst"]), lookup(c["src"]),
+                                        c["originalDst"], c["protocol"])))
         if direction != "inbound":
-            for c in conns.get("outbound") or []:
-                lines.append("\t".join((name, "Outbound", lookup(c.get("src")), lookup(c.get("actualDst")),
-                                        lookup(c.get("originalDst")), str(c.get("protocol", "")))))
+            for c in conns["outbound"] or []:
+                lines.append("\t".join((name, "Outbound", lookup(c["src"]), lookup(c["actualDst"]),
+                                        lookup(c["originalDst"]), c["protocol"])))
     return tabulate_text("\n".join(lines) + "\n")

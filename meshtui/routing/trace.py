@@ -18,6 +18,7 @@ from meshtui.routing.actions import direct_info, fault_info, redirect_info, retr
 from meshtui.routing.destinations import destination_traces, mirror_traces, service_destination, service_fqdn
 from meshtui.routing.gateway_api_trace import trace_gateway_api
 from meshtui.routing.match import BlockResult, evaluate_block
+from meshtui.routing.ambient_path import ambient_notes
 from meshtui.routing.request import MESH, RequestError, TraceRequest, split_host_port
 from meshtui.routing.result import RuleTrace, TraceResult
 from meshtui.routing.select import as_view, label, ns_of, select_virtual_services
@@ -145,6 +146,14 @@ def _delegate(index: Any, vs: VirtualService, rule: HTTPRoute) -> VirtualService
 
 def trace(index: Any, request: TraceRequest) -> TraceResult:
     """Trace ``request`` through the mesh held by ``index`` (a ``MeshIndex``)."""
+    result = _trace(index, request)
+    if result.gateway == MESH:
+        # In ambient mode the hops differ: ztunnel, and a waypoint if the Service has one.
+        result.notes.extend(ambient_notes(index, result))
+    return result
+
+
+def _trace(index: Any, request: TraceRequest) -> TraceResult:
     gateway = resolve_gateway_name(index, request.gateway)
     src_ns = request.source_namespace
     notes: list[str] = []

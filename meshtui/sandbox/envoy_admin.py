@@ -58,7 +58,7 @@ class StoreSnapshot:
     the event loop on a big mesh.
     """
 
-    KINDS = ("namespaces", "services", "pods", "endpoints", "configmaps", "destinationrules",
+    KINDS: tuple[str, ...] = ("namespaces", "services", "pods", "endpoints", "configmaps", "destinationrules",
              "virtualservices", "gateways", "serviceentries", "sidecars",
              # Gateway API: istiod converts mesh (GAMMA) routes, and the routes a Gateway's
              # listeners accept, into Envoy routes.

@@ -122,7 +122,9 @@ class GatewayStatusController:
         attached: dict[str, set[tuple[str, str, str]]] = {x.name: set() for x in gw.listeners}
         for a in attachments(self.index, gw):
             attached.setdefault(a.listener.name, set()).add((a.route.kind, a.route.namespace, a.route.name))
-        service = f"{gw.name}-istio.{ns}.svc.{self.index.domain_suffix}"
+        # istiod names a waypoint's Service after the Gateway, other classes' "<name>-<class>".
+        name = gw.name if gw.gateway_class_name == "istio-waypoint" else f"{gw.name}-istio"
+        service = f"{name}.{ns}.svc.{self.index.domain_suffix}"
         ports = ",".join(str(x.port) for x in gw.listeners if x.port is not None)
         gen = _generation(gw)
 

@@ -104,8 +104,10 @@ def _container_status(c: dict[str, Any], seed: str) -> dict[str, Any]:
 
 
 def make_pod(namespace: str, deploy: str, template: dict[str, Any], index: int, ip: str,
-             owner_uid: str = "") -> dict[str, Any]:
-    """One running, ready pod of a Deployment's template, with the Istio sidecar injected."""
+             owner_uid: str = "", ambient: bool = False) -> dict[str, Any]:
+    """One running, ready pod of a Deployment's template, with the Istio sidecar injected; or,
+    ``ambient`` (a namespace labelled ``istio.io/dataplane-mode: ambient``), without a sidecar and
+    annotated as istio-cni annotates the pods it redirects to ztunnel."""
     tmpl_meta = template.get("metadata") or {}
     tmpl_spec = template.get("spec") or {}
     phash = safe_string(f"{namespace}/{deploy}/template", 10)
@@ -120,12 +122,12 @@ def make_pod(namespace: str, deploy: str, template: dict[str, Any], index: int, 
     # A gateway Deployment's only container is already istio-proxy (Envoy itself); every other
     # workload gets the injected sidecar.
     has_proxy = any(c.get("name") == "istio-proxy" for c in app_containers)
-    containers = app_containers if has_proxy else [*app_containers, _proxy_container()]
+    containers = app_containers if has_proxy or ambient else [*app_containers, _proxy_container()]
     first = app_containers[0]["name"]
     node = NODES[index % len(NODES)]
     conditions = [{"lastProbeTime": None, "lastTransitionTime": START, "status": "True", "type": t}
                   for t in ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")]
-    return {
+    pod: dict[str, Any] = {
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {
             "name": name, "generateName": f"{deploy}-{phash}-", "namespace": namespace, "labels": labels,
@@ -156,6 +158,13 @@ def make_pod(namespace: str, deploy: str, template: dict[str, Any], index: int, 
             "podIPs": [{"ip": ip}], "qosClass": "Burstable", "startTime": START,
         },
     }
+    if ambient:
+        annotations = pod["metadata"]["annotations"]
+        annotations.pop("sidecar.istio.io/status")
+        del labels["security.istio.io/tlsMode"]
+        if labels.get("istio.io/dataplane-mode") != "none":  # a waypoint's own pods opt out
+            annotations["ambient.istio.io/redirection"] = "enabled"
+    return pod
 
 
 def pod_ready(pod: dict[str, Any]) -> bool:

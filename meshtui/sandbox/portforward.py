@@ -3,8 +3,8 @@
 For the i-th requested port, channel ``2*i`` carries data and ``2*i+1`` errors; every frame
 starts with its channel byte, and the first frame the server sends on each channel is the port
 number as two little-endian bytes. This is what ``kubernetes.stream.portforward`` (the Python
-client) and the kubelet speak. Only the Envoy admin port (15000) of a pod with an
-``istio-proxy`` container answers; any other port gets the kubelet's "connection refused" error
+client) and the kubelet speak. Only the admin port (15000) answers: Envoy's on a pod with an
+``istio-proxy`` container, ztunnel's on a ztunnel pod (``meshtui.sandbox.ztunnel``); any other port gets the kubelet's "connection refused" error
 on its error channel, as a real pod with nothing listening there would.
 """
 
@@ -16,6 +16,7 @@ import contextlib
 from aiohttp import WSMsgType, web
 
 from meshtui.sandbox.envoy_admin import AdminConnection, AdminRequest, Store, StoreSnapshot
+from meshtui.sandbox.ztunnel import ZtunnelAdminConnection, ZtunnelSnapshot, is_ztunnel
 
 V4_PROTOCOL = "v4.channel.k8s.io"
 ENVOY_ADMIN_PORT = 15000
@@ -87,7 +88,9 @@ async def serve_portforward(
             await ws.send_bytes(bytes((2 * i,)) + header)
             await ws.send_bytes(bytes((2 * i + 1,)) + header)
         for i, port in enumerate(ports):
-            if port == ENVOY_ADMIN_PORT and has_sidecar(pod):
+            if port == ENVOY_ADMIN_PORT and is_ztunnel(pod):
+                conns[i] = ZtunnelAdminConnection(meta.get("namespace", ""), meta.get("name", ""))
+            elif port == ENVOY_ADMIN_PORT and has_sidecar(pod):
                 conns[i] = AdminConnection(meta.get("namespace", ""), meta.get("name", ""))
             else:
                 await ws.send_bytes(bytes((2 * i + 1,)) + refused_message(pod, port).encode())
@@ -128,7 +131,8 @@ async def _pump(ws: web.WebSocketResponse, store: Store, conns: dict[int, AdminC
             if isinstance(item, AdminRequest):
                 # Snapshot on the loop (the store is loop-only), generate in a worker thread:
                 # a dump of a scaled mesh takes long enough to stall every other client.
-                item = await loop.run_in_executor(None, conn.respond, StoreSnapshot(store), item)
+                snapshot = ZtunnelSnapshot(store) if isinstance(conn, ZtunnelAdminConnection) else StoreSnapshot(store)
+                item = await loop.run_in_executor(None, conn.respond, snapshot, item)
             for off in range(0, len(item), _FRAME_BYTES):
                 await ws.send_bytes(bytes((data[0],)) + item[off:off + _FRAME_BYTES])
             last += len(item)

@@ -82,9 +82,16 @@ class _Loader:
 
     def pods_for(self, deploy: dict[str, Any]) -> None:
         meta, spec = deploy["metadata"], deploy.get("spec") or {}
+        ambient = _ambient_namespace(self.store, meta["namespace"])
         for i in range(int(spec.get("replicas", 1) or 0)):
             self.store.create(podgen.make_pod(meta["namespace"], meta["name"], spec.get("template") or {},
-                                              i, self.pod_ips.next()))
+                                              i, self.pod_ips.next(), ambient=ambient))
+
+
+def _ambient_namespace(store: Store, name: str) -> bool:
+    """Whether the namespace is labelled ``istio.io/dataplane-mode: ambient`` (no sidecars there)."""
+    ns = store.get("namespaces", None, name) or {}
+    return ((ns.get("metadata") or {}).get("labels") or {}).get("istio.io/dataplane-mode") == "ambient"
 
 
 def load_demo(store: Store) -> None:
@@ -95,6 +102,10 @@ def load_demo(store: Store) -> None:
     rank = {k: i for i, k in enumerate(_ORDER)}
     for doc in sorted(docs, key=lambda d: rank.get(d.get("kind", ""), len(rank))):
         loader.create(doc)
+    if any(_ambient_namespace(store, ns["metadata"]["name"]) for ns in store.list("namespaces")):
+        from meshtui.sandbox.ztunnel import create_ztunnels
+
+        create_ztunnels(store, loader.pod_ips)  # the ambient data plane: a ztunnel per node
     sync_all_endpoints(store)
 
 

@@ -49,6 +49,7 @@ class _Spec(msgspec.Struct):
     containers: list[_Named] | None | msgspec.UnsetType = _UNSET
     initContainers: list[_Named] | None | msgspec.UnsetType = _UNSET
     nodeName: Any = _UNSET
+    hostNetwork: Any = _UNSET
 
 
 class _Status(msgspec.Struct):
