@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
 
 from meshtui.views.mesh_labels import Key, ServiceLabels
 
@@ -141,7 +142,7 @@ class MeshTree(Tree[Any]):
             if node is None:
                 # On a big mesh namespaces start collapsed: the namespace list is the overview.
                 node = self.root.add(label, data=("ns", ns), expand=total <= _EXPAND_ALL_UP_TO,
-                                     allow_expand=True)
+                                     allow_expand=True, before=_next_node(self._ns_nodes, ns))
                 self._ns_nodes[ns] = node
                 if total <= _EXPAND_ALL_UP_TO:
                     self._fill(ns)
@@ -170,13 +171,25 @@ class MeshTree(Tree[Any]):
         for key in wanted if only is None else [k for k in wanted if k in only]:
             leaf = leaves.get(key)
             label = self._shown_label(key)
-            if leaf is None:
-                leaves[key] = node.add_leaf(label, data=("svc",) + key)
+            if leaf is None:  # in name order, as a fresh tree would draw it
+                leaves[key] = node.add_leaf(label, data=("svc",) + key, before=_next_node(leaves, key))
             elif leaf.label != label:
                 leaf.set_label(label)
         stale = [k for k in (leaves if only is None else only) if k[1] == ns and k in leaves and k not in present]
         for key in stale:
             leaves.pop(key).remove()
+
+
+def _next_node(nodes: dict[Any, TreeNode[Any]], key: Any) -> TreeNode[Any] | None:
+    """The node that comes first after ``key`` in name order (a namespace by its name, a service by its
+    name, as the labels sort them): a node added later goes before it, so the tree keeps that
+    order however often the scope or the mesh changes."""
+    def order(k: Any) -> tuple[str, Any]:
+        return (k if isinstance(k, str) else k[2], k)
+
+    mine = order(key)
+    later = [k for k in nodes if order(k) > mine]
+    return nodes[min(later, key=order)] if later else None
 
 
 def _mark(label: Text, level: str | None) -> Text:
