@@ -366,3 +366,98 @@ async def test_httproute_editor_ab_split_is_written_on_the_routes_scale(demo_dir
         await pilot.pause()
         v1 = next(line for line in tree_lines(tree) if line.startswith("→ storefront/cart-v1:8080"))
         assert " 90% →  50% " in v1 and "weight 9 → 5" in v1
+
+
+async def _cursor_to(pilot: Any, tree: Any, data: tuple[Any, ...]) -> None:
+    """Move the editor's cursor down (wrapping at most once) onto the node with ``data``."""
+    for _ in range(60):
+        node = tree.cursor_node
+        if node is not None and node.data == data:
+            return
+        await pilot.press("down")
+    raise AssertionError(f"no node {data} in {tree_lines(tree)}")
+
+
+async def _fill(pilot: Any, app: MeshApp, editor: Any, key: str, values: list[str | None]) -> None:
+    """Press ``key``, type ``values`` into the form's fields (None: keep the default), submit."""
+    from textual.widgets import Input
+
+    await pilot.press(key)
+    await wait_for(pilot, lambda: type(app.screen).__name__ == "FormScreen")
+    inputs = list(app.screen.query(Input))
+    for box, value in zip(inputs, values):
+        if value is not None:
+            box.value = value
+    inputs[-1].focus()
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: app.screen is editor)
+    await pilot.pause()
+
+
+async def test_httproute_editor_edits_path_method_query_and_whole_matches(demo_dir: Path, tmp_path: Path,
+                                                                          monkeypatch: Any) -> None:
+    from textual.widgets import Static, Tree
+
+    monkeypatch.setenv("MESHTUI_STATE_DIR", str(tmp_path / "state"))
+    path = demo_dir / "storefront-gateway-api.yaml"
+    before = path.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        await _open(pilot, app, "hr")
+        await pilot.press("slash", *"Gateway/storefront", "enter")
+        table = app.screen.query_one(BigTable)
+        await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.press("w")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HTTPRouteEditor")
+        editor = app.screen
+        tree = editor.query_one(Tree)
+        bottom = editor.query_one("#hr-editor-pending", Static)
+        await _cursor_to(pilot, tree, ("match", 0, 0))  # "when PathPrefix /cart" of rule "cart"
+        # The rule rewrites the prefix: its CEL rule wants a PathPrefix match, and says so.
+        await _fill(pilot, app, editor, "P", ["Exact", None])
+        assert "refused: spec.rules[0]: Invalid value: \"object\": When using URLRewrite filter with " \
+               "path.replacePrefixMatch, exactly one PathPrefix match must be specified" in str(bottom.render())
+        await _fill(pilot, app, editor, "P", [None, "basket"])
+        assert "value must be an absolute path and start with '/'" in str(bottom.render())
+        assert "when PathPrefix /cart" in tree_lines(tree)
+        await _fill(pilot, app, editor, "P", [None, "/basket"])
+        assert "when PathPrefix /basket" in tree_lines(tree)
+
+        await _cursor_to(pilot, tree, ("rule", 1))  # "site": every request today
+        await _fill(pilot, app, editor, "V", ["FETCH"])
+        assert 'Unsupported value: "FETCH"' in str(bottom.render())
+        await _fill(pilot, app, editor, "V", ["get"])
+        await _fill(pilot, app, editor, "Q", ["version", "~^v2$"])
+        assert "when query version~^v2$, method GET" in tree_lines(tree)
+        await _fill(pilot, app, editor, "n", ["Exact /healthz, method HEAD"])
+        assert "or   Exact /healthz, method HEAD" in tree_lines(tree)
+        await _fill(pilot, app, editor, "n", ["RegularExpression ^/v[0-9]+/"])
+        await _cursor_to(pilot, tree, ("match", 1, 2))
+        await pilot.press("X")
+        await pilot.pause()
+        assert not any("RegularExpression" in line for line in tree_lines(tree))
+
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ChangePreview")
+        preview = app.screen
+        await wait_for(pilot, lambda: getattr(preview, "preview", None) is not None)
+        diff = preview.preview.diff.splitlines()
+        assert "-        value: /cart" in diff and "+        value: /basket" in diff
+        assert "+    - method: GET" in diff and "+        type: RegularExpression" in diff
+        await pilot.press("y")
+        await wait_for(pilot, lambda: path.read_text() != before)
+    # Files mode: only the edited lines change, in the file's own indentation and key order.
+    expected = before.replace("            value: /cart\n", "            value: /basket\n").replace(
+        "    - name: site\n", "    - name: site\n"
+        "      matches:\n"
+        "        - method: GET\n"
+        "          queryParams:\n"
+        "            - name: version\n"
+        "              value: ^v2$\n"
+        "              type: RegularExpression\n"
+        "        - path:\n"
+        "            type: Exact\n"
+        "            value: /healthz\n"
+        "          method: HEAD\n")
+    assert path.read_text() == expected
