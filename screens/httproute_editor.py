@@ -1,5 +1,6 @@
 """The HTTPRoute editor: shift the backendRef weights of one HTTPRoute/GRPCRoute as
-percentages, run the release actions the Gateway API can express, then review and apply.
+percentages, run the release actions the Gateway API can express, edit the rules' matches, then
+review and apply.
 
 Weight keys work on the selected backend: ``←``/``→`` (or ``-``/``+``) move its share by 5
 points (``shift`` by 1), ``=`` types an exact share, ``0`` drains it; the other backends of the

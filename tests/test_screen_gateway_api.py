@@ -413,6 +413,13 @@ async def test_httproute_editor_edits_path_method_query_and_whole_matches(demo_d
         editor = app.screen
         tree = editor.query_one(Tree)
         bottom = editor.query_one("#hr-editor-pending", Static)
+        await pilot.press("question_mark")  # every match key is in the ? help
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        shown = app.screen.query_one("#help-text").source
+        for description in ("Match", "Unmatch", "Path", "Method", "Query", "New match", "Drop match"):
+            assert f"| {description}" in shown, f"{description} missing from the ? help"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is editor)
         await _cursor_to(pilot, tree, ("match", 0, 0))  # "when PathPrefix /cart" of rule "cart"
         # The rule rewrites the prefix: its CEL rule wants a PathPrefix match, and says so.
         await _fill(pilot, app, editor, "P", ["Exact", None])
@@ -461,3 +468,103 @@ async def test_httproute_editor_edits_path_method_query_and_whole_matches(demo_d
         "            value: /healthz\n"
         "          method: HEAD\n")
     assert path.read_text() == expected
+
+
+_GRPC_FILE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: greeter
+  namespace: storefront
+spec:
+  selector: {app: greeter}
+  ports:
+    - {name: grpc, port: 50051, appProtocol: grpc}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata:
+  name: greeter
+  namespace: storefront
+spec:
+  parentRefs:
+    - {group: "", kind: Service, name: greeter, port: 50051}
+  rules:
+    - backendRefs:
+        - {name: greeter, port: 50051}
+"""
+
+
+async def test_httproute_editor_on_a_grpcroute_edits_the_grpc_method_match(demo_dir: Path, tmp_path: Path,
+                                                                          monkeypatch: Any) -> None:
+    from textual.widgets import Static, Tree
+
+    monkeypatch.setenv("MESHTUI_STATE_DIR", str(tmp_path / "state"))
+    path = demo_dir / "greeter.yaml"
+    path.write_text(_GRPC_FILE)
+    app = files_app(demo_dir)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        table = await _open(pilot, app, "grpcroute")
+        await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.press("w")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HTTPRouteEditor")
+        editor = app.screen
+        tree = editor.query_one(Tree)
+        bottom = editor.query_one("#hr-editor-pending", Static)
+        await _cursor_to(pilot, tree, ("rule", 0))
+        await _fill(pilot, app, editor, "V", ["helloworld.Greeter/SayHello"])
+        assert "when grpc Exact helloworld.Greeter/SayHello" in tree_lines(tree)
+        # A GRPCRoute has no path: refused with the reason, nothing pending changes.
+        await _fill(pilot, app, editor, "P", [None, "/hello"])
+        assert "a GRPCRoute matches a gRPC service/method, not a path" in str(bottom.render())
+        await _fill(pilot, app, editor, "n", ["grpc RegularExpression helloworld\\..*/*, header x-beta=1"])
+        assert "or   grpc RegularExpression helloworld\\..*/*, header x-beta=1" in tree_lines(tree)
+        await pilot.press("backspace")  # undo the last pending edit: the new match goes
+        await pilot.pause()
+        assert not any("x-beta" in line for line in tree_lines(tree))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ChangePreview")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: path.read_text() != _GRPC_FILE)
+    assert path.read_text() == _GRPC_FILE.replace(
+        "  rules:\n    - backendRefs:\n",
+        "  rules:\n    - matches:\n        - method:\n            service: helloworld.Greeter\n"
+        "            method: SayHello\n      backendRefs:\n")
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH")
+async def test_httproute_editor_writes_a_match_edit_to_the_cluster(sandbox: Any, tmp_path: Path,
+                                                                   monkeypatch: Any) -> None:
+    from textual.widgets import Tree
+
+    from meshtui.sources.kube import KubeSource
+
+    monkeypatch.setenv("MESHTUI_STATE_DIR", str(tmp_path / "state"))
+    _kubectl(sandbox, "apply", "-f", "-", stdin=_GW_UI.replace("gw-ui", "gw-match"))
+    try:
+        app = MeshApp(lambda: KubeSource.from_kubeconfig(str(sandbox.kubeconfig_path)))
+        async with app.run_test(size=(200, 60)) as pilot:
+            await wait_for(pilot, lambda: app.index is not None and app.index.get("HTTPRoute", "gw-match", "shop"))
+            await select_service(pilot, app, "gw-match", "shop")
+            await pilot.press("w")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "HTTPRouteEditor")
+            editor = app.screen
+            tree = editor.query_one(Tree)
+            await _cursor_to(pilot, tree, ("rule", 0))
+            await _fill(pilot, app, editor, "P", ["PathPrefix", "/shop"])
+            await _cursor_to(pilot, tree, ("match", 0, 0))
+            await _fill(pilot, app, editor, "Q", ["page", "2"])
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "ChangePreview")
+            await pilot.press("y")
+
+            def written() -> bool:
+                out = _kubectl(sandbox, "get", "httproute", "shop", "-n", "gw-match", "-o",
+                               "jsonpath={.spec.rules[0].matches[0].path.value} {.spec.rules[0].matches[0]"
+                               ".queryParams[0].name}={.spec.rules[0].matches[0].queryParams[0].value}")
+                return out == "/shop page=2"
+
+            await wait_for(pilot, written)
+    finally:
+        _kubectl(sandbox, "delete", "namespace", "gw-match", "--wait=false")

@@ -6,6 +6,10 @@ Backends are named by ``NAME``, ``NS/NAME`` or ``NAME:PORT``; weights are given 
 of the rule's traffic and written on the file's own scale where that is exact
 (:class:`meshtui.routing.gateway_api_release.Scale`). Actions the Gateway API cannot express
 raise ``ReleaseError`` with the reason (:func:`refuse`).
+
+Match edits (header, path, method, query parameter, gRPC method, a whole match) check their
+result against the shipped CRD (schema and CEL rules): a value the API server would refuse is
+refused when the action is queued, with the API server's message.
 """
 
 from __future__ import annotations
