@@ -31,6 +31,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 
 from meshtui.model.management import managed_by
+from meshtui.routing.gateway_api_matches import PATH_TYPES
 from meshtui.routing.gateway_api_release import Scale
 from meshtui.routing.rules import ReleaseError
 from meshtui.screens.edit_form import FormField, FormScreen
@@ -210,21 +211,28 @@ class HTTPRouteEditor(Screen[None]):
         rule = next((r for r in self.rows() if r.index == at[0]), None)
         return (rule, at[1]) if rule is not None and at[1] < len(rule.backends) else None
 
-    def run(self, make: Any, what: str) -> None:
-        """Queue the action ``make(rule reference)`` builds on the selected rule; a refusal is
-        shown, the pending state unchanged."""
+    def queue(self, make: Any, what: str) -> str | None:
+        """Queue the action ``make(rule reference)`` builds on the selected rule; returns the
+        refusal (the pending state unchanged), else None. A form hands it back to its user, who
+        keeps what they typed."""
         if refuse_if_read_only(self.app, what) or self.session is None:
-            return
+            return None
         at = self._at()
         try:
             action: Action = make(at[0] if at is not None else None)
             self.session.apply(action)
         except ReleaseError as exc:
-            # On the bottom line too, where it stays until the next edit.
-            self.notify(str(exc), severity="error", timeout=8)
-            self.query_one("#hr-editor-pending", Static).update(Text(f"refused: {exc}", style="red"))
-            return
+            return str(exc)
         self.redraw()
+        return None
+
+    def run(self, make: Any, what: str) -> None:
+        """:meth:`queue`, a refusal shown in a notification and on the bottom line (where it
+        stays until the next edit)."""
+        refused = self.queue(make, what)
+        if refused is not None:
+            self.notify(refused, severity="error", timeout=8)
+            self.query_one("#hr-editor-pending", Static).update(Text(f"refused: {refused}", style="red"))
 
     def _set_share(self, value_of: Any) -> None:
         picked = self._backend()
@@ -403,9 +411,8 @@ class HTTPRouteEditor(Screen[None]):
         def submit(values: dict[str, str]) -> str | None:
             value = values["value"]
             regex = value.startswith("~")
-            self.run(lambda ref: api.header_match(ref, values["header"].strip(), value[1:] if regex else value,
-                                                  regex, match), "a match change")
-            return None
+            return self.queue(lambda ref: api.header_match(ref, values["header"], value[1:] if regex else value,
+                                                           regex, match), "a match change")
 
         self.app.push_screen(FormScreen("Header match", [FormField("header", "header", "x-canary"),
                                                          FormField("value", "value (~REGEX for a regex)", "true")],
@@ -418,8 +425,7 @@ class HTTPRouteEditor(Screen[None]):
         match = self._match()
 
         def submit(values: dict[str, str]) -> str | None:
-            self.run(lambda ref: api.remove_header_match(ref, values["header"].strip(), match), "a match change")
-            return None
+            return self.queue(lambda ref: api.remove_header_match(ref, values["header"], match), "a match change")
 
         self.app.push_screen(FormScreen("Remove header match", [FormField("header", "header", "")], submit))
 
@@ -443,13 +449,12 @@ class HTTPRouteEditor(Screen[None]):
         path = self._raw_match().get("path") or {}
 
         def submit(values: dict[str, str]) -> str | None:
-            self.run(lambda ref: api.path_match(ref, values["type"].strip(), values["value"].strip(), match),
-                     "a match change")
-            return None
+            return self.queue(lambda ref: api.path_match(ref, values["type"], values["value"], match),
+                              "a match change")
 
         self.app.push_screen(FormScreen(f"Path match of {where}", [
-            FormField("type", "type (PathPrefix, Exact, RegularExpression)", str(path.get("type") or "PathPrefix")),
-            FormField("value", "path (empty: any path)", str(path.get("value") or "/"))], submit,
+            FormField("type", "type", str(path.get("type") or "PathPrefix"), choices=PATH_TYPES),
+            FormField("value", "path (empty: any path)", str(path.get("value") or "/"), optional=True)], submit,
             "Exact and PathPrefix paths start with /"))
 
     def action_method_match(self) -> None:
@@ -469,20 +474,19 @@ class HTTPRouteEditor(Screen[None]):
                 text = values["method"].strip()
                 regex = text.startswith("~")
                 service, _, name = text.lstrip("~").partition("/")
-                self.run(lambda ref: api.grpc_method_match(ref, service.strip("* "), name.strip("* "), regex, match),
-                         "a match change")
-                return None
+                return self.queue(lambda ref: api.grpc_method_match(ref, service.strip("* "), name.strip("* "), regex,
+                                                                    match), "a match change")
 
             self.app.push_screen(FormScreen(f"gRPC method match of {where}", [
-                FormField("method", "SERVICE/METHOD (~ first for a regex; * or empty: any)", current)], submit_grpc))
+                FormField("method", "SERVICE/METHOD (~ first for a regex; * or empty: any)", current, optional=True)],
+                submit_grpc))
             return
 
         def submit(values: dict[str, str]) -> str | None:
-            self.run(lambda ref: api.method_match(ref, values["method"].strip(), match), "a match change")
-            return None
+            return self.queue(lambda ref: api.method_match(ref, values["method"], match), "a match change")
 
         self.app.push_screen(FormScreen(f"Method match of {where}", [
-            FormField("method", "HTTP method (empty: any)", str(method or "GET"))], submit))
+            FormField("method", "HTTP method (empty: any)", str(method or "GET"), optional=True)], submit))
 
     def action_query_match(self) -> None:
         """Require a query parameter (exact, or ``~REGEX``; an empty value drops the condition)
@@ -493,18 +497,16 @@ class HTTPRouteEditor(Screen[None]):
         match = self._match()
 
         def submit(values: dict[str, str]) -> str | None:
-            name, value = values["name"].strip(), values["value"]
+            name, value = values["name"], values["value"]
             if not value:
-                self.run(lambda ref: api.remove_query_match(ref, name, match), "a match change")
-                return None
+                return self.queue(lambda ref: api.remove_query_match(ref, name, match), "a match change")
             regex = value.startswith("~")
-            self.run(lambda ref: api.query_match(ref, name, value[1:] if regex else value, regex, match),
-                     "a match change")
-            return None
+            return self.queue(lambda ref: api.query_match(ref, name, value[1:] if regex else value, regex, match),
+                              "a match change")
 
         self.app.push_screen(FormScreen(f"Query parameter match of {where}", [
-            FormField("name", "parameter", ""), FormField("value", "value (~REGEX for a regex; empty: drop)", "")],
-            submit))
+            FormField("name", "parameter", ""),
+            FormField("value", "value (~REGEX for a regex; empty: drop)", "", optional=True)], submit))
 
     def action_add_match(self) -> None:
         """Add a match (an alternative, OR) to the selected rule, written as the editor shows
@@ -516,8 +518,7 @@ class HTTPRouteEditor(Screen[None]):
         grpc = self.key[0] == "GRPCRoute"
 
         def submit(values: dict[str, str]) -> str | None:
-            self.run(lambda ref: api.add_match(ref, self.key[0], values["match"]), "a match change")
-            return None
+            return self.queue(lambda ref: api.add_match(ref, self.key[0], values["match"]), "a match change")
 
         example = "grpc SERVICE/METHOD, header N=V" if grpc else "PathPrefix /api, method GET, header N=V, query N=V"
         self.app.push_screen(FormScreen(f"New match of rules[{at[0]}]", [

@@ -378,9 +378,11 @@ async def _cursor_to(pilot: Any, tree: Any, data: tuple[Any, ...]) -> None:
     raise AssertionError(f"no node {data} in {tree_lines(tree)}")
 
 
-async def _fill(pilot: Any, app: MeshApp, editor: Any, key: str, values: list[str | None]) -> None:
-    """Press ``key``, type ``values`` into the form's fields (None: keep the default), submit."""
-    from textual.widgets import Input
+async def _fill(pilot: Any, app: MeshApp, editor: Any, key: str, values: list[str | None]) -> str:
+    """Press ``key``, type ``values`` into the form's fields (None: keep the default), submit.
+    Returns the form's error when it refuses (the form stays open with what was typed, then is
+    closed with esc), else ""."""
+    from textual.widgets import Input, Static
 
     await pilot.press(key)
     await wait_for(pilot, lambda: type(app.screen).__name__ == "FormScreen")
@@ -390,8 +392,15 @@ async def _fill(pilot: Any, app: MeshApp, editor: Any, key: str, values: list[st
             box.value = value
     inputs[-1].focus()
     await pilot.press("enter")
-    await wait_for(pilot, lambda: app.screen is editor)
+    form = app.screen
+    error = form.query_one("#form-error", Static) if type(form).__name__ == "FormScreen" else None
+    await wait_for(pilot, lambda: app.screen is editor or (error is not None and str(error.render()) != ""))
+    refused = str(error.render()) if error is not None and app.screen is form else ""
+    if refused:
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is editor)
     await pilot.pause()
+    return refused
 
 
 async def test_httproute_editor_edits_path_method_query_and_whole_matches(demo_dir: Path, tmp_path: Path,
@@ -422,18 +431,20 @@ async def test_httproute_editor_edits_path_method_query_and_whole_matches(demo_d
         await wait_for(pilot, lambda: app.screen is editor)
         await _cursor_to(pilot, tree, ("match", 0, 0))  # "when PathPrefix /cart" of rule "cart"
         # The rule rewrites the prefix: its CEL rule wants a PathPrefix match, and says so.
-        await _fill(pilot, app, editor, "P", ["Exact", None])
-        assert "refused: spec.rules[0]: Invalid value: \"object\": When using URLRewrite filter with " \
-               "path.replacePrefixMatch, exactly one PathPrefix match must be specified" in str(bottom.render())
-        await _fill(pilot, app, editor, "P", [None, "basket"])
-        assert "value must be an absolute path and start with '/'" in str(bottom.render())
+        refused = await _fill(pilot, app, editor, "P", ["Exact", None])
+        assert refused == ("spec.rules[0]: Invalid value: \"object\": When using URLRewrite filter with "
+                           "path.replacePrefixMatch, exactly one PathPrefix match must be specified")
+        refused = await _fill(pilot, app, editor, "P", [None, "basket"])
+        assert refused == ("spec.rules[0].matches[0].path: Invalid value: \"object\": value must be an absolute "
+                           "path and start with '/' when type one of ['Exact', 'PathPrefix']")
+        assert "type: 'Prefix' is not one of" in await _fill(pilot, app, editor, "P", ["Prefix", None])
         assert "when PathPrefix /cart" in tree_lines(tree)
+        assert "no pending edit" in str(bottom.render())
         await _fill(pilot, app, editor, "P", [None, "/basket"])
         assert "when PathPrefix /basket" in tree_lines(tree)
 
         await _cursor_to(pilot, tree, ("rule", 1))  # "site": every request today
-        await _fill(pilot, app, editor, "V", ["FETCH"])
-        assert 'Unsupported value: "FETCH"' in str(bottom.render())
+        assert 'method: Unsupported value: "FETCH"' in await _fill(pilot, app, editor, "V", ["FETCH"])
         await _fill(pilot, app, editor, "V", ["get"])
         await _fill(pilot, app, editor, "Q", ["version", "~^v2$"])
         assert "when query version~^v2$, method GET" in tree_lines(tree)
@@ -497,7 +508,7 @@ spec:
 
 async def test_httproute_editor_on_a_grpcroute_edits_the_grpc_method_match(demo_dir: Path, tmp_path: Path,
                                                                           monkeypatch: Any) -> None:
-    from textual.widgets import Static, Tree
+    from textual.widgets import Tree
 
     monkeypatch.setenv("MESHTUI_STATE_DIR", str(tmp_path / "state"))
     path = demo_dir / "greeter.yaml"
@@ -511,13 +522,12 @@ async def test_httproute_editor_on_a_grpcroute_edits_the_grpc_method_match(demo_
         await wait_for(pilot, lambda: type(app.screen).__name__ == "HTTPRouteEditor")
         editor = app.screen
         tree = editor.query_one(Tree)
-        bottom = editor.query_one("#hr-editor-pending", Static)
         await _cursor_to(pilot, tree, ("rule", 0))
         await _fill(pilot, app, editor, "V", ["helloworld.Greeter/SayHello"])
         assert "when grpc Exact helloworld.Greeter/SayHello" in tree_lines(tree)
         # A GRPCRoute has no path: refused with the reason, nothing pending changes.
-        await _fill(pilot, app, editor, "P", [None, "/hello"])
-        assert "a GRPCRoute matches a gRPC service/method, not a path" in str(bottom.render())
+        refused = await _fill(pilot, app, editor, "P", [None, "/hello"])
+        assert "a GRPCRoute matches a gRPC service/method, not a path" in refused
         await _fill(pilot, app, editor, "n", ["grpc RegularExpression helloworld\\..*/*, header x-beta=1"])
         assert "or   grpc RegularExpression helloworld\\..*/*, header x-beta=1" in tree_lines(tree)
         await pilot.press("backspace")  # undo the last pending edit: the new match goes
