@@ -1,5 +1,6 @@
 """The HTTPRoute editor: shift the backendRef weights of one HTTPRoute/GRPCRoute as
-percentages, run the release actions the Gateway API can express, then review and apply.
+percentages, run the release actions the Gateway API can express, edit the rules' matches, then
+review and apply.
 
 Weight keys work on the selected backend: ``←``/``→`` (or ``-``/``+``) move its share by 5
 points (``shift`` by 1), ``=`` types an exact share, ``0`` drains it; the other backends of the
@@ -7,7 +8,14 @@ rule share the rest in proportion. Weights are written on the rule's own scale w
 exact (a rule written 9/1 becomes 8/2, not 80/20); ``s`` switches to a 100 scale. ``p`` promotes
 and ``r`` rolls back to the selected backend, ``c`` moves a canary step to it, ``b`` switches the
 rule blue-green, ``A`` types an exact A/B split, ``h`` dark-launches the backend behind a header, ``M`` mirrors a percentage of
-the rule's traffic to it, ``m``/``x`` add or drop a header match of the rule. Fault injection (``f``) and DestinationRule
+the rule's traffic to it.
+
+Match keys work on the match under the cursor (a ``when``/``or`` line), else on every match of
+the rule: ``m``/``x`` add or drop a header condition, ``P`` sets the path (Exact, PathPrefix,
+RegularExpression), ``V`` the HTTP method (a GRPCRoute: the gRPC service/method), ``Q`` a query
+parameter (an empty value drops a condition); ``n`` adds a match to the rule, ``X`` removes the
+one under the cursor. A value the CRD refuses is refused as it is typed, with the CRD's message
+(schema and CEL rules, as the API server answers). Fault injection (``f``) and DestinationRule
 subsets (``a``) are refused with the reason: the Gateway API cannot express them. Pending edits
 show against the object as read until ``enter`` opens the preview (``y`` applies there).
 """
@@ -23,6 +31,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 
 from meshtui.model.management import managed_by
+from meshtui.routing.gateway_api_matches import PATH_TYPES
 from meshtui.routing.gateway_api_release import Scale
 from meshtui.routing.rules import ReleaseError
 from meshtui.screens.edit_form import FormField, FormScreen
@@ -59,9 +68,19 @@ class HTTPRouteEditor(Screen[None]):
                 tooltip="switch the rule to a backend (added when missing)"),
         Binding("A", "ab_split", "A/B", show=False, id="hr-ab-split",
                 tooltip="the exact split of the selected rule, e.g. cart-v1=50 cart-v2=50"),
-        Binding("m", "match", "Match", id="hr-match", tooltip="require a header in the selected rule"),
+        Binding("m", "match", "Match", id="hr-match", tooltip="require a header in the selected match or rule"),
         Binding("x", "remove_match", "Unmatch", show=False, id="hr-remove-match",
-                tooltip="drop a header condition of the selected rule"),
+                tooltip="drop a header condition of the selected match or rule"),
+        Binding("P", "path_match", "Path", show=False, id="hr-path-match",
+                tooltip="the path of the selected match or rule: Exact, PathPrefix, RegularExpression"),
+        Binding("V", "method_match", "Method", show=False, id="hr-method-match",
+                tooltip="the HTTP method (GRPCRoute: gRPC service/method) of the selected match or rule"),
+        Binding("Q", "query_match", "Query", show=False, id="hr-query-match",
+                tooltip="a query parameter condition of the selected match or rule"),
+        Binding("n", "add_match", "New match", show=False, id="hr-add-match",
+                tooltip="one more match (OR) in the selected rule"),
+        Binding("X", "drop_match", "Drop match", show=False, id="hr-drop-match",
+                tooltip="remove the match under the cursor"),
         Binding("s", "scale", "Scale", id="hr-scale", tooltip="write weights on the rule's own scale or on 100"),
         Binding("f", "refuse('fault')", "Fault", show=False, id="hr-fault", tooltip="not expressible: says why"),
         Binding("a", "refuse('subset')", "Subset", show=False, id="hr-subset", tooltip="not expressible: says why"),
@@ -115,6 +134,7 @@ class HTTPRouteEditor(Screen[None]):
             return
         tree = self.query_one(Tree)
         at = select if select is not None else self._at()
+        keep = self._cursor_data() if select is None else None
         scale = "the rule's own scale where exact" if self.scale is Scale.AUTO else "a 100 scale"
         title = Text.assemble(("Edit ", "bold"), (f"{self.key[0]} {self.key[1]}/{self.key[2]}", "bold cyan"),
                               (f"   weights written on {scale} (s)", "dim"))
@@ -122,7 +142,7 @@ class HTTPRouteEditor(Screen[None]):
         tree.clear()
         for reason in self._managers:
             tree.root.add_leaf(Text("⚙ managed: " + reason, style="yellow"))
-        cursor = None
+        cursor: Any = None
         for rule in self.rows():
             head = Text(rule.title, style="bold")
             head.append(f"  weights sum to {rule.total}", style="dim")
@@ -132,7 +152,10 @@ class HTTPRouteEditor(Screen[None]):
                     [(b.label, b.share, _STYLES[b.position % len(_STYLES)]) for b in rule.backends]))
             node = tree.root.add(head, data=("rule", rule.index), expand=True)
             for i, m in enumerate(rule.matches or ["(every request)"]):
-                node.add_leaf(Text(("when " if i == 0 else "or   ") + m, style="yellow"))
+                data = ("match", rule.index, i if rule.matches else None)
+                leaf = node.add_leaf(Text(("when " if i == 0 else "or   ") + m, style="yellow"), data=data)
+                if keep == data:
+                    cursor = leaf
             for a in rule.actions:
                 node.add_leaf(Text(a, style="italic"))
             for b in rule.backends:
@@ -150,7 +173,7 @@ class HTTPRouteEditor(Screen[None]):
                 if b.share_before is None:
                     line.append("  (new)", style="green")
                 leaf = node.add_leaf(line, data=("backend", rule.index, b.position))
-                if at == (rule.index, b.position):
+                if cursor is None and at == (rule.index, b.position):
                     cursor = leaf
         if cursor is None and at is not None:
             cursor = next((n for n in tree.root.children if n.data == ("rule", at[0])), None)
@@ -160,14 +183,23 @@ class HTTPRouteEditor(Screen[None]):
         pending = self.session.description() if self.session.dirty else "no pending edit"
         self.query_one("#hr-editor-pending", Static).update(Text(f"pending: {pending}", style="dim"))
 
-    def _at(self) -> tuple[int, int] | None:
+    def _cursor_data(self) -> Any:
         node = self.query_one(Tree).cursor_node
-        data = node.data if node is not None else None
+        return node.data if node is not None else None
+
+    def _at(self) -> tuple[int, int] | None:
+        """(rule, backend) under the cursor; backend -1 on a rule or a match line."""
+        data = self._cursor_data()
         if isinstance(data, tuple) and data and data[0] == "backend":
             return (data[1], data[2])
-        if isinstance(data, tuple) and data and data[0] == "rule":
+        if isinstance(data, tuple) and data and data[0] in ("rule", "match"):
             return (data[1], -1)
         return None
+
+    def _match(self) -> int | None:
+        """The match under the cursor (its index in the rule); None elsewhere: every match."""
+        data = self._cursor_data()
+        return data[2] if isinstance(data, tuple) and data and data[0] == "match" else None
 
     # -- editing ----------------------------------------------------------------------------------
 
@@ -179,19 +211,28 @@ class HTTPRouteEditor(Screen[None]):
         rule = next((r for r in self.rows() if r.index == at[0]), None)
         return (rule, at[1]) if rule is not None and at[1] < len(rule.backends) else None
 
-    def run(self, make: Any, what: str) -> None:
-        """Queue the action ``make(rule reference)`` builds on the selected rule; a refusal is
-        shown, the pending state unchanged."""
+    def queue(self, make: Any, what: str) -> str | None:
+        """Queue the action ``make(rule reference)`` builds on the selected rule; returns the
+        refusal (the pending state unchanged), else None. A form hands it back to its user, who
+        keeps what they typed."""
         if refuse_if_read_only(self.app, what) or self.session is None:
-            return
+            return None
         at = self._at()
         try:
             action: Action = make(at[0] if at is not None else None)
             self.session.apply(action)
         except ReleaseError as exc:
-            self.notify(str(exc), severity="error", timeout=8)
-            return
-        self.redraw(at)
+            return str(exc)
+        self.redraw()
+        return None
+
+    def run(self, make: Any, what: str) -> None:
+        """:meth:`queue`, a refusal shown in a notification and on the bottom line (where it
+        stays until the next edit)."""
+        refused = self.queue(make, what)
+        if refused is not None:
+            self.notify(refused, severity="error", timeout=8)
+            self.query_one("#hr-editor-pending", Static).update(Text(f"refused: {refused}", style="red"))
 
     def _set_share(self, value_of: Any) -> None:
         picked = self._backend()
@@ -351,34 +392,146 @@ class HTTPRouteEditor(Screen[None]):
                                                                                  current)], submit,
                                         "backends not named get 0; the shares must add up to 100"))
 
+    def _where(self) -> str | None:
+        """What a match key edits, for its form title (None, with a warning, off any rule)."""
+        at = self._at()
+        if at is None:
+            self.notify("select a rule, a match or a backend first", severity="warning")
+            return None
+        match = self._match()
+        return f"rules[{at[0]}]" + (" (every match)" if match is None else f" match #{match}")
+
     def action_match(self) -> None:
-        """Require a header (exact, or ``~REGEX``) in every match of the selected rule."""
-        if self._at() is None:
-            self.notify("select a rule or a backend first", severity="warning")
+        """Require a header (exact, or ``~REGEX``) in the selected match, else in every match of
+        the selected rule."""
+        if self._where() is None:
             return
+        match = self._match()
 
         def submit(values: dict[str, str]) -> str | None:
             value = values["value"]
             regex = value.startswith("~")
-            self.run(lambda ref: api.header_match(ref, values["header"].strip(), value[1:] if regex else value,
-                                                  regex), "a match change")
-            return None
+            return self.queue(lambda ref: api.header_match(ref, values["header"], value[1:] if regex else value,
+                                                           regex, match), "a match change")
 
         self.app.push_screen(FormScreen("Header match", [FormField("header", "header", "x-canary"),
                                                          FormField("value", "value (~REGEX for a regex)", "true")],
                                         submit))
 
     def action_remove_match(self) -> None:
-        """Drop the selected rule's conditions on one header."""
-        if self._at() is None:
-            self.notify("select a rule or a backend first", severity="warning")
+        """Drop the conditions on one header (selected match, else every match of the rule)."""
+        if self._where() is None:
+            return
+        match = self._match()
+
+        def submit(values: dict[str, str]) -> str | None:
+            return self.queue(lambda ref: api.remove_header_match(ref, values["header"], match), "a match change")
+
+        self.app.push_screen(FormScreen("Remove header match", [FormField("header", "header", "")], submit))
+
+    def _raw_match(self) -> dict[str, Any]:
+        """The pending raw match under the cursor (empty elsewhere): the forms start from it."""
+        at, match = self._at(), self._match()
+        if self.session is None or at is None or match is None:
+            return {}
+        rules = (self.session.current.get("spec") or {}).get("rules") or []
+        matches = (rules[at[0]].get("matches") or []) if at[0] < len(rules) else []
+        found = matches[match] if match < len(matches) else {}
+        return found if isinstance(found, dict) else {}
+
+    def action_path_match(self) -> None:
+        """Set the path condition (``PathPrefix``, ``Exact``, ``RegularExpression``; an empty
+        value drops it) of the selected match, else of every match of the rule."""
+        where = self._where()
+        if where is None:
+            return
+        match = self._match()
+        path = self._raw_match().get("path") or {}
+
+        def submit(values: dict[str, str]) -> str | None:
+            return self.queue(lambda ref: api.path_match(ref, values["type"], values["value"], match),
+                              "a match change")
+
+        self.app.push_screen(FormScreen(f"Path match of {where}", [
+            FormField("type", "type", str(path.get("type") or "PathPrefix"), choices=PATH_TYPES),
+            FormField("value", "path (empty: any path)", str(path.get("value") or "/"), optional=True)], submit,
+            "Exact and PathPrefix paths start with /"))
+
+    def action_method_match(self) -> None:
+        """Set the HTTP method (a GRPCRoute: the gRPC ``SERVICE/METHOD``, ``~`` first for a
+        regex) of the selected match, else of every match of the rule; empty drops it."""
+        where = self._where()
+        if where is None:
+            return
+        match = self._match()
+        method = self._raw_match().get("method")
+        if self.key[0] == "GRPCRoute":
+            grpc = method if isinstance(method, dict) else {}
+            current = (("~" if grpc.get("type") == "RegularExpression" else "")
+                       + f"{grpc.get('service') or '*'}/{grpc.get('method') or '*'}") if grpc else ""
+
+            def submit_grpc(values: dict[str, str]) -> str | None:
+                text = values["method"].strip()
+                regex = text.startswith("~")
+                service, _, name = text.lstrip("~").partition("/")
+                return self.queue(lambda ref: api.grpc_method_match(ref, service.strip("* "), name.strip("* "), regex,
+                                                                    match), "a match change")
+
+            self.app.push_screen(FormScreen(f"gRPC method match of {where}", [
+                FormField("method", "SERVICE/METHOD (~ first for a regex; * or empty: any)", current, optional=True)],
+                submit_grpc))
             return
 
         def submit(values: dict[str, str]) -> str | None:
-            self.run(lambda ref: api.remove_header_match(ref, values["header"].strip()), "a match change")
-            return None
+            return self.queue(lambda ref: api.method_match(ref, values["method"], match), "a match change")
 
-        self.app.push_screen(FormScreen("Remove header match", [FormField("header", "header", "")], submit))
+        self.app.push_screen(FormScreen(f"Method match of {where}", [
+            FormField("method", "HTTP method (empty: any)", str(method or "GET"), optional=True)], submit))
+
+    def action_query_match(self) -> None:
+        """Require a query parameter (exact, or ``~REGEX``; an empty value drops the condition)
+        in the selected match, else in every match of the rule."""
+        where = self._where()
+        if where is None:
+            return
+        match = self._match()
+
+        def submit(values: dict[str, str]) -> str | None:
+            name, value = values["name"], values["value"]
+            if not value:
+                return self.queue(lambda ref: api.remove_query_match(ref, name, match), "a match change")
+            regex = value.startswith("~")
+            return self.queue(lambda ref: api.query_match(ref, name, value[1:] if regex else value, regex, match),
+                              "a match change")
+
+        self.app.push_screen(FormScreen(f"Query parameter match of {where}", [
+            FormField("name", "parameter", ""),
+            FormField("value", "value (~REGEX for a regex; empty: drop)", "", optional=True)], submit))
+
+    def action_add_match(self) -> None:
+        """Add a match (an alternative, OR) to the selected rule, written as the editor shows
+        matches: ``PathPrefix /api, method GET, header x-canary=true, query v=2``."""
+        at = self._at()
+        if at is None:
+            self.notify("select a rule, a match or a backend first", severity="warning")
+            return
+        grpc = self.key[0] == "GRPCRoute"
+
+        def submit(values: dict[str, str]) -> str | None:
+            return self.queue(lambda ref: api.add_match(ref, self.key[0], values["match"]), "a match change")
+
+        example = "grpc SERVICE/METHOD, header N=V" if grpc else "PathPrefix /api, method GET, header N=V, query N=V"
+        self.app.push_screen(FormScreen(f"New match of rules[{at[0]}]", [
+            FormField("match", "conditions, comma-separated", "" if grpc else "PathPrefix /")], submit,
+            f"e.g. {example} (~ instead of = for a regex); a rule without matches takes only the new one"))
+
+    def action_drop_match(self) -> None:
+        """Remove the match under the cursor (a rule left without matches takes every request)."""
+        match = self._match()
+        if match is None:
+            self.notify("put the cursor on a match (a when/or line) first", severity="warning")
+            return
+        self.run(lambda ref: api.remove_match(ref, match), "a match change")
 
     def action_scale(self) -> None:
         """Switch how the next weight edits are written: the rule's own scale, or 100."""

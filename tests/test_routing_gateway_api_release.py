@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from meshtui.model.schema import validate
+from meshtui.routing import gateway_api_matches as gam
 from meshtui.routing import gateway_api_release as gar
 from meshtui.routing.gateway_api_release import Scale
 from meshtui.routing.rules import ReleaseError
@@ -102,12 +103,12 @@ def test_what_the_gateway_api_cannot_express_is_refused_with_the_reason() -> Non
 
 def test_header_matches_are_added_replaced_and_removed() -> None:
     r = route([90, 10])
-    matched = valid(gar.add_header_match(r, 0, "x-user", "beta"))
+    matched = valid(gam.add_header_match(r, 0, "x-user", "beta"))
     assert matched["spec"]["rules"][0]["matches"] == [{"headers": [{"name": "x-user", "value": "beta"}]}]
-    again = valid(gar.add_header_match(matched, 0, "X-User", "^b.*", regex=True))
+    again = valid(gam.add_header_match(matched, 0, "X-User", "^b.*", regex=True))
     assert again["spec"]["rules"][0]["matches"] == [
         {"headers": [{"name": "X-User", "value": "^b.*", "type": "RegularExpression"}]}]
-    cleared = valid(gar.remove_header_match(again, 0, "x-user"))
+    cleared = valid(gam.remove_header_match(again, 0, "x-user"))
     assert "matches" not in cleared["spec"]["rules"][0]
     with pytest.raises(ReleaseError, match="no match on header 'x-user'"):
-        gar.remove_header_match(cleared, 0, "x-user")
+        gam.remove_header_match(cleared, 0, "x-user")

@@ -62,8 +62,8 @@ async def test_httproute_split_shows_in_the_service_tree_with_shares(demo_dir: P
         assert share(v1) == 90 and "weight 90" in v1
         assert sorted(share(line) for line in v2) == [10, 100]
         # The browser marks the service as routed by the Gateway API.
-        leaf = next(line for line in tree_lines(app.screen.query_one("#mesh-tree")) if line.startswith("cart "))
-        assert "HR" in leaf
+        leaf = next(line for line in tree_lines(app.screen.query_one("#mesh-tree")) if "cart" in line.split())
+        assert "HR" in leaf.split()
 
 
 async def test_relative_weights_are_shown_as_shares_and_gateway_listeners(demo_dir: Path) -> None:
@@ -106,6 +106,14 @@ async def test_conditions_that_are_not_true_are_shown_with_their_message(demo_di
                        "(Service storefront/cart:8080)"]
 
 
+def _count(directory: Path, kind: str) -> int:
+    """How many Gateway API objects of ``kind`` the manifests in ``directory`` hold (read with
+    PyYAML)."""
+    return sum(1 for f in directory.glob("*.yaml") for d in yaml.safe_load_all(f.read_text())
+               if isinstance(d, dict) and d.get("kind") == kind
+               and str(d.get("apiVersion", "")).startswith("gateway.networking.k8s.io/"))
+
+
 async def _open(pilot: Any, app: MeshApp, command: str) -> BigTable:
     await pilot.press("colon", *command, "enter")
     await wait_for(pilot, lambda: type(app.screen).__name__ == "KindScreen")
@@ -117,7 +125,7 @@ async def test_hr_grpcroute_and_gtw_views_filter_enter_and_yaml(demo_dir: Path) 
     async with app.run_test(size=(220, 50)) as pilot:
         await wait_for(pilot, lambda: app.index is not None)
         table = await _open(pilot, app, "hr")
-        await wait_for(pilot, lambda: table.row_count == 3)
+        await wait_for(pilot, lambda: table.row_count == _count(demo_dir, "HTTPRoute"))
         lines = table_lines(table)
         header = [h.rstrip("…▲▼") for h in lines[0].split()]
         assert header[:4] == ["NAMESPACE", "NAME", "HOSTNAMES", "PARENTS"]
@@ -141,6 +149,8 @@ async def test_hr_grpcroute_and_gtw_views_filter_enter_and_yaml(demo_dir: Path) 
         await pilot.press("escape")
 
         table = await _open(pilot, app, "gtw")
+        await wait_for(pilot, lambda: table.row_count == _count(demo_dir, "Gateway"))
+        await pilot.press("slash", *"storefront-gateway", "enter")
         await wait_for(pilot, lambda: table.row_count == 1)
         row = table_lines(table)[1]
         assert "storefront-gateway" in row and "istio" in row and "http:80/HTTP" in row
@@ -366,3 +376,215 @@ async def test_httproute_editor_ab_split_is_written_on_the_routes_scale(demo_dir
         await pilot.pause()
         v1 = next(line for line in tree_lines(tree) if line.startswith("→ storefront/cart-v1:8080"))
         assert " 90% →  50% " in v1 and "weight 9 → 5" in v1
+
+
+async def _cursor_to(pilot: Any, tree: Any, data: tuple[Any, ...]) -> None:
+    """Move the editor's cursor down (wrapping at most once) onto the node with ``data``."""
+    for _ in range(60):
+        node = tree.cursor_node
+        if node is not None and node.data == data:
+            return
+        await pilot.press("down")
+    raise AssertionError(f"no node {data} in {tree_lines(tree)}")
+
+
+async def _fill(pilot: Any, app: MeshApp, editor: Any, key: str, values: list[str | None]) -> str:
+    """Press ``key``, type ``values`` into the form's fields (None: keep the default), submit.
+    Returns the form's error when it refuses (the form stays open with what was typed, then is
+    closed with esc), else ""."""
+    from textual.widgets import Input, Static
+
+    await pilot.press(key)
+    await wait_for(pilot, lambda: type(app.screen).__name__ == "FormScreen")
+    inputs = list(app.screen.query(Input))
+    for box, value in zip(inputs, values):
+        if value is not None:
+            box.value = value
+    inputs[-1].focus()
+    await pilot.press("enter")
+    form = app.screen
+    error = form.query_one("#form-error", Static) if type(form).__name__ == "FormScreen" else None
+    await wait_for(pilot, lambda: app.screen is editor or (error is not None and str(error.render()) != ""))
+    refused = str(error.render()) if error is not None and app.screen is form else ""
+    if refused:
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is editor)
+    await pilot.pause()
+    return refused
+
+
+async def test_httproute_editor_edits_path_method_query_and_whole_matches(demo_dir: Path, tmp_path: Path,
+                                                                          monkeypatch: Any) -> None:
+    from textual.widgets import Static, Tree
+
+    monkeypatch.setenv("MESHTUI_STATE_DIR", str(tmp_path / "state"))
+    path = demo_dir / "storefront-gateway-api.yaml"
+    before = path.read_text()
+    app = files_app(demo_dir)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        await _open(pilot, app, "hr")
+        await pilot.press("slash", *"Gateway/storefront", "enter")
+        table = app.screen.query_one(BigTable)
+        await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.press("w")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HTTPRouteEditor")
+        editor = app.screen
+        tree = editor.query_one(Tree)
+        bottom = editor.query_one("#hr-editor-pending", Static)
+        await pilot.press("question_mark")  # every match key is in the ? help
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        shown = app.screen.query_one("#help-text").source
+        for description in ("Match", "Unmatch", "Path", "Method", "Query", "New match", "Drop match"):
+            assert f"| {description}" in shown, f"{description} missing from the ? help"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is editor)
+        await _cursor_to(pilot, tree, ("match", 0, 0))  # "when PathPrefix /cart" of rule "cart"
+        # The rule rewrites the prefix: its CEL rule wants a PathPrefix match, and says so.
+        refused = await _fill(pilot, app, editor, "P", ["Exact", None])
+        assert refused == ("spec.rules[0]: Invalid value: \"object\": When using URLRewrite filter with "
+                           "path.replacePrefixMatch, exactly one PathPrefix match must be specified")
+        refused = await _fill(pilot, app, editor, "P", [None, "basket"])
+        assert refused == ("spec.rules[0].matches[0].path: Invalid value: \"object\": value must be an absolute "
+                           "path and start with '/' when type one of ['Exact', 'PathPrefix']")
+        assert "type: 'Prefix' is not one of" in await _fill(pilot, app, editor, "P", ["Prefix", None])
+        assert "when PathPrefix /cart" in tree_lines(tree)
+        assert "no pending edit" in str(bottom.render())
+        await _fill(pilot, app, editor, "P", [None, "/basket"])
+        assert "when PathPrefix /basket" in tree_lines(tree)
+
+        await _cursor_to(pilot, tree, ("rule", 1))  # "site": every request today
+        assert 'method: Unsupported value: "FETCH"' in await _fill(pilot, app, editor, "V", ["FETCH"])
+        await _fill(pilot, app, editor, "V", ["get"])
+        await _fill(pilot, app, editor, "Q", ["version", "~^v2$"])
+        assert "when query version~^v2$, method GET" in tree_lines(tree)
+        await _fill(pilot, app, editor, "n", ["Exact /healthz, method HEAD"])
+        assert "or   Exact /healthz, method HEAD" in tree_lines(tree)
+        await _fill(pilot, app, editor, "n", ["RegularExpression ^/v[0-9]+/"])
+        await _cursor_to(pilot, tree, ("match", 1, 2))
+        await pilot.press("X")
+        await pilot.pause()
+        assert not any("RegularExpression" in line for line in tree_lines(tree))
+
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ChangePreview")
+        preview = app.screen
+        await wait_for(pilot, lambda: getattr(preview, "preview", None) is not None)
+        diff = preview.preview.diff.splitlines()
+        assert "-        value: /cart" in diff and "+        value: /basket" in diff
+        assert "+    - method: GET" in diff and "+        type: RegularExpression" in diff
+        await pilot.press("y")
+        await wait_for(pilot, lambda: path.read_text() != before)
+    # Files mode: only the edited lines change, in the file's own indentation and key order.
+    expected = before.replace("            value: /cart\n", "            value: /basket\n").replace(
+        "    - name: site\n", "    - name: site\n"
+        "      matches:\n"
+        "        - method: GET\n"
+        "          queryParams:\n"
+        "            - name: version\n"
+        "              value: ^v2$\n"
+        "              type: RegularExpression\n"
+        "        - path:\n"
+        "            type: Exact\n"
+        "            value: /healthz\n"
+        "          method: HEAD\n")
+    assert path.read_text() == expected
+
+
+_GRPC_FILE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: greeter
+  namespace: storefront
+spec:
+  selector: {app: greeter}
+  ports:
+    - {name: grpc, port: 50051, appProtocol: grpc}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata:
+  name: greeter
+  namespace: storefront
+spec:
+  parentRefs:
+    - {group: "", kind: Service, name: greeter, port: 50051}
+  rules:
+    - backendRefs:
+        - {name: greeter, port: 50051}
+"""
+
+
+async def test_httproute_editor_on_a_grpcroute_edits_the_grpc_method_match(demo_dir: Path, tmp_path: Path,
+                                                                          monkeypatch: Any) -> None:
+    from textual.widgets import Tree
+
+    monkeypatch.setenv("MESHTUI_STATE_DIR", str(tmp_path / "state"))
+    path = demo_dir / "greeter.yaml"
+    path.write_text(_GRPC_FILE)
+    app = files_app(demo_dir)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        table = await _open(pilot, app, "grpcroute")
+        await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.press("w")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HTTPRouteEditor")
+        editor = app.screen
+        tree = editor.query_one(Tree)
+        await _cursor_to(pilot, tree, ("rule", 0))
+        await _fill(pilot, app, editor, "V", ["helloworld.Greeter/SayHello"])
+        assert "when grpc Exact helloworld.Greeter/SayHello" in tree_lines(tree)
+        # A GRPCRoute has no path: refused with the reason, nothing pending changes.
+        refused = await _fill(pilot, app, editor, "P", [None, "/hello"])
+        assert "a GRPCRoute matches a gRPC service/method, not a path" in refused
+        await _fill(pilot, app, editor, "n", ["grpc RegularExpression helloworld\\..*/*, header x-beta=1"])
+        assert "or   grpc RegularExpression helloworld\\..*/*, header x-beta=1" in tree_lines(tree)
+        await pilot.press("backspace")  # undo the last pending edit: the new match goes
+        await pilot.pause()
+        assert not any("x-beta" in line for line in tree_lines(tree))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ChangePreview")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: path.read_text() != _GRPC_FILE)
+    assert path.read_text() == _GRPC_FILE.replace(
+        "  rules:\n    - backendRefs:\n",
+        "  rules:\n    - matches:\n        - method:\n            service: helloworld.Greeter\n"
+        "            method: SayHello\n      backendRefs:\n")
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH")
+async def test_httproute_editor_writes_a_match_edit_to_the_cluster(sandbox: Any, tmp_path: Path,
+                                                                   monkeypatch: Any) -> None:
+    from textual.widgets import Tree
+
+    from meshtui.sources.kube import KubeSource
+
+    monkeypatch.setenv("MESHTUI_STATE_DIR", str(tmp_path / "state"))
+    _kubectl(sandbox, "apply", "-f", "-", stdin=_GW_UI.replace("gw-ui", "gw-match"))
+    try:
+        app = MeshApp(lambda: KubeSource.from_kubeconfig(str(sandbox.kubeconfig_path)))
+        async with app.run_test(size=(200, 60)) as pilot:
+            await wait_for(pilot, lambda: app.index is not None and app.index.get("HTTPRoute", "gw-match", "shop"))
+            await select_service(pilot, app, "gw-match", "shop")
+            await pilot.press("w")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "HTTPRouteEditor")
+            editor = app.screen
+            tree = editor.query_one(Tree)
+            await _cursor_to(pilot, tree, ("rule", 0))
+            await _fill(pilot, app, editor, "P", ["PathPrefix", "/shop"])
+            await _cursor_to(pilot, tree, ("match", 0, 0))
+            await _fill(pilot, app, editor, "Q", ["page", "2"])
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "ChangePreview")
+            await pilot.press("y")
+
+            def written() -> bool:
+                out = _kubectl(sandbox, "get", "httproute", "shop", "-n", "gw-match", "-o",
+                               "jsonpath={.spec.rules[0].matches[0].path.value} {.spec.rules[0].matches[0]"
+                               ".queryParams[0].name}={.spec.rules[0].matches[0].queryParams[0].value}")
+                return out == "/shop page=2"
+
+            await wait_for(pilot, written)
+    finally:
+        _kubectl(sandbox, "delete", "namespace", "gw-match", "--wait=false")

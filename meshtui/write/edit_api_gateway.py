@@ -6,12 +6,19 @@ Backends are named by ``NAME``, ``NS/NAME`` or ``NAME:PORT``; weights are given 
 of the rule's traffic and written on the file's own scale where that is exact
 (:class:`meshtui.routing.gateway_api_release.Scale`). Actions the Gateway API cannot express
 raise ``ReleaseError`` with the reason (:func:`refuse`).
+
+Match edits (header, path, method, query parameter, gRPC method, a whole match) check their
+result against the shipped CRD (schema and CEL rules): a value the API server would refuse is
+refused when the action is queued, with the API server's message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
+from meshtui.model import schema
+from meshtui.routing import gateway_api_matches as gam
 from meshtui.routing import gateway_api_release as gar
 from meshtui.routing.gateway_api_release import Scale
 from meshtui.routing.rules import ReleaseError, RuleRef
@@ -100,14 +107,85 @@ def moved_split(shares: Sequence[int], position: int, value: int) -> list[int]:
         raise ReleaseError(str(exc)) from None
 
 
-def header_match(rule: RuleRef, header: str, value: str, regex: bool = False) -> Action:
-    """Require ``header: value`` (or a regex) in every match of the rule."""
+def _crd_checked(edit: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """``edit``, refused with the CRD's own message (schema and CEL rules, as the API server
+    would answer) when its result breaks a rule the object as read did not break: a bad match
+    value is refused when it is typed, before any preview or apply."""
+
+    def checked(obj: dict[str, Any]) -> dict[str, Any]:
+        new = edit(obj)
+        had = {(e.path, e.message) for e in schema.validate(obj)}
+        errors = [e for e in schema.validate(new) if (e.path, e.message) not in had]
+        if errors:
+            raise ReleaseError("; ".join(f"{e.path}: {e.message}" if e.path else e.message for e in errors))
+        return new
+
+    return checked
+
+
+def _match_text(match: int | None) -> str:
+    return "every match" if match is None else f"match #{match}"
+
+
+def header_match(rule: RuleRef, header: str, value: str, regex: bool = False, match: int | None = None) -> Action:
+    """Require ``header: value`` (or a regex) in every match of the rule, or in match ``match``."""
     kind = "~" if regex else "="
     return Action(f"add match header {header}{kind}{value} on rule {rule_text(rule)}",
-                  lambda obj: gar.add_header_match(obj, rule, header, value, regex))
+                  _crd_checked(lambda obj: gam.add_header_match(obj, rule, header, value, regex, match)))
 
 
-def remove_header_match(rule: RuleRef, header: str) -> Action:
-    """Drop the rule's conditions on ``header``."""
+def remove_header_match(rule: RuleRef, header: str, match: int | None = None) -> Action:
+    """Drop the rule's conditions on ``header`` (in every match, or in match ``match``)."""
     return Action(f"remove match header {header} of rule {rule_text(rule)}",
-                  lambda obj: gar.remove_header_match(obj, rule, header))
+                  _crd_checked(lambda obj: gam.remove_header_match(obj, rule, header, match)))
+
+
+def path_match(rule: RuleRef, path_type: str, value: str, match: int | None = None) -> Action:
+    """Match the path ``value`` (``Exact``, ``PathPrefix``, ``RegularExpression``) in every
+    match of the rule or in match ``match``; an empty value drops the path condition."""
+    what = f"path {path_type} {value}" if value else "no path condition"
+    return Action(f"match {what} on rule {rule_text(rule)} ({_match_text(match)})",
+                  _crd_checked(lambda obj: gam.set_path(obj, rule, path_type, value, match)))
+
+
+def method_match(rule: RuleRef, method: str, match: int | None = None) -> Action:
+    """Match the HTTP ``method``; empty drops the condition."""
+    what = f"method {method.upper()}" if method else "any method"
+    return Action(f"match {what} on rule {rule_text(rule)} ({_match_text(match)})",
+                  _crd_checked(lambda obj: gam.set_method(obj, rule, method, match)))
+
+
+def grpc_method_match(rule: RuleRef, service: str, method: str, regex: bool = False,
+                      match: int | None = None) -> Action:
+    """Match the gRPC ``service``/``method`` of a GRPCRoute; both empty drop the condition."""
+    kind = "~" if regex else ""
+    what = f"grpc {kind}{service or '*'}/{method or '*'}" if service or method else "any gRPC method"
+    return Action(f"match {what} on rule {rule_text(rule)} ({_match_text(match)})",
+                  _crd_checked(lambda obj: gam.set_grpc_method(obj, rule, service, method, regex, match)))
+
+
+def query_match(rule: RuleRef, name: str, value: str, regex: bool = False, match: int | None = None) -> Action:
+    """Require query parameter ``name`` = ``value`` (or a regex)."""
+    kind = "~" if regex else "="
+    return Action(f"add match query {name}{kind}{value} on rule {rule_text(rule)} ({_match_text(match)})",
+                  _crd_checked(lambda obj: gam.set_query_match(obj, rule, name, value, regex, match)))
+
+
+def remove_query_match(rule: RuleRef, name: str, match: int | None = None) -> Action:
+    """Drop the rule's conditions on query parameter ``name``."""
+    return Action(f"remove match query {name} of rule {rule_text(rule)} ({_match_text(match)})",
+                  _crd_checked(lambda obj: gam.remove_query_match(obj, rule, name, match)))
+
+
+def add_match(rule: RuleRef, kind: str, text: str) -> Action:
+    """Add the match written ``text`` (``PathPrefix /api, method GET, header x=y``; see
+    :func:`meshtui.routing.gateway_api_matches.parse_match`) as one more alternative of the rule."""
+    condition = gam.parse_match(kind, text)
+    return Action(f"add match {text.strip()} to rule {rule_text(rule)}",
+                  _crd_checked(lambda obj: gam.add_match(obj, rule, condition)))
+
+
+def remove_match(rule: RuleRef, match: int) -> Action:
+    """Drop match ``match`` of the rule (a rule left without matches takes every request)."""
+    return Action(f"remove match #{match} of rule {rule_text(rule)}",
+                  _crd_checked(lambda obj: gam.remove_match(obj, rule, match)))
