@@ -22,7 +22,7 @@ from meshtui.accesslog.ztunnel import l4_split, parse_line
 from meshtui.app import MeshApp
 from meshtui.cli import main
 from meshtui.model.index import MeshIndex
-from meshtui.sandbox import scenario
+from meshtui.sandbox import podgen, scenario
 from meshtui.sandbox.gateway_status import GatewayStatusController
 from meshtui.sandbox.kinds import BY_PLURAL
 from meshtui.sandbox.loghub import LogHub
@@ -225,3 +225,28 @@ async def test_the_logs_screen_shows_the_l4_section_of_an_ambient_service(busy: 
         text = screen.split_text()
         assert f"L4 (ztunnel, outbound connections to {BASKET})" in text
         assert {r.subset for r in screen.split_rows()} <= {"basket-v1", "basket-v2"}
+
+
+def test_a_waypoint_canary_takes_its_weight_of_the_connections() -> None:
+    store = demo_store()
+    gateway = copy.deepcopy(store.get("gateways.gateway.networking.k8s.io", "shop", "waypoint"))
+    assert gateway is not None
+    gateway["metadata"] = {"name": "waypoint-v2", "namespace": "shop", "labels": gateway["metadata"]["labels"]}
+    gateway.pop("status", None)
+    store.create(gateway)
+    (old_pod,) = [p for p in store.list("pods", "shop") if p["metadata"]["name"].startswith("waypoint-")]
+    template = {"metadata": {"labels": {**old_pod["metadata"]["labels"],
+                                        "gateway.networking.k8s.io/gateway-name": "waypoint-v2"}},
+                "spec": {"containers": [{"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.31.0"}]}}
+    store.create(podgen.make_pod("shop", "waypoint-v2", template, 0, "10.244.9.9", ambient=True))
+    basket = copy.deepcopy(store.get("services", "shop", "basket"))
+    assert basket is not None
+    basket["metadata"]["labels"]["istio.io/use-waypoint-canary"] = "waypoint-v2"
+    basket["metadata"].setdefault("annotations", {})["istio.io/use-waypoint-canary-weight"] = "30"
+    store.update(basket)
+    hub = LogHub()
+    assert TrafficSimulator(store, hub, seed=13).step(8000) == 8000
+    counts = {name: len(hub.read("shop", name, "istio-proxy")) for name in pods(store, "shop", "waypoint")}
+    canary = sum(n for name, n in counts.items() if name.startswith("waypoint-v2-"))
+    total = sum(counts.values())
+    assert total >= 400 and within_binomial(canary, total, 0.30), counts
