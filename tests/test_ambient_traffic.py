@@ -147,6 +147,7 @@ def test_an_ambient_service_follows_its_waypoint_and_the_ztunnels(traffic: tuple
     rows = {r.subset: r for r in data.rows}
     assert set(rows) == {"basket-v1", "basket-v2"} and data.unparsed == 0  # ztunnel lines are not Envoy's
     assert rows["basket-v1"].weight == pytest.approx(0.9)
+    assert f"outbound lines to {BASKET} from 1 followed pod(s)" in data.label  # the waypoint's Envoy
     assert data.l4 is not None and [r.workload for r in data.l4.rows] == pods(store, "shop", "waypoint-")
     assert data.l4.connections == rows["basket-v1"].requests + rows["basket-v2"].requests
 

@@ -126,7 +126,8 @@ class FollowPlan:
         if self.host is None:
             return f"all lines of {len(self.own)} pod(s) of {self.target.label}"
         if basis == BASIS_CLIENT:
-            text = f"at the clients: outbound lines to {self.host} from {len(self.pods)} followed pod(s)"
+            envoy = len(set(self.own) | self.clients)  # the ztunnels' lines are the L4 section's
+            text = f"at the clients: outbound lines to {self.host} from {envoy} followed pod(s)"
             if self.left_out:
                 text += f" ({self.left_out} more not followed)"
             return text

@@ -17,6 +17,7 @@ numbers bare, the field order of ``src/proxy/metrics.rs``. Each request is one c
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -40,12 +41,22 @@ def ztunnel_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def ztunnel_line(epoch: float, fields: list[tuple[str, str | int]]) -> str:
-    """One ``connection complete`` access line; ``str`` values are quoted, ``int`` ones bare
-    (addresses are passed pre-formatted as bare text with :func:`bare`)."""
+@dataclass(frozen=True, slots=True)
+class Bare:
+    """A value ztunnel writes unquoted (a socket address: ``Display``, not ``Debug``)."""
+
+    text: str
+
+
+#: One ``key=value`` of a ztunnel line: strings are quoted, ints and ``Bare`` values are not.
+Field = tuple[str, str | int | Bare]
+
+
+def ztunnel_line(epoch: float, fields: list[Field]) -> str:
+    """One ``connection complete`` access line of ztunnel's text format."""
     parts = []
     for key, value in fields:
-        if isinstance(value, _Bare):
+        if isinstance(value, Bare):
             parts.append(f"{key}={value.text}")
         elif isinstance(value, int):
             parts.append(f"{key}={value}")
@@ -53,20 +64,6 @@ def ztunnel_line(epoch: float, fields: list[tuple[str, str | int]]) -> str:
             escaped = value.replace("\\", "\\\\").replace('"', '\\"')
             parts.append(f'{key}="{escaped}"')
     return f"{ztunnel_time(epoch)}\tinfo\taccess\tconnection complete\t{' '.join(parts)}"
-
-
-class _Bare(str):
-    """A value ztunnel writes unquoted (a socket address)."""
-
-    @property
-    def text(self) -> str:
-        """The value as written."""
-        return str(self)
-
-
-def bare(text: str) -> str:
-    """Mark ``text`` as written without quotes (ztunnel's ``SocketAddr`` fields)."""
-    return _Bare(text)
 
 
 def _identity(pod: Pod) -> str:
@@ -163,39 +160,39 @@ class AmbientTraffic:
         # The caller's ztunnel: outbound to the waypoint, which terminates HBONE itself.
         src = client.ip or ""
         self._log(client, end, [
-            ("src.addr", bare(f"{src}:{self.ephemeral()}")), *self._src(client),
-            ("dst.addr", bare(f"{wp.ip}:{HBONE_PORT}")), ("dst.hbone_addr", vip), ("dst.service", host),
+            ("src.addr", Bare(f"{src}:{self.ephemeral()}")), *self._src(client),
+            ("dst.addr", Bare(f"{wp.ip}:{HBONE_PORT}")), ("dst.hbone_addr", vip), ("dst.service", host),
             ("dst.workload", wp.name), ("dst.namespace", wp.namespace), ("dst.identity", _identity(wp)),
             ("direction", "outbound"), ("bytes_sent", sent), ("bytes_recv", recv),
             ("duration", f"{round(duration)}ms")], out)
         # The destination pod's ztunnel: the waypoint's connection, inbound.
         target = f"{server.ip}:{port}"
         self._log(server, end, [
-            ("src.addr", bare(f"{wp.ip}:{self.ephemeral()}")), *self._src(wp),
-            ("dst.addr", bare(target)), ("dst.hbone_addr", target), ("dst.service", choice.destination.host),
+            ("src.addr", Bare(f"{wp.ip}:{self.ephemeral()}")), *self._src(wp),
+            ("dst.addr", Bare(target)), ("dst.hbone_addr", target), ("dst.service", choice.destination.host),
             ("dst.workload", server.name), ("dst.namespace", server.namespace), ("dst.identity", _identity(server)),
             ("direction", "inbound"), ("bytes_sent", recv), ("bytes_recv", sent),
             ("duration", f"{round(latency)}ms")], out)
         return True
 
-    def _src(self, pod: Pod) -> list[tuple[str, str | int]]:
+    def _src(self, pod: Pod) -> list[Field]:
         return [("src.workload", pod.name), ("src.namespace", pod.namespace), ("src.identity", _identity(pod))]
 
     def _l4(self, client: Pod, server: Pod, host: str, hbone: str, target: str, sent: int, recv: int,
             duration: float, end: float, out: list[Line]) -> None:
         """Both ztunnels' lines of one L4-only connection."""
-        dst: list[tuple[str, str | int]] = [
+        dst: list[Field] = [
             ("dst.hbone_addr", hbone), ("dst.service", host), ("dst.workload", server.name),
             ("dst.namespace", server.namespace), ("dst.identity", _identity(server))]
-        src = [("src.addr", bare(f"{client.ip}:{self.ephemeral()}")), *self._src(client)]
+        src = [("src.addr", Bare(f"{client.ip}:{self.ephemeral()}")), *self._src(client)]
         ms = f"{round(duration)}ms"
-        self._log(client, end, [*src, ("dst.addr", bare(f"{server.ip}:{HBONE_PORT}")), *dst,
+        self._log(client, end, [*src, ("dst.addr", Bare(f"{server.ip}:{HBONE_PORT}")), *dst,
                                 ("direction", "outbound"), ("bytes_sent", sent), ("bytes_recv", recv),
                                 ("duration", ms)], out)
-        self._log(server, end, [*src, ("dst.addr", bare(target)), *dst, ("direction", "inbound"),
+        self._log(server, end, [*src, ("dst.addr", Bare(target)), *dst, ("direction", "inbound"),
                                 ("bytes_sent", recv), ("bytes_recv", sent), ("duration", ms)], out)
 
-    def _log(self, on: Pod, end: float, fields: list[tuple[str, str | int]], out: list[Line]) -> None:
+    def _log(self, on: Pod, end: float, fields: list[Field], out: list[Line]) -> None:
         """Append a line to the log of the ztunnel on ``on``'s node (none there: nothing logged)."""
         ztunnel = self._ztunnel_on(_node(on))
         if ztunnel is not None:
