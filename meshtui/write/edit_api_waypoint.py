@@ -28,10 +28,6 @@ from meshtui.routing.rules import ReleaseError
 from meshtui.sources.base import RawObject
 from meshtui.write.edit_api import Action
 
-#: The kinds that take the labels (the canary ones: not Pods, per Istio's documentation).
-TARGET_KINDS = ("Service", "ServiceEntry", "Namespace")
-
-
 def _meta(obj: RawObject) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """A deep copy of ``obj`` with its (created if missing) labels and annotations."""
     new = copy.deepcopy(obj)
