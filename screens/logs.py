@@ -51,6 +51,7 @@ from meshtui.session.split_basis import load_prometheus_settings
 from meshtui.session.split_feed import SplitFeed
 from meshtui.sources.base import Source
 from meshtui.sources.log_follow import LogFollower
+from meshtui.views.l4_view import render_l4
 from meshtui.views.split_view import render_split
 from meshtui.widgets.host import session_of
 from meshtui.widgets.log_view import LogView
@@ -367,6 +368,8 @@ class LogsScreen(Screen[None]):
             window=data.window, configured=self.weights, lines=data.lines, unparsed=data.unparsed,
             bypass=data.bypass_note,
         )
+        if data.l4 is not None:  # an ambient service: ztunnel's L4 view under the L7 split
+            panel = Group(panel, render_l4(data.l4))
         changed = self.session.config_changed_at if self.session is not None else None
         if changed is None:
             return panel

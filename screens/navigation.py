@@ -29,6 +29,7 @@ class Navigator:
             "analyze": lambda _c, _a: self._open_analyze(),
             "trace": lambda _c, arg: self._open_trace(arg),
             "history": lambda _c, _a: self._open_history(),
+            "ztunnel": lambda _c, arg: self._open_ztunnel(arg),
         }
 
     def run(self, line: str | None) -> None:
@@ -75,6 +76,23 @@ class Navigator:
 
         self.to_home()
         self.app.push_screen(HistoryScreen())
+
+    def _open_ztunnel(self, wanted: str) -> None:
+        from meshtui.screens.ztunnel import ZtunnelScreen
+        from meshtui.session.ztunnel_view import pick, ztunnel_pods
+
+        session = self.app.session
+        if session.index is None or session.source is None:
+            self.app.notify("the mesh is still loading", severity="warning")
+            return
+        pods = ztunnel_pods(session.index)
+        current = pick(pods, wanted)
+        if current is None:
+            what = f"no ztunnel pod {wanted}" if wanted else "no ztunnel pod (app=ztunnel in istio-system)"
+            self.app.notify(what, severity="error")
+            return
+        self.to_home()
+        self.app.push_screen(ZtunnelScreen(session.source, pods, current))
 
     def open_proxy_config(self, namespace: str, pod: str) -> None:
         """The Envoy configuration of one pod's sidecar (generated from the mesh when the

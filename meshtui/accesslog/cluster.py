@@ -7,7 +7,9 @@ name, never a subset, since inbound clusters have no subsets). The special clust
 ``PassthroughCluster``, ``BlackHoleCluster`` and ``InboundPassthroughCluster`` (with the older
 ``...Ipv4``/``...Ipv6`` variants) carry traffic that matched no service. The SNI form
 ``outbound_.9080_.v1_.reviews.default.svc.cluster.local`` seen in ``%REQUESTED_SERVER_NAME%`` is
-decoded too.
+decoded too. A waypoint (ambient mode) names the cluster of a Service it sends to
+``inbound-vip|<port>|<protocol>|<host>`` (the third part is the protocol, never a subset): it is
+decoded as ``outbound``, since there the waypoint picks the backend as a client's sidecar would.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ def parse_cluster(name: str | None) -> ClusterName:
         parts = name.split("|")
         if len(parts) == 4 and parts[0] == OUTBOUND:
             return ClusterName(name, OUTBOUND, _port(parts[1]), parts[2], parts[3])
+        if len(parts) == 4 and parts[0] == "inbound-vip":
+            return ClusterName(name, OUTBOUND, _port(parts[1]), "", parts[3])
         if len(parts) == 4 and parts[0] == INBOUND:
             # Pre-1.8 "inbound|8080|http|host": "http" names the port; the subset stays empty.
             return ClusterName(name, INBOUND, _port(parts[1]), "", parts[3])

@@ -15,6 +15,10 @@ rule's counts unless asked for every rule, or when no line carried the name.
 A client line sent to the service's address through the catch-all route (a Host no
 VirtualService lists: ``meshtui.accesslog.bypass``) is shown and counted apart, in ``bypass``:
 ``routed_by`` names the VirtualServices it skipped, for the panel's warning.
+
+Lines of the plan's ztunnel pods (an ambient service) are not Envoy lines: they go to the L4
+window (``meshtui.accesslog.l4_window``), neither shown nor counted as unparsed, and the panel
+carries their L4 split.
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ from typing import Any
 
 from meshtui.accesslog.bypass import CATCH_ALL_CLUSTERS, BypassedHost, BypassTally, describe_bypass
 from meshtui.accesslog.detect import CURRENT, DetectingParser
+from meshtui.accesslog.l4_window import L4Window
 from meshtui.accesslog.prefix import parse_prefixed
 from meshtui.accesslog.stats import ErrorRollups, SplitRow, SplitStats
 from meshtui.accesslog.tail import entry_row
 from meshtui.accesslog.target import BASIS_CLIENT, BASIS_SERVER, FollowPlan
+from meshtui.accesslog.ztunnel import L4Split
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,8 @@ class PanelData:
     bypassed: tuple[BypassedHost, ...] = ()
     #: The one-line warning about them ("" when none).
     bypass_note: str = ""
+    #: The L4 split from ztunnel's connection logs (None unless the service is ambient).
+    l4: L4Split | None = None
 
 
 class LogIngest:
@@ -59,6 +67,7 @@ class LogIngest:
         #: Client lines of ``route`` only.
         self.rule_stats = SplitStats(window)
         self.bypass = BypassTally(plan.addresses, window)
+        self.l4 = L4Window(plan.host, window)
         self.routed_by: tuple[str, ...] = ()
         self._window_request: float | None = None
         self._reset_request = False
@@ -87,11 +96,13 @@ class LogIngest:
             for stats in (*self.stats.values(), self.rule_stats):
                 stats.set_window(window)
             self.bypass.set_window(window)
+            self.l4.set_window(window)
         if self._reset_request:
             self._reset_request = False
             self.stats = {basis: SplitStats(stats.window) for basis, stats in self.stats.items()}
             self.rule_stats = SplitStats(self.rule_stats.window)
             self.bypass.reset()
+            self.l4.reset()
 
     def set_plan(self, plan: FollowPlan, parser: Any, route: str | None, routed_by: tuple[str, ...] = ()) -> None:
         """Take a new plan (the owner re-planned); the bypass counts restart when the service's
@@ -99,6 +110,8 @@ class LogIngest:
         self.plan, self.parser, self.route, self.routed_by = plan, parser, route, routed_by
         if plan.addresses != self.bypass.addresses:
             self.bypass = BypassTally(plan.addresses, self.window)
+        if plan.host != self.l4.host:
+            self.l4 = L4Window(plan.host, self.window)
 
     def process(self, items: list[tuple[tuple[str, str], str]]) -> list[tuple[Any, ...]]:
         """Count a batch of ``(pod, line)``; return the ring rows of the lines to show."""
@@ -108,10 +121,16 @@ class LogIngest:
         client, server = self.stats[BASIS_CLIENT], self.stats[BASIS_SERVER]
         route, rule = self.route, self.rule_stats
         bypass = self.bypass if self.bypass.addresses else None
+        ztunnels, l4 = self.plan.ztunnels, self.l4
         rows: list[tuple[Any, ...]] = []
         unparsed = 0
+        l4_lines = 0
         for pod, line in items:
             if not line or line.isspace():
+                continue
+            if pod in ztunnels:
+                l4.add(line)
+                l4_lines += 1
                 continue
             record = parse(line)
             if record is None:  # a collector's prefix (a log shipped through journald, say)?
@@ -133,7 +152,7 @@ class LogIngest:
         self.unparsed += unparsed
         self.lines_in += len(items)
         self.lines_shown += len(rows)
-        self.lines_ignored += len(items) - len(rows)
+        self.lines_ignored += len(items) - len(rows) - l4_lines
         return rows
 
     def basis(self, mode: str) -> str:
@@ -176,5 +195,6 @@ class LogIngest:
             counted = sum(r.requests for r in rows if not r.mirrored and r.host == self.plan.host)
             target = self.plan.target
             note = describe_bypass(f"{target.namespace}/{target.name}", list(self.routed_by), list(bypassed), counted)
+        l4 = self.l4.split() if self.plan.ztunnels else None
         return PanelData(basis, label, stats.window, rows, stats.error_rollups(limit=5),
-                         stats.lines, self.unparsed, bypassed, note)
+                         stats.lines, self.unparsed, bypassed, note, l4)

@@ -18,6 +18,11 @@ the Gateways its VirtualServices bind (the ingress path), capped at ``max_pods``
 other namespaces are not followed; when no client line has been seen the screen falls back to
 the service's own pods' **inbound** lines attributed to subsets by pod labels (the server's
 view: it misses client-side failures and says so). ``FollowPlan.basis_label`` names the basis.
+
+An ambient service (its pods captured by ztunnel) has no sidecar lines: its waypoint pod, a
+client with a proxy in the namespace, writes the Envoy lines of the L7 split (cluster
+``inbound-vip|…``), and the ztunnel pods (``FollowPlan.ztunnels``, every node's) write the
+connection logs of the L4 section (``meshtui.accesslog.l4_window``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 from meshtui.accesslog.bypass import service_addresses
 from meshtui.accesslog.cluster import INBOUND, OUTBOUND, parse_cluster
 from meshtui.accesslog.record import Record
+from meshtui.model.ambient import AMBIENT, is_ztunnel_pod, namespace_is_ambient, pod_dataplane_mode
 from meshtui.model.hosts import fqdn
 
 PodKey = tuple[str, str]  # (namespace, pod name)
@@ -79,6 +85,8 @@ class FollowPlan:
     #: over: host -> the name their split rows show (``cart-v2``). Outbound lines to them count
     #: as traffic to ``host``.
     backends: dict[str, str] = field(default_factory=dict)
+    #: The ztunnel pods followed for the L4 connection logs of an ambient service (else empty).
+    ztunnels: set[PodKey] = field(default_factory=set)
 
     @property
     def group_hosts(self) -> dict[str, str]:
@@ -88,7 +96,7 @@ class FollowPlan:
     @property
     def pods(self) -> set[PodKey]:
         """Every pod to follow."""
-        return set(self.own) | self.clients
+        return set(self.own) | self.clients | self.ztunnels
 
     def classify(self, pod: PodKey, record: Record | None) -> tuple[bool, str | None, str | None]:
         """(show the line, the split basis it counts in, the subset to attribute it to).
@@ -118,7 +126,8 @@ class FollowPlan:
         if self.host is None:
             return f"all lines of {len(self.own)} pod(s) of {self.target.label}"
         if basis == BASIS_CLIENT:
-            text = f"at the clients: outbound lines to {self.host} from {len(self.pods)} followed pod(s)"
+            envoy = len(set(self.own) | self.clients)  # the ztunnels' lines are the L4 section's
+            text = f"at the clients: outbound lines to {self.host} from {envoy} followed pod(s)"
             if self.left_out:
                 text += f" ({self.left_out} more not followed)"
             return text
@@ -186,7 +195,18 @@ def plan_follow(index: Any, target: LogTarget, max_pods: int = 64) -> FollowPlan
     room = max(0, max_pods - len(plan.own))
     plan.clients = {(p.namespace, p.name) for p in candidates[:room]}
     plan.left_out = max(0, len(candidates) - room)
+    if _is_ambient(index, service):
+        plan.ztunnels = {(p.namespace, p.name) for p in index.pods if is_ztunnel_pod(p)}
     return plan
+
+
+def _is_ambient(index: Any, service: Any) -> bool:
+    """Whether ztunnel captures the service's pods (its namespace's, when it has none)."""
+    labels = index.namespace_labels(service.namespace)
+    pods = index.pods_for_service(service) if service.selector else []
+    if pods:
+        return any(pod_dataplane_mode(p, labels) == AMBIENT for p in pods)
+    return namespace_is_ambient(labels)
 
 
 def _per_version_services(index: Any, service: Any) -> list[Any]:

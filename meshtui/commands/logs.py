@@ -466,7 +466,9 @@ def _print_lines(batch: list[tuple[tuple[str, str], str]], session: "LogSession"
 
 
 def _print_live_split(session: "LogSession", output: str, out: TextIO) -> None:
-    """One refresh of the live split: the basis shown by the Logs screen, as a table or JSON."""
+    """One refresh of the live split: the basis shown by the Logs screen, as a table or JSON
+    (an ambient service adds its L4 section from ztunnel's logs: ``l4``)."""
+    from meshtui.accesslog.l4_window import l4_json, l4_table
     from meshtui.accesslog.render import split_table
 
     ingest, weights = session.ingest, session.weights
@@ -478,11 +480,15 @@ def _print_live_split(session: "LogSession", output: str, out: TextIO) -> None:
         obj["unparsed"] = ingest.unparsed
         obj.update(time=round(time.time(), 3), basis=basis, route=ingest.route if rule_only else None,
                    pods=len(ingest.plan.pods), bypassed=[h.to_dict() for h in panel.bypassed])
+        if panel.l4 is not None:
+            obj["l4"] = l4_json(panel.l4)
         out.write(json.dumps(obj) + "\n")
     else:
         head = f"# {time.strftime('%H:%M:%S')} {ingest.plan.basis_label(basis)}"
         if rule_only:
             head += f"; rule {ingest.route!r} only"
         note = f"bypassed: {panel.bypass_note}\n" if panel.bypass_note else ""
+        if panel.l4 is not None:
+            note += l4_table(panel.l4) + "\n"
         out.write(head + "\n" + split_table(stats, weights) + "\n" + note + "\n")
     out.flush()

@@ -12,7 +12,9 @@ winning, from the next request on),
 with Istio's retry policy (the route's, or the mesh default: 2 retries on 503) and the route
 timeout. Lines use Istio's default TEXT format (``meshtui.accesslog.format.ISTIO_TEXT_FORMAT``):
 one outbound line at the caller, one inbound line per attempt at the server, one inbound line
-with authority ``<host>-shadow`` at each mirror target.
+with authority ``<host>-shadow`` at each mirror target. A caller captured by ztunnel (ambient
+mode) gets the lines of ``meshtui.sandbox.ambient_traffic`` instead: ztunnel connection logs, and
+the waypoint's access line when the Service has one.
 
 Everything runs on the loop thread: one asyncio task, no thread, no lock.
 """
@@ -34,6 +36,7 @@ from meshtui.routing.result import TraceResult
 from meshtui.routing.simulate import Choice, choose_destination, parse_duration_ms
 from meshtui.routing.trace import trace
 from meshtui.sandbox.access_lines import access_line, outbound_cluster, shadow_authority
+from meshtui.sandbox.ambient_traffic import AmbientTraffic
 from meshtui.sandbox.istio_stats import IstioStats
 from meshtui.sandbox.kinds import BY_PLURAL
 from meshtui.sandbox.loghub import LogHub
@@ -116,6 +119,7 @@ class TrafficSimulator:
         self._clients: dict[str, list[Pod]] | None = None
         self._behaviours: dict[tuple[str, str], Behaviour] = {}
         self._task: asyncio.Task[None] | None = None
+        self.ambient = AmbientTraffic(self.index, self.rng, self._behaviour, self._ephemeral)
         store.add_listener(self._on_event)
 
     # -- keeping the index current -------------------------------------------------------------
@@ -137,6 +141,7 @@ class TrafficSimulator:
         self._ports.clear()
         self._clients = None
         self._behaviours.clear()
+        self.ambient.clear()
 
     # -- running -------------------------------------------------------------------------------
     @property
@@ -325,6 +330,10 @@ class TrafficSimulator:
             # istiod names the Envoy route of a Gateway API rule (its name, else ns.route.N).
             ns, _, name = (result.route_name or "").partition("/")
             route = envoy_route_name(ns, name, result.rule_index, result.rule_name)
+        svc = self._service(result.service)
+        if not flow.gateway and svc is not None and self.ambient.handles(client):
+            # ztunnel captured the caller: a waypoint (if any) does L7, else L4 only.
+            return self.ambient.request(client, svc, result, base, route, end, out)
         client_line = {**base, "xff": xff, "downstream_local": local, "downstream_remote": remote,
                        "server_name": "-", "route": route}
         if choice.pod is None:

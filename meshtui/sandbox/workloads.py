@@ -6,7 +6,8 @@ of each app answers.
   with ``x-canary: true`` and under ``/test/v1``; productpage calling reviews, some requests as
   ``end-user: jason``, and details; reviews v2/v3 calling ratings; the ``legacy-gateway`` proxy
   calling ``backend-service`` with its callers' Host, which no VirtualService lists: the
-  Host-header trap), each with its share of the total request rate.
+  Host-header trap; in the ambient ``shop`` namespace, storefront calling basket through its
+  waypoint and stock with no waypoint), each with its share of the total request rate.
 - ``behaviour_for(labels)``: latency distribution, error rate and response size per app/version.
   catalog v2 answers ~5 % 503s with a slow tail, reviews v3 is slower, backend-service v1
   answers some 500s: the demo has something to find.
@@ -210,6 +211,13 @@ FLOWS: tuple[Flow, ...] = (
         RequestKind(0.6, "shop.example.com", ("/cart", "/cart/items")),
         RequestKind(0.4, "shop.example.com", ("/", "/index.html")),
     ), _BROWSERS, gateway="storefront/storefront-gateway", external_clients=_EDGE_CLIENTS),
+    # shop (ambient): basket through its waypoint (the HTTPRoute's 90/10), stock L4 only.
+    Flow("storefront-basket", "shop", {"app": "storefront"}, 0.10, (
+        RequestKind(1.0, "basket:9080", ("/basket", "/basket/items")),
+    ), ("python-requests/2.32.3",)),
+    Flow("storefront-stock", "shop", {"app": "storefront"}, 0.05, (
+        RequestKind(1.0, "stock:9080", ("/stock/1", "/stock/2")),
+    ), ("python-requests/2.32.3",)),
 )
 
 # Istio's samples/curl/curl.yaml (Deployment; its Service and ServiceAccount are not needed).

@@ -49,6 +49,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("ctx", "Switch context", "pick a kubeconfig context", ("context", "contexts"), argument="NAME"),
     CommandSpec("analyze", "Analyze", "configuration findings (IST/MT codes)", ("an",)),
     CommandSpec("trace", "Trace a request", "why a request lands where it does", ("tr",), argument="HOST"),
+    CommandSpec("ztunnel", "ztunnel", "workloads and services of a ztunnel (ambient mode)", ("zt",),
+                argument="POD|NODE"),
     CommandSpec("history", "History", "changes made through meshtui, with undo", ("hist",)),
     CommandSpec("quit", "Quit", "leave meshtui", ("q", "q!")),
 )

@@ -45,7 +45,8 @@ from meshtui.sources.kube_pods import envoy_admin_get, stream_logs
 from meshtui.sources.kube_rest import READ_TIMEOUT, HttpError, Rest, one_line
 from meshtui.sources.kube_watch import WatchSettings, watch_kinds
 
-# Kinds meshtui may write, by (group, kind) -> plural. Pods, Endpoints, Namespaces are read-only.
+# Kinds meshtui may write, by (group, kind) -> plural. Pods and Endpoints are read-only; a
+# Namespace is written only for its labels (ambient enrolment: ``meshtui waypoint use namespace/NS``).
 _WRITABLE: dict[tuple[str, str], str] = {
     **{(ISTIO_GROUP, kind): plural for kind, plural in ISTIO_KINDS},
     **{(group, kind): plural for group, kind, plural in OPTIONAL_CRDS},
@@ -53,7 +54,9 @@ _WRITABLE: dict[tuple[str, str], str] = {
     **{(GATEWAY_API_GROUP, kind): plural for kind, plural in GATEWAY_API_KINDS if kind != "GatewayClass"},
     ("", "Service"): "services",
     ("", "ConfigMap"): "configmaps",
+    ("", "Namespace"): "namespaces",
 }
+_CLUSTER_SCOPED = frozenset({("", "Namespace")})
 # Enough pooled connections for one watch per kind plus lists, writes and log streams.
 _POOL_SIZE = 32
 
@@ -296,12 +299,14 @@ class KubeSource:
         if meta.get("name", name) != name or meta.get("namespace", namespace) != namespace:
             raise InvalidObjectError(f"{kind} {namespace}/{name}: name and namespace cannot change")
         rv = bmeta.get("resourceVersion")
-        if not (name and namespace and rv):
+        namespaced = (group, kind) not in _CLUSTER_SCOPED
+        if not (name and (namespace or not namespaced) and rv):
             raise InvalidObjectError(f"{kind} {namespace}/{name}: base lacks name, namespace or resourceVersion")
         # Only apiVersion, kind and the precondition are set; every other field is sent as given.
+        where = {"namespace": namespace} if namespaced else {}
         body = {**obj, "apiVersion": api_version, "kind": kind,
-                "metadata": {**meta, "name": name, "namespace": namespace, "resourceVersion": rv}}
-        return KindSpec(kind, group, version, plural), namespace, name, body
+                "metadata": {**meta, "name": name, **where, "resourceVersion": rv}}
+        return KindSpec(kind, group, version, plural, namespaced=namespaced), namespace, name, body
 
     def _write_error(self, exc: HttpError, spec: KindSpec, key: ObjectKey, rv: str) -> SourceError:
         if exc.status == 409:
