@@ -1,4 +1,4 @@
-"""``meshtui canary ROUTE --to DEST --step N --interval DURATION --max W [--max-error-rate PCT]
+"""``meshtui canary [httproute/]ROUTE --to DEST --step N --interval DURATION --max W [--max-error-rate PCT]
 [--max-p99 MS] [--min-requests N] [--threshold N] [--basis logs|prometheus] [--rule R]
 [--ignore-owner] [--yes]``: the supervised canary autopilot (``meshtui.session.canary_run``).
 
@@ -61,9 +61,11 @@ def register(sub: argparse._SubParsersAction) -> None:
             "weights. Exit: 0 reached --max, 5 rolled back, 3 conflict, 4 read-only, 2 usage or stopped "
             "without writing, 130 interrupted (the last step stays)."),
     )
-    parser.add_argument("name", metavar="ROUTE", help="the VirtualService, NAME[.NS]")
+    parser.add_argument("name", metavar="ROUTE",
+                        help="the VirtualService NAME[.NS], or httproute/NAME[.NS] (grpcroute/NAME) for a GAMMA route")
     parser.add_argument("--to", required=True, metavar="DEST",
-                        help="the destination to move traffic to (subset, host or HOST/SUBSET)")
+                        help="the destination to move traffic to (subset, host or HOST/SUBSET; an HTTPRoute's "
+                             "backendRef NAME)")
     parser.add_argument("--step", required=True, type=_positive_int, metavar="N", help="points per step")
     parser.add_argument("--interval", required=True, type=_duration, metavar="DURATION",
                         help="how long each step is watched before its gate (30s, 2m, 500ms)")
@@ -90,7 +92,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``meshtui canary``."""
     from meshtui.analysis.canary_gate import GateLimits
-    from meshtui.commands._writing import _ask, _interactive, make_writer, split_name
+    from meshtui.commands._writing import _ask, _interactive, make_writer, split_name, split_route_name
     from meshtui.commands.common import open_source
     from meshtui.session.canary_run import CanaryConfig, CanaryRun
 
@@ -99,10 +101,11 @@ def run(args: argparse.Namespace) -> int:
                            "(--basis logs)", 2)
     if args.max_weight > 100:
         raise CommandError(f"--max {args.max_weight}: a weight is at most 100", 2)
-    name, namespace = split_name(args.name, getattr(args, "namespace", None))
+    kind, bare = split_route_name(args.name)
+    name, namespace = split_name(bare, getattr(args, "namespace", None))
     limits = GateLimits(args.max_error_rate, args.max_p99, args.min_requests, args.threshold)
     config = CanaryConfig(name, namespace, args.to, args.step, args.interval, args.max_weight, limits,
-                          args.rule, args.ignore_owner)
+                          args.rule, args.ignore_owner, kind)
     if not args.yes:
         if not _interactive():
             raise CommandError("not a terminal, so not confirmed: nothing was written (pass --yes to start)", 2)
