@@ -224,7 +224,8 @@ def test_manifests_on_disk_have_no_traffic_to_gate_on(tmp_path: Path, env: dict[
     (["--to", "v9"], "does not route to 'v9'"),
     (["--to", "v2", "--max", "150"], "at most 100"),
     (["--to", "v2", "--interval", "soon"], "expected a duration"),
-    (["--to", "v2", "--basis", "prometheus"], "not available yet"),
+    (["--to", "v2", "--basis", "prometheus"], "--basis prometheus: no Service prometheus in istio-system"),
+    (["--to", "v2", "--prometheus-ca", "ca.pem"], "--prometheus-ca: only with --prometheus URL"),
 ])
 def test_usage_errors_exit_2_in_one_line(sb: Sandbox, env: dict[str, str], extra: list[str], says: str) -> None:
     done = subprocess.run([sys.executable, "-m", "meshtui", "canary", "catalog.istioinaction",

@@ -1,5 +1,5 @@
 """``meshtui canary [httproute/]ROUTE --to DEST --step N --interval DURATION --max W [--max-error-rate PCT]
-[--max-p99 MS] [--min-requests N] [--threshold N] [--basis logs|prometheus] [--rule R]
+[--max-p99 MS] [--min-requests N] [--threshold N] [--basis logs|prometheus [--prometheus URL]] [--rule R]
 [--ignore-owner] [--yes]``: the supervised canary autopilot (``meshtui.session.canary_run``).
 
 Steps DEST's weight by N points every DURATION up to W, each step through the one write path,
@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 
+from meshtui.commands._verify import add_basis_arguments
 from meshtui.commands.common import CommandError, add_source_arguments
 
 
@@ -79,8 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="fewest requests to DEST a gate rests on (default 20; fewer fails the check)")
     parser.add_argument("--threshold", type=_positive_int, default=2, metavar="N",
                         help="failed checks before the rollback, as Flagger's threshold (default 2)")
-    parser.add_argument("--basis", choices=("logs", "prometheus"), default="logs",
-                        help="where the traffic is measured (default: the sidecars' access logs)")
+    add_basis_arguments(parser, "logs", "the gates")
     parser.add_argument("--rule", metavar="N|NAME", help="the http rule (default as for meshtui shift)")
     parser.add_argument("--ignore-owner", action="store_true",
                         help="run even on a route that Flagger, Argo Rollouts or a GitOps controller owns")
@@ -96,9 +96,10 @@ def run(args: argparse.Namespace) -> int:
     from meshtui.commands.common import open_source
     from meshtui.session.canary_run import CanaryConfig, CanaryRun
 
-    if args.basis == "prometheus":
-        raise CommandError("--basis prometheus is not available yet: the canary reads the access logs "
-                           "(--basis logs)", 2)
+    from meshtui.commands._verify import check_basis_arguments, prometheus_client
+    from meshtui.session.observed_split_prometheus import observer_factory
+
+    check_basis_arguments(args)
     if args.max_weight > 100:
         raise CommandError(f"--max {args.max_weight}: a weight is at most 100", 2)
     kind, bare = split_route_name(args.name)
@@ -119,8 +120,9 @@ def run(args: argparse.Namespace) -> int:
         previous = signal.signal(signal.SIGINT, lambda _sig, _frame: stop.set())
     source = open_source(args)
     try:
+        client = prometheus_client(args, source) if args.basis == "prometheus" else None
         runner = CanaryRun(source, make_writer(args), config, emit=lambda line: print(line, flush=True),
-                           cancelled=stop.is_set)
+                           cancelled=stop.is_set, observer_factory=observer_factory(client))
         report = runner.run()
     finally:
         source.close()

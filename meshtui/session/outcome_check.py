@@ -170,8 +170,8 @@ def judge(index: Any, target: RuleTarget, observation: Observation) -> Verdict:
 
 
 def open_observer(source: Any, index: Any, target: RuleTarget) -> ObservedSplit:
-    """The basis the Logs screen would use for the target's service (the logs basis; the
-    metrics basis plugs in here)."""
+    """The logs basis of the target's service (the metrics basis is
+    ``meshtui.session.observed_split_prometheus``)."""
     return LogObservedSplit(source, index, target.namespace, target.service, target.name)
 
 
@@ -193,12 +193,14 @@ def watch(observer: ObservedSplit, since: float, seconds: float, *,
 
 
 def verify_outcome(source: Any, index: Any, vs: RawObject, rule: int, seconds: float, *,
-                   since: float | None = None, cancelled: Callable[[], bool] = lambda: False) -> Verdict:
+                   since: float | None = None, cancelled: Callable[[], bool] = lambda: False,
+                   observer_factory: Callable[[Any, Any, RuleTarget], ObservedSplit] | None = None) -> Verdict:
     """Watch the traffic of rule ``rule`` of the (applied) ``vs`` for ``seconds`` and judge it.
-    ``since``: the epoch time from which requests count (default: now)."""
+    ``since``: the epoch time from which requests count (default: now); ``observer_factory``:
+    the basis (default: the logs, ``open_observer``)."""
     target = rule_target(vs, rule)
     start = time.time() if since is None else since
-    observer = open_observer(source, index, target)
+    observer = (observer_factory or open_observer)(source, index, target)
     try:
         observation = watch(observer, start, seconds, cancelled=cancelled)
     finally:
