@@ -126,3 +126,12 @@ def test_an_unknown_backend_is_a_usage_error_naming_the_backends(sb: Sandbox, en
     assert done.returncode == 2
     assert "no backendRef 'cart-v9'" in done.stderr and "cart-v1, cart-v2" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_name_both_kinds_share_is_a_usage_error_naming_both(sb: Sandbox, env: dict[str, str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "meshtui", "canary", "payments.storefront", "--to", "payments-v2",
+                           "--kubeconfig", str(sb.kubeconfig_path), *FAST], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.returncode == 2
+    assert "is ambiguous" in done.stderr and "HTTPRoute storefront/payments" in done.stderr
+    assert "VirtualService storefront/payments" in done.stderr and applied(env) == []

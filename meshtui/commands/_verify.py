@@ -37,15 +37,15 @@ def add_verify_argument(parser: argparse.ArgumentParser) -> None:
                         metavar="SECONDS", help="after applying, watch the rule's traffic for SECONDS "
                         f"(default {DEFAULT_VERIFY_SECONDS:g}) and print the outcome: converged, diverging "
                         "(exit 6) or no traffic")
-    add_basis_arguments(parser, None, "--verify")
+    add_basis_arguments(parser, "--verify", "Prometheus when one is given or found, else the logs")
 
 
-def add_basis_arguments(parser: argparse.ArgumentParser, default: str | None, applies: str) -> None:
-    """``--basis logs|prometheus`` and how to reach Prometheus (as ``meshtui logs --split``)."""
-    auto = "Prometheus when one is given or found, else the logs" if default is None else default
-    parser.add_argument("--basis", choices=("logs", "prometheus"), default=default,
+def add_basis_arguments(parser: argparse.ArgumentParser, applies: str, default: str) -> None:
+    """``--basis logs|prometheus`` (not given: ``default`` says what is used) and how to reach
+    Prometheus (as ``meshtui logs --split``)."""
+    parser.add_argument("--basis", choices=("logs", "prometheus"), default=None,
                         help=f"{applies}: measure the traffic from the sidecars' access logs or from Istio's "
-                             f"metrics in Prometheus (default: {auto})")
+                             f"metrics in Prometheus (default: {default})")
     parser.add_argument("--prometheus", metavar="URL", default=None,
                         help="Prometheus's address for --basis prometheus (default: the settings file's, else "
                              "Service prometheus in istio-system through the API server)")

@@ -80,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="fewest requests to DEST a gate rests on (default 20; fewer fails the check)")
     parser.add_argument("--threshold", type=_positive_int, default=2, metavar="N",
                         help="failed checks before the rollback, as Flagger's threshold (default 2)")
-    add_basis_arguments(parser, "logs", "the gates")
+    add_basis_arguments(parser, "the gates", "the logs, or Prometheus with --prometheus URL")
     parser.add_argument("--rule", metavar="N|NAME", help="the http rule (default as for meshtui shift)")
     parser.add_argument("--ignore-owner", action="store_true",
                         help="run even on a route that Flagger, Argo Rollouts or a GitOps controller owns")
@@ -120,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
         previous = signal.signal(signal.SIGINT, lambda _sig, _frame: stop.set())
     source = open_source(args)
     try:
-        client = prometheus_client(args, source) if args.basis == "prometheus" else None
+        metrics = args.basis == "prometheus" or (args.basis is None and args.prometheus)
+        client = prometheus_client(args, source) if metrics else None
         runner = CanaryRun(source, make_writer(args), config, emit=lambda line: print(line, flush=True),
                            cancelled=stop.is_set, observer_factory=observer_factory(client))
         report = runner.run()
