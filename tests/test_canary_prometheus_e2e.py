@@ -87,7 +87,7 @@ def test_a_healthy_canary_on_the_prometheus_basis_reaches_max(
     assert code == 0, captured.err
     assert canary_weights(one_rule) == {"v1": 50, "v2": 50}
     assert "measured prometheus:" in captured.out and "reached v2=50" in captured.out
-    assert captured.out.count("— passed") == 2
+    assert captured.out.count("— passed") == 2 and captured.out.count("(prometheus): ") == 2
 
 
 def test_basis_prometheus_without_one_stops_before_writing(

@@ -84,6 +84,7 @@ def test_a_healthy_httproute_canary_reaches_max_through_the_edit_api(
     assert done.returncode == 0, done.stderr
     assert split_weights(custom) == {"cart-v1": 50, "cart-v2": 50}
     assert "reached cart-v2=50" in done.stdout and done.stdout.count("— passed") == 2
+    assert done.stdout.count("at cart-v2=30 (logs): ") + done.stdout.count("at cart-v2=50 (logs): ") >= 2
     assert "meshtui promote httproute/cart.storefront cart-v2" in done.stdout
     # Gated on the per-version Services' traffic of the rule, as the logs basis counts it.
     assert "measured logs: outbound lines of rule split to cart.storefront.svc.cluster.local" in done.stdout

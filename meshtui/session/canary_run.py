@@ -223,7 +223,10 @@ class CanaryRun:
                                     "step; nothing was written without seeing its traffic"), failed
             gate = evaluate_gate(canary, baseline, limits, names=keys)
             verdict, failed = decide(gate, failed, at_max, limits)
-            self.emit(f"  gate after {observation.seconds:.0f} s at {cfg.to}={self.weight}: {gate.summary(*keys)}")
+            # Each gate says its basis (``logs`` / ``prometheus``): the numbers mean different things.
+            basis = observer.basis.partition(":")[0]
+            self.emit(f"  gate after {observation.seconds:.0f} s at {cfg.to}={self.weight} ({basis}): "
+                      f"{gate.summary(*keys)}")
             if verdict != HOLD:
                 return verdict, failed
             self.emit(f"  holding at {cfg.to}={self.weight}: failed check {failed} of {limits.threshold}")
