@@ -220,28 +220,12 @@ def test_manifests_on_disk_have_no_traffic_to_gate_on(tmp_path: Path, env: dict[
     assert (demo / "istioinaction-catalog.yaml").read_text() == before
 
 
-def test_an_httproute_is_refused_until_the_edit_api_moves_its_weights(sb: Sandbox, env: dict[str, str]) -> None:
-    api = config.new_client_from_config(str(sb.kubeconfig_path), persist_config=False)
-    client.CoreV1Api(api).create_namespace({"metadata": {"name": "gw-canary"}})
-    client.CustomObjectsApi(api).create_namespaced_custom_object(
-        "gateway.networking.k8s.io", "v1", "gw-canary", "httproutes",
-        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-         "metadata": {"name": "web", "namespace": "gw-canary"},
-         "spec": {"parentRefs": [{"group": "", "kind": "Service", "name": "web", "port": 80}],
-                  "rules": [{"backendRefs": [{"name": "web-v1", "port": 80, "weight": 90},
-                                             {"name": "web-v2", "port": 80, "weight": 10}]}]}})
-    done = subprocess.run([sys.executable, "-m", "meshtui", "canary", "web.gw-canary", "--to", "web-v2",
-                           "--kubeconfig", str(sb.kubeconfig_path), *FAST], capture_output=True, text=True,
-                          env=env, timeout=60)
-    assert done.returncode == 2
-    assert "HTTPRoute gw-canary/web" in done.stderr and "not possible yet" in done.stderr
-
-
 @pytest.mark.parametrize("extra,says", [
     (["--to", "v9"], "does not route to 'v9'"),
     (["--to", "v2", "--max", "150"], "at most 100"),
     (["--to", "v2", "--interval", "soon"], "expected a duration"),
-    (["--to", "v2", "--basis", "prometheus"], "not available yet"),
+    (["--to", "v2", "--basis", "prometheus"], "--basis prometheus: no Service prometheus in istio-system"),
+    (["--to", "v2", "--prometheus-ca", "ca.pem"], "--prometheus-ca: only with --prometheus URL"),
 ])
 def test_usage_errors_exit_2_in_one_line(sb: Sandbox, env: dict[str, str], extra: list[str], says: str) -> None:
     done = subprocess.run([sys.executable, "-m", "meshtui", "canary", "catalog.istioinaction",

@@ -109,3 +109,10 @@ def test_a_subset_without_pods_diverges_saying_no_pod_got_its_requests(
     assert code == 6
     verdict = next(line for line in out.splitlines() if line.startswith("outcome:"))
     assert "diverging" in verdict and "routed to v3 reached no pod" in verdict
+
+
+def test_a_basis_without_verify_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["shift", "catalog.istioinaction", "v2=30", "--basis", "prometheus", "--files", str(tmp_path),
+                 "--yes"])
+    err = capsys.readouterr().err
+    assert code == 2 and err == "meshtui: --basis: only with --verify\n"

@@ -59,3 +59,11 @@ def test_a_destination_whose_requests_reach_no_pod_diverges() -> None:
     dead = Observation({"v1": DestinationSample(140), "v2": DestinationSample(60, 60, 1, unserved=60)})
     verdict = judge_split({"v1": 70, "v2": 30}, dead)
     assert verdict.state == "diverging" and "60 of 60 request(s) routed to v2 reached no pod" in verdict.summary()
+
+
+def test_every_request_to_the_promoted_destination_converges_at_any_count() -> None:
+    # After a promote (weights 100/0) every request goes to v1: the bound of an all-or-nothing
+    # share is exactly 1 / 0, so no count of requests makes it diverge.
+    for n in (1, 20, 161, 164, 173, 1000, 12345):
+        verdict = judge_split({"v1": 100, "v2": 0}, Observation({"v1": DestinationSample(n)}))
+        assert verdict.state == "converged", (n, verdict.summary())

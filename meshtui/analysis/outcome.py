@@ -90,7 +90,8 @@ def wilson_interval(hits: int, n: int, z: float = Z) -> tuple[float, float]:
     z2 = z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At 0 and n hits the bound is exactly 0 / 1; rounding must not put a weight of 0 or 100 outside.
+    return (0.0 if hits == 0 else max(0.0, centre - half)), (1.0 if hits == n else min(1.0, centre + half))
 
 
 @dataclass(frozen=True, slots=True)

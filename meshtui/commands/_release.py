@@ -48,8 +48,11 @@ def run_release(args: argparse.Namespace, make: Callable[[Any, str], "Action"],
                 make_route: Callable[[Any, str], "Action"] | None = None) -> int:
     """Run promote / rollback: pick the rule, build the action with ``make(rule, subset)``
     (``make_route(rule, backend)`` for an HTTPRoute/GRPCRoute)."""
+    from meshtui.commands._verify import check_basis_arguments
     from meshtui.commands._writing import edit_and_execute
     from meshtui.write.edit_api import pick_rule
+
+    check_basis_arguments(args, "--verify")
 
     def make_edit(vs: dict) -> tuple[Callable, str]:
         if vs.get("kind") in ("HTTPRoute", "GRPCRoute") and make_route is not None:

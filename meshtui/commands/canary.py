@@ -1,5 +1,5 @@
-"""``meshtui canary ROUTE --to DEST --step N --interval DURATION --max W [--max-error-rate PCT]
-[--max-p99 MS] [--min-requests N] [--threshold N] [--basis logs|prometheus] [--rule R]
+"""``meshtui canary [httproute/]ROUTE --to DEST --step N --interval DURATION --max W [--max-error-rate PCT]
+[--max-p99 MS] [--min-requests N] [--threshold N] [--basis logs|prometheus [--prometheus URL]] [--rule R]
 [--ignore-owner] [--yes]``: the supervised canary autopilot (``meshtui.session.canary_run``).
 
 Steps DEST's weight by N points every DURATION up to W, each step through the one write path,
@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 
+from meshtui.commands._verify import add_basis_arguments
 from meshtui.commands.common import CommandError, add_source_arguments
 
 
@@ -61,9 +62,11 @@ def register(sub: argparse._SubParsersAction) -> None:
             "weights. Exit: 0 reached --max, 5 rolled back, 3 conflict, 4 read-only, 2 usage or stopped "
             "without writing, 130 interrupted (the last step stays)."),
     )
-    parser.add_argument("name", metavar="ROUTE", help="the VirtualService, NAME[.NS]")
+    parser.add_argument("name", metavar="ROUTE",
+                        help="the VirtualService NAME[.NS], or httproute/NAME[.NS] (grpcroute/NAME) for a GAMMA route")
     parser.add_argument("--to", required=True, metavar="DEST",
-                        help="the destination to move traffic to (subset, host or HOST/SUBSET)")
+                        help="the destination to move traffic to (subset, host or HOST/SUBSET; an HTTPRoute's "
+                             "backendRef NAME)")
     parser.add_argument("--step", required=True, type=_positive_int, metavar="N", help="points per step")
     parser.add_argument("--interval", required=True, type=_duration, metavar="DURATION",
                         help="how long each step is watched before its gate (30s, 2m, 500ms)")
@@ -77,8 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="fewest requests to DEST a gate rests on (default 20; fewer fails the check)")
     parser.add_argument("--threshold", type=_positive_int, default=2, metavar="N",
                         help="failed checks before the rollback, as Flagger's threshold (default 2)")
-    parser.add_argument("--basis", choices=("logs", "prometheus"), default="logs",
-                        help="where the traffic is measured (default: the sidecars' access logs)")
+    add_basis_arguments(parser, "the gates", "the logs, or Prometheus with --prometheus URL")
     parser.add_argument("--rule", metavar="N|NAME", help="the http rule (default as for meshtui shift)")
     parser.add_argument("--ignore-owner", action="store_true",
                         help="run even on a route that Flagger, Argo Rollouts or a GitOps controller owns")
@@ -90,19 +92,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``meshtui canary``."""
     from meshtui.analysis.canary_gate import GateLimits
-    from meshtui.commands._writing import _ask, _interactive, make_writer, split_name
+    from meshtui.commands._writing import _ask, _interactive, make_writer, split_name, split_route_name
     from meshtui.commands.common import open_source
     from meshtui.session.canary_run import CanaryConfig, CanaryRun
 
-    if args.basis == "prometheus":
-        raise CommandError("--basis prometheus is not available yet: the canary reads the access logs "
-                           "(--basis logs)", 2)
+    from meshtui.commands._verify import check_basis_arguments, prometheus_client
+    from meshtui.session.observed_split_prometheus import observer_factory
+
+    check_basis_arguments(args)
     if args.max_weight > 100:
         raise CommandError(f"--max {args.max_weight}: a weight is at most 100", 2)
-    name, namespace = split_name(args.name, getattr(args, "namespace", None))
+    kind, bare = split_route_name(args.name)
+    name, namespace = split_name(bare, getattr(args, "namespace", None))
     limits = GateLimits(args.max_error_rate, args.max_p99, args.min_requests, args.threshold)
     config = CanaryConfig(name, namespace, args.to, args.step, args.interval, args.max_weight, limits,
-                          args.rule, args.ignore_owner)
+                          args.rule, args.ignore_owner, kind)
     if not args.yes:
         if not _interactive():
             raise CommandError("not a terminal, so not confirmed: nothing was written (pass --yes to start)", 2)
@@ -116,8 +120,10 @@ def run(args: argparse.Namespace) -> int:
         previous = signal.signal(signal.SIGINT, lambda _sig, _frame: stop.set())
     source = open_source(args)
     try:
+        metrics = args.basis == "prometheus" or (args.basis is None and args.prometheus)
+        client = prometheus_client(args, source) if metrics else None
         runner = CanaryRun(source, make_writer(args), config, emit=lambda line: print(line, flush=True),
-                           cancelled=stop.is_set)
+                           cancelled=stop.is_set, observer_factory=observer_factory(client))
         report = runner.run()
     finally:
         source.close()

@@ -49,9 +49,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``meshtui shift``."""
+    from meshtui.commands._verify import check_basis_arguments
     from meshtui.commands._writing import edit_and_execute
     from meshtui.write.edit_api import parse_assignment, pick_rule, set_weights
 
+    check_basis_arguments(args, "--verify")
     try:
         assignments = [parse_assignment(text) for text in args.weights]
     except ValueError as exc:

@@ -29,16 +29,20 @@ from meshtui.analysis.canary_gate import (
     evaluate_gate,
     step_weights,
 )
-from meshtui.routing.rules import ReleaseError, current_weights, destination_index, rule_index
-from meshtui.session.observed_split import ObservedSplit, destination_key
-from meshtui.session.outcome_check import OutcomeError, open_observer, rule_target, watch
+from meshtui.routing.rules import ReleaseError
+from meshtui.session.observed_split import ObservedSplit
+from meshtui.session.outcome_check import GATEWAY_ROUTE_KINDS, OutcomeError, open_observer, watch
+from meshtui.session.route_split import RouteSplit, route_split
 from meshtui.sources.base import ObjectKey, RawObject, SourceError
 from meshtui.write.apply import Outcome, Writer
-from meshtui.write.edit_api import Assignment, pick_rule, set_weights
-from meshtui.write.plan import ChangePlan
+from meshtui.write.edit_api import Assignment
+from meshtui.write.plan import ChangePlan, RebaseError, content, fingerprint
 
 #: Other writers that drive a route's weights themselves: a canary run refuses their routes.
 CONTROLLERS = frozenset({"flagger", "argo-rollouts", "argocd", "flux", "owner-reference"})
+
+#: Writes retried on top of an object whose status alone changed since the last step.
+STATUS_RETRIES = 3
 
 #: Exit codes of ``meshtui canary`` by how the run ended.
 EXIT_CODES = {"reached-max": 0, "invalid": 1, "usage": 2, "unavailable": 2, "conflict": 3, "read-only": 4,
@@ -61,9 +65,11 @@ def parse_interval(text: str) -> float:
 
 @dataclass(frozen=True, slots=True)
 class CanaryConfig:
-    """What to run: the VirtualService, the destination to move (``to``), the step, interval
-    (seconds) and maximum, the gate limits, the rule (None: as ``meshtui shift`` picks it) and
-    whether a route another controller owns may be driven anyway."""
+    """What to run: the route (``kind``: ``VirtualService``, ``HTTPRoute``, ``GRPCRoute``, or None:
+    whichever of them has the name), the destination to move (``to``: a subset or host of a
+    VirtualService, a backendRef of an HTTPRoute), the step, interval (seconds) and maximum, the
+    gate limits, the rule (None: as ``meshtui shift`` picks it) and whether a route another
+    controller owns may be driven anyway."""
 
     name: str
     namespace: str
@@ -74,6 +80,7 @@ class CanaryConfig:
     limits: GateLimits = GateLimits()
     rule: str | None = None
     ignore_owner: bool = False
+    kind: str | None = None
 
 
 @dataclass
@@ -117,18 +124,20 @@ class CanaryRun:
     def _read(self) -> tuple[RawObject, list[RawObject], Any]:
         from meshtui.model.index import MeshIndex
 
+        cfg = self.config
         snapshot = self.source.snapshot()
-        key = ObjectKey("VirtualService", self.config.namespace, self.config.name)
-        vs = next((o for o in snapshot.objects if ObjectKey.of(o) == key), None)
-        if vs is None:
+        kinds = (cfg.kind,) if cfg.kind else ("VirtualService", *GATEWAY_ROUTE_KINDS)
+        found = [o for o in snapshot.objects
+                 if ObjectKey.of(o) in {ObjectKey(k, cfg.namespace, cfg.name) for k in kinds}]
+        if len({o.get("kind") for o in found}) > 1:
+            both = " and ".join(sorted(f"{o.get('kind')} {cfg.namespace}/{cfg.name}" for o in found))
+            forms = " or ".join(sorted(f"{str(o.get('kind')).lower()}/{cfg.name}" for o in found))
+            raise LookupError(f"{cfg.name!r} is ambiguous: {both}; say {forms}")
+        if not found:
             if snapshot.errors:
-                raise SourceError(f"cannot read {key}: {snapshot.errors[0]}")
-            route = ObjectKey("HTTPRoute", self.config.namespace, self.config.name)
-            if any(ObjectKey.of(o) == route for o in snapshot.objects):
-                raise LookupError(f"{route} is a Gateway API route: the edit API moves VirtualService weights only "
-                                  "so far, so a canary on an HTTPRoute is not possible yet")
-            raise LookupError(f"VirtualService {self.config.namespace}/{self.config.name} not found")
-        return vs, snapshot.objects, MeshIndex(snapshot.objects)
+                raise SourceError(f"cannot read {kinds[0]} {cfg.namespace}/{cfg.name}: {snapshot.errors[0]}")
+            raise LookupError(f"{kinds[0] if cfg.kind else 'route'} {cfg.namespace}/{cfg.name} not found")
+        return found[0], snapshot.objects, MeshIndex(snapshot.objects)
 
     def run(self) -> CanaryReport:
         """Run to the end; never raises for what the source or the traffic does."""
@@ -152,52 +161,35 @@ class CanaryRun:
             return CanaryReport("usage", f"refused: {driven[0].explanation} (--ignore-owner runs the canary anyway); "
                                 "nothing was written")
         try:
-            ref = pick_rule(vs, cfg.rule)
-            idx = rule_index(vs, ref)
-            rule = vs["spec"]["http"][idx]
-            pos = destination_index(rule, cfg.to)
-            if pos is None:
-                raise ReleaseError(f"rule {ref} of {cfg.namespace}/{cfg.name} does not route to {cfg.to!r} "
-                                   "(add the destination first; a canary moves traffic between existing ones)")
-            start = current_weights(rule)
-            if len(start) < 2:
-                raise ReleaseError(f"rule {ref} has one destination: there is no split to move")
-            plan = step_weights(start[pos], cfg.step, cfg.max_weight)
-            dest = rule["route"][pos].get("destination") or {}
-            target = rule_target(vs, idx, str(dest.get("host") or ""))
+            split = route_split(vs, cfg.rule, cfg.to)
+            plan = step_weights(split.start[split.pos], cfg.step, cfg.max_weight)
         except (ReleaseError, PlanError, OutcomeError) as exc:
             return CanaryReport("usage", str(exc))
-        names = [self._name(rule, i) for i in range(len(start))]
-        canary_key = destination_key(target.service, str(dest.get("subset") or ""))
-        baseline_pos = max((i for i in range(len(start)) if i != pos), key=lambda i: start[i])
-        baseline_dest = rule["route"][baseline_pos].get("destination") or {}
-        baseline_key = destination_key(target.service, str(baseline_dest.get("subset") or ""))
-        self.current, self.weight, self.start_weight = vs, start[pos], start[pos]
-        starting = " ".join(f"{n}={w}" for n, w in zip(names, start))
-        self.emit(f"canary {cfg.to} on rule {ref} of {cfg.namespace}/{cfg.name}: from {starting}, "
+        start = split.start
+        self.current, self.weight, self.start_weight = vs, start[split.pos], start[split.pos]
+        starting = " ".join(f"{n}={w}" for n, w in zip(split.names, start))
+        what = "" if split.kind == "VirtualService" else f"{split.kind} "
+        self.emit(f"canary {cfg.to} on rule {split.ref} of {what}{cfg.namespace}/{cfg.name}: from {starting}, "
                   f"steps {', '.join(map(str, plan))}, {cfg.interval:g} s each")
-        observer = self.observer_factory(self.source, index, target)
+        observer = self.observer_factory(self.source, index, split.target)
+        self.emit(f"  measured {observer.basis}")
         try:
-            return self._steps(ref, plan, names, start, observer, (canary_key, baseline_key), objects)
+            return self._steps(split, plan, observer, objects)
         finally:
             observer.close()
 
-    @staticmethod
-    def _name(rule: dict[str, Any], i: int) -> str:
-        dest = rule["route"][i].get("destination") or {}
-        host, subset = str(dest.get("host") or ""), str(dest.get("subset") or "")
-        return f"{host.split('.')[0]}/{subset}" if subset else host
-
     # -- the loop --------------------------------------------------------------------------------
 
-    def _steps(self, ref: Any, plan: list[int], names: list[str], start: list[int], observer: ObservedSplit,
-               keys: tuple[str, str], objects: list[RawObject]) -> CanaryReport:
+    def _steps(self, split: RouteSplit, plan: list[int], observer: ObservedSplit,
+               objects: list[RawObject]) -> CanaryReport:
         cfg = self.config
+        ref = split.ref
+        keys = (split.keys[split.pos], split.keys[split.baseline])
         failed = 0
         for n, weight in enumerate(plan, 1):
             if self.cancelled():  # asked to stop before this step was written
                 return self._interrupted()
-            action = set_weights(ref, [Assignment(cfg.to, weight, False)])
+            action = split.assign([Assignment(cfg.to, weight, False)])
             stop = self._write(action.edit, f"canary step {n}/{len(plan)}: {cfg.to}={weight} (rule {ref})", objects)
             if stop is not None:
                 return stop
@@ -207,9 +199,11 @@ class CanaryRun:
             if isinstance(verdict, CanaryReport):
                 return verdict
             if verdict == ROLLBACK:
-                return self._rollback(ref, names, start, failed, objects)
+                return self._rollback(split, failed, objects)
+        route = f"{split.kind.lower()}/" if split.kind != "VirtualService" else ""
         return self._report("reached-max", f"reached {cfg.to}={self.weight} (--max {cfg.max_weight}) with every gate "
-                            f"passed; promote with `meshtui promote {cfg.name}.{cfg.namespace} {cfg.to}` when ready")
+                            f"passed; promote with `meshtui promote {route}{cfg.name}.{cfg.namespace} {cfg.to}` "
+                            "when ready")
 
     def _gate(self, observer: ObservedSplit, keys: tuple[str, str], failed: int,
               at_max: bool) -> tuple[str | CanaryReport, int]:
@@ -229,16 +223,18 @@ class CanaryRun:
                                     "step; nothing was written without seeing its traffic"), failed
             gate = evaluate_gate(canary, baseline, limits, names=keys)
             verdict, failed = decide(gate, failed, at_max, limits)
-            self.emit(f"  gate after {observation.seconds:.0f} s at {cfg.to}={self.weight}: {gate.summary(*keys)}")
+            # Each gate says its basis (``logs`` / ``prometheus``): the numbers mean different things.
+            basis = observer.basis.partition(":")[0]
+            self.emit(f"  gate after {observation.seconds:.0f} s at {cfg.to}={self.weight} ({basis}): "
+                      f"{gate.summary(*keys)}")
             if verdict != HOLD:
                 return verdict, failed
             self.emit(f"  holding at {cfg.to}={self.weight}: failed check {failed} of {limits.threshold}")
 
-    def _rollback(self, ref: Any, names: list[str], start: list[int], failed: int,
-                  objects: list[RawObject]) -> CanaryReport:
-        action = set_weights(ref, [Assignment(n, w, False) for n, w in zip(names, start)])
-        starting = " ".join(f"{n}={w}" for n, w in zip(names, start))
-        stop = self._write(action.edit, f"canary rollback to {starting} (rule {ref})", objects)
+    def _rollback(self, split: RouteSplit, failed: int, objects: list[RawObject]) -> CanaryReport:
+        action = split.assign([Assignment(n, w, False) for n, w in zip(split.names, split.start)])
+        starting = " ".join(f"{n}={w}" for n, w in zip(split.names, split.start))
+        stop = self._write(action.edit, f"canary rollback to {starting} (rule {split.ref})", objects)
         if stop is not None:
             stop.message = f"rollback after {failed} failed check(s) not written: {stop.message}"
             return stop
@@ -258,10 +254,22 @@ class CanaryRun:
             plan.context = affected_objects(MeshIndex(objects), [plan.base, plan.new])
         except ReleaseError as exc:
             return self._report("invalid", str(exc))
-        preview = self.writer.check(plan)
-        outcome = self.writer.commit(preview)
-        if outcome.audit_error:
-            self.emit(f"warning: {outcome.audit_error}")
+        for _attempt in range(STATUS_RETRIES + 1):
+            preview = self.writer.check(plan)
+            outcome = self.writer.commit(preview)
+            if outcome.audit_error:
+                self.emit(f"warning: {outcome.audit_error}")
+            current = outcome.conflict.current if outcome.conflict is not None else None
+            if outcome.result != "conflict" or current is None \
+                    or fingerprint(content(current)) != fingerprint(content(self.current)):
+                break
+            # Only the status (or metadata) moved: a route controller reporting on the last step
+            # (a Gateway API route's observedGeneration). Nobody else's weights: the same step on top.
+            try:
+                plan = outcome.conflict.rebase() if outcome.conflict is not None else plan
+            except RebaseError as exc:
+                return self._report("invalid", str(exc))
+            self.current = current
         if outcome.result == "applied":
             self.current = outcome.stored or plan.new
             self.emit(f"{description}: applied")

@@ -126,11 +126,17 @@ class LogObservedSplit:
                 added += 1
                 continue
             info = record.cluster
-            if info.direction != OUTBOUND or info.host != self.host or record.is_mirror or not self._ours(record):
+            if info.direction != OUTBOUND or record.is_mirror or not self._ours(record):
+                continue
+            if info.host == self.host:
+                key = destination_key(info.host, info.subset)
+            elif info.host in self.plan.backends:  # an HTTPRoute's per-version Service
+                key = self.plan.backends[info.host]
+            else:
                 continue
             # A request no pod got keeps its record: the verdict says which destination had none.
             unserved = bool(_UNSERVED & set(record.flags))
-            self._events.append((record.start_epoch, destination_key(info.host, info.subset), record.is_error,
+            self._events.append((record.start_epoch, key, record.is_error,
                                  float(record.duration or 0), record if unserved else None))
             added += 1
         return added

@@ -41,23 +41,68 @@ class RuleTarget:
     intent: dict[str, float]
 
 
-def _rules(vs: RawObject | None) -> list[dict[str, Any]]:
-    http = ((vs or {}).get("spec") or {}).get("http")
-    return [r if isinstance(r, dict) else {} for r in http] if isinstance(http, list) else []
+#: Gateway API route kinds whose backendRef weights split a rule's traffic.
+GATEWAY_ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
+
+
+def is_gateway_route(obj: RawObject | None) -> bool:
+    """Whether ``obj`` is an HTTPRoute/GRPCRoute (rules in ``spec.rules``, ``backendRefs``)."""
+    return (obj or {}).get("kind") in GATEWAY_ROUTE_KINDS
+
+
+def _rules(obj: RawObject | None) -> list[dict[str, Any]]:
+    rules = ((obj or {}).get("spec") or {}).get("rules" if is_gateway_route(obj) else "http")
+    return [r if isinstance(r, dict) else {} for r in rules] if isinstance(rules, list) else []
 
 
 def changed_rule(before: RawObject | None, after: RawObject) -> int | None:
-    """The first http rule of ``after`` whose destinations or weights differ from ``before``'s."""
+    """The first rule of ``after`` (a VirtualService's http rule, or an HTTPRoute's rule) whose
+    destinations or weights differ from ``before``'s."""
+    field = "backendRefs" if is_gateway_route(after) else "route"
     old = _rules(before)
     for i, rule in enumerate(_rules(after)):
-        if i >= len(old) or (old[i].get("route") or []) != (rule.get("route") or []):
+        if i >= len(old) or (old[i].get(field) or []) != (rule.get(field) or []):
             return i
     return None
 
 
+def _gateway_rule_target(route: RawObject, index: int) -> RuleTarget:
+    """The ``RuleTarget`` of rule ``index`` of a GAMMA HTTPRoute: the Service it is attached to
+    (its callers are the clients whose lines count), the Envoy route name istiod gives the rule,
+    and each backend's share keyed by its Service's name (as the split rows of per-version
+    Services are)."""
+    from meshtui.routing import gateway_api_release as gar
+    from meshtui.routing.gateway_api_names import envoy_route_name
+
+    rules = _rules(route)
+    meta = route.get("metadata") or {}
+    namespace, name = str(meta.get("namespace") or "default"), str(meta.get("name") or "")
+    if not 0 <= index < len(rules):
+        raise OutcomeError(f"{route.get('kind')} {namespace}/{name} has no rule #{index}")
+    parents = [p for p in (route.get("spec") or {}).get("parentRefs") or []
+               if isinstance(p, dict) and p.get("kind") == "Service" and p.get("group") in ("", "core", None)]
+    if not parents:
+        raise OutcomeError(f"{route.get('kind')} {namespace}/{name} is attached to no Service (not a GAMMA "
+                           "route): the traffic of routes through a Gateway is not measured")
+    rule = rules[index]
+    refs = [b for b in rule.get("backendRefs") or [] if isinstance(b, dict)]
+    if not refs:
+        raise OutcomeError("the rule routes to no backend, so there is no split to check")
+    intent: dict[str, float] = {}
+    for ref, share in zip(refs, gar.shares(rule)):
+        key = str(ref.get("name") or "")
+        intent[key] = intent.get(key, 0.0) + float(share)
+    rule_name = str(rule["name"]) if rule.get("name") else None
+    return RuleTarget(index, envoy_route_name(namespace, name, index, rule_name),
+                      str(parents[0].get("namespace") or namespace), str(parents[0].get("name")), intent)
+
+
 def rule_target(vs: RawObject, index: int, service_host: str | None = None) -> RuleTarget:
     """The ``RuleTarget`` of rule ``index`` of ``vs``: the service of ``service_host`` (default:
-    its first destination's host); destinations on other hosts are left out of the intent."""
+    its first destination's host); destinations on other hosts are left out of the intent. An
+    HTTPRoute/GRPCRoute (``vs`` of that kind) is a GAMMA route: its parent Service."""
+    if is_gateway_route(vs):
+        return _gateway_rule_target(vs, index)
     rules = _rules(vs)
     if not 0 <= index < len(rules):
         raise OutcomeError(f"the VirtualService has no http rule #{index}")
@@ -125,8 +170,8 @@ def judge(index: Any, target: RuleTarget, observation: Observation) -> Verdict:
 
 
 def open_observer(source: Any, index: Any, target: RuleTarget) -> ObservedSplit:
-    """The basis the Logs screen would use for the target's service (the logs basis; the
-    metrics basis plugs in here)."""
+    """The logs basis of the target's service (the metrics basis is
+    ``meshtui.session.observed_split_prometheus``)."""
     return LogObservedSplit(source, index, target.namespace, target.service, target.name)
 
 
@@ -148,12 +193,14 @@ def watch(observer: ObservedSplit, since: float, seconds: float, *,
 
 
 def verify_outcome(source: Any, index: Any, vs: RawObject, rule: int, seconds: float, *,
-                   since: float | None = None, cancelled: Callable[[], bool] = lambda: False) -> Verdict:
+                   since: float | None = None, cancelled: Callable[[], bool] = lambda: False,
+                   observer_factory: Callable[[Any, Any, RuleTarget], ObservedSplit] | None = None) -> Verdict:
     """Watch the traffic of rule ``rule`` of the (applied) ``vs`` for ``seconds`` and judge it.
-    ``since``: the epoch time from which requests count (default: now)."""
+    ``since``: the epoch time from which requests count (default: now); ``observer_factory``:
+    the basis (default: the logs, ``open_observer``)."""
     target = rule_target(vs, rule)
     start = time.time() if since is None else since
-    observer = open_observer(source, index, target)
+    observer = (observer_factory or open_observer)(source, index, target)
     try:
         observation = watch(observer, start, seconds, cancelled=cancelled)
     finally:
