@@ -41,7 +41,9 @@ def _wait_for(session: str, text: str, timeout: float = 20.0) -> str:
 def test_demo_in_tmux(tmp_path: Path) -> None:
     session = f"meshtui-e2e-{uuid.uuid4().hex[:8]}"
     marker = tmp_path / "exited"
-    cmd = f"{MESHTUI} --demo; echo $? > {marker}"
+    # Without COLUMNS/LINES: a tmux server started from a test run can carry COLUMNS=80 into the
+    # pane, and Textual takes them over the pane's real 120x40 size.
+    cmd = f"env -u COLUMNS -u LINES {MESHTUI} --demo; echo $? > {marker}"
     _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", cmd)
     try:
         _wait_for(session, "● live")
