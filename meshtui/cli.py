@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -61,6 +62,7 @@ def _main(argv: Sequence[str] | None) -> int:
             from meshtui.commands.common import open_source
             from meshtui.app import run_app
 
+            _exit_on_hangup()
             return run_app(lambda: open_source(args), args)
         return int(func(args) or 0)
     except CommandError as exc:
@@ -71,6 +73,17 @@ def _main(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:
         # e.g. `meshtui logs ... | head`: the reader went away; not an error of ours.
         return 0
+
+
+def _exit_on_hangup() -> None:
+    """A closed terminal (SIGHUP) or a plain ``kill`` (SIGTERM) ends the UI as ``q`` would, so its
+    exit handlers stop what it started (the demo's sandbox and Prometheus) instead of leaving
+    them running without it."""
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, stop)
 
 
 if __name__ == "__main__":

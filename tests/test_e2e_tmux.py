@@ -77,3 +77,46 @@ def test_demo_in_tmux(tmp_path: Path) -> None:
         assert marker.read_text().strip() == "0"
     finally:
         _tmux("kill-session", "-t", session)
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """pid -> command line of every live process below ``pid`` (read from /proc)."""
+    parents: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            names[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    out: dict[int, str] = {}
+    frontier = {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier and p not in out}
+        out.update({p: names.get(p, "") for p in frontier})
+    return out
+
+
+@pytest.mark.skipif(shutil.which("prometheus") is None, reason="prometheus is not installed (.ci/run installs it)")
+def test_closing_the_terminal_stops_the_demos_prometheus() -> None:
+    """tmux kill-session hangs up the terminal: the demo's sandbox and Prometheus go with meshtui."""
+    session = f"meshtui-e2e-{uuid.uuid4().hex[:8]}"
+    _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", f"env -u COLUMNS -u LINES {MESHTUI} --demo")
+    try:
+        _wait_for(session, "● live")
+        pane = int(_tmux("display", "-p", "-t", session, "#{pane_pid}").strip())
+        deadline = time.monotonic() + 60
+        started: list[int] = []
+        while not started and time.monotonic() < deadline:
+            started = [p for p, cmd in _descendants(pane).items() if "prometheus --config.file" in cmd]
+            time.sleep(0.2)
+        assert started, "the demo started no Prometheus"
+    finally:
+        _tmux("kill-session", "-t", session)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in started):
+        time.sleep(0.2)
+    assert not any(Path(f"/proc/{p}").exists() for p in started), "Prometheus outlived the closed terminal"
