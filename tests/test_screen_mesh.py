@@ -228,6 +228,20 @@ async def test_filter_moves_the_cursor_and_keys_act_on_the_highlighted_service(d
         assert "VirtualService bookinfo/ratings" in str(app.screen.query_one("#editor-title").render())
 
 
+async def test_the_filter_lands_on_the_first_match_when_several_names_match(demo_dir: Path) -> None:
+    """`/basket` matches basket, basket-v1 and basket-v2: the cursor and the detail are on
+    basket (the first shown), not on whatever row the cursor's old line number now holds."""
+    app = files_app(demo_dir)
+    async with app.run_test(size=(140, 48)) as pilot:
+        await wait_for(pilot, lambda: app.index is not None)
+        await pilot.press("slash", *"basket", "enter")
+        await wait_for(pilot, lambda: "shop/basket" in detail_title(app))
+        await pilot.pause(0.3)
+        tree = app.screen.query_one(MeshTree)
+        assert tree.cursor_node.data == ("svc", "Service", "shop", "basket")
+        assert "Service shop/basket " in detail_title(app) + " "
+
+
 async def test_on_a_namespace_row_service_actions_say_so(demo_dir: Path) -> None:
     app = files_app(demo_dir)
     async with app.run_test(size=(140, 48)) as pilot:

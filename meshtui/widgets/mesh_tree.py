@@ -58,6 +58,15 @@ class MeshTree(Tree[Any]):
         nss = {n for n in old_ns.keys() | self.ns_problems.keys() if old_ns.get(n) != self.ns_problems.get(n)}
         self._sync(self._scope, nss | {k[1] for k in keys}, keys)
 
+    def move_cursor(self, node: TreeNode[Any] | None, animate: bool = False) -> None:
+        """Move the cursor to ``node`` by its line as the tree is now: Textual numbers the lines
+        when it draws, so after nodes were added or removed (a filter, a scope change) the number
+        a node kept would put the cursor on another row. ``last_line`` counts them again."""
+        if self.last_line >= 0:
+            super().move_cursor(node, animate)
+        else:
+            super().move_cursor(None, animate)
+
     def node_for(self, key: Key) -> Any:
         """The tree node of a service key (kind, namespace, name), if shown (its namespace's
         leaves are made if they were not yet)."""
