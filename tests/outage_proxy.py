@@ -52,6 +52,12 @@ class OutageProxy:
                 down.close()
                 continue
             with self._lock:
+                # ``down()`` may have cut the open connections while this one was being made:
+                # checked under the lock it takes, so no connection outlives an outage.
+                if self.refusing.is_set():
+                    down.close()
+                    up.close()
+                    continue
                 self.accepted += 1
                 self._socks |= {down, up}
             doomed = threading.Event()  # the next answer on this connection is lost
@@ -120,7 +126,8 @@ class OutageProxy:
 
     def down(self) -> None:
         """The API server is gone: open connections cut, new ones refused."""
-        self.refusing.set()
+        with self._lock:
+            self.refusing.set()
         self.drop()
 
     def up(self) -> None:
