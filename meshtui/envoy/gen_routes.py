@@ -14,7 +14,8 @@ import re
 from typing import Any
 
 from meshtui.envoy.gen_targets import Proxy, Target, config_path, subset_key
-from meshtui.model.index import K8S_GATEWAY, MeshIndex
+from meshtui.model.hostmap import gateway_ref
+from meshtui.model.index import MeshIndex
 from meshtui.model.kube import Service
 from meshtui.model.route_parts import Destination, StringMatch
 from meshtui.model.virtualservice import HTTPMatchRequest, HTTPRoute, VirtualService
@@ -116,11 +117,14 @@ def translate_match(m: HTTPMatchRequest | None, gateway_semantics: bool = False)
     return out
 
 
-def _applies(m: HTTPMatchRequest, port: int, proxy: Proxy) -> bool:
-    """Whether a match block can apply to this proxy on this port (Istio drops the others)."""
+def _applies(m: HTTPMatchRequest, port: int, proxy: Proxy, gateway: str | None, vs_ns: str) -> bool:
+    """Whether a match block can apply to this proxy on this port (Istio drops the others): a
+    sidecar takes the blocks bound to ``mesh``, a gateway's server those bound to its Gateway."""
     if m.port is not None and m.port != port:
         return False
-    if m.gateways and "mesh" not in m.gateways:
+    if gateway is None and m.gateways and "mesh" not in m.gateways:
+        return False
+    if gateway is not None and m.gateways and gateway not in {gateway_ref(g, vs_ns) for g in m.gateways}:
         return False
     if m.source_namespace and m.source_namespace != proxy.namespace:
         return False
@@ -205,8 +209,9 @@ class RouteBuilder:
                               "percentage": _percent(rule.fault.abort.percentage)}
         return {"envoy.filters.http.fault": fault}
 
-    def translate(self, vs: VirtualService, target: Target, port: int) -> list[Json]:
-        """The routes of ``vs`` for ``target`` on ``port``, in rule order (stops after a catch-all)."""
+    def translate(self, vs: VirtualService, target: Target, port: int, gateway: str | None = None) -> list[Json]:
+        """The routes of ``vs`` for ``target`` on ``port``, in rule order (stops after a catch-all);
+        ``gateway`` (``ns/name``) for a gateway's server, None for a sidecar."""
         vs_ns = vs.namespace or "default"
         meta = {"filter_metadata": {"istio": {"config": config_path("virtual-service", vs_ns, vs.name)}}}
         semantics = vs.annotations.get(ROUTE_SEMANTICS) == "gateway"
@@ -214,7 +219,8 @@ class RouteBuilder:
         for rule in vs.http:
             if rule.delegate is not None:
                 continue  # delegate VirtualServices are not expanded by the generator
-            matches: list[HTTPMatchRequest | None] = [m for m in rule.match if _applies(m, port, self.proxy)]
+            matches: list[HTTPMatchRequest | None] = [m for m in rule.match
+                                                       if _applies(m, port, self.proxy, gateway, vs_ns)]
             if rule.match and not matches:
                 continue
             if not matches:
@@ -300,27 +306,6 @@ class RouteBuilder:
         return {"name": "allow_any", "domains": ["*"], "include_request_attempt_count": True,
                 "routes": [{"name": "allow_any", "match": {"prefix": "/"},
                             "route": {"cluster": "PassthroughCluster", "timeout": "0s", "max_grpc_timeout": "0s"}}]}
-
-    def gateway_route_configs(self) -> list[Json]:
-        """For the proxy of a Gateway API Gateway (a pod labelled with the Gateway's name): the
-        ``http.<port>`` route configs istiod makes of the routes its listeners accept."""
-        from meshtui.model.gateway_api import K8sGateway
-        from meshtui.routing.gateway_api_convert import gateway_virtual_services
-
-        name = self.proxy.labels.get("gateway.networking.k8s.io/gateway-name")
-        gateway = self.index.get(K8S_GATEWAY, self.proxy.namespace, name) if name else None
-        if not isinstance(gateway, K8sGateway):
-            return []
-        by_port: dict[int, list[Json]] = {}
-        for port, hostname, vs in gateway_virtual_services(self.index, gateway):
-            target = Target(hostname, vs.namespace or "default", vs.name, [], None, vs, "EDS")
-            by_port.setdefault(port, []).append({
-                "name": f"{hostname}:{port}", "domains": [hostname, f"{hostname}:*"],
-                "routes": self.translate(vs, target, port), "include_request_attempt_count": True})
-        return [{"@type": T + "envoy.config.route.v3.RouteConfiguration", "name": f"http.{port}",
-                 "virtual_hosts": sorted(vhosts, key=lambda v: v["name"]), "validate_clusters": False,
-                 "max_direct_response_body_size_bytes": 1048576, "ignore_port_in_host_matching": True}
-                for port, vhosts in sorted(by_port.items())]
 
     def route_configs(self, targets: list[Target]) -> list[Json]:
         """One RouteConfiguration per HTTP port, in port order."""

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshtui.model.base import Resource
-from meshtui.model.index import MeshIndex
+from meshtui.model.index import K8S_GATEWAY, MeshIndex
 from meshtui.model.istio import DestinationRule, ServiceEntry, TrafficPolicy
-from meshtui.model.kube import Deployment, Endpoints, Pod, Service
+from meshtui.model.kube import Deployment, Endpoints, Pod, Service, ServicePort
 
 # A pod annotation the generated ``/clusters`` honours to simulate outlier ejection (sandbox, tests).
 SIMULATE_OUTLIER_ANNOTATION = "meshtui.io/simulate-outlier-ejected"
@@ -70,9 +70,17 @@ class Target:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+#: Istio's proxy types (``pilot/pkg/model`` ``NodeType``): the second word of ``pilot-agent proxy ...``.
+SIDECAR, ROUTER, WAYPOINT = "sidecar", "router", "waypoint"
+#: The label istiod's deployment controller puts on a Gateway API Gateway's pods.
+GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+_GATEWAY_CLASS_LABEL = "gateway.networking.k8s.io/gateway-class-name"
+_WAYPOINT_CLASSES = {"istio-waypoint"}
+
+
 @dataclass
 class Proxy:
-    """The sidecar the config is generated for."""
+    """The proxy the config is generated for: a sidecar, a gateway (``router``) or a waypoint."""
 
     namespace: str
     name: str
@@ -80,6 +88,7 @@ class Proxy:
     ip: str
     pod: Pod | None
     domain_suffix: str
+    kind: str = SIDECAR
 
     @property
     def dns_domain(self) -> str:
@@ -87,15 +96,40 @@ class Proxy:
         return f"{self.namespace}.svc.{self.domain_suffix}"
 
 
+def proxy_kind(index: MeshIndex, namespace: str, labels: dict[str, str], containers: list[Any]) -> str:
+    """Which Istio proxy type a pod runs: what its ``istio-proxy`` container's ``proxy <type>``
+    arguments say (Istio's gateway and waypoint templates write ``router`` / ``waypoint``, the
+    sidecar injector ``sidecar``); without them, a pod of a Gateway API Gateway is a waypoint
+    for the waypoint class and a gateway (router) otherwise, a pod whose only container is
+    ``istio-proxy`` is a gateway, and any other pod a sidecar."""
+    proxies = [c for c in containers if isinstance(c, dict) and c.get("name") == "istio-proxy"]
+    for c in proxies:
+        args = [a for a in c.get("args") or [] if isinstance(a, str)]
+        if len(args) >= 2 and args[0] == "proxy" and args[1] in (SIDECAR, ROUTER, WAYPOINT):
+            return args[1]
+    gateway_name = labels.get(GATEWAY_NAME_LABEL)
+    if gateway_name:
+        gateway = index.get(K8S_GATEWAY, namespace, gateway_name)
+        cls = getattr(gateway, "gateway_class_name", None) or labels.get(_GATEWAY_CLASS_LABEL)
+        return WAYPOINT if cls in _WAYPOINT_CLASSES else ROUTER
+    return ROUTER if proxies and len(containers) == 1 else SIDECAR
+
+
 def find_proxy(index: MeshIndex, namespace: str, pod: str) -> Proxy:
-    """The proxy for ``pod``: its labels from the Pod, else from a Deployment of that name
-    (``--files`` mode has no pods), else none (a generic sidecar of the namespace)."""
+    """The proxy for ``pod``: its labels (and proxy type) from the Pod, else from a Deployment
+    of that name (``--files`` mode has no pods), else none (a generic sidecar of the namespace)."""
     obj = index.get("Pod", namespace, pod)
     if isinstance(obj, Pod):
-        return Proxy(namespace, pod, dict(obj.labels), obj.ip or "", obj, index.domain_suffix)
+        containers = (obj.raw.get("spec") or {}).get("containers") or []
+        return Proxy(namespace, pod, dict(obj.labels), obj.ip or "", obj, index.domain_suffix,
+                     proxy_kind(index, namespace, dict(obj.labels), containers))
     dep = index.get("Deployment", namespace, pod)
-    labels = dict(dep.template_labels) if isinstance(dep, Deployment) else {}
-    return Proxy(namespace, pod, labels, "", None, index.domain_suffix)
+    if not isinstance(dep, Deployment):
+        return Proxy(namespace, pod, {}, "", None, index.domain_suffix)
+    labels = dict(dep.template_labels)
+    template = ((dep.raw.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return Proxy(namespace, pod, labels, "", None, index.domain_suffix,
+                 proxy_kind(index, namespace, labels, template.get("containers") or []))
 
 
 def outbound_targets(index: MeshIndex, proxy: Proxy) -> list[Target]:
@@ -222,11 +256,12 @@ def outlier_ejected_for(endpoint: Endpoint, proxy: Proxy) -> bool:
     return proxy.name in names or f"{proxy.name}.{proxy.namespace}" in names
 
 
-def inbound_ports(index: MeshIndex, proxy: Proxy) -> list[tuple[int, bool, Service]]:
-    """(endpoint port, http, service) for every port of every Service selecting the proxy's pod."""
+def service_targets(index: MeshIndex, proxy: Proxy) -> list[tuple[Service, ServicePort, int]]:
+    """Istio's ``ServiceTargets`` of the proxy: (Service, port, the pod's port it targets) for
+    every port of every Service of the proxy's namespace whose selector picks its pod."""
+    out: list[tuple[Service, ServicePort, int]] = []
     if not proxy.labels:
-        return []
-    seen: dict[int, tuple[int, bool, Service]] = {}
+        return out
     for svc in index.services:
         if (svc.namespace or "default") != proxy.namespace or not svc.selector:
             continue
@@ -238,5 +273,13 @@ def inbound_ports(index: MeshIndex, proxy: Proxy) -> list[tuple[int, bool, Servi
                 continue
             number = (_pod_port(proxy.pod, p.target_port, p.port, eps if isinstance(eps, Endpoints) else None)
                       if proxy.pod is not None else (p.target_port if isinstance(p.target_port, int) else p.port))
-            seen.setdefault(number, (number, is_http(p.name, p.app_protocol, p.protocol), svc))
+            out.append((svc, p, number))
+    return out
+
+
+def inbound_ports(index: MeshIndex, proxy: Proxy) -> list[tuple[int, bool, Service]]:
+    """(endpoint port, http, service) for every port of every Service selecting the proxy's pod."""
+    seen: dict[int, tuple[int, bool, Service]] = {}
+    for svc, p, number in service_targets(index, proxy):
+        seen.setdefault(number, (number, is_http(p.name, p.app_protocol, p.protocol), svc))
     return [seen[k] for k in sorted(seen)]

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from meshtui.envoy.gen_gateway import GatewayBuilder
 from meshtui.envoy.gen_routes import RouteBuilder
 from meshtui.envoy.gen_targets import (
-    Endpoint, Proxy, Target, config_path, destination_rule, endpoints, find_proxy, inbound_ports,
+    ROUTER, Endpoint, Proxy, Target, config_path, destination_rule, endpoints, find_proxy, inbound_ports,
     outbound_targets, outlier_ejected_for, subset_key, traffic_policy,
 )
 from meshtui.model.index import MeshIndex
@@ -142,7 +143,9 @@ class _Generator:
         self.index = index
         self.proxy = find_proxy(index, namespace, pod)
         self.targets = outbound_targets(index, self.proxy)
-        self.inbound = inbound_ports(index, self.proxy)
+        # A gateway (router) has no inbound side: istiod builds it no inbound listener or cluster.
+        self.router = self.proxy.kind == ROUTER
+        self.inbound = [] if self.router else inbound_ports(index, self.proxy)
 
     def outbound(self) -> list[tuple[Json, Target, int, dict[str, str]]]:
         """(cluster, target, port, subset labels) for every outbound cluster."""
@@ -156,8 +159,11 @@ class _Generator:
         return out
 
     def clusters(self, outbound: list[tuple[Json, Target, int, dict[str, str]]]) -> list[Json]:
-        """Outbound, inbound and the static pass-through / black-hole clusters."""
+        """Outbound, inbound and the static pass-through / black-hole clusters; a gateway's are
+        its outbound clusters and BlackHoleCluster (it has no original-destination listener)."""
         out = [c for c, *_ in outbound]
+        if self.router:
+            return [*out, _static("BlackHoleCluster", "STATIC")]
         for port, _http, svc in self.inbound:
             out.append({"@type": T + "envoy.config.cluster.v3.Cluster", "name": subset_key("inbound", port, "", ""),
                         "type": "ORIGINAL_DST", "connect_timeout": "10s", "lb_policy": "CLUSTER_PROVIDED",
@@ -182,7 +188,10 @@ class _Generator:
         return cla
 
     def listeners(self) -> list[Json]:
-        """virtualOutbound (15001), virtualInbound (15006), and the outbound service listeners."""
+        """virtualOutbound (15001), virtualInbound (15006), and the outbound service listeners;
+        a gateway's come from its Gateway servers only."""
+        if self.router:
+            return GatewayBuilder(self.index, self.proxy).listeners()
         allow_any = self.index.mesh_config.outbound_traffic_policy != "REGISTRY_ONLY"
         catch = "PassthroughCluster" if allow_any else "BlackHoleCluster"
         out = [_listener("virtualOutbound", "0.0.0.0", 15001, "OUTBOUND", [
@@ -236,8 +245,9 @@ def _hcm_inline(cluster: str, port: int) -> Json:
 
 
 def _bootstrap(proxy: Proxy, domain_suffix: str) -> Json:
+    # The node ID starts with the proxy type (sidecar~, router~, waypoint~), as pilot-agent writes it.
     return {"node": {
-        "id": f"sidecar~{proxy.ip or '0.0.0.0'}~{proxy.name}.{proxy.namespace}~{proxy.namespace}.svc.{domain_suffix}",
+        "id": f"{proxy.kind}~{proxy.ip or '0.0.0.0'}~{proxy.name}.{proxy.namespace}~{proxy.namespace}.svc.{domain_suffix}",
         "cluster": f"{proxy.labels.get('app', proxy.name)}.{proxy.namespace}",
         "metadata": {"NAME": proxy.name, "NAMESPACE": proxy.namespace, "LABELS": dict(proxy.labels),
                      "CLUSTER_ID": "Kubernetes", GENERATED_LABEL: "true"}}}
@@ -252,9 +262,9 @@ def generate_config_dump(index: MeshIndex, namespace: str, pod: str, *, include_
     g = _Generator(index, namespace, pod)
     outbound = g.outbound()
     clusters = g.clusters(outbound)
-    builder = RouteBuilder(index, g.proxy)
-    # A Gateway API gateway's proxy also serves its listeners' routes (http.<port>).
-    routes = builder.route_configs(g.targets) + builder.gateway_route_configs()
+    # A gateway's route configurations are those its listeners name (http.<port>, https.<...>).
+    routes = (GatewayBuilder(index, g.proxy).route_configs() if g.router
+              else RouteBuilder(index, g.proxy).route_configs(g.targets))
     configs: list[Json] = [
         {"@type": ADMIN + "BootstrapConfigDump", "bootstrap": _bootstrap(g.proxy, index.domain_suffix)},
         {"@type": ADMIN + "ClustersConfigDump",
