@@ -408,6 +408,7 @@ class GatewayBuilder:
                                  "include_request_attempt_count": True, "require_tls": "ALL"}
                     sources[h] = []
                 vhosts[h]["require_tls"] = "ALL"
+        out: list[Json]
         if not vhosts:
             out = [{"name": f"blackhole:{servers[0].number}", "domains": ["*"], "routes": []}]
         else:
