@@ -274,3 +274,30 @@ def test_a_gateway_api_listener_port_follows_its_services_target_port() -> None:
 def test_without_its_service_a_gateway_api_gateway_listens_where_istiods_service_would_send() -> None:
     # istiod's deployment controller gives the Service each listener's port, targeting itself.
     assert [x["name"] for x in _listeners(_k8s_gateway([]))] == ["0.0.0.0_80"]
+
+
+def test_gateway_api_tls_passthrough_and_tcp_listeners_proxy_to_their_routes_backends() -> None:
+    gw = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "edge", "namespace": "edge"},
+          "spec": {"gatewayClassName": "istio", "listeners": [
+              {"name": "tls", "port": 443, "protocol": "TLS", "hostname": "db.example.com", "tls": {"mode": "Passthrough"}},
+              {"name": "tcp", "port": 5432, "protocol": "TCP"}]}}
+    pod = _gateway_pod({"gateway.networking.k8s.io/gateway-name": "edge"})
+
+    def route(kind: str, section: str) -> dict[str, Any]:
+        return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": kind,
+                "metadata": {"name": section, "namespace": "edge"},
+                "spec": {"parentRefs": [{"name": "edge", "sectionName": section}],
+                         "rules": [{"backendRefs": [{"name": "db", "port": 5432}]}]}}
+
+    dump = _generated([gw, pod, _service("db", {"app": "db"}, [(5432, 5432)]),
+                       route("TLSRoute", "tls"), route("TCPRoute", "tcp")])
+    by_name = {x["name"]: x for x in _listeners(dump)}
+    assert sorted(by_name) == ["0.0.0.0_443", "0.0.0.0_5432"]
+    cluster = f"outbound|5432||db.edge.svc.{SUFFIX}"
+    (tls,) = by_name["0.0.0.0_443"]["filter_chains"]
+    # Passthrough: matched by SNI (the listener's hostname), proxied as TCP without terminating.
+    assert tls["filter_chain_match"]["server_names"] == ["db.example.com"] and "transport_socket" not in tls
+    assert tls["filters"][0]["typed_config"]["cluster"] == cluster
+    (tcp,) = by_name["0.0.0.0_5432"]["filter_chains"]
+    assert tcp["filters"][0]["typed_config"]["cluster"] == cluster
+    assert _route_configs(dump) == {}

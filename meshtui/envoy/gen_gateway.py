@@ -148,7 +148,7 @@ def _istio_servers(gw: Gateway) -> list[GatewayServer]:
             continue
         out.append(GatewayServer(
             f"{ns}/{gw.name}", s.port.number, s.port.name or "", (s.port.protocol or "").upper(),
-            _sanitize(list(s.hosts), ns), (s.tls.mode or "SIMPLE").upper() if s.tls is not None else None,
+            _sanitize(list(s.hosts), ns), (s.tls.mode or "PASSTHROUGH").upper() if s.tls is not None else None,
             bool(s.tls is not None and s.tls.https_redirect), s.tls.credential_name if s.tls is not None else None,
             s.bind, s.name))
     return out
@@ -156,12 +156,13 @@ def _istio_servers(gw: Gateway) -> list[GatewayServer]:
 
 def _k8s_servers(index: MeshIndex, gw: K8sGateway) -> list[GatewayServer]:
     """The servers istiod makes of a Gateway API Gateway: one per listener, port name ``default``,
-    with the listener's routes as istiod converts them."""
-    from meshtui.routing.gateway_api_convert import gateway_virtual_services
+    with the listener's routes (HTTP, GRPC, TLS and TCP) as istiod converts them."""
+    from meshtui.routing.gateway_api_convert import gateway_l4_virtual_services, gateway_virtual_services
 
     ns = gw.namespace or "default"
     by_gateway: dict[str, list[VirtualService]] = {}
-    for _port, _host, vs in gateway_virtual_services(index, gw):
+    converted = [vs for _port, _host, vs in gateway_virtual_services(index, gw)] + gateway_l4_virtual_services(index, gw)
+    for vs in converted:
         for g in vs.gateways:
             by_gateway.setdefault(g, []).append(vs)
     out = []

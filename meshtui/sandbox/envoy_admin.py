@@ -62,7 +62,8 @@ class StoreSnapshot:
              "virtualservices", "gateways", "serviceentries", "sidecars",
              # Gateway API: istiod converts mesh (GAMMA) routes, and the routes a Gateway's
              # listeners accept, into Envoy routes.
-             "httproutes", "grpcroutes", "referencegrants", "gateways.gateway.networking.k8s.io")
+             "httproutes", "grpcroutes", "tlsroutes", "tcproutes", "referencegrants",
+             "gateways.gateway.networking.k8s.io")
 
     def __init__(self, store: Store) -> None:
         # A token per live store object tells the index cache apart for two sandboxes in one
