@@ -20,6 +20,7 @@ istioctl-compatible tables read it exactly as they read a real ``/config_dump``.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from meshtui.envoy.gen_gateway import GatewayBuilder
@@ -147,6 +148,11 @@ class _Generator:
         self.router = self.proxy.kind == ROUTER
         self.inbound = [] if self.router else inbound_ports(index, self.proxy)
 
+    @cached_property
+    def gateway(self) -> GatewayBuilder | None:
+        """A gateway's listener and route builder (its merged Gateway servers), None for others."""
+        return GatewayBuilder(self.index, self.proxy) if self.router else None
+
     def outbound(self) -> list[tuple[Json, Target, int, dict[str, str]]]:
         """(cluster, target, port, subset labels) for every outbound cluster."""
         out: list[tuple[Json, Target, int, dict[str, str]]] = []
@@ -190,8 +196,8 @@ class _Generator:
     def listeners(self) -> list[Json]:
         """virtualOutbound (15001), virtualInbound (15006), and the outbound service listeners;
         a gateway's come from its Gateway servers only."""
-        if self.router:
-            return GatewayBuilder(self.index, self.proxy).listeners()
+        if self.gateway is not None:
+            return self.gateway.listeners()
         allow_any = self.index.mesh_config.outbound_traffic_policy != "REGISTRY_ONLY"
         catch = "PassthroughCluster" if allow_any else "BlackHoleCluster"
         out = [_listener("virtualOutbound", "0.0.0.0", 15001, "OUTBOUND", [
@@ -263,7 +269,7 @@ def generate_config_dump(index: MeshIndex, namespace: str, pod: str, *, include_
     outbound = g.outbound()
     clusters = g.clusters(outbound)
     # A gateway's route configurations are those its listeners name (http.<port>, https.<...>).
-    routes = (GatewayBuilder(index, g.proxy).route_configs() if g.router
+    routes = (g.gateway.route_configs() if g.gateway is not None
               else RouteBuilder(index, g.proxy).route_configs(g.targets))
     configs: list[Json] = [
         {"@type": ADMIN + "BootstrapConfigDump", "bootstrap": _bootstrap(g.proxy, index.domain_suffix)},
