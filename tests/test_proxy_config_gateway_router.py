@@ -45,20 +45,24 @@ def _pod(api: client.ApiClient, namespace: str, selector: str) -> Any:
     return client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector=selector).items[0]
 
 
-def _dump(api: client.ApiClient, namespace: str, pod: str) -> dict[str, Any]:
-    """The pod's ``/config_dump`` from its Envoy admin, through the port-forward istioctl uses."""
+def _admin(api: client.ApiClient, namespace: str, pod: str, path: str) -> dict[str, Any]:
+    """GET ``path`` (JSON) from the pod's Envoy admin, through the port-forward istioctl uses."""
     pf = portforward(client.CoreV1Api(api).connect_get_namespaced_pod_portforward, pod, namespace, ports="15000")
     try:
         sock = pf.socket(15000)
         sock.settimeout(30)
         conn = http.client.HTTPConnection("localhost", 15000)
         conn.sock = sock
-        conn.request("GET", "/config_dump")
+        conn.request("GET", path)
         resp = conn.getresponse()
         assert resp.status == 200
         return dict(json.loads(resp.read()))
     finally:
         pf.close()
+
+
+def _dump(api: client.ApiClient, namespace: str, pod: str) -> dict[str, Any]:
+    return _admin(api, namespace, pod, "/config_dump")
 
 
 def _section(dump: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -143,6 +147,9 @@ def test_a_gateway_has_outbound_clusters_for_every_service_and_no_inbound_ones(a
     assert "BlackHoleCluster" in clusters
     assert not {"PassthroughCluster", "InboundPassthroughCluster"} & clusters
     assert not [c for c in clusters if c.startswith("inbound|")]
+    # Envoy's /clusters (what `proxy-config endpoints` reads) lists the same clusters.
+    statuses = _admin(api, "storefront", pod.metadata.name, "/clusters?format=json")["cluster_statuses"]
+    assert {c["name"] for c in statuses} == clusters
     for svc in client.CoreV1Api(api).list_service_for_all_namespaces().items:
         if svc.spec.type == "ExternalName":
             continue
@@ -301,3 +308,22 @@ def test_gateway_api_tls_passthrough_and_tcp_listeners_proxy_to_their_routes_bac
     (tcp,) = by_name["0.0.0.0_5432"]["filter_chains"]
     assert tcp["filters"][0]["typed_config"]["cluster"] == cluster
     assert _route_configs(dump) == {}
+
+
+def test_an_istio_tls_server_without_a_mode_passes_tls_through_by_sni() -> None:
+    # ServerTLSSettings' mode defaults to PASSTHROUGH: the gateway routes by SNI, never terminates.
+    dump = _generated([
+        _gateway_pod({"app": "gw"}), _service("gw", {"app": "gw"}, [(443, 8443)]), _service("db", {"app": "db"},
+                                                                                          [(5432, 5432)]),
+        _istio_gateway([{"port": {"number": 443, "name": "tls", "protocol": "TLS"}, "hosts": ["*.example.com"],
+                         "tls": {}}]),
+        {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "db", "namespace": "edge"},
+         "spec": {"hosts": ["db.example.com"], "gateways": ["edge"],
+                  "tls": [{"match": [{"sniHosts": ["db.example.com"]}],
+                           "route": [{"destination": {"host": "db", "port": {"number": 5432}}}]}]}},
+    ])
+    (listener,) = _listeners(dump)
+    (chain,) = listener["filter_chains"]
+    assert listener["name"] == "0.0.0.0_8443" and "transport_socket" not in chain
+    assert chain["filter_chain_match"]["server_names"] == ["db.example.com"]
+    assert chain["filters"][0]["typed_config"]["cluster"] == f"outbound|5432||db.edge.svc.{SUFFIX}"
