@@ -327,3 +327,23 @@ def test_an_istio_tls_server_without_a_mode_passes_tls_through_by_sni() -> None:
     assert listener["name"] == "0.0.0.0_8443" and "transport_socket" not in chain
     assert chain["filter_chain_match"]["server_names"] == ["db.example.com"]
     assert chain["filters"][0]["typed_config"]["cluster"] == f"outbound|5432||db.edge.svc.{SUFFIX}"
+
+
+def test_route_decorators_are_istios_operation_names_in_every_conformance_dump() -> None:
+    from meshtui.envoy.gen_routes import route_operation
+
+    checked = 0
+    for path in sorted((CONFORMANCE_ROOT / "proxy-config").rglob("*config_dump.json")):
+        for section in json.loads(path.read_text()).get("configs", []):
+            for rc in section.get("dynamic_route_configs", []):
+                for vh in rc["route_config"].get("virtual_hosts", []):
+                    port = vh["name"].rpartition(":")[2]
+                    for r in vh.get("routes", []):
+                        config = r.get("metadata", {}).get("filter_metadata", {}).get("istio", {}).get("config", "")
+                        if "operation" not in r.get("decorator", {}) or not (config or "cluster" in r.get("route", {})):
+                            continue
+                        if not port.isdigit():
+                            continue
+                        assert route_operation(r, config.rpartition("/")[2], int(port)) == r["decorator"]["operation"], path
+                        checked += 1
+    assert checked > 10

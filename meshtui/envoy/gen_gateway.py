@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshtui.envoy.gen_routes import RouteBuilder
-from meshtui.envoy.gen_targets import GATEWAY_NAME_LABEL, Proxy, Target, service_targets
+from meshtui.envoy.gen_targets import GATEWAY_NAME_LABEL, Proxy, service_targets
 from meshtui.model.gateway_api import K8sGateway
 from meshtui.model.hostmap import gateway_ref
 from meshtui.model.hosts import fqdn, host_subsumes
@@ -390,8 +390,7 @@ class GatewayBuilder:
                 hosts = self._intersection(server, vs)
                 if not hosts:
                     continue
-                target = Target(hosts[0], vs.namespace or "default", vs.name, [], None, vs, "EDS")
-                routes = self.routes.translate(vs, target, server.number, server.gateway)
+                routes = self.routes.translate(vs, server.number, server.gateway)
                 key = f"{vs.namespace or 'default'}/{vs.name}"
                 for h in (x.lower() for x in hosts):
                     if h in vhosts:

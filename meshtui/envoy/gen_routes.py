@@ -131,6 +131,25 @@ def _applies(m: HTTPMatchRequest, port: int, proxy: Proxy, gateway: str | None, 
     return all(proxy.labels.get(k) == v for k, v in m.source_labels.items())
 
 
+def route_operation(route: Json, vs_name: str, port: int) -> str:
+    """Istio's ``GetRouteOperation`` (the tracing decorator): ``host:port`` of the route's one
+    cluster, else ``<VirtualService>:<listener port>``, then the path match (``prefix*``, the
+    exact path or the regex; ``/*`` for anything else)."""
+    m = route.get("match") or {}
+    if "prefix" in m:
+        path = f"{m['prefix']}*"
+    elif "path" in m:
+        path = str(m["path"])
+    elif "safe_regex" in m:
+        path = str(m["safe_regex"].get("regex", ""))
+    else:
+        path = "/*"
+    parts = str((route.get("route") or {}).get("cluster") or "").split("|")
+    if len(parts) == 4 and parts[1].isdigit():
+        return f"{parts[3]}:{parts[1]}{path}"
+    return f"{vs_name}:{port}{path}"
+
+
 def _percent(value: float | None) -> Json:
     pct = 100.0 if value is None else value
     return {"numerator": int(round(pct * 10000)), "denominator": "MILLION"}
@@ -209,8 +228,8 @@ class RouteBuilder:
                               "percentage": _percent(rule.fault.abort.percentage)}
         return {"envoy.filters.http.fault": fault}
 
-    def translate(self, vs: VirtualService, target: Target, port: int, gateway: str | None = None) -> list[Json]:
-        """The routes of ``vs`` for ``target`` on ``port``, in rule order (stops after a catch-all);
+    def translate(self, vs: VirtualService, port: int, gateway: str | None = None) -> list[Json]:
+        """The routes of ``vs`` on ``port``, in rule order (stops after a catch-all);
         ``gateway`` (``ns/name``) for a gateway's server, None for a sidecar."""
         vs_ns = vs.namespace or "default"
         meta = {"filter_metadata": {"istio": {"config": config_path("virtual-service", vs_ns, vs.name)}}}
@@ -259,7 +278,7 @@ class RouteBuilder:
                         r["route"]["regex_rewrite"] = {"pattern": {"regex": f"^{re.escape(psp)}(/?)(.*)"},
                                                        "substitution": "/\\2"}
                 r["metadata"] = meta
-                r["decorator"] = {"operation": f"{target.host}:{port}/*"}
+                r["decorator"] = {"operation": route_operation(r, vs.name, port)}
                 fault = self._fault(rule)
                 if fault is not None:
                     r["typed_per_filter_config"] = fault
@@ -284,7 +303,7 @@ class RouteBuilder:
             gamma = self._gamma_virtual_service(target.host)
             vss = [gamma] if gamma is not None else []
         if vss:
-            routes = self.translate(vss[0], target, port)
+            routes = self.translate(vss[0], port)
         if not vss:
             routes = [self.default_route(target, port)]
         return {"name": f"{target.host}:{port}", "domains": vhost_domains(target.host, port, target.address, self.proxy),
