@@ -298,7 +298,8 @@ class GatewayBuilder:
             listener: Json = {"@type": T + "envoy.config.listener.v3.Listener", "name": name,
                               "address": {"socket_address": {"address": g.bind, "port_value": g.port}},
                               "filter_chains": chains, "traffic_direction": "OUTBOUND"}
-            if any(c.get("filter_chain_match", {}).get("server_names") for c in chains):
+            # buildGatewayListener: a TLS inspector when a chain matches SNI or negotiates ALPN.
+            if any(c.get("filter_chain_match", {}).get("server_names") or _alpn(c) for c in chains):
                 listener["listener_filters"] = [_TLS_INSPECTOR]
             out.append(listener)
         return out
@@ -308,8 +309,7 @@ class GatewayBuilder:
             return [{"filters": [_hcm(g.servers[0].route_name(g.port), f"outbound_{g.bind}_{g.port}")]}]
         chains: list[Json] = []
         for s in g.servers:
-            sni = [h for h in s.sni_hosts() if h != "*"] if s.tls_mode is not None else []
-            match: Json = {"server_names": sni} if sni else {}
+            match = _sni_match(s.sni_hosts() if s.tls_mode is not None else [])
             if s.terminates_https:
                 chain: Json = {"filters": [_hcm(s.route_name(g.port), s.server_name or f"outbound_{g.bind}_{g.port}")],
                                "transport_socket": _tls_socket(s)}
@@ -355,8 +355,9 @@ class GatewayBuilder:
                     if not self._l4_applies(m, server, vs.namespace or "default") or seen & set(m.sni_hosts):
                         continue
                     seen |= set(m.sni_hosts)
-                    chains.append({"filter_chain_match": {"server_names": list(m.sni_hosts)},
-                                   "filters": [self._tcp_proxy(rule.route, vs, server.number)]})
+                    chain = {"filters": [self._tcp_proxy(rule.route, vs, server.number)]}
+                    match = _sni_match(list(m.sni_hosts))
+                    chains.append({"filter_chain_match": match, **chain} if match else chain)
         return chains
 
     def _tcp_proxy(self, route: list[RouteDestination], vs: VirtualService, port: int) -> Json:
@@ -435,6 +436,16 @@ def _collapse(vhosts: dict[str, Json], sources: dict[str, list[str]]) -> list[Js
         first[key] = v
         out.append(v)
     return out
+
+
+def _alpn(chain: Json) -> list[str]:
+    return list(chain.get("transport_socket", {}).get("typed_config", {}).get("common_tls_context", {}).get(
+        "alpn_protocols") or [])
+
+
+def _sni_match(hosts: list[str]) -> Json:
+    """``toFilterChainMatch``: the SNI names, sorted; none at all when ``*`` is one of them."""
+    return {"server_names": sorted(hosts)} if hosts and "*" not in hosts else {}
 
 
 def _is_catch_all(route: Json) -> bool:
