@@ -347,3 +347,13 @@ def test_route_decorators_are_istios_operation_names_in_every_conformance_dump()
                         assert route_operation(r, config.rpartition("/")[2], int(port)) == r["decorator"]["operation"], path
                         checked += 1
     assert checked > 10
+
+
+def test_an_unmanaged_gateway_api_gateway_is_served_by_the_pods_behind_the_service_it_names() -> None:
+    # extractGatewayServices: a Hostname address names the Service; mergeGateways: its pods serve it.
+    gw = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "byo", "namespace": "edge"},
+          "spec": {"gatewayClassName": "istio", "addresses": [{"type": "Hostname", "value": "gw"}],
+                   "listeners": [{"name": "web", "port": 80, "protocol": "HTTP"}]}}
+    dump = _generated([gw, _gateway_pod({"app": "gw"}), _service("gw", {"app": "gw"}, [(80, 8080)])])
+    assert [x["name"] for x in _listeners(dump)] == ["0.0.0.0_8080"]
+    assert list(_route_configs(dump)) == ["http.8080"]

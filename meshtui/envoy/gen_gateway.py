@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshtui.envoy.gen_routes import RouteBuilder
-from meshtui.envoy.gen_targets import GATEWAY_NAME_LABEL, Proxy, service_targets
+from meshtui.envoy.gen_targets import GATEWAY_NAME_LABEL, WAYPOINT_CLASSES, Proxy, service_targets
 from meshtui.model.gateway_api import K8sGateway
 from meshtui.model.hostmap import gateway_ref
 from meshtui.model.hosts import fqdn, host_subsumes
-from meshtui.model.index import K8S_GATEWAY, MeshIndex
+from meshtui.model.index import MeshIndex
 from meshtui.model.istio import Gateway
 from meshtui.model.virtualservice import L4Match, RouteDestination, VirtualService
 
@@ -186,8 +186,8 @@ def _k8s_servers(index: MeshIndex, gw: K8sGateway) -> list[GatewayServer]:
 def _k8s_gateway_service_ports(index: MeshIndex, proxy: Proxy, gw: K8sGateway) -> list[tuple[int, int]] | None:
     """(port, target port) of the Gateway's Service(s) that pick the proxy; None when the proxy
     is behind none of them. Without that Service in the mesh config at all (a manifest set with
-    no deployment controller to create it), the ports istiod's controller would give it: each
-    listener's port, targeting itself."""
+    no deployment controller to create it), a managed Gateway's own pods (labelled with its
+    name) get the ports istiod's controller would give it: each listener's port, targeting itself."""
     ns = gw.namespace or "default"
     addresses = [a for a in ((gw.raw.get("spec") or {}).get("addresses") or []) if isinstance(a, dict)]
     managed = len(addresses) == 0 or (len(addresses) == 1 and addresses[0].get("type") in (None, "IPAddress"))
@@ -197,6 +197,8 @@ def _k8s_gateway_service_ports(index: MeshIndex, proxy: Proxy, gw: K8sGateway) -
     else:
         hosts = {fqdn(str(a.get("value") or ""), ns, index.domain_suffix) for a in addresses}
     if not any(s.fqdn(index.domain_suffix) in hosts for s in index.services if (s.namespace or "default") == ns):
+        if not managed or proxy.labels.get(GATEWAY_NAME_LABEL) != gw.name or proxy.namespace != ns:
+            return None
         return sorted({(x.port, x.port) for x in gw.listeners if x.port is not None})
     found = [(p.port or 0, target) for svc, p, target in service_targets(index, proxy)
              if svc.fqdn(index.domain_suffix) in hosts]
@@ -219,9 +221,11 @@ def merged_servers(index: MeshIndex, proxy: Proxy) -> list[_Group]:
         if all(proxy.labels.get(k) == v for k, v in gw.selector.items()):
             key = (gw.creation_timestamp or "", gw.name, gw.namespace or "default")
             candidates.append((key, _istio_servers(gw), legacy_ports, True))
-    name = proxy.labels.get(GATEWAY_NAME_LABEL)
-    k8s = index.get(K8S_GATEWAY, proxy.namespace, name) if name else None
-    if isinstance(k8s, K8sGateway):
+    # A Gateway API Gateway applies to the pods behind its Service, whatever their labels
+    # (an unmanaged Gateway may name an existing gateway's Service in its addresses).
+    for k8s in index.k8s_gateways:
+        if k8s.gateway_class_name in WAYPOINT_CLASSES:
+            continue
         ports = _k8s_gateway_service_ports(index, proxy, k8s)
         if ports is not None:
             key = (k8s.creation_timestamp or "", k8s.name, k8s.namespace or "default")

@@ -75,7 +75,8 @@ SIDECAR, ROUTER, WAYPOINT = "sidecar", "router", "waypoint"
 #: The label istiod's deployment controller puts on a Gateway API Gateway's pods.
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 _GATEWAY_CLASS_LABEL = "gateway.networking.k8s.io/gateway-class-name"
-_WAYPOINT_CLASSES = {"istio-waypoint"}
+#: The GatewayClasses whose Gateways are waypoints, not gateways.
+WAYPOINT_CLASSES = frozenset({"istio-waypoint"})
 
 
 @dataclass
@@ -111,7 +112,7 @@ def proxy_kind(index: MeshIndex, namespace: str, labels: dict[str, str], contain
     if gateway_name:
         gateway = index.get(K8S_GATEWAY, namespace, gateway_name)
         cls = getattr(gateway, "gateway_class_name", None) or labels.get(_GATEWAY_CLASS_LABEL)
-        return WAYPOINT if cls in _WAYPOINT_CLASSES else ROUTER
+        return WAYPOINT if cls in WAYPOINT_CLASSES else ROUTER
     return ROUTER if proxies and len(containers) == 1 else SIDECAR
 
 
