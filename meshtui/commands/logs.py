@@ -124,7 +124,7 @@ def read_file(args: argparse.Namespace, out: TextIO) -> int:
     """``--file``: parse a saved log to its end and print lines or the split."""
     from meshtui.accesslog.stats import SplitStats
 
-    from meshtui.commands._line_reader import BoundedLines
+    from meshtui.commands._line_reader import CHUNK_BYTES, COLUMNAR_CHUNK_BYTES, BoundedLines
 
     parser = build_parser(args)
     stats = SplitStats(window=args.window)
@@ -132,7 +132,10 @@ def read_file(args: argparse.Namespace, out: TextIO) -> int:
     deadline = None if args.duration is None else time.monotonic() + args.duration
 
     def read(stream: Any, size: int | None) -> None:
-        reader = BoundedLines(stream, lambda text: print(f"meshtui: {text}", file=sys.stderr), deadline=deadline)
+        # A split of the whole file is counted by the columnar pass, in bigger blocks.
+        chunk = COLUMNAR_CHUNK_BYTES if args.split and stats.window is None else CHUNK_BYTES
+        reader = BoundedLines(stream, lambda text: print(f"meshtui: {text}", file=sys.stderr), deadline=deadline,
+                              chunk=chunk)
         if args.split:
             count_split(reader, parser, stats, args, out, ReadProgress(path, size))
         else:
@@ -233,8 +236,10 @@ class ReadProgress:
 def count_split(reader: Any, parser: "Parser", stats: "SplitStats", args: argparse.Namespace, out: TextIO,
                 progress: ReadProgress) -> None:
     """``--file --split``: count the reader's blocks of lines, in bulk where the format allows
-    (``meshtui.accesslog.bulk``), the lines it does not take one by one (``consume``)."""
+    (``meshtui.accesslog.columnar``, or ``bulk``), the lines it does not take one by one
+    (``consume``)."""
     from meshtui.accesslog.bulk import BulkSplit
+    from meshtui.accesslog.columnar import ColumnarSplit
     from meshtui.accesslog.detect import DetectingParser
 
     detecting = parser if isinstance(parser, DetectingParser) else None
@@ -247,7 +252,7 @@ def count_split(reader: Any, parser: "Parser", stats: "SplitStats", args: argpar
             if detecting is not None:
                 detecting.detect(block[:200])  # the bulk pass takes the format of most lines
                 bulk_format = detecting.front
-            bulk = BulkSplit.for_parser(parser) if stats.window is None else None
+            bulk = ColumnarSplit.for_parser(parser) if stats.window is None else None
         rest = bulk.add(block, stats) if bulk is not None else block
         if rest:
             consume(rest, parser, stats, args, out)
