@@ -15,11 +15,14 @@ for it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshtui.accesslog.bulk import FIELDS, BulkSplit
 from meshtui.accesslog.parser import AutoParser, TextParser, columnar_fields_pattern
 from meshtui.accesslog.stats import SplitStats
+
+if TYPE_CHECKING:
+    import polars as pl
 
 #: Column names of the extracted fields, in ``FIELDS`` order.
 _NAMES = ["start", "cluster", "authority", "host", "code", "flags", "route", "duration"]
@@ -47,21 +50,25 @@ class ColumnarSplit(BulkSplit):
             return bulk
         return cls(text, *compiled, skip_json=isinstance(parser, AutoParser), max_groups=bulk.max_groups)
 
-    def add(self, lines: list[str], stats: SplitStats) -> list[str]:
-        """Count the lines the pattern takes (into ``stats`` by the next ``flush``); return the
-        others, in order, for the per-line parser."""
+    def add(self, lines: "list[str] | pl.Series", stats: SplitStats) -> list[str]:
+        """Count the lines (a list, or a column as ``BoundedLines.columns`` gives) the pattern
+        takes (into ``stats`` by the next ``flush``); return the others, in order, for the per-line
+        parser."""
         import polars as pl
 
-        if self._blank_can_match:
-            lines = [line for line in lines if line and not line.isspace()]
-        if not lines:
+        if self._blank_can_match:  # rare: only a format of operators and blanks; Python's isspace
+            listed = lines if isinstance(lines, list) else lines.to_list()
+            lines = [line for line in listed if line and not line.isspace()]
+        column = lines if isinstance(lines, pl.Series) else pl.Series("line", lines, dtype=pl.String)
+        if not len(column):
             return []
-        column = pl.Series("line", lines, dtype=pl.String)
         present = {name: str(n) for name, n in self._groups.items() if n is not None}
-        fields = column.str.extract_groups(self._pattern).struct.unnest()
+        # The streaming engine matches the block in parallel morsels (the regex is the costly part).
+        fields = (pl.LazyFrame({"line": column}).select(pl.col("line").str.extract_groups(self._pattern))
+                  .collect(engine="streaming").get_column("line").struct.unnest())
         missed = fields.get_column("1").is_null()
-        rest = [lines[i] for i in missed.arg_true().to_list()] if missed.any() else []
-        if len(rest) == len(lines):
+        rest: list[str] = column.filter(missed).to_list() if missed.any() else []
+        if len(rest) == len(column):
             return rest
         frame = fields.filter(~missed).select(
             [pl.col(present[name]).alias(name) if name in present else pl.lit(None, pl.String).alias(name)

@@ -246,13 +246,19 @@ def count_split(reader: Any, parser: "Parser", stats: "SplitStats", args: argpar
     bulk: BulkSplit | None = None
     bulk_format = ""
     first = True
-    for block in reader.blocks():
+    # Without a window the lines come as polars columns (no Python string a line); with one
+    # they are counted line by line.
+    blocks: Iterable[Any] = reader.columns() if stats.window is None else reader.blocks()
+    for block in blocks:
         if first:
             first = False
             if detecting is not None:
-                detecting.detect(block[:200])  # the bulk pass takes the format of most lines
+                head = block[:200]
+                detecting.detect(head if isinstance(head, list) else head.to_list())  # the format of most lines
                 bulk_format = detecting.front
             bulk = ColumnarSplit.for_parser(parser) if stats.window is None else None
+        if not isinstance(block, list) and not isinstance(bulk, ColumnarSplit):
+            block = block.to_list()
         rest = bulk.add(block, stats) if bulk is not None else block
         if rest:
             consume(rest, parser, stats, args, out)
