@@ -28,9 +28,9 @@ MAX_LINE_BYTES = 64 * 1024
 #: small enough that memory stays at a few chunks.
 CHUNK_BYTES = 1024 * 1024
 #: Read size for a columnar pass (``meshtui.accesslog.columnar``): each block costs polars a
-#: fixed ~1 ms, so blocks of 8 MiB (~25,000 lines) make that negligible; memory stays at a
-#: few blocks (tens of MB) whatever the size of the file.
-COLUMNAR_CHUNK_BYTES = 8 * 1024 * 1024
+#: fixed ~1 ms, so blocks of 4 MiB (~13,000 lines) make that small; memory stays at a
+#: few blocks' worth (~50 MB over polars' own) whatever the size of the file.
+COLUMNAR_CHUNK_BYTES = 4 * 1024 * 1024
 
 
 class BoundedLines:
