@@ -17,7 +17,7 @@ not move the span of the rates (the per-line path places them at the latest time
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import lru_cache
 from operator import methodcaller
 from typing import Any
@@ -90,6 +90,8 @@ class BulkSplit:
             matches = [m for m in matches if m is not None]
         if not matches:
             return rest
+        self._lines += len(matches)
+        self.taken += len(matches)
         block = Counter(map(self._key, matches))
         self._requests.update(block)
         if self._timed is not None and self._timed_plain is not None:
@@ -99,39 +101,30 @@ class BulkSplit:
             else:
                 self._durations_plain.update(map(self._timed_plain, matches))
         if self._time is not None:
-            values = list(map(self._time, matches))
-            self._note_times(min(values), max(values), len(set(map(len, values))) == 1, lambda: values)
-        self._counted(len(matches), stats)
-        return rest
-
-    def _counted(self, lines: int, stats: SplitStats) -> None:
-        """Note ``lines`` more lines counted (by ``add`` or a subclass's own pass over a block);
-        flush when the counts hold too many distinct tuples."""
-        self._lines += lines
-        self.taken += lines
+            self._note_times(list(map(self._time, matches)))
         if len(self._requests) + len(self._durations) + len(self._durations_plain) > self.max_groups:
             self.flush(stats)
+        return rest
 
     @property
     def pending(self) -> int:
         """Lines counted but not flushed into the statistics yet."""
         return self._lines
 
-    def _note_times(self, low: str, high: str, one_width: bool, values: Callable[[], Iterable[str]]) -> None:
-        """Keep the earliest and latest start time of a block: ``low`` and ``high`` are its least
-        and greatest as text, ``one_width`` whether all have the same length, ``values`` gives
-        them all. Envoy's default (``2024-05-01T12:00:00.000Z``, always UTC, fixed width) sorts as
-        text in time order, so only the ends are kept; any other shape is kept whole (each
-        distinct value once) and parsed at ``flush``."""
+    def _note_times(self, values: list[str]) -> None:
+        """Keep the earliest and latest start time. Envoy's default (``2024-05-01T12:00:00.000Z``,
+        always UTC, fixed width) sorts as text in time order, so only the ends are kept; any other
+        shape is kept whole and parsed at ``flush``."""
+        low, high = min(values), max(values)
         if (len(low) == len(high) == _ISO_WIDTH and low.endswith("Z") and high.endswith("Z")
-                and low[:1].isdigit() and one_width):
+                and low[:1].isdigit() and len(set(map(len, values))) == 1):
             for t in (low, high):
                 if self._earliest is None or t < self._earliest:
                     self._earliest = t
                 if self._latest is None or t > self._latest:
                     self._latest = t
         else:
-            self._odd_times.update(v for v in values() if v and v != "-")
+            self._odd_times.update(v for v in values if v and v != "-")
 
     def flush(self, stats: SplitStats) -> None:
         """Convert the raw counts into ``stats`` and start afresh."""

@@ -209,58 +209,16 @@ def compile_fields(tokens: list[str | Operator], fields: list[str]) -> tuple[re.
     """The fast pattern of a format with groups for ``fields`` (canonical names) only, and each
     field's group number (``None`` when the format lacks it; the first occurrence counts, as in
     ``record_class``). It matches exactly the lines the parser's fast pattern matches."""
-    wanted = _wanted(tokens, fields)
-    fast, _ = _compile(tokens, capture=set(wanted))
-    return fast, _group_numbers(wanted, fields)
-
-
-def columnar_fields_pattern(tokens: list[str | Operator], fields: list[str]) -> tuple[str, list[int | None]] | None:
-    """The fast pattern of ``compile_fields`` in the syntax of Rust's ``regex`` crate (what
-    polars' ``str.extract_groups`` takes), anchored at both ends, with an empty group 1 that every
-    matching line fills (``""``, so a null says "no match") and the fields' groups after it.
-
-    Every value runs up to the first character of the literal that follows it, so the greedy
-    ``[^c]*`` of a non-backtracking engine takes exactly what the possessive ``[^c]*+`` takes
-    and the same lines match with the same values. ``None`` for a format with two operators
-    side by side: there ``\\S*+`` and a greedy ``\\S*`` can differ, and only the Python
-    pattern is used."""
-    wanted = _wanted(tokens, fields)
-    parts = ["^()"]
-    for i, token in enumerate(tokens):
-        if isinstance(token, str):
-            parts.append(_rust_escape(token))
-            continue
-        following = tokens[i + 1] if i + 1 < len(tokens) else None
-        if isinstance(following, Operator):
-            return None
-        body = r"[^\r\n]*" if following is None else f"[^{_rust_escape(following[0])}]*"
-        parts.append(f"({body})" if i in wanted else f"(?:{body})")
-    parts.append("$")
-    return "".join(parts), [None if n is None else n + 1 for n in _group_numbers(wanted, fields)]
-
-
-def _wanted(tokens: list[str | Operator], fields: list[str]) -> dict[int, str]:
-    """Token index -> field, for the first operator of each of ``fields`` (as ``record_class``)."""
     wanted: dict[int, str] = {}
     for i, token in enumerate(tokens):
         if isinstance(token, Operator):
             field = _canonical_or_none(token)
             if field in fields and field not in wanted.values():
                 wanted[i] = field
-    return wanted
-
-
-def _group_numbers(wanted: dict[int, str], fields: list[str]) -> list[int | None]:
-    """Each field's group number when only the ``wanted`` operators have groups, in token order."""
-    group = {wanted[i]: n + 1 for n, i in enumerate(sorted(wanted))}
-    return [group.get(f) for f in fields]
-
-
-def _rust_escape(text: str) -> str:
-    """``text`` as a literal of Rust's regex syntax (in or out of a class): letters, digits and
-    spaces as they are, every other character by its code point, which needs no list of the
-    syntax's special characters."""
-    return "".join(c if c.isascii() and (c.isalnum() or c == " ") else f"\\x{{{ord(c):X}}}" for c in text)
+    fast, _ = _compile(tokens, capture=set(wanted))
+    order = sorted(wanted)
+    group = {wanted[i]: n + 1 for n, i in enumerate(order)}
+    return fast, [group.get(f) for f in fields]
 
 
 def _compile(tokens: list[str | Operator], capture: set[int] | None = None) -> tuple[re.Pattern[str], re.Pattern[str]]:

@@ -17,32 +17,24 @@ import os
 import select
 import time
 from collections.abc import Callable, Iterator
-from typing import IO, TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import polars as pl
+from typing import IO, Any
 
 #: Longer than any access-log line Envoy writes (its default line limit is 16 KiB) by far.
 MAX_LINE_BYTES = 64 * 1024
 #: Read size: big enough that a bulk pass over each chunk's lines pays its fixed costs rarely,
 #: small enough that memory stays at a few chunks.
 CHUNK_BYTES = 1024 * 1024
-#: Read size for a columnar pass (``meshtui.accesslog.columnar``): each block costs polars a
-#: fixed ~1 ms, so blocks of 4 MiB (~13,000 lines) make that small; memory stays at a
-#: few blocks' worth (~50 MB over polars' own) whatever the size of the file.
-COLUMNAR_CHUNK_BYTES = 4 * 1024 * 1024
 
 
 class BoundedLines:
     """Iterate the lines of ``stream`` (decoded as UTF-8, bad bytes replaced, no newline);
-    ``warn`` gets each one-line warning; ``chunk`` is the read size (one chunk's lines make a block). ``cut`` counts the lines that were cut. A stream with
+    ``warn`` gets each one-line warning. ``cut`` counts the lines that were cut. A stream with
     a file descriptor is read with ``os.read`` (and the deadline waits with ``select``); any
     other file-like object (an in-memory stream) with its ``read``."""
 
     def __init__(self, stream: IO[Any], warn: Callable[[str], None], *, max_line: int = MAX_LINE_BYTES,
-                 deadline: float | None = None, chunk: int = CHUNK_BYTES) -> None:
+                 deadline: float | None = None) -> None:
         self.stream = stream
-        self.chunk = chunk
         self.warn = warn
         self.max_line = max_line
         self.deadline = deadline  # time.monotonic() value
@@ -60,7 +52,7 @@ class BoundedLines:
     def _chunks(self) -> Iterator[bytes]:
         fd = self._fd()
         if fd is None:
-            while data := self.stream.read(self.chunk):
+            while data := self.stream.read(CHUNK_BYTES):
                 self.bytes_read += len(data)
                 yield data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
                 if self.deadline is not None and time.monotonic() >= self.deadline:
@@ -74,7 +66,7 @@ class BoundedLines:
                 ready, _, _ = select.select([fd], [], [], left)
                 if not ready:
                     return
-            chunk = os.read(fd, self.chunk)
+            chunk = os.read(fd, CHUNK_BYTES)
             if not chunk:
                 return
             self.bytes_read += len(chunk)
@@ -131,9 +123,8 @@ class BoundedLines:
             lines = [line.rstrip("\r") for line in lines]
         return lines
 
-    def _pieces(self) -> Iterator[bytes | str]:
-        """The input as regions of whole lines (``bytes``, each line ending with a newline, not
-        decoded yet) and single lines (``str``: one cut short, or the last one without a newline)."""
+    def blocks(self) -> Iterator[list[str]]:
+        """The lines as lists, one per chunk read (what a bulk pass takes whole)."""
         carry = b""
         skipping = False  # inside a line that was already cut: drop up to its newline
         for chunk in self._unmarked():
@@ -147,62 +138,17 @@ class BoundedLines:
             end = data.rfind(b"\n") + 1
             carry = data[end:]
             if end:
-                yield data if end == len(data) else data[:end]
+                yield self._region(data[:end])
             if len(carry) > self.max_line:  # a line still going, already too long: cut it now
                 self._number += 1
                 self._cut_here()
-                yield self._line(carry[: self.max_line])
+                yield [self._line(carry[: self.max_line])]
                 carry, skipping = b"", True
         if carry:
             self._number += 1
-            yield self._line(carry)
+            yield [self._line(carry)]
         if self.cut > 1:
             self.warn(f"warning: {self.cut} lines longer than {self.max_line} bytes were cut")
-
-    def blocks(self) -> Iterator[list[str]]:
-        """The lines as lists, one per chunk read (what a bulk pass takes whole)."""
-        for piece in self._pieces():
-            yield [piece] if isinstance(piece, str) else self._region(piece)
-
-    def columns(self) -> "Iterator[pl.Series]":
-        """The lines as polars string columns, one per chunk read, the same lines ``blocks`` gives
-        (what a columnar pass takes whole). polars' CSV
-        reader splits a chunk into lines natively (no Python string a line); a chunk it might
-        read differently from ``blocks`` is split by ``blocks``' code."""
-        import polars as pl
-
-        for piece in self._pieces():
-            if isinstance(piece, str):
-                yield pl.Series("line", [piece], dtype=pl.String)
-                continue
-            lines = self._csv_lines(piece)
-            if lines is None:
-                yield pl.Series("line", self._region(piece), dtype=pl.String)
-                continue
-            self._number += len(lines)
-            yield lines
-
-    def _csv_lines(self, region: bytes) -> "pl.Series | None":
-        """The lines of ``region`` read by polars' CSV reader as one column without quotes, or
-        None where that could differ from ``_region``: a NUL (which would split a line in two),
-        a carriage return, a leading byte-order mark (which the reader drops), bytes that are not
-        UTF-8 (``_region`` replaces them), or a line long enough to need measuring in bytes."""
-        import polars as pl
-
-        if b"\x00" in region or b"\r" in region or region.startswith(codecs.BOM_UTF8):
-            return None
-        try:
-            frame = pl.read_csv(region, has_header=False, separator="\x00", quote_char=None, encoding="utf8",
-                                new_columns=["line"], infer_schema=False)
-        except pl.exceptions.PolarsError:
-            return None
-        if frame.width != 1 or frame.height != region.count(b"\n"):
-            return None
-        lines = frame.get_column("line")
-        longest = lines.str.len_chars().max()
-        if isinstance(longest, int) and longest * 4 > self.max_line:
-            return None
-        return lines.fill_null("")  # the reader gives an empty line as null
 
     def __iter__(self) -> Iterator[str]:
         for block in self.blocks():

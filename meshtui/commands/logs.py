@@ -124,7 +124,7 @@ def read_file(args: argparse.Namespace, out: TextIO) -> int:
     """``--file``: parse a saved log to its end and print lines or the split."""
     from meshtui.accesslog.stats import SplitStats
 
-    from meshtui.commands._line_reader import CHUNK_BYTES, COLUMNAR_CHUNK_BYTES, BoundedLines
+    from meshtui.commands._line_reader import BoundedLines
 
     parser = build_parser(args)
     stats = SplitStats(window=args.window)
@@ -132,10 +132,7 @@ def read_file(args: argparse.Namespace, out: TextIO) -> int:
     deadline = None if args.duration is None else time.monotonic() + args.duration
 
     def read(stream: Any, size: int | None) -> None:
-        # A split of the whole file is counted by the columnar pass, in bigger blocks.
-        chunk = COLUMNAR_CHUNK_BYTES if args.split and stats.window is None else CHUNK_BYTES
-        reader = BoundedLines(stream, lambda text: print(f"meshtui: {text}", file=sys.stderr), deadline=deadline,
-                              chunk=chunk)
+        reader = BoundedLines(stream, lambda text: print(f"meshtui: {text}", file=sys.stderr), deadline=deadline)
         if args.split:
             count_split(reader, parser, stats, args, out, ReadProgress(path, size))
         else:
@@ -236,29 +233,21 @@ class ReadProgress:
 def count_split(reader: Any, parser: "Parser", stats: "SplitStats", args: argparse.Namespace, out: TextIO,
                 progress: ReadProgress) -> None:
     """``--file --split``: count the reader's blocks of lines, in bulk where the format allows
-    (``meshtui.accesslog.columnar``, or ``bulk``), the lines it does not take one by one
-    (``consume``)."""
+    (``meshtui.accesslog.bulk``), the lines it does not take one by one (``consume``)."""
     from meshtui.accesslog.bulk import BulkSplit
-    from meshtui.accesslog.columnar import ColumnarSplit
     from meshtui.accesslog.detect import DetectingParser
 
     detecting = parser if isinstance(parser, DetectingParser) else None
     bulk: BulkSplit | None = None
     bulk_format = ""
     first = True
-    # Without a window the lines come as polars columns (no Python string a line); with one
-    # they are counted line by line.
-    blocks: Iterable[Any] = reader.columns() if stats.window is None else reader.blocks()
-    for block in blocks:
+    for block in reader.blocks():
         if first:
             first = False
             if detecting is not None:
-                head = block[:200]
-                detecting.detect(head if isinstance(head, list) else head.to_list())  # the format of most lines
+                detecting.detect(block[:200])  # the bulk pass takes the format of most lines
                 bulk_format = detecting.front
-            bulk = ColumnarSplit.for_parser(parser) if stats.window is None else None
-        if not isinstance(block, list) and not isinstance(bulk, ColumnarSplit):
-            block = block.to_list()
+            bulk = BulkSplit.for_parser(parser) if stats.window is None else None
         rest = bulk.add(block, stats) if bulk is not None else block
         if rest:
             consume(rest, parser, stats, args, out)
