@@ -5,8 +5,8 @@ and endpoint update each). For a whole file that is most of the time, while the 
 needs eight fields and a handful of distinct values of most of them. ``BulkSplit`` matches a
 block of lines with a pattern of the format that captures just those fields (the parser's own
 fast pattern, with the other groups left out), counts equal (cluster, Host, upstream host,
-code, flags, route, duration) tuples with ``collections.Counter`` (a C loop: one tuple and one
-count a line), and converts each distinct value once. Lines the pattern does not take go back to the
+code, flags, route) and (cluster, Host, duration) tuples with ``collections.Counter`` (a C
+loop), and converts each distinct value once. Lines the pattern does not take go back to the
 caller for the per-line parser (which also tries its tolerant pattern and collectors'
 prefixes), so the result is the one the per-line path gives.
 
@@ -45,9 +45,10 @@ class BulkSplit:
         self._match = pattern.fullmatch
         start, cluster, authority, host, code, flags, route, duration = groups
         self._time = None if start is None else methodcaller("group", start)
-        # One tuple a line, the duration in it: a second pass for the latencies alone would
-        # cost a third of the counting again.
-        self._key = _picker([cluster, authority, host, code, flags, route, duration])
+        self._key = _picker([cluster, authority, host, code, flags, route])
+        self._timed = None if duration is None else _picker([cluster, authority, duration])
+        self._timed_plain = None if duration is None else _picker([cluster, duration])
+        self._has_authority = authority is not None
         literals = [t for t in text.tokens if isinstance(t, str)]
         # A line of blanks carries nothing (the per-line path skips it); only a format whose
         # every literal is blank can match one, and only then are blank lines looked for.
@@ -57,8 +58,9 @@ class BulkSplit:
         self._json_can_match = skip_json and (isinstance(first, Operator) or first[:1] in ("{", "")
                                               or first[:1].isspace())
         self.max_groups = max_groups
-        #: Raw (cluster, authority, upstream host, code, flags, route, duration) -> lines.
         self._requests: Counter[tuple[Any, ...]] = Counter()
+        self._durations: Counter[tuple[Any, ...]] = Counter()  # (cluster, authority, ms)
+        self._durations_plain: Counter[tuple[Any, ...]] = Counter()  # (cluster, ms): none mirrored
         self._lines = 0
         #: Lines taken so far, flushed or not.
         self.taken = 0
@@ -90,10 +92,17 @@ class BulkSplit:
             return rest
         self._lines += len(matches)
         self.taken += len(matches)
-        self._requests.update(map(self._key, matches))
+        block = Counter(map(self._key, matches))
+        self._requests.update(block)
+        if self._timed is not None and self._timed_plain is not None:
+            # Mirrored requests are rare: a block without one keys its latencies by cluster only.
+            if self._has_authority and any(_mirrored(key[1]) for key in block):
+                self._durations.update(map(self._timed, matches))
+            else:
+                self._durations_plain.update(map(self._timed_plain, matches))
         if self._time is not None:
             self._note_times(list(map(self._time, matches)))
-        if len(self._requests) > self.max_groups:
+        if len(self._requests) + len(self._durations) + len(self._durations_plain) > self.max_groups:
             self.flush(stats)
         return rest
 
@@ -120,18 +129,24 @@ class BulkSplit:
     def flush(self, stats: SplitStats) -> None:
         """Convert the raw counts into ``stats`` and start afresh."""
         grouped: Counter[GroupKey] = Counter()
+        for (c, a, h, co, f, r), n in self._requests.items():
+            grouped[(to_str(c) or "", _mirrored(a), to_str(h) or "-", to_int(co), to_str(f), to_str(r))] += n
         timed: Counter[tuple[str, bool, int]] = Counter()
-        for (c, a, h, co, f, r, d), n in self._requests.items():
-            cluster, mirrored = to_str(c) or "", _mirrored(a)
-            grouped[(cluster, mirrored, to_str(h) or "-", _int(co), to_str(f), to_str(r))] += n
-            ms = _int(d)
+        for (c, a, d), n in self._durations.items():
+            ms = to_int(d)
             if ms is not None:
-                timed[(cluster, mirrored, ms)] += n
+                timed[(to_str(c) or "", _mirrored(a), ms)] += n
+        for (c, d), n in self._durations_plain.items():
+            ms = to_int(d)
+            if ms is not None:
+                timed[(to_str(c) or "", False, ms)] += n
         ends = {self._earliest, self._latest, *self._odd_times}
         times = [t for t in map(parse_time, ends) if t is not None]
         if self._lines:
             stats.add_grouped(grouped, timed, self._lines, min(times, default=None), max(times, default=None))
         self._requests.clear()
+        self._durations.clear()
+        self._durations_plain.clear()
         self._lines = 0
         self._earliest = self._latest = None
         self._odd_times.clear()
@@ -155,12 +170,6 @@ def _picker(groups: list[int | None]) -> Callable[[Any], tuple[Any, ...]]:
         return tuple(out)
 
     return fill
-
-
-@lru_cache(maxsize=4096)
-def _int(value: str | None) -> int | None:
-    """``to_int`` of a captured code or duration: a few thousand distinct ones, each met often."""
-    return to_int(value)
 
 
 @lru_cache(maxsize=4096)
