@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 #: Exit code of a command whose change was applied but traffic does not follow it.
 EXIT_DIVERGING = 6
+#: How long ``--verify`` watches when no SECONDS are given (here, not in the outcome check, so
+#: building any command's parser does not import the analysis engine).
+DEFAULT_VERIFY_SECONDS = 30.0
 
 
 def _seconds(text: str) -> float:
@@ -31,8 +34,6 @@ def _seconds(text: str) -> float:
 
 def add_verify_argument(parser: argparse.ArgumentParser) -> None:
     """``--verify [SECONDS]`` (default 30 s when given without a number)."""
-    from meshtui.session.outcome_check import DEFAULT_VERIFY_SECONDS
-
     parser.add_argument("--verify", nargs="?", type=_seconds, const=DEFAULT_VERIFY_SECONDS, default=None,
                         metavar="SECONDS", help="after applying, watch the rule's traffic for SECONDS "
                         f"(default {DEFAULT_VERIFY_SECONDS:g}) and print the outcome: converged, diverging "

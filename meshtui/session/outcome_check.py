@@ -21,10 +21,6 @@ from meshtui.routing.rules import current_weights
 from meshtui.session.observed_split import LogObservedSplit, ObservedSplit, destination_key
 from meshtui.sources.base import RawObject
 
-#: How long ``--verify`` watches when no SECONDS are given.
-DEFAULT_VERIFY_SECONDS = 30.0
-
-
 class OutcomeError(Exception):
     """The change cannot be checked against traffic (no weighted rule, no service)."""
 
