@@ -84,3 +84,22 @@ async def test_mesh_screen_shows_the_line_for_the_demo_ambient_service(tmp_path:
         await select_service(pilot, app, "shop", "stock")
         title = str(app.screen.query_one("#detail-title", Static).render())
         assert "ambient, L4 only (ztunnel), no waypoint" in title
+
+
+def test_a_gateways_own_service_says_its_pods_are_the_gateway_proxy_not_sidecars() -> None:
+    # Istio's ingress gateway pods run Envoy alone (``proxy router``); a Gateway API Gateway's
+    # pods carry its name label. Neither has a sidecar.
+    ingress = _pod("ingress-1", "istio-system", "ingress", labels={"istio": "ingressgateway"})
+    ingress["spec"]["containers"] = [{"name": "istio-proxy", "args": ["proxy", "router"]}]
+    gapi = [_pod(f"web-gw-{i}", "shop", "web-gw", labels={"gateway.networking.k8s.io/gateway-name": "web"})
+            for i in (1, 2)]
+    for pod in gapi:
+        pod["spec"]["containers"] = [{"name": "istio-proxy"}]
+    gw = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "web", "namespace": "shop"},
+          "spec": {"gatewayClassName": "istio", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}}
+    objs = [_ns("istio-system", {}), _svc("ingress", "istio-system"), ingress,
+            _ns("shop", {"istio-injection": "enabled"}), _svc("web-gw", "shop"), *gapi, gw,
+            _svc("cart", "shop"), _pod("cart-1", "shop", "cart", sidecar=True)]
+    assert _line(objs, "istio-system", "ingress") == "gateway proxy (Envoy router in 1 pod)"
+    assert _line(objs, "shop", "web-gw") == "gateway proxy (Envoy router in 2 pods)"
+    assert _line(objs, "shop", "cart") == "sidecar (Envoy in every pod)"

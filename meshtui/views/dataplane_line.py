@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from meshtui.envoy.gen_targets import ROUTER, proxy_kind
 from meshtui.model.ambient import (
     AMBIENT,
     GATEWAY_MANAGED_LABEL,
@@ -22,7 +23,7 @@ from meshtui.model.ambient import (
 )
 from meshtui.model.base import Resource
 from meshtui.model.index import MeshIndex
-from meshtui.model.kube import Namespace, Service
+from meshtui.model.kube import Namespace, Pod, Service
 from meshtui.routing.waypoint_binding import WaypointBinding, service_binding
 
 
@@ -53,6 +54,11 @@ def _ambient_text(index: MeshIndex, binding: WaypointBinding) -> str:
     return ", ".join(parts)
 
 
+def _is_gateway(index: MeshIndex, pod: Pod) -> bool:
+    containers = (pod.raw.get("spec") or {}).get("containers") or []
+    return proxy_kind(index, pod.namespace, dict(pod.labels), containers) == ROUTER
+
+
 def dataplane_line(index: MeshIndex, service: Resource) -> str:
     """How traffic to ``service`` is handled, in one line (empty for a kind it does not apply to)."""
     if not isinstance(service, Service):
@@ -74,6 +80,10 @@ def dataplane_line(index: MeshIndex, service: Resource) -> str:
         mix = ", ".join(f"{n} {mode}" for mode, n in sorted(modes.items()))
         return f"mixed data planes: {mix}"
     mode = next(iter(modes))
+    if mode == SIDECAR and all(_is_gateway(index, p) for p in pods):
+        # A gateway's Envoy is the pod itself, not a sidecar: istiod gives it only the
+        # listeners of its Gateway (``proxy-config listeners`` on the pod shows them).
+        return f"gateway proxy (Envoy router in {len(pods)} pod{'s' if len(pods) != 1 else ''})"
     if mode == SIDECAR:
         return "sidecar (Envoy in every pod)"
     if mode == NO_MESH:
