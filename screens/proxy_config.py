@@ -33,7 +33,7 @@ CONFIG_DUMP_PATH = "/config_dump?include_eds"
 CLUSTERS_PATH = "/clusters?format=json"
 TABS = ("routes", "clusters", "listeners", "endpoints")
 GENERATED_LABEL = "generated from the mesh config (not fetched from Envoy)"
-FETCHED_LABEL = "fetched from the sidecar's Envoy admin (:15000)"
+FETCHED_LABEL = "fetched from the pod's Envoy admin (:15000)"  # a sidecar, a gateway or a waypoint
 # Column caps: long cluster names and domain lists are cut with "…" (the JSON view has them whole).
 _WIDTHS = {"DOMAINS": 40, "WEIGHT": 80, "CLUSTER": 70, "SERVICE FQDN": 60, "DESTINATION": 70, "MATCH": 50}
 

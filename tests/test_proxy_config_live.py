@@ -199,7 +199,7 @@ async def test_screen_r_refetches_the_dump_after_a_weight_change(mesh: Mesh) -> 
             assert mesh.expected_weights() in _weights_in_screen(app, mesh.ns)
             # Fetched through the port-forward, from the sandbox's simulated Envoy (issue 12).
             origin = str(app.screen.query_one("#pc-origin").content)
-            assert origin.startswith(f"fetched from the sidecar's Envoy admin (:15000) of {mesh.ns}/curl-1")
+            assert origin.startswith(f"fetched from the pod's Envoy admin (:15000) of {mesh.ns}/curl-1")
             assert "not fetched" not in origin
             mesh.set_default_weights(60, 40)
             await pilot.press("r")

@@ -92,7 +92,7 @@ async def test_saved_dump_routes_match_istioctl_and_v_jumps_to_the_virtual_servi
         vs_name, vs_ns = vs_row[4].split(".", 1)
         index = next(i for i, r in enumerate(rows) if r[4] == vs_row[4])
         origin = str(app.screen.query_one("#pc-origin").content)  # a real dump: fetched, not generated
-        assert "fetched from the sidecar's Envoy admin" in origin and "generated" not in origin
+        assert "fetched from the pod's Envoy admin" in origin and "generated" not in origin
         _table(app, "routes").cursor_row = index
         await pilot.press("v")
         await pilot.pause()
