@@ -195,6 +195,8 @@ class MeshScreen(DescribeKey, NamespaceKeys):
             ports = ", ".join(f"{p.name or ''}:{p.port}" for p in service.ports)
             header.append(f"   ports {ports}", style="dim")
             header.append(f"   {dataplane_line(self._index, service)}", style="italic")
+        elif kind == "ServiceEntry" and (line := dataplane_line(self._index, service)):
+            header.append(f"   {line}", style="italic")
         title.update(header)
         self.query_one(RouteTree).show_service(self._index, service, self._bypass_notes)
 
