@@ -194,6 +194,23 @@ def _namespace_only(index: MeshIndex, obj: Resource, waypoint: Waypoint) -> bool
     return visibility == NAMESPACE
 
 
+def binding_refusal(index: MeshIndex, obj: Resource, waypoint: Waypoint) -> BindingError | None:
+    """Why istiod would refuse ``waypoint`` for ``obj`` (a Service, ServiceEntry or Namespace) if a
+    ``use-waypoint`` label named it, readiness aside; None when it would bind."""
+    namespace = obj.name if obj.kind == "Namespace" else obj.namespace
+    if not _allows(index, waypoint, namespace):
+        return _denied(waypoint.resource_name)
+    if obj.kind == "Namespace":
+        # A namespace's label serves its services and its pods: either kind of traffic will do.
+        ok = waypoint.serves("service") or waypoint.serves("workload")
+        return None if ok else _unsupported(waypoint.resource_name, "service")
+    if not waypoint.serves("service"):
+        return _unsupported(waypoint.resource_name, "service")
+    if _namespace_only(index, obj, waypoint):
+        return _cross_namespace_forbidden(waypoint.resource_name)
+    return None
+
+
 def workload_binding(index: MeshIndex, obj: Resource) -> WaypointBinding:
     """The waypoint of a workload (a Pod or WorkloadEntry) for traffic addressed to it directly."""
     name = obj.labels.get(GATEWAY_NAME_LABEL)
