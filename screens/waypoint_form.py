@@ -47,7 +47,8 @@ def open_waypoint_form(app: Any, key: tuple[str, str, str]) -> None:
             open_preview(app, planned[-1])
 
     where = f"{namespace}/{name}" if namespace else name
-    note = "\n".join(("● " if c.current else "  ") + f"{c.token:<24} {c.text}" for c in choices)
+    width = max((len(c.token) for c in choices), default=0)
+    note = "\n".join(("● " if c.current else "  ") + f"{c.token:<{width}}  {c.text}" for c in choices)
     default = next((c.token for c in choices if not c.current), "")
     field = FormField("waypoint", "waypoint", default=default, choices=[c.token for c in choices])
     app.push_screen(FormScreen(f"Waypoint for {kind} {where}", [field], submit, note=note), done)

@@ -95,7 +95,7 @@ async def test_w_on_a_service_previews_writes_and_undoes_the_label(tmp_path: Pat
         await wait_for(pilot, lambda: type(app.screen).__name__ == "FormScreen")
         assert _text(app, "#form-title") == "Waypoint for Service shop/stock"
         note = _text(app, "#form-note")
-        assert "shop/waypoint" in note and "none: opt out" in note
+        assert "shop/waypoint  service traffic, ready" in note and "none           opt out" in note
         assert "pods-only" not in note and "edge" not in note
         assert app.screen.query_one("#field-waypoint", Input).value == "shop/waypoint"
         await pilot.press("enter")

@@ -66,14 +66,13 @@ def enrolment_choices(index: MeshIndex, kind: str, namespace: str, name: str) ->
         if binding_refusal(index, obj, waypoint) is not None:
             continue
         state = "ready" if waypoint.ready else "not ready: no address in its Gateway status yet"
-        out.append(EnrolmentChoice(waypoint.resource_name, f"waypoint {waypoint.resource_name} "
-                                   f"({waypoint.traffic_type} traffic, {state})",
+        out.append(EnrolmentChoice(waypoint.resource_name, f"{waypoint.traffic_type} traffic, {state}",
                                    current == waypoint.resource_name))
     if kind != "Namespace":
-        out.append(EnrolmentChoice(OPT_OUT, "none: opt out of the namespace's waypoint (ztunnel only)",
+        out.append(EnrolmentChoice(OPT_OUT, "opt out of the namespace's waypoint (ztunnel only)",
                                    label == OPT_OUT))
     if label:
-        out.append(EnrolmentChoice(REMOVE, f"remove: drop the {USE_WAYPOINT} label"
+        out.append(EnrolmentChoice(REMOVE, f"drop the {USE_WAYPOINT} label"
                                    + (" (the namespace's waypoint applies again)" if kind != "Namespace" else "")))
     return out
 
