@@ -76,6 +76,25 @@ def _waypoint_metrics(path: Path) -> list[dict[str, str]]:
     return _parse(text)
 
 
+def _observer_counts(url: str, path: Path) -> Any:
+    from meshtui.model.index import MeshIndex
+    from meshtui.session.observed_split_prometheus import PrometheusObservedSplit
+    from meshtui.session.outcome_check import RuleTarget
+    from meshtui.sources.kube import KubeSource
+    from meshtui.sources.prometheus import PrometheusClient
+
+    source = KubeSource.from_kubeconfig(str(path))
+    try:
+        index = MeshIndex(source.snapshot().objects)
+    finally:
+        source.close()
+    target = RuleTarget(0, None, "shop", "basket", {"basket-v1": 90.0, "basket-v2": 10.0})
+    observer = PrometheusObservedSplit(PrometheusClient.direct(url), index, target, settle=0.0)
+    assert 'reporter="waypoint"' in observer.basis
+    now = time.time()
+    return observer.observation(now - WINDOW, now)
+
+
 def test_the_waypoint_pod_reports_its_requests_as_a_waypoint(kubeconfig: tuple[Sandbox, Path]) -> None:
     _, path = kubeconfig
     samples = _wait(lambda: [s for s in _waypoint_metrics(path) if s["destination_service_namespace"] == "shop"],
@@ -108,8 +127,12 @@ def test_logs_prometheus_basis_shows_the_ambient_split_from_the_waypoint(
         code = main(["logs", "basket.shop", "--kubeconfig", str(path), "--split", "-o", "json",
                      "--basis", "prometheus", "--window", str(WINDOW)])
         captured = capsys.readouterr()
+        # A canary run's or outcome check's observer reads the same view of the waypoint.
+        observed = _observer_counts(prom.url, path)
     finally:
         prom.stop()
+    assert set(observed.destinations) == {"basket-v1", "basket-v2"}
+    assert observed.served == observed.destinations
     assert code == 0, captured.err
     split = json.loads(captured.out.splitlines()[-1])
     rows = {r["subset"]: r for r in split["rows"]}
