@@ -31,6 +31,10 @@ weight change).
 timeout; `enter` previews (diff, checks, dry run) and `y` applies there; `u` undoes the last
 applied change; `esc` asks before it drops pending edits.
 
+**Ambient mode** — the line under a service says sidecar, ztunnel only (L4) or which waypoint
+serves it; `W` on a namespace or service chooses its waypoint (the `istio.io/use-waypoint`
+label): `enter` previews, `y` applies, `u` undoes; `:ztunnel` shows a ztunnel's tables.
+
 **Check the configuration** — `a` lists findings (IST/MT codes), `d` describes the selected
 object, `y` shows its YAML, `e` edits it in `$EDITOR`; `:history` lists changes made here.
 

@@ -36,6 +36,8 @@ class MeshScreen(DescribeKey, NamespaceKeys):
         Binding("w", "edit_routes", "Edit routes", id="edit-routes",
                 tooltip="Route editor on the VirtualService of the selected rule/destination"),
         Binding("e", "edit_yaml", "$EDITOR", id="edit-yaml", tooltip="Edit the selected object's YAML in $EDITOR"),
+        Binding("W", "waypoint", "Waypoint", id="waypoint", show=False,
+                tooltip="Enrol the namespace or service under the cursor in an ambient waypoint (previewed)"),
         Binding("u", "undo", "Undo", id="undo", tooltip="Undo the last change applied to this source"),
         Binding("escape", "clear_filter", "Back", show=False, id="back"),
         Binding("question_mark", "app.help", "Help", id="help"),
@@ -195,6 +197,8 @@ class MeshScreen(DescribeKey, NamespaceKeys):
             ports = ", ".join(f"{p.name or ''}:{p.port}" for p in service.ports)
             header.append(f"   ports {ports}", style="dim")
             header.append(f"   {dataplane_line(self._index, service)}", style="italic")
+        elif kind == "ServiceEntry" and (line := dataplane_line(self._index, service)):
+            header.append(f"   {line}", style="italic")
         title.update(header)
         self.query_one(RouteTree).show_service(self._index, service, self._bypass_notes)
 
@@ -399,6 +403,16 @@ class MeshScreen(DescribeKey, NamespaceKeys):
         if key is None:
             return
         edit_in_editor(self.app, (key[0], key[1], key[2]))
+
+    def action_waypoint(self) -> None:
+        """Choose the waypoint of the namespace or service under the cursor, then preview the label edit."""
+        from meshtui.screens.waypoint_form import open_waypoint_form
+
+        key = self.highlighted_object()
+        if key is None:
+            self.notify("a waypoint is chosen for a namespace or a service: none under the cursor", severity="warning")
+            return
+        open_waypoint_form(self.app, key)
 
     def action_undo(self) -> None:
         """Undo the last change applied to this source (preview, then `y`)."""

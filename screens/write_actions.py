@@ -63,7 +63,8 @@ def open_preview(app: Any, plan: Any, *, warnings: list[str] | None = None,
 
 def _current(app: App[Any], session: MeshSession, entry: Any) -> RawObject | None:
     """The object ``entry`` changed, once the index has caught up with our own write."""
-    from meshtui.write.plan import content, fingerprint
+    from meshtui.write.plan import fingerprint
+    from meshtui.write.undo import edited_part
 
     key = entry.key
     deadline = time.monotonic() + _CATCH_UP_SECONDS
@@ -73,8 +74,8 @@ def _current(app: App[Any], session: MeshSession, entry: Any) -> RawObject | Non
         raw = obj.raw if obj is not None else None
         if raw is None or time.monotonic() > deadline:
             return raw
-        now = fingerprint(content(raw))
-        if now == fingerprint(content(entry.after)) or now != fingerprint(content(entry.before)):
+        now = fingerprint(edited_part(raw))
+        if now == fingerprint(edited_part(entry.after)) or now != fingerprint(edited_part(entry.before)):
             return raw
         time.sleep(0.1)
 

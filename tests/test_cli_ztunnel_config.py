@@ -47,7 +47,7 @@ def test_cli_rejects_a_file_that_is_not_json(tmp_path: Path, capsys: pytest.Capt
 
 def test_cli_requires_a_pod_or_a_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ztunnel-config", "policies"]) == 2
-    assert "requires POD[.NS] or --file" in capsys.readouterr().err
+    assert "requires POD[.NS], --node NODE or --file" in capsys.readouterr().err
 
 
 def test_cli_rejects_an_envoy_sidecar_dump(capsys: pytest.CaptureFixture[str]) -> None:
@@ -64,16 +64,20 @@ def test_live_pod_that_answers_with_an_envoy_dump_is_refused_in_one_line(  # typ
 ) -> None:
     from kubernetes import client, config
 
+    # A pod with no app label whose name starts with "ztunnel" is taken for a ztunnel (istioctl's
+    # rule), but this one runs an Envoy sidecar: its admin port answers with an Envoy config dump.
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "ztunnel-impostor"},
+           "spec": {"nodeName": "sandbox-worker-1", "containers": [{"name": "istio-proxy", "image": "proxyv2"}]}}
     api = config.new_client_from_config(str(sandbox.kubeconfig_path), context="meshtui-sandbox")
+    core = client.CoreV1Api(api)
+    core.create_namespaced_pod("default", pod)
     try:
-        pods = client.CoreV1Api(api).list_pod_for_all_namespaces().items
+        target = "ztunnel-impostor.default"
+        code = main(["ztunnel-config", "workloads", target,
+                     "--kubeconfig", str(sandbox.kubeconfig_path), "--context", "meshtui-sandbox"])
     finally:
+        core.delete_namespaced_pod("ztunnel-impostor", "default")
         api.close()
-    # The sandbox runs sidecars, no ztunnel: its admin port answers with an Envoy config dump.
-    pod = next(p for p in pods if any(c.name == "istio-proxy" for c in p.spec.containers or []))
-    target = f"{pod.metadata.name}.{pod.metadata.namespace}"
-    code = main(["ztunnel-config", "workloads", target,
-                 "--kubeconfig", str(sandbox.kubeconfig_path), "--context", "meshtui-sandbox"])
     err = capsys.readouterr().err
     assert code == 2
     assert err.strip() == f"meshtui: {target}: not a ztunnel config dump (no workloads object)"

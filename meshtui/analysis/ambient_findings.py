@@ -7,7 +7,7 @@ the ``istio.io/WaypointBound`` status condition, which manifests on disk never h
 | MT0201 | L7ConfigWithoutWaypoint             | Warning | an HTTPRoute/GRPCRoute (parentRef the Service) or a mesh VirtualService applies to a Service whose pods are in ambient mode and that has no waypoint: ztunnel only does L4, the rules are silently ignored |
 | MT0202 | VirtualServiceOnWaypointWithHTTPRoutes | Warning | a mesh VirtualService applies to a Service served by a waypoint that also serves HTTPRoutes: Istio does not support mixing the two APIs on a waypoint (behaviour undefined) |
 | MT0203 | UseWaypointNotFound                 | Error   | an ``istio.io/use-waypoint`` label names a Gateway that does not exist: istiod reports WaypointIsNotReady and the traffic gets no waypoint |
-| MT0204 | WaypointBindingRefused              | Error   | istiod refuses the waypoint a label names: it does not take that kind of traffic (``istio.io/waypoint-for``) or its listener's allowedRoutes do not admit the namespace (the reason and message are istiod's) |
+| MT0204 | WaypointBindingRefused              | Error   | istiod refuses the waypoint a label names: it does not take that kind of traffic (``istio.io/waypoint-for``), its listener's allowedRoutes do not admit the namespace, or it is in another namespace than a ServiceEntry of NAMESPACE visibility (mesh config ``serviceEntryVisibility``; also when the label is the namespace's) (the reason and message are istiod's) |
 | MT0205 | WaypointCanaryUnusable              | Warning | a weighted waypoint canary (``istio.io/use-waypoint-canary``, Istio 1.31) is unusable: invalid weight, same as the primary, missing, not ready or refused; all traffic stays on the primary. Also a canary weight annotation with no canary label |
 | MT0206 | SourceLabelsIgnoredByWaypoint       | Warning | a mesh VirtualService rule matches on ``sourceLabels`` for a Service served by a waypoint, which cannot see the client's labels: the match never applies there |
 """
@@ -29,7 +29,9 @@ from meshtui.model.base import Resource
 from meshtui.model.gateway_api import K8sRoute
 from meshtui.model.kube import Service
 from meshtui.model.virtualservice import VirtualService
-from meshtui.routing.waypoint_binding import WaypointBinding, find_waypoint, service_binding, workload_binding
+from meshtui.routing.waypoint_binding import (
+    CROSS_NAMESPACE_FORBIDDEN, WaypointBinding, find_waypoint, service_binding, workload_binding,
+)
 
 AMBIENT_MESSAGES = (
     MessageType("L7ConfigWithoutWaypoint", "MT0201", "Warning",
@@ -150,6 +152,12 @@ def use_waypoint_analyzer(ctx: Context) -> None:
             _check_primary(ctx, obj, binding)
         if obj.kind != "Pod":
             _check_canary(ctx, obj, binding)
+    for entry in ctx.objects("ServiceEntry"):
+        if USE_WAYPOINT not in entry.labels:
+            # A namespace's waypoint elsewhere is refused for each of its NAMESPACE-visibility entries.
+            binding = _binding(ctx, entry)
+            if binding.error is not None and binding.error.reason == CROSS_NAMESPACE_FORBIDDEN:
+                ctx.report("WaypointBindingRefused", entry, binding.error.reason, binding.error.message)
 
 
 def _check_primary(ctx: Context, obj: Resource, binding: WaypointBinding) -> None:

@@ -9,6 +9,7 @@ from meshtui.model.base import (
     Raw, Resource, as_bool, as_dict, as_int, as_labels, as_list, as_str, as_strs, int_or_str,
     meta_fields,
 )
+from meshtui.model.serviceentry_visibility import ServiceEntryVisibility
 
 SIDECAR_CONTAINER = "istio-proxy"
 
@@ -258,6 +259,7 @@ class MeshConfig:
     default_service_export_to: list[str] = field(default_factory=lambda: ["*"])
     default_virtual_service_export_to: list[str] = field(default_factory=lambda: ["*"])
     default_destination_rule_export_to: list[str] = field(default_factory=lambda: ["*"])
+    service_entry_visibility: ServiceEntryVisibility | None = None  # None: not configured (all PUBLIC)
     error: str | None = None  # why the ``mesh`` text could not be read, if it could not
 
     def default_export_to(self, kind: str) -> list[str]:
@@ -302,4 +304,5 @@ class MeshConfig:
             default_service_export_to=as_strs(mesh.get("defaultServiceExportTo")) or ["*"],
             default_virtual_service_export_to=as_strs(mesh.get("defaultVirtualServiceExportTo")) or ["*"],
             default_destination_rule_export_to=as_strs(mesh.get("defaultDestinationRuleExportTo")) or ["*"],
+            service_entry_visibility=ServiceEntryVisibility.parse(mesh.get("serviceEntryVisibility")),
         )

@@ -23,6 +23,12 @@ def _is_ambient(index: MeshIndex, svc: Service) -> bool:
     return namespace_is_ambient(ns_labels)
 
 
+def served_by_waypoint(index: MeshIndex, svc: Service) -> bool:
+    """Whether the ambient service's requests go through a waypoint: its L7 metrics and access lines
+    then come from the waypoint alone (reporter ``waypoint``), as no sidecar sees them."""
+    return _is_ambient(index, svc) and service_binding(index, svc).waypoint is not None
+
+
 def ambient_notes(index: MeshIndex, result: TraceResult) -> list[str]:
     """What the ambient data plane does with the traced mesh request (empty for a sidecar service)."""
     if not result.service or "/" not in result.service:

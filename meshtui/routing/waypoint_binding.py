@@ -17,7 +17,10 @@ A restatement of ``fetchWaypointForTarget``, ``fetchWaypointForService``,
 * a service may also name a canary waypoint (Istio 1.31: ``istio.io/use-waypoint-canary``,
   ``-canary-namespace``, annotation ``istio.io/use-waypoint-canary-weight``), read from the level
   that names the primary; new connections then go ``100-w`` to the primary, ``w`` to the canary.
-  An unusable canary is reported and traffic stays on the primary.
+  An unusable canary is reported and traffic stays on the primary;
+* a ServiceEntry whose mesh-config ``serviceEntryVisibility`` resolves to ``NAMESPACE`` (by its
+  namespace's labels) may not bind to a waypoint in another namespace
+  (``CrossNamespaceWaypointForbidden``), as that would expose it to the waypoint's namespace.
 
 The reasons and messages are those istiod writes in the ``istio.io/WaypointBound`` condition.
 """
@@ -42,7 +45,9 @@ from meshtui.model.ambient import (
 from meshtui.model.base import Resource
 from meshtui.model.gateway_api import K8sGateway
 from meshtui.model.index import K8S_GATEWAY, MeshIndex
+from meshtui.model.serviceentry_visibility import NAMESPACE
 from meshtui.routing.gateway_api_binding import selector_matches
+from meshtui.routing.serviceentry_visibility import visibility_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,16 @@ def _denied(name: str) -> BindingError:
 def _unsupported(name: str, kind: str) -> BindingError:
     return BindingError("UnsupportedTrafficType",
                         f'attempting to bind to traffic type "{kind}" which the waypoint "{name}" does not support')
+
+
+#: istiod's reason for a NAMESPACE-visibility ServiceEntry labelled with a waypoint elsewhere.
+CROSS_NAMESPACE_FORBIDDEN = "CrossNamespaceWaypointForbidden"
+
+
+def _cross_namespace_forbidden(name: str) -> BindingError:
+    return BindingError(CROSS_NAMESPACE_FORBIDDEN,
+                        f'cannot bind to waypoint "{name}" in another namespace: cross-namespace waypoint binding is '
+                        "not permitted for a ServiceEntry with NAMESPACE visibility")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +180,35 @@ def service_binding(index: MeshIndex, obj: Resource) -> WaypointBinding:
         return binding
     if not binding.waypoint.serves("service"):
         return WaypointBinding(None, binding.ref, False, _unsupported(binding.waypoint.resource_name, "service"))
+    if _namespace_only(index, obj, binding.waypoint):
+        return WaypointBinding(None, binding.ref, False, _cross_namespace_forbidden(binding.waypoint.resource_name))
     canary = _canary(index, obj, binding.waypoint)
     return WaypointBinding(binding.waypoint, binding.ref, False, None, canary)
+
+
+def _namespace_only(index: MeshIndex, obj: Resource, waypoint: Waypoint) -> bool:
+    """A ServiceEntry of NAMESPACE visibility and a waypoint elsewhere (Kubernetes Services are not governed)."""
+    if obj.kind != "ServiceEntry" or waypoint.namespace == obj.namespace:
+        return False
+    visibility = visibility_for(index.mesh_config.service_entry_visibility, _namespace_labels(index, obj.namespace))
+    return visibility == NAMESPACE
+
+
+def binding_refusal(index: MeshIndex, obj: Resource, waypoint: Waypoint) -> BindingError | None:
+    """Why istiod would refuse ``waypoint`` for ``obj`` (a Service, ServiceEntry or Namespace) if a
+    ``use-waypoint`` label named it, readiness aside; None when it would bind."""
+    namespace = obj.name if obj.kind == "Namespace" else obj.namespace
+    if not _allows(index, waypoint, namespace):
+        return _denied(waypoint.resource_name)
+    if obj.kind == "Namespace":
+        # A namespace's label serves its services and its pods: either kind of traffic will do.
+        ok = waypoint.serves("service") or waypoint.serves("workload")
+        return None if ok else _unsupported(waypoint.resource_name, "service")
+    if not waypoint.serves("service"):
+        return _unsupported(waypoint.resource_name, "service")
+    if _namespace_only(index, obj, waypoint):
+        return _cross_namespace_forbidden(waypoint.resource_name)
+    return None
 
 
 def workload_binding(index: MeshIndex, obj: Resource) -> WaypointBinding:

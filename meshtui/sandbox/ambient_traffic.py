@@ -5,7 +5,8 @@ node. When the Service has a waypoint (``routing.waypoint_binding``), that ztunn
 connection over HBONE to the waypoint pod, whose Envoy applies the Service's HTTPRoute (the
 weighted pick of ``routing.simulate``) and writes an access line like a sidecar's outbound one
 (cluster ``inbound-vip|<port>|http|<backend host>``, upstream ``envoy://connect_originate/<pod>``);
-the destination pod's ztunnel then logs the waypoint's connection inbound. Without a waypoint
+the destination pod's ztunnel then logs the waypoint's connection inbound, and the waypoint counts
+the request in Istio's metrics (``reporter="waypoint"``, served on its ``/stats/prometheus``). Without a waypoint
 there is no L7 at all: the caller's ztunnel picks one ready endpoint of the Service per
 connection (the HTTPRoute's weights are ignored, as in Istio) and both ztunnels log it.
 
@@ -30,6 +31,7 @@ from meshtui.routing.result import TraceResult
 from meshtui.routing.simulate import choose_destination
 from meshtui.routing.waypoint_binding import service_binding
 from meshtui.sandbox.access_lines import access_line
+from meshtui.sandbox.istio_stats import IstioStats
 from meshtui.sandbox.workloads import Behaviour
 
 HBONE_PORT = 15008
@@ -78,8 +80,9 @@ class AmbientTraffic:
     """Writes the lines of requests whose caller is captured by ztunnel (see the module docstring)."""
 
     def __init__(self, index: MeshIndex, rng: random.Random, behaviour: Callable[[Pod], Behaviour],
-                 ephemeral: Callable[[], int]) -> None:
+                 ephemeral: Callable[[], int], stats: IstioStats | None = None) -> None:
         self.index = index
+        self.stats = stats if stats is not None else IstioStats()
         self.rng = rng
         self.behaviour = behaviour
         self.ephemeral = ephemeral
@@ -155,6 +158,8 @@ class AmbientTraffic:
                   "upstream_local": "envoy://internal_client_address/", "downstream_local": vip,
                   "downstream_remote": f"{client.ip}:{self.ephemeral()}", "server_name": "-", "route": route}
         out.append((end, wp.namespace, wp.name, access_line(**fields)))
+        self.stats.record("waypoint", wp, client, server, choice.destination.host, status, "-", duration,
+                          str(base.get("protocol") or "HTTP/1.1"))
         sent = base["received"] + 80 + len(base["path"])
         recv = body + 120
         # The caller's ztunnel: outbound to the waypoint, which terminates HBONE itself.

@@ -1,7 +1,9 @@
 """Istio's standard request metrics for the sandbox's simulated sidecars.
 
 Each sidecar counts the requests it reports (``reporter="source"`` at the caller, one
-``reporter="destination"`` per attempt at the server), as Istio's stats extension does, and
+``reporter="destination"`` per attempt at the server), and a waypoint those it proxies
+(``reporter="waypoint"``: the ambient client and the backend pod it picked), as Istio's stats
+extension does, and
 serves them as Prometheus text on ``:15020/stats/prometheus``. Buckets are Envoy's default
 histogram buckets (``Stats::HistogramSettingsImpl::defaultBuckets``), which Istio keeps for
 ``istio_request_duration_milliseconds``.
@@ -65,12 +67,12 @@ class IstioStats:
 
     def record(self, reporter: str, reporting: Pod, source: Pod | None, destination: Pod | None,
                host: str | None, code: int, flags: str, duration_ms: float, protocol: str) -> None:
-        """Count one request as the sidecar of ``reporting`` reports it."""
+        """Count one request as the proxy of ``reporting`` (a sidecar, or a waypoint) reports it."""
         src, dst = _peer(source), _peer(destination)
         svc, svc_name, svc_ns = _host_parts(host)
         labels = (reporter, src[0], src[1], src[2], src[3], src[4], svc, svc_name, svc_ns,
                   dst[0], dst[1], dst[2], dst[3], dst[4], "grpc" if "grpc" in protocol.lower() else "http",
-                  str(code), flags or "-", "mutual_tls" if reporter == "destination" else "unknown")
+                  str(code), flags or "-", "mutual_tls" if reporter in ("destination", "waypoint") else "unknown")
         series = self._by_pod.setdefault((reporting.namespace, reporting.name), {})
         entry = series.get(labels)
         if entry is None:

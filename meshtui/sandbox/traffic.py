@@ -119,7 +119,7 @@ class TrafficSimulator:
         self._clients: dict[str, list[Pod]] | None = None
         self._behaviours: dict[tuple[str, str], Behaviour] = {}
         self._task: asyncio.Task[None] | None = None
-        self.ambient = AmbientTraffic(self.index, self.rng, self._behaviour, self._ephemeral)
+        self.ambient = AmbientTraffic(self.index, self.rng, self._behaviour, self._ephemeral, self.stats)
         store.add_listener(self._on_event)
 
     # -- keeping the index current -------------------------------------------------------------

@@ -5,7 +5,8 @@ A window ``[since, until)`` is answered with ``increase()`` / ``histogram_quanti
 ``until - since`` seconds, evaluated at ``until`` once Prometheus has had ``settle`` seconds to
 scrape it. Per destination: the clients' view (``reporter="source"``, what the weights decide)
 in ``destinations``, the destination pods' (``reporter="destination"``, what Flagger's analysis
-reads) in ``served``. Rows of the service's host are keyed by the subset whose ``version`` label
+reads) in ``served``. An ambient service behind a waypoint has neither: its requests are seen by
+the waypoint only, which reports them as ``reporter="waypoint"``, used for both. Rows of the service's host are keyed by the subset whose ``version`` label
 the destination carries (the DestinationRule's, else the version); rows of an HTTPRoute's
 per-version Services by the Service's name, as the logs basis keys them.
 
@@ -26,6 +27,8 @@ from meshtui.analysis.outcome import DestinationSample, Observation
 from meshtui.metrics import promql
 from meshtui.metrics.rows import Key, vector_values
 from meshtui.model.hosts import fqdn
+from meshtui.model.kube import Service
+from meshtui.routing.ambient_path import served_by_waypoint
 from meshtui.session.outcome_check import RuleTarget
 from meshtui.session.split_basis import split_context
 from meshtui.sources.prometheus import PrometheusClient, PrometheusError
@@ -50,7 +53,12 @@ class PrometheusObservedSplit:
         # An HTTPRoute's per-version Services: their own destination_service, keyed by name.
         self.backends = dict(plan_follow(index, log_target, max_pods=1).backends)
         self.error: str | None = None
-        self.basis = (f"prometheus: istio_requests_total increase() to {self.host}"
+        service = index.get("Service", target.namespace, target.service)
+        #: Who reports the requests: the waypoint for an ambient service behind one, else the sidecars.
+        self.waypoint = isinstance(service, Service) and served_by_waypoint(index, service)
+        self.basis = ("prometheus: istio_requests_total"
+                      + (' (reporter="waypoint")' if self.waypoint else "")
+                      + f" increase() to {self.host}"
                       + (f" and {', '.join(sorted(self.backends.values()))}" if self.backends else "")
                       + f" (every rule: metrics carry no route name, nor the Host), {client.description}")
 
@@ -95,8 +103,11 @@ class PrometheusObservedSplit:
             self.sleep(wait)
         seconds = max(1.0, end - since)
         try:
-            destinations = self._per_destination("source", seconds, end)
-            served = self._per_destination("destination", seconds, end)
+            if self.waypoint:
+                destinations = served = self._per_destination("waypoint", seconds, end)
+            else:
+                destinations = self._per_destination("source", seconds, end)
+                served = self._per_destination("destination", seconds, end)
         except PrometheusError as exc:
             self.error = str(exc)
             return Observation({}, (), f"{self.basis}: {exc}", seconds)

@@ -24,7 +24,7 @@ import os
 import time
 import tomllib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -210,10 +210,18 @@ class SplitContext:
 
     subsets: Mapping[str, str]
     port: int | None
+    #: Per-version Services a Gateway API route splits over: host -> the name their rows show.
+    backends: Mapping[str, str] = field(default_factory=dict)
+    #: An ambient service behind a waypoint: only the waypoint reports (``reporter="waypoint"``).
+    waypoint: bool = False
 
 
 def split_context(index: "MeshIndex", target: "LogTarget") -> SplitContext:
     """The ``SplitContext`` of ``target`` in the current mesh."""
+    from meshtui.accesslog.target import plan_follow
+    from meshtui.model.kube import Service
+    from meshtui.routing.ambient_path import served_by_waypoint
+
     host = f"{target.name}.{target.namespace}.svc.cluster.local"
     subsets: dict[str, str] = {}
     dr = index.destination_rule_for(host, target.namespace)
@@ -224,7 +232,9 @@ def split_context(index: "MeshIndex", target: "LogTarget") -> SplitContext:
     service = index.get("Service", target.namespace, target.name)
     ports = getattr(service, "ports", None) or []
     port = getattr(ports[0], "port", None) if len(ports) == 1 else None
-    return SplitContext(subsets, port if isinstance(port, int) else None)
+    backends = dict(plan_follow(index, target, max_pods=1).backends) if service is not None else {}
+    waypoint = isinstance(service, Service) and served_by_waypoint(index, service)
+    return SplitContext(subsets, port if isinstance(port, int) else None, backends, waypoint)
 
 
 def metrics_split(client: PrometheusClient, context: SplitContext, target: "LogTarget", window: float,
@@ -238,40 +248,54 @@ def metrics_split(client: PrometheusClient, context: SplitContext, target: "LogT
     """
     host = f"{target.name}.{target.namespace}.svc.cluster.local"
     when = time.time() if at is None else at
-    reporter = "destination" if seen_at == "server" else "source"
-    requests = vector_values(client.query(promql.requests_query(host, window, reporter), when))
-    if seen_at == "auto" and not any(round(v) > 0 for v in requests.values()):
+    hosts = (host, *context.backends)
+
+    def each(query: Callable[[str], str]) -> dict[Any, float]:
+        # Rows are keyed by (destination_service, version, workload): the hosts never collide.
+        return {k: v for h in hosts for k, v in vector_values(client.query(query(h), when)).items()}
+
+    if context.waypoint:
+        reporter = "waypoint"  # ambient: no sidecar sees the requests, the waypoint does
+    else:
+        reporter = "destination" if seen_at == "server" else "source"
+    requests = each(lambda h: promql.requests_query(h, window, reporter))
+    if seen_at == "auto" and not context.waypoint and not any(round(v) > 0 for v in requests.values()):
         # No client sidecar reported (callers outside the mesh): the servers' view, as Kiali falls back.
         reporter = "destination"
-        requests = vector_values(client.query(promql.requests_query(host, window, reporter), when))
+        requests = each(lambda h: promql.requests_query(h, window, reporter))
     if not any(round(v) > 0 for v in requests.values()):
         raise PrometheusError(f"{client.description}: no istio_requests_total for {host} in the last {window:g}s")
-    errors = vector_values(client.query(promql.errors_query(host, window, reporter), when))
-    quantiles = {q: vector_values(client.query(promql.latency_query(host, window, q, reporter), when))
-                 for q in (0.5, 0.95, 0.99)}
-    groups = client.query(promql.error_groups_query(host, window, reporter), when)
+    errors = each(lambda h: promql.errors_query(h, window, reporter))
+    quantiles: dict[float, dict[Any, float]] = {}
+    for q in (0.5, 0.95, 0.99):
+        quantiles[q] = each(lambda h: promql.latency_query(h, window, q, reporter))  # noqa: B023 (called now)
+    groups = [g for h in hosts for g in client.query(promql.error_groups_query(h, window, reporter), when)]
     subsets, port = context.subsets, context.port
     weights = weights or {}
     rows = []
     metric_rows = split_rows(requests, errors, quantiles)
     per_host: Counter[str] = Counter()
     for m in metric_rows:
-        per_host[m.host] += m.requests
+        # A route's per-version Services share one split: the service's.
+        per_host[host if m.host in context.backends else m.host] += m.requests
     total = sum(per_host.values())
     for m in metric_rows:
-        subset = subsets.get(m.subset, "")
-        weight = weights.get(subset) if m.host == host else None
+        backend = context.backends.get(m.host)
+        subset = backend or subsets.get(m.subset, "")
+        weight = weights.get(subset) if m.host == host or backend else None
+        group = host if backend else m.host
         rows.append(SplitRow(
             cluster=f"outbound|{port or ''}|{subset}|{m.host}", direction="outbound", port=port, subset=subset,
             host=m.host, mirrored=False, requests=m.requests, rate=m.requests / window, share=m.requests / total,
-            host_share=m.requests / per_host[m.host] if per_host[m.host] else 0.0,
+            host_share=m.requests / per_host[group] if per_host[group] else 0.0,
             weight=None if weight is None else weight / 100.0, errors=m.errors,
             error_rate=m.errors / m.requests if m.requests else 0.0,
             p50_ms=m.p50_ms, p95_ms=m.p95_ms, p99_ms=m.p99_ms))
     rows.sort(key=lambda r: (r.host, r.subset, r.cluster))
-    seen_at = "client" if reporter == "source" else "server"
-    label = (f"from Prometheus, reporter={reporter} ({'the clients' if seen_at == 'client' else 'the servers'}' "
-             f"view; every rule), {client.description}")
+    # The waypoint applies the route's weights, as a client sidecar does: the clients' side.
+    seen_at = "server" if reporter == "destination" else "client"
+    view = {"source": "the clients'", "destination": "the servers'", "waypoint": "the waypoint's"}[reporter]
+    label = f"from Prometheus, reporter={reporter} ({view} view; every rule), {client.description}"
     return ObservedSplit(BASIS_PROMETHEUS, label, window, rows, _rollups(groups, subsets, port),
                          None, None, seen_at=seen_at)
 

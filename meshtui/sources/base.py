@@ -243,6 +243,11 @@ class Source(Protocol):
         pod's Envoy admin port 15000."""
         ...
 
+    def pods(self, namespace: str, *, label_selector: str = "", field_selector: str = "") -> list[RawObject]:
+        """The running pods of ``namespace`` matching Kubernetes label and field selectors, read now
+        and regardless of the source's namespace scope (finding the ztunnel of a node)."""
+        ...
+
     def contexts(self) -> list[str]:
         """The kubeconfig contexts this source can switch to (empty without ``capabilities.contexts``)."""
         ...

@@ -437,6 +437,10 @@ class FilesSource:
         """Always ``NotFoundError``: manifests on disk have no Envoy to ask."""
         raise NotFoundError(_NO_PODS.format(what=f"Envoy admin of {namespace}/{pod}"))
 
+    def pods(self, namespace: str, *, label_selector: str = "", field_selector: str = "") -> list[RawObject]:
+        """Always ``NotFoundError``: manifests on disk say nothing of running pods."""
+        raise NotFoundError(_NO_PODS.format(what=f"the pods of {namespace}"))
+
     @property
     def capabilities(self) -> Capabilities:
         """A directory: no contexts, Envoy or running proxies; logs when it holds saved ones

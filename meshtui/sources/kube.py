@@ -41,7 +41,7 @@ from meshtui.sources.kube_kinds import (
     list_kind,
 )
 from meshtui.model.gateway_api import GATEWAY_API_GROUP, GATEWAY_API_KINDS
-from meshtui.sources.kube_pods import envoy_admin_get, stream_logs
+from meshtui.sources.kube_pods import envoy_admin_get, list_pods, stream_logs
 from meshtui.sources.kube_rest import READ_TIMEOUT, HttpError, Rest, one_line
 from meshtui.sources.kube_watch import WatchSettings, watch_kinds
 
@@ -352,6 +352,10 @@ class KubeSource:
     def envoy_admin(self, namespace: str, pod: str, path: str) -> bytes:
         """GET ``path`` from the pod's Envoy admin (port 15000) through the API server."""
         return envoy_admin_get(self.rest, namespace, pod, path)
+
+    def pods(self, namespace: str, *, label_selector: str = "", field_selector: str = "") -> list[RawObject]:
+        """The pods of ``namespace`` matching the selectors, listed now (whatever this source's scope)."""
+        return list_pods(self.rest, namespace, label_selector=label_selector, field_selector=field_selector)
 
     @property
     def capabilities(self) -> Capabilities:

@@ -1,4 +1,5 @@
-"""Pod-level reads of the kube source: container logs (follow) and Envoy admin via port-forward."""
+"""Pod-level reads of the kube source: container logs (follow), Envoy admin via port-forward, and
+pods by selector (which ztunnel runs on a node)."""
 
 from __future__ import annotations
 
@@ -97,6 +98,29 @@ def _log_error(exc: HttpError, namespace: str, pod: str, container: str) -> Sour
 
         return ForbiddenError(f"log of {namespace}/{pod}: forbidden: {exc.message}")
     return UnavailableError(f"log of {namespace}/{pod} [{container}]: HTTP {exc.status}: {exc.message}")
+
+
+def list_pods(rest: Rest, namespace: str, *, label_selector: str = "", field_selector: str = "") -> list[Any]:
+    """The pods of ``namespace`` that match both selectors, read now (a one-page list, no watch).
+
+    Raises ``UnavailableError`` with a one-line cause when the API server does not answer or
+    refuses the list (bad selector, RBAC).
+    """
+    query: list[tuple[str, Any]] = []
+    if label_selector:
+        query.append(("labelSelector", label_selector))
+    if field_selector:
+        query.append(("fieldSelector", field_selector))
+    try:
+        answer = rest.json("GET", f"/api/v1/namespaces/{namespace}/pods", query)
+    except HttpError as exc:
+        raise UnavailableError(f"list pods in {namespace}: HTTP {exc.status}: {one_line(exc.message, 200)}") from exc
+    items = (answer or {}).get("items") or []
+    for item in items:
+        # A list's items carry no kind; the rest of meshtui reads records that say what they are.
+        item.setdefault("apiVersion", "v1")
+        item.setdefault("kind", "Pod")
+    return list(items)
 
 
 def envoy_admin_get(rest: Rest, namespace: str, pod: str, path: str) -> bytes:

@@ -23,6 +23,7 @@ from meshtui.model.ambient import (
 )
 from meshtui.model.base import Resource
 from meshtui.model.index import MeshIndex
+from meshtui.model.istio import ServiceEntry
 from meshtui.model.kube import Namespace, Pod, Service
 from meshtui.routing.waypoint_binding import WaypointBinding, service_binding
 
@@ -59,8 +60,19 @@ def _is_gateway(index: MeshIndex, pod: Pod) -> bool:
     return proxy_kind(index, pod.namespace, dict(pod.labels), containers) == ROUTER
 
 
+def _service_entry_text(index: MeshIndex, entry: ServiceEntry) -> str:
+    """A ServiceEntry's waypoint, or why it has none; empty when no waypoint label applies and its
+    namespace is not ambient (sidecars then route it by their own config)."""
+    binding = service_binding(index, entry)
+    if binding.ref is None and not binding.opted_out and not namespace_is_ambient(index.namespace_labels(entry.namespace)):
+        return ""
+    return _ambient_text(index, binding)
+
+
 def dataplane_line(index: MeshIndex, service: Resource) -> str:
     """How traffic to ``service`` is handled, in one line (empty for a kind it does not apply to)."""
+    if isinstance(service, ServiceEntry):
+        return _service_entry_text(index, service)
     if not isinstance(service, Service):
         return ""
     if service.labels.get(GATEWAY_MANAGED_LABEL) == MESH_CONTROLLER:

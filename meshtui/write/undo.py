@@ -3,9 +3,10 @@
 The change to undo is the newest ``applied`` audit entry of the source that is not itself an
 undo and has not been undone yet, so repeated undos walk back through the changes one by one.
 The undo plan puts the entry's ``before`` content (everything but metadata and status: the
-``spec``) on top of the CURRENT object, whose metadata (resourceVersion included) is the write
-precondition. If the object changed since our write (its content is no longer our ``after``),
-someone else wrote in between, and the undo is refused as a conflict unless forced.
+``spec``) and its labels and annotations (what a waypoint enrolment edits) on top of the CURRENT
+object, whose other metadata (resourceVersion included) is the write precondition. If the object
+changed since our write (its content or labels/annotations are no longer our ``after``), someone
+else wrote in between, and the undo is refused as a conflict unless forced.
 """
 
 from __future__ import annotations
@@ -41,8 +42,19 @@ def undoable(entries: Iterable[AuditEntry], sid: str) -> AuditEntry | None:
     return None
 
 
+#: The metadata an edit may change (labels: ``meshtui waypoint use``; annotations: the canary weight).
+_EDITED_METADATA = ("labels", "annotations")
+
+
+def edited_part(obj: RawObject | None) -> dict[str, object]:
+    """What an edit changes: the content (spec...) and the labels and annotations."""
+    meta = (obj or {}).get("metadata") or {}
+    return {**content(obj), "metadata": {k: meta.get(k) or {} for k in _EDITED_METADATA}}
+
+
 def restore(before: RawObject, current: RawObject) -> RawObject:
-    """``current`` with its content (spec...) replaced by ``before``'s; metadata stays current's."""
+    """``current`` with its content (spec...), labels and annotations replaced by ``before``'s; the
+    rest of the metadata stays current's."""
     out: RawObject = {}
     for key, value in current.items():
         if key in ("apiVersion", "kind", "metadata", "status"):
@@ -50,6 +62,13 @@ def restore(before: RawObject, current: RawObject) -> RawObject:
     for key, value in before.items():
         if key not in ("apiVersion", "kind", "metadata", "status"):
             out[key] = copy.deepcopy(value)
+    meta = out.setdefault("metadata", {})
+    old = before.get("metadata") or {}
+    for key in _EDITED_METADATA:
+        if key in old:
+            meta[key] = copy.deepcopy(old[key])
+        else:
+            meta.pop(key, None)
     return out
 
 
@@ -63,7 +82,7 @@ def plan_undo(source: Source, entry: AuditEntry, current: RawObject | None, *, f
         raise UndoError(f"{entry.key} no longer exists; nothing to undo")
     if entry.before is None:
         raise UndoError(f"the audit entry {entry.id} has no previous object")
-    if not force and fingerprint(content(current)) != fingerprint(content(entry.after)):
+    if not force and fingerprint(edited_part(current)) != fingerprint(edited_part(entry.after)):
         diff = unified_diff(entry.after, current, f"{entry.key} (after our change)", f"{entry.key} (now)")
         raise UndoConflict(
             f"{entry.key} changed since {entry.description or 'the change'} ({entry.time}); "
