@@ -16,7 +16,7 @@ _META_KEYS = (
     "creationTimestamp", "deletionTimestamp",
 )
 # A full copy of the object as last applied by kubectl: the largest annotation and never read.
-_DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
 
 
 def _names(containers: Any, keep_restart_policy: bool = False) -> list[dict[str, Any]]:
@@ -51,8 +51,8 @@ def slim_pod(pod: RawObject) -> RawObject:
     meta = pod.get("metadata") or {}
     slim_meta: dict[str, Any] = {k: meta[k] for k in _META_KEYS if k in meta}
     annotations = slim_meta.get("annotations")
-    if isinstance(annotations, dict) and any(k in annotations for k in _DROPPED_ANNOTATIONS):
-        slim_meta["annotations"] = {k: v for k, v in annotations.items() if k not in _DROPPED_ANNOTATIONS}
+    if isinstance(annotations, dict) and any(k in annotations for k in DROPPED_ANNOTATIONS):
+        slim_meta["annotations"] = {k: v for k, v in annotations.items() if k not in DROPPED_ANNOTATIONS}
 
     spec = pod.get("spec") or {}
     slim_spec: dict[str, Any] = {"containers": _names(spec.get("containers"))}
