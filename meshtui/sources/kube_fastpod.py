@@ -148,6 +148,7 @@ def _or(value: Any, default: Any) -> Any:
     return default if value is _UNSET else value
 
 
-def _statuses(statuses: list[_ContainerStatus] | None) -> list[dict[str, Any]]:
+def _statuses(statuses: Any) -> list[dict[str, Any]]:
+    """The slim container statuses of a decoded ``list[_ContainerStatus] | None``."""
     return [{"name": _or(s.name, ""), "ready": bool(_or(s.ready, False)), "restartCount": _or(s.restartCount, 0)}
             for s in statuses or ()]
