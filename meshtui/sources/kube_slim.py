@@ -91,9 +91,9 @@ def slim_pod(pod: RawObject) -> RawObject:
 
 
 def decode_pod_page(data: bytes) -> dict[str, Any] | None:
-    """A pod list page with each item cut down to the fields ``slim_pod`` reads (not yet
-    slimmed), or None when the fast decoder (``meshtui.sources.kube_fastpod``, which needs
-    msgspec) is not installed or cannot read this page."""
+    """A pod list page whose items are already the records ``slim_pod`` makes, or None when
+    the fast decoder (``meshtui.sources.kube_fastpod``, which needs msgspec) is not installed
+    or cannot read this page."""
     global _fast_missing
     if _fast_missing:
         return None
