@@ -94,3 +94,28 @@ def test_uniform_rule_view_for_both_apis() -> None:
         ("cart-v2.shop.svc.cluster.local", 1, 0.25, "spec.rules[0].backendRefs[1].weight")]
     assert (h.kind, h.route, h.matches) == ("HTTPRoute", "shop/cart", ["PathPrefix /api"])
     assert v.backends[1].weight_path == "spec.http[0].route[1].weight"
+
+
+def test_routes_are_found_by_every_service_their_rules_send_to() -> None:
+    """The index files a route under each Service its backendRefs name (written or defaulted
+    namespace, core group spelled "" or "core"), and under nothing a rule does not send to."""
+    r = route("split", rules=[
+        {"backendRefs": [{"name": "cart-v1", "port": 80}, {"name": "cart-v2", "namespace": "canary", "port": 80}]},
+        {"backendRefs": [{"name": "cart-v3", "group": "core", "kind": "Service", "port": 80},
+                         {"name": "bucket", "group": "storage.example.com", "kind": "Bucket"}, "not a mapping"]},
+        "not a rule",
+    ])
+    index = MeshIndex([r])
+    for ns, name in [("shop", "cart-v1"), ("canary", "cart-v2"), ("shop", "cart-v3")]:
+        assert [x.name for x in index.routes_to_service(ns, name)] == ["split"], (ns, name)
+    assert index.routes_to_service("shop", "bucket") == []
+    assert index.routes_to_service("shop", "cart-v2") == []
+    # The rules, read when first asked for, say the same.
+    view = index.get("HTTPRoute", "shop", "split")
+    assert [[(b.namespace, b.name, b.is_service) for b in rule.backend_refs] for rule in view.rules] == [
+        [("shop", "cart-v1", True), ("canary", "cart-v2", True)],
+        [("shop", "cart-v3", True), ("shop", "bucket", False), ("shop", "", True)],
+        [],
+    ]
+    index.delete("HTTPRoute", "shop", "split")
+    assert index.routes_to_service("shop", "cart-v1") == []

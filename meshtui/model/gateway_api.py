@@ -14,7 +14,7 @@ view is :class:`K8sGateway` (Istio's own analyzers call it the "k8s gateway").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from meshtui.model.base import (
@@ -125,6 +125,13 @@ class ParentRef:
         return out
 
 
+def backend_target(d: dict[str, Any], route_namespace: str) -> tuple[str, str, str, str]:
+    """(group, kind, name, namespace) a ``backendRefs`` item points at, with the spec's
+    defaults (core group, kind ``Service``, the route's namespace)."""
+    return (as_str(d.get("group")) or "", as_str(d.get("kind")) or "Service", as_str(d.get("name")) or "",
+            as_str(d.get("namespace")) or route_namespace)
+
+
 @dataclass(frozen=True, slots=True)
 class BackendRef:
     """A weighted backend of a rule (or the target of a mirror)."""
@@ -145,11 +152,12 @@ class BackendRef:
         d = as_dict(raw)
         weight = as_int(d.get("weight"))
         ns = as_str(d.get("namespace"))
+        group, kind, name, namespace = backend_target(d, route_namespace)
         return cls(
-            group=as_str(d.get("group")) or "",
-            kind=as_str(d.get("kind")) or "Service",
-            name=as_str(d.get("name")) or "",
-            namespace=ns or route_namespace,
+            group=group,
+            kind=kind,
+            name=name,
+            namespace=namespace,
             namespace_written=ns is not None and ns != route_namespace,
             port=as_int(d.get("port")),
             weight=1 if weight is None else weight,
@@ -445,12 +453,19 @@ class RouteParentStatus:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class K8sRoute(Resource):
-    """What every Gateway API route has: parents, hostnames, rules, and the status per parent."""
+    """What every Gateway API route has: parents, hostnames, rules, and the status per parent.
+
+    ``rules`` and ``status_parents`` are read from ``raw`` on first use: indexing a big mesh
+    needs only the parents and the Services the rules send to (``backend_services``), and
+    reading 5,000 HTTPRoutes' rules up front cost a tenth of a second of a 3 s load.
+    """
 
     parent_refs: list[ParentRef]
     hostnames: list[str]
-    rules: list[RouteRule]
-    status_parents: list[RouteParentStatus]
+    #: (namespace, name) of every core Service a rule's backendRefs name, sorted.
+    backend_services: list[tuple[str, str]]
+    # The lazily read views (a frozen view cannot set attributes; a dict of its own can be filled).
+    _views: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def parse(cls, raw: Raw) -> K8sRoute:
@@ -458,20 +473,45 @@ class K8sRoute(Resource):
         meta = meta_fields(raw)
         ns = meta["namespace"] or "default"
         spec = as_dict(raw.get("spec"))
-        grpc = meta["kind"] == "GRPCRoute"
-        status = as_dict(raw.get("status"))
+        backends: set[tuple[str, str]] = set()
+        for rule in as_list(spec.get("rules")):
+            for ref in as_list(as_dict(rule).get("backendRefs")):
+                group, kind, name, namespace = backend_target(as_dict(ref), ns)
+                if is_core_service(group, kind):
+                    backends.add((namespace, name))
         return cls(
             **meta,
             parent_refs=[ParentRef.parse(p, ns) for p in as_list(spec.get("parentRefs"))],
             hostnames=as_strs(spec.get("hostnames")),
-            rules=[RouteRule.parse(r, i, ns, grpc) for i, r in enumerate(as_list(spec.get("rules")))],
-            status_parents=[
+            backend_services=sorted(backends),
+        )
+
+    @property
+    def rules(self) -> list[RouteRule]:
+        """The rules, in order (read on first use)."""
+        rules = self._views.get("rules")
+        if rules is None:
+            ns = self.namespace or "default"
+            grpc = self.kind == "GRPCRoute"
+            rules = [RouteRule.parse(r, i, ns, grpc)
+                     for i, r in enumerate(as_list(as_dict(self.raw.get("spec")).get("rules")))]
+            self._views["rules"] = rules
+        return rules
+
+    @property
+    def status_parents(self) -> list[RouteParentStatus]:
+        """``status.parents``: the controllers' verdict per parent (read on first use)."""
+        parents = self._views.get("status_parents")
+        if parents is None:
+            ns = self.namespace or "default"
+            parents = [
                 RouteParentStatus(ParentRef.parse(as_dict(p).get("parentRef"), ns),
                                   as_str(as_dict(p).get("controllerName")) or "",
                                   parse_conditions(as_dict(p).get("conditions")))
-                for p in as_list(status.get("parents"))
-            ],
-        )
+                for p in as_list(as_dict(self.raw.get("status")).get("parents"))
+            ]
+            self._views["status_parents"] = parents
+        return parents
 
     @property
     def label(self) -> str:

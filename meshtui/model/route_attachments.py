@@ -37,8 +37,7 @@ class RouteAttachments:
                 out.append((self.by_gateway, (ref.namespace, ref.name)))
             elif ref.is_service:
                 out.append((self.by_service, (ref.namespace, ref.name)))
-        backends = {(b.namespace, b.name) for rule in route.rules for b in rule.backend_refs if b.is_service}
-        out.extend((self.by_backend, b) for b in sorted(backends))
+        out.extend((self.by_backend, b) for b in route.backend_services)
         return out
 
     def add_route(self, route: K8sRoute, ident: Id) -> None:

@@ -16,7 +16,7 @@ _META_KEYS = (
     "creationTimestamp", "deletionTimestamp",
 )
 # A full copy of the object as last applied by kubectl: the largest annotation and never read.
-_DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
 
 
 def _names(containers: Any, keep_restart_policy: bool = False) -> list[dict[str, Any]]:
@@ -51,8 +51,8 @@ def slim_pod(pod: RawObject) -> RawObject:
     meta = pod.get("metadata") or {}
     slim_meta: dict[str, Any] = {k: meta[k] for k in _META_KEYS if k in meta}
     annotations = slim_meta.get("annotations")
-    if isinstance(annotations, dict) and any(k in annotations for k in _DROPPED_ANNOTATIONS):
-        slim_meta["annotations"] = {k: v for k, v in annotations.items() if k not in _DROPPED_ANNOTATIONS}
+    if isinstance(annotations, dict) and any(k in annotations for k in DROPPED_ANNOTATIONS):
+        slim_meta["annotations"] = {k: v for k, v in annotations.items() if k not in DROPPED_ANNOTATIONS}
 
     spec = pod.get("spec") or {}
     slim_spec: dict[str, Any] = {"containers": _names(spec.get("containers"))}
@@ -91,9 +91,9 @@ def slim_pod(pod: RawObject) -> RawObject:
 
 
 def decode_pod_page(data: bytes) -> dict[str, Any] | None:
-    """A pod list page with each item cut down to the fields ``slim_pod`` reads (not yet
-    slimmed), or None when the fast decoder (``meshtui.sources.kube_fastpod``, which needs
-    msgspec) is not installed or cannot read this page."""
+    """A pod list page whose items are already the records ``slim_pod`` makes, or None when
+    the fast decoder (``meshtui.sources.kube_fastpod``, which needs msgspec) is not installed
+    or cannot read this page."""
     global _fast_missing
     if _fast_missing:
         return None
