@@ -32,3 +32,14 @@ def test_fast_pod_decoder_keeps_host_network() -> None:
     assert page is not None
     pod = Pod.parse({"kind": "Pod", **slim_pod(page["items"][0])})
     assert pod_dataplane_mode(pod, AMBIENT_NS) == "none"
+
+
+def test_pods_read_from_a_cluster_keep_their_service_account() -> None:
+    # The workload identity (spiffe://…/ns/NS/sa/NAME) ztunnel and AuthorizationPolicy use.
+    raw = _pod(False)
+    raw["spec"]["serviceAccountName"] = "bookinfo-reviews"
+    assert Pod.parse(slim_pod(raw)).service_account == "bookinfo-reviews"
+    fastpod = pytest.importorskip("meshtui.sources.kube_fastpod")
+    page = fastpod.decode_page(json.dumps({"items": [raw], "metadata": {}}).encode())
+    assert page is not None
+    assert Pod.parse({"kind": "Pod", **page["items"][0]}).service_account == "bookinfo-reviews"

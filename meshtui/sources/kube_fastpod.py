@@ -52,6 +52,7 @@ class _Spec(msgspec.Struct):
     containers: list[_Named] | None | msgspec.UnsetType = _UNSET
     initContainers: list[_Named] | None | msgspec.UnsetType = _UNSET
     nodeName: Any = _UNSET
+    serviceAccountName: Any = _UNSET
     hostNetwork: Any = _UNSET
 
 
@@ -118,6 +119,8 @@ def _slim(pod: _Pod) -> dict[str, Any]:
             ]
         if spec.nodeName is not _UNSET:
             slim_spec["nodeName"] = spec.nodeName
+        if spec.serviceAccountName is not _UNSET:
+            slim_spec["serviceAccountName"] = spec.serviceAccountName
         if spec.hostNetwork is True:  # ztunnel never captures a host-network pod
             slim_spec["hostNetwork"] = True
 

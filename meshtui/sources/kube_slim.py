@@ -45,7 +45,7 @@ def slim_pod(pod: RawObject) -> RawObject:
 
     Kept: apiVersion, kind; metadata name/namespace/labels/annotations (minus kubectl's
     last-applied copy)/ownerReferences/resourceVersion/uid/creationTimestamp/deletionTimestamp;
-    spec.nodeName, spec.hostNetwork when true, and container names (init containers with their
+    spec.nodeName, spec.serviceAccountName, spec.hostNetwork when true, and container names (init containers with their
     restartPolicy); status.phase, podIP, the Ready condition, and name/ready/restartCount of each container status.
     """
     meta = pod.get("metadata") or {}
@@ -60,6 +60,8 @@ def slim_pod(pod: RawObject) -> RawObject:
         slim_spec["initContainers"] = _names(spec.get("initContainers"), keep_restart_policy=True)
     if "nodeName" in spec:
         slim_spec["nodeName"] = spec["nodeName"]
+    if "serviceAccountName" in spec:  # the workload's identity (spiffe://…/sa/NAME)
+        slim_spec["serviceAccountName"] = spec["serviceAccountName"]
     if spec.get("hostNetwork") is True:  # ztunnel never captures a host-network pod
         slim_spec["hostNetwork"] = True
 
