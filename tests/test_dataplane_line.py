@@ -99,7 +99,8 @@ def test_a_gateways_own_service_says_its_pods_are_the_gateway_proxy_not_sidecars
           "spec": {"gatewayClassName": "istio", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}}
     objs = [_ns("istio-system", {}), _svc("ingress", "istio-system"), ingress,
             _ns("shop", {"istio-injection": "enabled"}), _svc("web-gw", "shop"), *gapi, gw,
-            _svc("cart", "shop"), _pod("cart-1", "shop", "cart", sidecar=True)]
+            _svc("cart", "shop"), _pod("cart-1", "shop", "cart", sidecar=True), _svc("idle", "shop")]
     assert _line(objs, "istio-system", "ingress") == "gateway proxy (Envoy router in 1 pod)"
     assert _line(objs, "shop", "web-gw") == "gateway proxy (Envoy router in 2 pods)"
     assert _line(objs, "shop", "cart") == "sidecar (Envoy in every pod)"
+    assert _line(objs, "shop", "idle") == "sidecar (Envoy in every pod)"  # no pods: not a gateway

@@ -92,7 +92,7 @@ def dataplane_line(index: MeshIndex, service: Resource) -> str:
         mix = ", ".join(f"{n} {mode}" for mode, n in sorted(modes.items()))
         return f"mixed data planes: {mix}"
     mode = next(iter(modes))
-    if mode == SIDECAR and all(_is_gateway(index, p) for p in pods):
+    if mode == SIDECAR and pods and all(_is_gateway(index, p) for p in pods):
         # A gateway's Envoy is the pod itself, not a sidecar: istiod gives it only the
         # listeners of its Gateway (``proxy-config listeners`` on the pod shows them).
         return f"gateway proxy (Envoy router in {len(pods)} pod{'s' if len(pods) != 1 else ''})"
