@@ -48,6 +48,8 @@ class MeshScreen(DescribeKey, NamespaceKeys):
         super().__init__()
         self._index: Any | None = None
         self._selected: tuple[str, str, str] | None = None
+        # A jump asked for before the first mesh reached this screen (``select_object``).
+        self._pending_select: tuple[str, str, str] | None = None
         #: VirtualService (namespace, name) -> marker of observed traffic that bypasses it.
         self._bypass_notes: dict[tuple[str, str], str] = {}
 
@@ -85,7 +87,10 @@ class MeshScreen(DescribeKey, NamespaceKeys):
                 if kind == "DELETED":
                     meta = obj.get("metadata") or {}
                     self.notify(f"{obj.get('kind')} {meta.get('namespace')}/{meta.get('name')} was deleted")
-        if (self._selected is not None and tree.node_for(self._selected) is None
+        if self._pending_select is not None:
+            pending, self._pending_select = self._pending_select, None
+            self.select_object(*pending)
+        elif (self._selected is not None and tree.node_for(self._selected) is None
                 and message.index.get(*self._selected) is not None):
             # The selected service is still in the mesh but no longer shown (`:ns` scope).
             self._cursor_to_first_match(tree)
@@ -114,6 +119,9 @@ class MeshScreen(DescribeKey, NamespaceKeys):
         from meshtui.routing.service_view import service_for_object
 
         if self._index is None:
+            # The mesh has not reached this screen yet: select it when it does, rather than
+            # dropping the jump (the first service would be selected instead).
+            self._pending_select = (kind, namespace, name)
             return
         target = service_for_object(self._index, kind, namespace, name)
         if target is None:

@@ -174,8 +174,10 @@ async def test_t_in_the_browser_traces_the_selected_service(demo_dir: Path) -> N
     async with app.run_test(size=(150, 50)) as pilot:
         await wait_for(pilot, lambda: app.index is not None)
         app.show_in_browser(("Service", "bookinfo", "reviews"))
-        await pilot.pause()
-        app.screen.query_one(MeshTree).focus()
+        tree = app.screen.query_one(MeshTree)
+        # The jump lands once the tree has drawn its rows: press t on the row the user sees highlighted.
+        await wait_for(pilot, lambda: tree.cursor_node is not None and "reviews" in str(tree.cursor_node.label))
+        tree.focus()
         await pilot.press("t")
         await pilot.pause()
         assert type(app.screen).__name__ == "TraceScreen"
