@@ -82,13 +82,11 @@ def set_weights(custom: client.CustomObjectsApi, v1: int, v2: int) -> None:
 
 @pytest.fixture
 def start(sb: Sandbox, custom: client.CustomObjectsApi, env: dict[str, str]) -> Iterator[None]:
-    """catalog at 90/10 with a healthy v2 (no error at all) before each test; healed after."""
+    """catalog at 90/10 with the demo's own v2 (healthy as shipped) before each test; healed after."""
     set_weights(custom, 90, 10)
-    kubectl(sb, env, "annotate", "deploy", "catalog-v2", "-n", "istioinaction", "--overwrite",
-            "meshtui.io/simulate-error-rate=0")
     yield
     kubectl(sb, env, "annotate", "deploy", "catalog-v2", "-n", "istioinaction", "--overwrite",
-            "meshtui.io/simulate-error-rate=0")
+            "meshtui.io/simulate-error-rate-", "meshtui.io/simulate-error-status-")
 
 
 def canary(kubeconfig: Path | str, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:

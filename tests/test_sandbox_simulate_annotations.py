@@ -109,8 +109,8 @@ def test_pod_annotation_sets_latency_and_an_invalid_value_is_ignored(kubectl: Ca
     assert len(seen) >= 30
     answered = sorted(r.duration or 0 for r in seen if r.response_code)
     assert answered and answered[len(answered) // 2] >= 300  # the median moved from ~14 ms to ~400 ms
-    # "lots" is no rate: catalog v2 keeps its own ~5 % errors instead of failing every request.
-    assert sum(1 for r in seen if r.response_code == 503) < len(seen) / 2
+    # "lots" is no rate: catalog v2 stays as healthy as it is instead of failing every request.
+    assert not [r for r in seen if (r.response_code or 0) >= 500]
     if others:  # the annotation is the pod's: its siblings answer as fast as before
         fast = wait_for(lambda: inbound_since(core, "app=catalog,version=v2", since, others[0].metadata.name),
                         lambda rs: len(rs) >= 30)

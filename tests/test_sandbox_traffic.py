@@ -187,25 +187,33 @@ def test_a_pod_added_to_a_subset_starts_receiving_traffic(api: client.ApiClient)
         core.delete_namespaced_pod("backend-service-v1-extra", "default")
 
 
-def test_gateway_logs_the_edge_request_and_catalog_v2_errors_are_retried(api: client.ApiClient) -> None:
+def test_gateway_logs_the_edge_request_and_catalog_goes_to_both_subsets(api: client.ApiClient) -> None:
+    core = client.CoreV1Api(api)
+    (gw,) = pods(core, "istio-system", "istio=ingressgateway")
+    catalog = wait_for(lambda: [r for r in proxy_log(core, "istio-system", gw)
+                                if r.authority == "catalog.istioinaction.io"],
+                       lambda rs: {r.cluster.subset for r in rs} == {"v1", "v2"})
+    assert catalog and all(r.cluster.host == "catalog.istioinaction.svc.cluster.local" for r in catalog)
+    assert {r.cluster.subset for r in catalog} == {"v1", "v2"}
+
+
+def test_productpage_errors_are_retried_by_the_gateway(api: client.ApiClient) -> None:
     core = client.CoreV1Api(api)
     (gw,) = pods(core, "istio-system", "istio=ingressgateway")
     edge = {r.request_id: r for r in proxy_log(core, "istio-system", gw)}
-    catalog = [r for r in edge.values() if r.authority == "catalog.istioinaction.io"]
-    assert catalog and all(r.cluster.host == "catalog.istioinaction.svc.cluster.local" for r in catalog)
-    assert {r.cluster.subset for r in catalog} == {"v1", "v2"}
     attempts: dict[str, list[Record]] = defaultdict(list)
 
-    def failed_at_v2() -> list[str]:
+    def failed_at_productpage() -> list[str]:
         edge.update((r.request_id, r) for r in proxy_log(core, "istio-system", gw))
         attempts.clear()
-        for name in pods(core, "istioinaction", "app=catalog,version=v2"):
-            for r in proxy_log(core, "istioinaction", name):
-                attempts[r.request_id].append(r)  # type: ignore[index]
+        for name in pods(core, "bookinfo", "app=productpage"):
+            for r in proxy_log(core, "bookinfo", name):
+                if r.cluster is not None and r.cluster.direction == "inbound":
+                    attempts[r.request_id].append(r)  # type: ignore[index]
         return [rid for rid, rs in attempts.items() if any(r.response_code == 503 for r in rs) and rid in edge]
 
-    failed = wait_for(failed_at_v2, lambda ids: len(ids) >= 3)
-    assert failed, "catalog v2 answers some 503s"
+    failed = wait_for(failed_at_productpage, lambda ids: len(ids) >= 3)
+    assert failed, "productpage answers some 503s"
     for rid in failed:
         tries = sorted(attempts[rid], key=lambda r: r.start_epoch or 0)
         # Istio's default retry policy: up to 2 retries on 503; the edge sees the last answer.
