@@ -8,6 +8,7 @@ Plain text from the mesh index (:mod:`meshtui.model.ambient`,
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from meshtui.envoy.gen_targets import ROUTER, proxy_kind
 from meshtui.model.ambient import (
@@ -67,6 +68,32 @@ def _service_entry_text(index: MeshIndex, entry: ServiceEntry) -> str:
     if binding.ref is None and not binding.opted_out and not namespace_is_ambient(index.namespace_labels(entry.namespace)):
         return ""
     return _ambient_text(index, binding)
+
+
+def gateway_proxy_gateways(index: MeshIndex, service: Resource) -> list[str] | None:
+    """The Gateways whose servers route what a gateway's own Service receives ("ns/name", a
+    Gateway API one marked so), or None when ``service`` is not a gateway's: a gateway proxy
+    routes by its Gateways' servers and the routes bound to them, never by routes for its own
+    host, so "no VirtualService: round-robin" would mislead there."""
+    if not isinstance(service, Service) or not service.selector:
+        return None
+    # Pods from a cluster; the Deployments' pod templates for manifests on disk.
+    workloads: list[tuple[dict[str, str], list[Any]]] = [
+        (dict(p.labels), (p.raw.get("spec") or {}).get("containers") or []) for p in index.pods_for_service(service)]
+    if not index.count("Pod"):
+        for dep in index.deployments_for_service(service):
+            template = dep.spec.get("template") or {}
+            workloads.append(((template.get("metadata") or {}).get("labels") or {},
+                              (template.get("spec") or {}).get("containers") or []))
+    if not workloads or not all(proxy_kind(index, service.namespace, labels, containers) == ROUTER
+                                for labels, containers in workloads):
+        return None
+    names = sorted({f"{gw.namespace}/{gw.name}" for gw in index.gateways
+                    if any(all(labels.get(k) == v for k, v in gw.selector.items()) for labels, _ in workloads)})
+    gateway_name = service.labels.get(GATEWAY_NAME_LABEL)
+    if gateway_name:
+        names.append(f"{service.namespace}/{gateway_name} (Gateway API)")
+    return names
 
 
 def dataplane_line(index: MeshIndex, service: Resource) -> str:

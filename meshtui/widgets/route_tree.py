@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from meshtui.views.dataplane_line import gateway_proxy_gateways
 from meshtui.widgets import describe
 
 # Backends of a Gateway API rule are Services (one per version), coloured by host.
@@ -47,7 +48,7 @@ class RouteTree(Tree[Any]):
         view = service_routes(index, service)
         if view.mixing:
             self.root.add_leaf(Text("⚠ " + view.mixing, style="bold yellow"))
-        self._add_virtual_services(view)
+        self._add_virtual_services(view, gateway_proxy_gateways(index, service))
         self._add_k8s_routes(view)
         self._add_destination_rule(view)
         self._add_exposure(view)
@@ -56,9 +57,19 @@ class RouteTree(Tree[Any]):
 
     # -- sections -------------------------------------------------------------------------
 
-    def _add_virtual_services(self, view: Any) -> None:
+    def _add_virtual_services(self, view: Any, gateways: list[str] | None) -> None:
         if not view.virtual_services and view.k8s_routes:
             return  # the Gateway API routes it: drawn by _add_k8s_routes
+        if not view.virtual_services and gateways is not None:
+            node = self.root.add(Text(f"{view.short_name} is a gateway proxy: it routes by its Gateways' servers",
+                                      style="bold"), expand=True)
+            node.add_leaf(Text("and the routes bound to them, not by routes for its own host "
+                               "(c on its pod: its listeners)", style="italic dim"))
+            for name in gateways:
+                node.add_leaf(Text.assemble(("Gateway ", "dim"), (name, "cyan")))
+            if not gateways:
+                node.add_leaf(Text("no Gateway selects its pods: it has no listener to route by", style="yellow"))
+            return
         if not view.virtual_services:
             self.root.add_leaf(
                 Text(
