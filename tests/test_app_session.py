@@ -11,7 +11,7 @@ import pytest
 
 from meshtui.app import MeshApp
 from meshtui.sources.files import FilesSource
-from ui_helpers import wait_for
+from ui_helpers import toasts, wait_for
 
 DEMO = Path(str(files("meshtui.demo")))
 
@@ -25,14 +25,14 @@ def demo_dir(tmp_path: Path) -> Path:
 
 
 def _notes(app: MeshApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
+    return toasts(app)
 
 
 async def test_a_binding_remapped_in_keys_toml_answers_to_its_new_key(demo_dir: Path, tmp_path: Path) -> None:
     keys = tmp_path / "keys.toml"
     keys.write_text('[keys]\nanalyze = "z"\nnosuch-binding = "x"\n', encoding="utf-8")
     app = MeshApp(lambda: FilesSource(str(demo_dir)), keymap_path=str(keys))
-    async with app.run_test(size=(140, 48)) as pilot:
+    async with app.run_test(notifications=True, size=(140, 48)) as pilot:
         await wait_for(pilot, lambda: app.index is not None)
         await wait_for(pilot, lambda: any("nosuch-binding" in n for n in _notes(app)))
         assert any(n == "keys.toml: no binding has the id nosuch-binding" for n in _notes(app))

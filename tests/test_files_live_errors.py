@@ -13,7 +13,7 @@ import pytest
 from meshtui.app import MeshApp
 from meshtui.sources.files import FilesSource
 from test_screen_narrow import screen_lines
-from ui_helpers import wait_for
+from ui_helpers import toasts, wait_for
 
 DEMO = Path(str(files("meshtui.demo")))
 BROKEN = "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: [oops\n  data: : :\n"
@@ -28,7 +28,7 @@ def demo_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _notes(app: MeshApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
+    return toasts(app)
 
 
 def _backend_weights(app: MeshApp) -> list[int]:
@@ -41,7 +41,7 @@ def _backend_weights(app: MeshApp) -> list[int]:
 async def test_a_file_that_stops_parsing_is_named_and_the_rest_stays_live(demo_dir: Path) -> None:
     catalog = demo_dir / "istioinaction-catalog.yaml"
     app = MeshApp(lambda: FilesSource(str(demo_dir), poll_interval=0.2))
-    async with app.run_test(size=(160, 40)) as pilot:
+    async with app.run_test(notifications=True, size=(160, 40)) as pilot:
         await wait_for(pilot, lambda: app.index is not None and app.findings.latest is not None)
 
         def status() -> str:
@@ -59,10 +59,11 @@ async def test_a_file_that_stops_parsing_is_named_and_the_rest_stays_live(demo_d
         await wait_for(pilot, lambda: _backend_weights(app) == [80, 20])
         assert "stale" not in status()
 
-        # Analyze lists it among the findings, located.
+        # Analyze lists it among the findings, located (toasts dismissed: they cover the detail).
+        app.clear_notifications()
         await pilot.press("a")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "AnalyzeScreen")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "MT0000] File " in "\n".join(screen_lines(app)))
         shown = "\n".join(screen_lines(app))
         assert re.search(r"Error +MT0000 +File ", shown), shown
         # The detail of the selected (first: errors first) row names the place.

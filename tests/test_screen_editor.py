@@ -18,7 +18,7 @@ from kubernetes import client, config
 from meshtui.app import MeshApp
 from meshtui.widgets.mesh_tree import MeshTree
 from meshtui.widgets.route_tree import RouteTree
-from ui_helpers import wait_for
+from ui_helpers import toasts, wait_for
 
 DEMO = Path(str(files("meshtui.demo")))
 ISTIO = ("networking.istio.io", "v1")
@@ -114,8 +114,8 @@ def preview_state(app: MeshApp) -> str | None:
 
 
 def notes(app: MeshApp) -> str:
-    """Every notification shown so far."""
-    return "\n".join(str(n.message) for n in app._notifications)
+    """The notifications on screen now."""
+    return "\n".join(toasts(app))
 
 
 async def test_weights_by_keys_preview_apply_read_back(sandbox: Any) -> None:
@@ -200,7 +200,7 @@ async def test_conflict_shows_their_change_and_reapplies_on_top(sandbox: Any) ->
 async def test_read_only_context_blocks_every_write_key_with_reason(sandbox: Any) -> None:
     api, ns = seed_backend(str(sandbox.kubeconfig_path), "ed-readonly")
     app = kube_app(sandbox, context="meshtui-sandbox-readonly")
-    async with app.run_test(size=(150, 50)) as pilot:
+    async with app.run_test(notifications=True, size=(150, 50)) as pilot:
         def status_line() -> str:
             return str(app.screen.query_one("#status").render())
 
@@ -220,7 +220,7 @@ async def test_read_only_context_blocks_every_write_key_with_reason(sandbox: Any
         assert said.count("cannot be made") == 8 and reason in said
         await pilot.press("escape")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "MeshScreen")
-        app._notifications.clear()
+        app.clear_notifications()
         await pilot.press("u", "e")
         await pilot.pause()
         said = notes(app)
@@ -369,7 +369,7 @@ async def test_our_own_write_coming_back_through_the_watch_is_not_taken_for_anot
     """Issue 12: after an apply, the watch brings our own write back while the preview is still
     open; the editor must recognise it, not say the object "changed at the source"."""
     app = files_app(demo_dir)
-    async with app.run_test(size=(150, 50)) as pilot:
+    async with app.run_test(notifications=True, size=(150, 50)) as pilot:
         await open_editor_at(pilot, app, "default", "backend-service", ("dest", 2, 0))
         await edit_to_70_30_and_preview(pilot, app, "default")
         await pilot.press("y")

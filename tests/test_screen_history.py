@@ -12,7 +12,7 @@ from textual.widgets import DataTable
 
 from meshtui.app import MeshApp
 from test_screen_editor import edit_to_70_30_and_preview, open_editor_at, preview_state
-from ui_helpers import wait_for
+from ui_helpers import toasts, wait_for
 
 DEMO = Path(str(files("meshtui.demo")))
 
@@ -32,7 +32,7 @@ async def test_history_lists_changes_and_reverts_one(demo_dir: Path) -> None:
     manifest = demo_dir / "default-backend-service.yaml"
     original = manifest.read_text()
     app = MeshApp(lambda: FilesSource(str(demo_dir)))
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(notifications=True, size=(160, 50)) as pilot:
         await open_editor_at(pilot, app, "default", "backend-service", ("dest", 2, 0))
         await edit_to_70_30_and_preview(pilot, app, "default")
         await pilot.press("y")
@@ -71,6 +71,6 @@ async def test_history_lists_changes_and_reverts_one(demo_dir: Path) -> None:
         await pilot.press("down")
         assert app.screen.selected().id == app.screen.entries[1].id
         await pilot.press("r")
-        await wait_for(pilot, lambda: any("changed since" in str(n.message) for n in app._notifications))
+        await wait_for(pilot, lambda: any("changed since" in t for t in toasts(app)))
         assert type(app.screen).__name__ == "HistoryScreen"
     assert manifest.read_text() == original

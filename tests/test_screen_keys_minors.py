@@ -13,7 +13,7 @@ from meshtui.app import MeshApp
 from meshtui.sources.files import FilesSource
 from meshtui.widgets.mesh_tree import MeshTree
 from test_screen_narrow import screen_lines
-from ui_helpers import wait_for
+from ui_helpers import toasts, wait_for
 
 DEMO = Path(str(files("meshtui.demo")))
 
@@ -58,7 +58,7 @@ async def test_question_mark_opens_help_by_task_with_the_markers_legend(demo_dir
 
 async def test_digit_keys_pick_the_namespaces_the_hint_numbers(demo_dir: Path) -> None:
     app = _app(demo_dir)
-    async with app.run_test(size=(160, 40)) as pilot:
+    async with app.run_test(notifications=True, size=(160, 40)) as pilot:
         await wait_for(pilot, lambda: app.index is not None and len(_tree_namespaces(app)) > 2)
         namespaces = sorted(app.index.namespaces)
         fresh = _tree_namespaces(app)
@@ -72,8 +72,7 @@ async def test_digit_keys_pick_the_namespaces_the_hint_numbers(demo_dir: Path) -
         # Back to every namespace, in the order a fresh tree has (not the picked one first).
         await wait_for(pilot, lambda: _tree_namespaces(app) == fresh)
         await pilot.press("9")  # the demo has fewer namespaces than keys
-        await pilot.pause(0.2)
-        assert any("no namespace on key 9" in str(n.message) for n in app._notifications)
+        await wait_for(pilot, lambda: any("no namespace on key 9" in t for t in toasts(app)))
 
 
 async def test_d_describes_the_highlighted_service_and_a_vs_row(demo_dir: Path) -> None:

@@ -14,7 +14,7 @@ from meshtui.app import MeshApp
 from meshtui.widgets.big_table import BigTable
 from meshtui.widgets.mesh_tree import MeshTree
 from meshtui.widgets.route_tree import RouteTree
-from ui_helpers import dest_weight, tree_lines, wait_for
+from ui_helpers import dest_weight, toasts, tree_lines, wait_for
 
 DEMO = Path(str(files("meshtui.demo")))
 
@@ -82,7 +82,7 @@ async def test_catalog_tree_shows_gateway_and_split(demo_dir: Path) -> None:
 
 async def test_filter_colon_jumps_and_help(demo_dir: Path) -> None:
     app = files_app(demo_dir)
-    async with app.run_test(size=(140, 48)) as pilot:
+    async with app.run_test(notifications=True, size=(140, 48)) as pilot:
         await wait_for(pilot, lambda: app.index is not None)
         await pilot.press("slash", *"revi")
         tree = app.screen.query_one(MeshTree)
@@ -105,8 +105,7 @@ async def test_filter_colon_jumps_and_help(demo_dir: Path) -> None:
         assert any("VirtualService istioinaction/catalog" in line for line in lines)
 
         await pilot.press("colon", *"nosuchview", "enter")
-        await pilot.pause()
-        assert any("unknown command" in str(n.message) for n in app._notifications)
+        await wait_for(pilot, lambda: any("unknown command" in t for t in toasts(app)))
 
         await pilot.press("question_mark")
         await pilot.pause()
@@ -244,7 +243,7 @@ async def test_the_filter_lands_on_the_first_match_when_several_names_match(demo
 
 async def test_on_a_namespace_row_service_actions_say_so(demo_dir: Path) -> None:
     app = files_app(demo_dir)
-    async with app.run_test(size=(140, 48)) as pilot:
+    async with app.run_test(notifications=True, size=(140, 48)) as pilot:
         await wait_for(pilot, lambda: app.index is not None)
         await select_service(pilot, app, "default", "backend-service")
         await pilot.press("up")  # the `default` namespace row
@@ -254,8 +253,7 @@ async def test_on_a_namespace_row_service_actions_say_so(demo_dir: Path) -> None
             await pilot.press(key)
             await pilot.pause()
             assert type(app.screen).__name__ == "MeshScreen", key
-        messages = [str(n.message) for n in app._notifications]
-        assert sum("the cursor is on namespace default" in m for m in messages) == 4, messages
+        await wait_for(pilot, lambda: sum("the cursor is on namespace default" in t for t in toasts(app)) == 4)
 
 
 async def test_scope_switch_moves_the_detail_to_a_service_of_that_namespace(demo_dir: Path) -> None:

@@ -17,6 +17,7 @@ from meshtui.screens.proxy_config import GENERATED_LABEL, JsonScreen, ProxyConfi
 from meshtui.sources.base import NotFoundError, UnavailableError
 from meshtui.widgets.big_table import BigTable
 from paths import CONFORMANCE_ROOT
+from ui_helpers import toasts, wait_for
 
 PROXY_CONFIG = (CONFORMANCE_ROOT / "proxy-config")
 STYLES = [str(files("meshtui.styles").joinpath(n)) for n in ("app.tcss", "proxy_config.tcss")]
@@ -218,7 +219,7 @@ async def test_d_snapshots_then_diffs_and_nothing_fetched_cannot_be_snapshotted(
 
     source = DumpFileSource(PROXY_CONFIG / "all" / "config_dump.json")
     app = Host(ProxyConfigScreen(source, "default", "httpbin"))
-    async with app.run_test(size=(160, 40)) as pilot:
+    async with app.run_test(notifications=True, size=(160, 40)) as pilot:
         await _settle(app, pilot)
         screen = app.screen
         await pilot.press("d")
@@ -233,9 +234,9 @@ async def test_d_snapshots_then_diffs_and_nothing_fetched_cannot_be_snapshotted(
         assert "no differences" in str(app.screen.query_one("#pc-diff-msg").content)
 
     failing = Host(ProxyConfigScreen(DumpFileSource(None, UnavailableError("connection refused")), "default", "gw"))
-    async with failing.run_test(size=(120, 30)) as pilot:
+    async with failing.run_test(notifications=True, size=(120, 30)) as pilot:
         await _settle(failing, pilot)
         await pilot.press("d")
         await pilot.pause()
         assert failing.screen.snapshot is None
-        assert any("nothing fetched yet" in str(n.message) for n in failing._notifications)
+        await wait_for(pilot, lambda: any("nothing fetched yet" in t for t in toasts(failing)))

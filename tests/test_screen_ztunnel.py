@@ -11,6 +11,7 @@ from meshtui.sandbox.server import Sandbox
 from meshtui.screens.ztunnel import ZtunnelScreen
 from meshtui.session.commands import resolve
 from meshtui.sources.kube import KubeSource
+from ui_helpers import toasts
 
 WAIT = 30.0
 
@@ -57,9 +58,8 @@ async def test_ztunnel_view_shows_the_pods_workloads_and_services(sandbox: Sandb
 async def test_ztunnel_of_an_unknown_pod_is_an_error_notice(sandbox: Sandbox) -> None:
     path = str(sandbox.kubeconfig_path)
     app = MeshApp(lambda: KubeSource.from_kubeconfig(path))
-    async with app.run_test(size=(160, 40)) as pilot:
+    async with app.run_test(notifications=True, size=(160, 40)) as pilot:
         await until(pilot, lambda: app.index is not None, "the mesh")
         app.run_command("ztunnel nosuchpod")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: any("no ztunnel pod nosuchpod" in t for t in toasts(app)), "the refusal")
         assert not isinstance(app.screen, ZtunnelScreen)
-        assert any("no ztunnel pod nosuchpod" in str(n.message) for n in app._notifications)

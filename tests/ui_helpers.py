@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Tree
 
@@ -18,6 +19,11 @@ async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: fl
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await pilot.pause(0.05)
+
+
+def toasts(app: App[Any]) -> list[str]:
+    """The notifications on screen now (title and message), as the user reads them."""
+    return [str(toast.render()) for toast in app.screen.query("Toast")]
 
 
 def tree_lines(tree: Tree[Any]) -> list[str]:
