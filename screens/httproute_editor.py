@@ -34,7 +34,9 @@ from meshtui.model.management import managed_by
 from meshtui.routing.gateway_api_matches import PATH_TYPES
 from meshtui.routing.gateway_api_release import Scale
 from meshtui.routing.rules import ReleaseError
+from meshtui.messages import MeshUpdated
 from meshtui.screens.edit_form import FormField, FormScreen
+from meshtui.screens.edit_review import ReviewFlow
 from meshtui.screens.write_actions import refuse_if_read_only
 from meshtui.views.httproute_edit import RuleRow, edit_rows
 from meshtui.widgets import describe
@@ -43,7 +45,6 @@ from meshtui.widgets.status_bar import StatusBar
 from meshtui.write import edit_api_gateway as api
 from meshtui.write.edit_api import Action
 from meshtui.write.pending import EditSession
-from meshtui.write.scope import affected_objects
 
 _STYLES = ("green", "cyan", "magenta", "yellow", "blue", "bright_red")
 
@@ -66,8 +67,10 @@ class HTTPRouteEditor(Screen[None]):
                 tooltip="move a step from the largest other backend to the selected one"),
         Binding("b", "blue_green", "Blue-green", show=False, id="hr-blue-green",
                 tooltip="switch the rule to a backend (added when missing)"),
-        Binding("A", "ab_split", "A/B", show=False, id="hr-ab-split",
+        Binding("s", "ab_split", "A/B split", show=False, id="hr-ab-split",
                 tooltip="the exact split of the selected rule, e.g. cart-v1=50 cart-v2=50"),
+        Binding("A", "autopilot", "Autopilot", show=False, id="hr-canary-autopilot",
+                tooltip="supervised canary: steps gated on traffic, rollback on failure"),
         Binding("m", "match", "Match", id="hr-match", tooltip="require a header in the selected match or rule"),
         Binding("x", "remove_match", "Unmatch", show=False, id="hr-remove-match",
                 tooltip="drop a header condition of the selected match or rule"),
@@ -81,14 +84,17 @@ class HTTPRouteEditor(Screen[None]):
                 tooltip="one more match (OR) in the selected rule"),
         Binding("X", "drop_match", "Drop match", show=False, id="hr-drop-match",
                 tooltip="remove the match under the cursor"),
-        Binding("s", "scale", "Scale", id="hr-scale", tooltip="write weights on the rule's own scale or on 100"),
+        Binding("percent_sign", "scale", "Scale", id="hr-scale", tooltip="write weights on the rule's own scale or on 100"),
         Binding("f", "refuse('fault')", "Fault", show=False, id="hr-fault", tooltip="not expressible: says why"),
         Binding("a", "refuse('subset')", "Subset", show=False, id="hr-subset", tooltip="not expressible: says why"),
         # priority: the tree would take enter as "select node".
         Binding("enter", "preview", "Preview", id="hr-preview", tooltip="diff, checks, dry run; then y",
                 priority=True),
         Binding("backspace", "undo_pending", "Undo edit", show=False, id="hr-undo-pending"),
-        Binding("escape", "discard", "Discard/back", show=False, id="hr-discard"),
+        Binding("u", "undo_applied", "Undo applied", show=False, id="hr-undo-applied",
+                tooltip="revert the last write"),
+        Binding("escape", "discard", "Back", show=False, id="hr-discard",
+                tooltip="asks first when edits are pending"),
         Binding("question_mark", "app.help", "Keys", show=False, id="hr-help"),
     ]
 
@@ -98,6 +104,9 @@ class HTTPRouteEditor(Screen[None]):
         self._select = select
         self.session: EditSession | None = None
         self.scale = Scale.AUTO
+        #: Load, follow the source, preview, discard, undo and the autopilot: shared with the
+        #: VirtualService editor.
+        self.review = ReviewFlow(self)
 
     def compose(self) -> ComposeResult:
         yield Static(id="hr-editor-title")
@@ -108,14 +117,11 @@ class HTTPRouteEditor(Screen[None]):
 
     def on_mount(self) -> None:
         """Load the route from the index and focus the tree."""
-        mesh = session_of(self)
-        found = mesh.index.get(*self.key) if mesh is not None and mesh.index is not None else None
+        found = self.review.load()
         if found is None:
-            self.notify(f"{self.key[0]} {self.key[1]}/{self.key[2]} not found", severity="error")
-            self.app.pop_screen()
             return
-        self.session = EditSession(found.raw)
-        self._managers = managed_by(found, mesh.index) if mesh is not None else []
+        mesh = session_of(self)
+        self._managers = managed_by(found, mesh.index) if mesh is not None and mesh.index is not None else []
         tree = self.query_one(Tree)
         tree.show_root = False
         self.redraw(self._select)
@@ -137,7 +143,7 @@ class HTTPRouteEditor(Screen[None]):
         keep = self._cursor_data() if select is None else None
         scale = "the rule's own scale where exact" if self.scale is Scale.AUTO else "a 100 scale"
         title = Text.assemble(("Edit ", "bold"), (f"{self.key[0]} {self.key[1]}/{self.key[2]}", "bold cyan"),
-                              (f"   weights written on {scale} (s)", "dim"))
+                              (f"   weights written on {scale} (%)", "dim"))
         self.query_one("#hr-editor-title", Static).update(title)
         tree.clear()
         for reason in self._managers:
@@ -545,39 +551,48 @@ class HTTPRouteEditor(Screen[None]):
         self.notify(reason, severity="warning", timeout=10)
         self.query_one("#hr-editor-pending", Static).update(Text(f"refused: {reason}", style="yellow"))
 
+    # -- the canary autopilot ----------------------------------------------------------------------
+
+    def action_autopilot(self) -> None:
+        """A supervised canary on the selected rule, moving the selected backend (else the
+        lightest one): a form, then the live timeline of its steps and gates."""
+        at = self._at()
+        rule = next((r for r in self.rows() if at is not None and r.index == at[0]), None)
+        if rule is None:
+            self.notify("select a rule or a backend first", severity="warning")
+            return
+        # As `meshtui canary --to` takes them: NAME (or NS/NAME), with :PORT only where the name
+        # alone would be ambiguous.
+        bare = [b.target.rpartition(":")[0] or b.target for b in rule.backends]
+        names = [n if bare.count(n) == 1 else b.target for n, b in zip(bare, rule.backends)]
+        if len(names) < 2:
+            self.notify(f"{rule.title} has one backendRef: a canary needs a stable one beside it", severity="warning")
+            return
+        picked = at[1] if at is not None and at[1] >= 0 else min(range(len(names)), key=lambda k: rule.backends[k].share)
+        self.review.autopilot(str(rule.index), rule.title, names[picked], names, strict=True)
+
     # -- reviewing -------------------------------------------------------------------------------
+
+    def on_mesh_updated(self, message: MeshUpdated) -> None:
+        """Follow the route at the source: adopt a newer version (pending edits re-applied on top)."""
+        self.review.follow_source()
+
+    def on_screen_resume(self) -> None:
+        """Back from a modal (which does not get watch events): catch up."""
+        self.review.follow_source()
 
     def action_preview(self) -> None:
         """Review the pending edits (diff, validation, dry run); ``y`` there applies them."""
-        if self.session is None or refuse_if_read_only(self.app, "applying"):
-            return
-        if not self.session.dirty:
-            self.notify("no pending edit to preview", severity="warning")
-            return
-        from meshtui.screens.change_preview import ChangePreview
-
-        mesh = session_of(self)
-        if mesh is None or mesh.source is None or mesh.index is None:
-            return
-        plan = self.session.plan(mesh.source, affected_objects(mesh.index, [self.session.base, self.session.current]))
-        self.app.push_screen(ChangePreview(plan), self._previewed)
-
-    def _previewed(self, outcome: Any) -> None:
-        if self.session is None or outcome is None or outcome.result != "applied":
-            return
-        self.session.reset(outcome.stored or outcome.plan.new)
-        self.redraw()
+        self.review.preview()
 
     def action_undo_pending(self) -> None:
         """Drop the last pending edit."""
-        if self.session is not None and self.session.pop() is not None:
-            self.redraw()
+        self.review.undo_pending()
+
+    def action_undo_applied(self) -> None:
+        """Undo the last change applied to this source (through the preview)."""
+        self.review.undo_applied()
 
     def action_discard(self) -> None:
-        """Discard every pending edit; without pending edits, go back."""
-        if self.session is not None and self.session.dirty:
-            self.session.reset()
-            self.redraw()
-            self.notify("discarded the pending edits")
-            return
-        self.app.pop_screen()
+        """Go back; with pending edits, ask first (yes discards them and goes back)."""
+        self.review.discard()

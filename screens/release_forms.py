@@ -2,8 +2,9 @@
 come from the selected rule and destination: canary step, promote, rollback, blue-green switch,
 dark launch, A/B split, mirror, fault injection and their removal. Each adds a pending edit
 (``meshtui.routing.release`` / ``meshtui.routing.edit``), reviewed with ``enter`` like any other.
-The canary autopilot (``A``) is the exception: its form starts a supervised run that writes each
-step itself through the write path (``meshtui.screens.canary_timeline``).
+The canary autopilot (``A``) is the exception: its form (``meshtui.screens.edit_review``, shared with
+the Gateway API route editor) starts a supervised run that writes each step itself through the
+write path (``meshtui.screens.canary_timeline``).
 """
 
 from __future__ import annotations
@@ -179,52 +180,11 @@ def run(ed: "RouteEditor", name: str) -> None:
                                _int(v["abort"], "abort status") if v["abort"] else None,
                                _percent_with(v, "abort")))
     elif name == "autopilot":
-        _autopilot(ed, ref, canary, choices, known)
+        ed.review.autopilot(str(ref), api.rule_text(ref), canary, choices, bool(known))
     elif name in ("unmirror", "unfault"):
         error = ed.push((api.remove_mirror if name == "unmirror" else api.remove_fault)(ref), ("rule", i))
         if error:
             ed.notify(error, severity="error")
-
-
-def _autopilot(ed: "RouteEditor", ref: Any, canary: str, choices: list[str], known: list[str]) -> None:
-    """The autopilot's form; its submit opens the live timeline, which runs the canary."""
-    from meshtui.analysis.canary_gate import GateLimits
-    from meshtui.session.canary_run import CanaryConfig, parse_interval
-    from meshtui.widgets.host import session_of
-
-    if ed.session is not None and ed.session.dirty:
-        ed.notify("discard or apply the pending edits first: the autopilot writes each step itself",
-                  severity="warning")
-        return
-    mesh = session_of(ed)
-    if mesh is None or mesh.source is None:
-        return
-    source = mesh.source
-    _, namespace, name = ed.key
-
-    def submit(v: dict[str, str]) -> str | None:
-        from meshtui.screens.canary_timeline import CanaryTimeline
-
-        try:
-            interval = parse_interval(v["interval"])
-            limits = GateLimits(_float(v["errors"], "max error rate"),
-                                _float(v["p99"], "max p99") if v["p99"] else None,
-                                _int(v["min"], "min requests"), _int(v["threshold"], "threshold"))
-            config = CanaryConfig(name, namespace, v["to"], _int(v["step"], "step"), interval,
-                                  _int(v["max"], "max weight"), limits, rule=str(ref))
-        except (ReleaseError, ValueError) as exc:
-            return str(exc)
-        # After the form has closed itself (it is still the top screen while this runs).
-        ed.app.call_later(ed.app.push_screen, CanaryTimeline(source, config))
-        return None
-
-    ed.ask(f"Canary autopilot on rule {api.rule_text(ref)}", [
-        FormField("to", "to (canary)", canary, choices, strict=bool(known)),
-        FormField("step", "step (points)", "20"), FormField("interval", "interval", "30s"),
-        FormField("max", "max weight", "60"), FormField("errors", "max error rate %", "1"),
-        FormField("p99", "max p99 ms (empty: not checked)", "", optional=True),
-        FormField("min", "min requests per check", "20"), FormField("threshold", "failed checks before rollback", "2"),
-    ], submit, "each step is written through the write path and gated on the traffic; esc stops, keeping the step")
 
 
 def _split(text: str) -> dict[str, int]:

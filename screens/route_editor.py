@@ -25,16 +25,14 @@ from meshtui.model.index import MeshIndex
 from meshtui.routing import edit as rule_edit
 from meshtui.routing.rules import ReleaseError, destination_name, weighted_rule_index
 from meshtui.screens import release_forms, route_forms
-from meshtui.screens.confirm import Confirm
 from meshtui.screens.edit_form import FormField, FormScreen
-from meshtui.screens.write_actions import read_only_reason, refuse_if_read_only, revert
+from meshtui.screens.edit_review import ReviewFlow
+from meshtui.screens.write_actions import read_only_reason, refuse_if_read_only
 from meshtui.widgets.host import session_of
 from meshtui.widgets.status_bar import StatusBar
 from meshtui.widgets.weight_editor import EditTree
 from meshtui.write import edit_api as api
 from meshtui.write.pending import EditSession, rule_ref
-from meshtui.write.plan import content, fingerprint
-from meshtui.write.scope import affected_objects
 
 class RouteEditor(Screen[None]):
     """Edit the VirtualService ``key`` = ``(kind, namespace, name)``; ``select`` is the node
@@ -74,11 +72,9 @@ class RouteEditor(Screen[None]):
         self.key = key
         self._select = select
         self.session: EditSession | None = None
-        #: Warnings for the preview (a new destination whose subset has no ready pod), each with
-        #: the number of pending edits it belongs to, so that undoing that edit drops it.
-        self._warnings: list[tuple[int, str]] = []
-        # The object a write of ours replaced: a watch event still carrying it is old news.
-        self._replaced: str | None = None
+        #: Load, follow the source, preview, discard, undo and the autopilot: shared with the
+        #: Gateway API route editor.
+        self.review = ReviewFlow(self)
 
     def compose(self) -> ComposeResult:
         yield Static(id="editor-title")
@@ -95,13 +91,9 @@ class RouteEditor(Screen[None]):
 
     def on_mount(self) -> None:
         """Load the object from the index and focus the tree."""
-        index = self.mesh_index
-        found = index.get(*self.key) if index is not None else None
+        found = self.review.load()
         if found is None:
-            self.notify(f"{self.key[0]} {self.key[1]}/{self.key[2]} not found", severity="error")
-            self.app.pop_screen()
             return
-        self.session = EditSession(found.raw)
         if self._select is None:  # opened on the object, not a rule: start where the weights are
             weighted = weighted_rule_index(found.raw)
             self._select = ("rule", weighted) if weighted is not None else None
@@ -159,16 +151,9 @@ class RouteEditor(Screen[None]):
                            "d dark launch  g blue-green  s A/B  i mirror  f fault", style="dim")
         self.query_one("#editor-pending", Static).update(pending)
 
-    @property
-    def warnings(self) -> list[str]:
-        """The warnings of the pending edits (shown again in the preview)."""
-        return [w for _, w in self._warnings]
-
     def warn(self, warning: str) -> None:
         """Say ``warning`` now and again in the preview, for as long as the last edit is pending."""
-        assert self.session is not None
-        self._warnings.append((len(self.session.edits), warning))
-        self.notify(f"warning: {warning}", severity="warning", timeout=10)
+        self.review.warn(warning)
 
     def push(self, action: api.Action, select: Any = None) -> str | None:
         """Queue an action of the edit API; its error as a one-line message (None when it
@@ -196,42 +181,11 @@ class RouteEditor(Screen[None]):
 
     def on_mesh_updated(self, message: MeshUpdated) -> None:
         """Follow the object at the source: adopt a newer version (pending edits re-applied on top)."""
-        self._refresh_from_index()
+        self.review.follow_source()
 
     def on_screen_resume(self) -> None:
         """Back from a modal (which does not get watch events): catch up."""
-        self._refresh_from_index()
-
-    def _refresh_from_index(self) -> None:
-        index = self.mesh_index
-        if self.session is None or index is None:
-            return
-        found = index.get(*self.key)
-        if found is None:
-            self.query_one("#editor-title", Static).update(
-                Text(f"VirtualService {self.key[1]}/{self.key[2]} was deleted at the source", style="bold red"))
-            return
-        raw = found.raw
-        now = fingerprint(raw)
-        if now == fingerprint(self.session.base) or now == self._replaced:
-            return
-        if self.session.dirty and fingerprint(content(raw)) == fingerprint(content(self.session.current)):
-            # Our own write (the preview may still be open) came back through the watch: what
-            # was pending is what is stored now.
-            self.session.reset(raw)
-            self._warnings = []
-        elif not self.session.dirty:
-            self.session.reset(raw)
-        else:
-            try:
-                self.session.rebase(raw)
-                self.notify("the VirtualService changed at the source: your pending edits now apply on top "
-                            "of the new version", severity="warning")
-            except ReleaseError as exc:
-                self.notify(f"the VirtualService changed at the source and your pending edits no longer apply "
-                            f"({exc}); esc discards them", severity="error", timeout=10)
-                return
-        self.redraw()
+        self.review.follow_source()
 
     # -- weights --------------------------------------------------------------------------------
 
@@ -367,59 +321,19 @@ class RouteEditor(Screen[None]):
 
     def action_preview(self) -> None:
         """Review the pending edits (diff, validation, dry run); ``y`` there applies them."""
-        if self.session is None or self.refused("applying"):
-            return
-        if not self.session.dirty:
-            self.notify("no pending edit to preview", severity="warning")
-            return
-        from meshtui.screens.change_preview import ChangePreview
-
-        mesh = session_of(self)
-        if mesh is None or mesh.source is None or mesh.index is None:
-            return
-        # Only what the edit can affect: found through the index's host maps, not a walk of the mesh.
-        plan = self.session.plan(mesh.source, affected_objects(mesh.index, [self.session.base, self.session.current]))
-        self.app.push_screen(ChangePreview(plan, warnings=list(self.warnings)), self._previewed)
-
-    def _previewed(self, outcome: Any) -> None:
-        if self.session is None or outcome is None or outcome.result != "applied":
-            return
-        self._replaced = fingerprint(outcome.plan.base)
-        self.session.reset(outcome.stored or outcome.plan.new)
-        self._warnings = []
-        self.redraw()
+        self.review.preview()
 
     def action_discard(self) -> None:
         """Go back; with pending edits, ask first (yes discards them and goes back)."""
-        if self.session is None or not self.session.dirty:
-            self.app.pop_screen()
-            return
-        n = len(self.session.edits)
-        edits = f"{n} pending edit{'s' if n != 1 else ''}"
-
-        def answered(yes: bool | None) -> None:
-            if not yes or self.session is None:
-                return
-            self.session.reset()
-            self._warnings = []
-            self.app.pop_screen()
-            self.notify(f"discarded {edits}")
-
-        self.app.push_screen(Confirm(f"Discard {edits} and leave the editor?", "discard and leave",
-                                     "keep editing"), answered)
+        self.review.discard()
 
     def action_undo_pending(self) -> None:
         """Drop the last pending edit."""
-        if self.session is not None and self.session.pop() is not None:
-            self._warnings = [(n, w) for n, w in self._warnings if n <= len(self.session.edits)]
-            self.redraw()
+        self.review.undo_pending()
 
     def action_undo_applied(self) -> None:
         """Undo the last change applied to this source (through the preview)."""
-        if self.session is not None and self.session.dirty:
-            self.notify("discard the pending edits first (esc)", severity="warning")
-            return
-        revert(self.app)
+        self.review.undo_applied()
 
     # -- release workflows (one key each; forms in release_forms) -----------------------------------
 

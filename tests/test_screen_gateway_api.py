@@ -366,7 +366,7 @@ async def test_httproute_editor_ab_split_is_written_on_the_routes_scale(demo_dir
         editor = app.screen
         tree = editor.query_one(Tree)
         await wait_for(pilot, lambda: tree.cursor_node is not None and tree.cursor_node.data == ("rule", 0))
-        await pilot.press("A")  # on rule "cart" (written 9/1)
+        await pilot.press("s")  # A/B split on rule "cart" (written 9/1)
         await wait_for(pilot, lambda: type(app.screen).__name__ == "FormScreen")
         box = app.screen.query_one(Input)
         assert box.value == "cart-v1:8080=90 cart-v2:8080=10"

@@ -18,7 +18,7 @@ Routes are also indexed by the parents they name (:mod:`meshtui.model.route_atta
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -68,6 +68,10 @@ class MeshIndex:
         self._resolved: dict[tuple[str, str], str] = {}
         self._mesh_config: MeshConfig | None = None
         self._attachments = RouteAttachments()
+        # Objects per namespace (Namespace objects count for their own name): `namespaces` is
+        # asked on every keystroke of the browser, so it is kept, not walked from every object.
+        self._ns_objects: Counter[str] = Counter()
+        self._ns_sorted: list[str] | None = None
         with gc_paused():
             for raw in objects:
                 self.upsert(raw)
@@ -114,8 +118,20 @@ class MeshIndex:
             return list(obj.hosts)
         return []
 
+    def _count_namespace(self, obj: Resource, ident: Id, step: int) -> None:
+        name = obj.name if isinstance(obj, Namespace) else ident[0]
+        if not name:
+            return
+        before = self._ns_objects[name]
+        self._ns_objects[name] = before + step
+        if self._ns_objects[name] <= 0:
+            del self._ns_objects[name]
+        if (before > 0) != (name in self._ns_objects):
+            self._ns_sorted = None
+
     def _index(self, obj: Resource, ident: Id) -> None:
         ns = ident[0]
+        self._count_namespace(obj, ident, 1)
         if isinstance(obj, VirtualService):
             for h in self._hosts_of(obj, ns):
                 self._vs_hosts.add(h, ident)
@@ -143,6 +159,7 @@ class MeshIndex:
 
     def _unindex(self, obj: Resource, ident: Id) -> None:
         ns = ident[0]
+        self._count_namespace(obj, ident, -1)
         if isinstance(obj, VirtualService):
             for h in self._hosts_of(obj, ns):
                 self._vs_hosts.remove(h, ident)
@@ -328,10 +345,9 @@ class MeshIndex:
     @property
     def namespaces(self) -> list[str]:
         """Namespace names: Namespace objects plus every namespace an object lives in."""
-        names = {o.name for o in self.objects("Namespace") if isinstance(o, Namespace)}
-        for objs in self._by_kind.values():
-            names.update(ns for ns, _ in objs if ns)
-        return sorted(names)
+        if self._ns_sorted is None:
+            self._ns_sorted = sorted(self._ns_objects)
+        return list(self._ns_sorted)
 
     @property
     def mesh_config(self) -> MeshConfig:

@@ -1,7 +1,10 @@
 """The write verbs (create, update, patch, delete) with the API server's admission checks:
 apiVersion/kind/namespace/name consistency, name validation, Istio CRD schema validation with
 ``fieldValidation`` (Ignore/Warn/Strict; unknown fields are pruned as a structural schema does),
-``dryRun=All`` and Status errors.
+``dryRun=All`` and Status errors. Each write records its field manager in
+``metadata.managedFields`` as the API server does (one entry per manager and operation, with the
+time of its last write; ``fieldsV1`` is left empty: the sandbox does not track field ownership),
+so a client can tell who changed an object.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ class WriteContext:
     name: str | None
     dry_run: bool
     field_validation: str  # Ignore | Warn | Strict
+    #: ``fieldManager``, else the User-Agent up to its first "/" (the API server's default).
+    manager: str = ""
 
     @classmethod
     def from_request(cls, request: web.Request, t: ResourceType, version: str, namespace: str | None,
@@ -50,7 +55,26 @@ class WriteContext:
         fv = request.query.get("fieldValidation", "Warn") or "Warn"
         if fv not in ("Ignore", "Warn", "Strict"):
             raise StoreError(400, "BadRequest", f"fieldValidation must be one of Ignore, Warn, Strict: got {fv!r}")
-        return cls(t, version, namespace, name, bool(dry), fv)
+        manager = request.query.get("fieldManager") or request.headers.get("User-Agent", "").split("/")[0]
+        if len(manager) > 128:
+            raise StoreError(422, "Invalid", f"fieldManager: Too long: may not be longer than 128 (got {len(manager)})")
+        return cls(t, version, namespace, name, bool(dry), fv, manager or "unknown")
+
+
+def _record_manager(ctx: WriteContext, obj: dict[str, Any], current: dict[str, Any] | None,
+                    subresource: str = "") -> None:
+    """Carry the object's ``managedFields`` over and stamp this write's manager (operation
+    Update) with the time: what a client reads to name the last writer."""
+    from meshtui.sandbox.store import now_rfc3339
+
+    previous = ((current or {}).get("metadata") or {}).get("managedFields") or []
+    entry: dict[str, Any] = {"manager": ctx.manager, "operation": "Update", "apiVersion": ctx.rtype.api_version(ctx.version),
+                             "time": now_rfc3339(), "fieldsType": "FieldsV1", "fieldsV1": {}}
+    if subresource:
+        entry["subresource"] = subresource
+    kept = [e for e in previous if isinstance(e, dict) and (e.get("manager"), e.get("operation"), e.get("subresource", ""))
+            != (ctx.manager, "Update", subresource)]
+    obj["metadata"]["managedFields"] = [*kept, entry]
 
 
 def decode_body(raw: bytes, content_type: str) -> dict[str, Any]:
@@ -187,6 +211,7 @@ def create(store: Store, ctx: WriteContext, obj: dict[str, Any]) -> tuple[dict[s
         from meshtui.sandbox.podgen import default_service
         default_service(obj, f"10.96.{secrets.randbelow(200) + 50}.{secrets.randbelow(250) + 2}")
     warnings = _validate(ctx, obj)
+    _record_manager(ctx, obj, None)
     return store.create(obj, dry_run=ctx.dry_run), warnings
 
 
@@ -205,6 +230,7 @@ def update(store: Store, ctx: WriteContext, obj: dict[str, Any],
     elif "status" in current and ctx.rtype.group == ISTIO_GROUP:
         obj["status"] = current["status"]  # the status subresource owns it
     warnings = _validate(ctx, obj)
+    _record_manager(ctx, obj, current, "status" if status_only else "")
     return store.update(obj, dry_run=ctx.dry_run), warnings
 
 
@@ -248,6 +274,7 @@ def patch(store: Store, ctx: WriteContext, content_type: str, raw: bytes,
         result = {**merged, "apiVersion": base["apiVersion"]}
     _check_identity(ctx, result)
     warnings = _validate(ctx, result)
+    _record_manager(ctx, result, current, "status" if status_only else "")
     return store.update(result, dry_run=ctx.dry_run), warnings
 
 

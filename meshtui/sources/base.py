@@ -207,6 +207,11 @@ class Source(Protocol):
         """Why writes are refused (``--read-only``, 403, RBAC), or ``None`` when they are allowed."""
         ...
 
+    def origin(self, key: ObjectKey) -> str | None:
+        """Where the object is kept, for messages that name who changed it: a manifest's file
+        and document; None for a cluster (its server names the writer in managedFields)."""
+        ...
+
     def snapshot(self) -> Snapshot:
         """List every object meshtui reads (Istio networking kinds, services, pods, endpoints,
         namespaces, the mesh config map)."""

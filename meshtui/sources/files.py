@@ -441,6 +441,11 @@ class FilesSource:
         """Always ``NotFoundError``: manifests on disk say nothing of running pods."""
         raise NotFoundError(_NO_PODS.format(what=f"the pods of {namespace}"))
 
+    def origin(self, key: ObjectKey) -> str | None:
+        """The file and document holding ``key`` (relative to the directory), or None."""
+        where = self.location(key)
+        return where.describe(self.root) if where is not None else None
+
     @property
     def capabilities(self) -> Capabilities:
         """A directory: no contexts, Envoy or running proxies; logs when it holds saved ones

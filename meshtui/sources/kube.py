@@ -42,6 +42,7 @@ from meshtui.sources.kube_kinds import (
     list_kind,
 )
 from meshtui.model.gateway_api import GATEWAY_API_GROUP, GATEWAY_API_KINDS
+from meshtui.model.managed_fields import FIELD_MANAGER, last_writer
 from meshtui.sources.kube_pods import envoy_admin_get, list_pods, stream_logs
 from meshtui.sources.kube_rest import READ_TIMEOUT, HttpError, Rest, one_line
 from meshtui.sources.kube_watch import WatchSettings, watch_kinds
@@ -228,6 +229,10 @@ class KubeSource:
 
     # -- writing -----------------------------------------------------------------------------
 
+    def origin(self, key: ObjectKey) -> str | None:
+        """None: the API server names who changed an object (``metadata.managedFields``)."""
+        return None
+
     def read_only_reason(self) -> str | None:
         """``--read-only``, a 403 met on a write, or RBAC denying update on VirtualServices
         (a SelfSubjectAccessReview, asked once); None when writes are allowed."""
@@ -278,11 +283,11 @@ class KubeSource:
         path = spec.object_path(namespace, name)
         try:
             try:
-                result = self.rest.json("PUT", path, [("dryRun", "All")], body)
+                result = self.rest.json("PUT", path, [("dryRun", "All"), ("fieldManager", FIELD_MANAGER)], body)
             except OutcomeUnknownError as exc:  # a dry run writes nothing: its lost answer is just that
                 raise UnavailableError(str(exc)) from exc
             if not dry_run:
-                result = self.rest.json("PUT", path, (), body)
+                result = self.rest.json("PUT", path, [("fieldManager", FIELD_MANAGER)], body)
         except HttpError as exc:
             raise self._write_error(exc, spec, key, body["metadata"]["resourceVersion"]) from exc
         return ApplyResult(object=spec.record(result or {}), dry_run=dry_run)
@@ -315,6 +320,9 @@ class KubeSource:
             current = self._get(spec, key)
             now = ((current or {}).get("metadata") or {}).get("resourceVersion")
             change = f"resourceVersion {rv} -> {now}" if current else "it was deleted"
+            writer = last_writer(current) if current else None
+            if writer is not None:
+                change += f", by {writer}"
             return ConflictError(f"{key} changed since it was read ({change}); nothing was written", current)
         if exc.status in (401, 403):
             self._forbidden_reason = f"forbidden: {exc.message}"
