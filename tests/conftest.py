@@ -4,6 +4,10 @@
 kubeconfig written to a temporary directory (``sandbox.kubeconfig_path``; contexts
 ``meshtui-sandbox`` and ``meshtui-sandbox-readonly``). Tests that change objects should do so in
 namespaces of their own, so that other tests still see the demo mesh as shipped.
+
+``busy``: a demo sandbox of the test module's own with 300 requests/s of simulated traffic, so
+that short canary gates and outcome checks rest on enough requests (its traffic seed is the
+module's ``TRAFFIC_SEED``). ``own_audit_log``: the test's own audit log (``MESHTUI_STATE_DIR``).
 """
 
 from __future__ import annotations
@@ -42,3 +46,22 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         yield sb
     finally:
         sb.stop()
+
+
+@pytest.fixture(scope="module")
+def busy(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A demo sandbox of the module's own, with enough traffic for gates of a few seconds."""
+    box = Sandbox(traffic_rps=300, traffic_seed=getattr(request.module, "TRAFFIC_SEED", 1)).start()
+    box.write_kubeconfig(tmp_path_factory.mktemp("busy") / "kubeconfig")
+    try:
+        yield box
+    finally:
+        box.stop()
+
+
+@pytest.fixture()
+def own_audit_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test's own audit log (and state directory)."""
+    state = tmp_path / "state"
+    monkeypatch.setenv("MESHTUI_STATE_DIR", str(state))
+    return state

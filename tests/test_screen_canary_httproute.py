@@ -6,8 +6,6 @@ maximum, a failing one is rolled back to the weights the run started from."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,24 +18,8 @@ from ui_helpers import wait_for
 
 from meshtui.sandbox.server import Sandbox
 
-pytestmark = pytest.mark.timeout(150)
-
-
-@pytest.fixture(autouse=True)
-def audit_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test's own audit log."""
-    monkeypatch.setenv("MESHTUI_STATE_DIR", str(tmp_path / "state"))
-
-
-@pytest.fixture(scope="module")
-def busy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """A demo sandbox of this module's own, with enough traffic for short gates."""
-    box = Sandbox(traffic_rps=300, traffic_seed=8).start()
-    box.write_kubeconfig(tmp_path_factory.mktemp("canary-hr-ui") / "kubeconfig")
-    try:
-        yield box
-    finally:
-        box.stop()
+pytestmark = [pytest.mark.timeout(150), pytest.mark.usefixtures("own_audit_log")]
+TRAFFIC_SEED = 8
 
 
 def custom(box: Sandbox) -> client.CustomObjectsApi:
