@@ -7,6 +7,7 @@ The run is a thread worker; its lines reach the screen through ``call_from_threa
 
 from __future__ import annotations
 
+import textwrap
 import threading
 from typing import Any
 
@@ -19,6 +20,10 @@ from textual.widgets import Log, Static
 
 from meshtui.session.canary_run import CanaryConfig, CanaryReport, CanaryRun
 from meshtui.write.apply import Writer
+
+
+#: The indent of a wrapped line's continuation rows.
+_CONTINUED = "    "
 
 
 class CanaryTimeline(ModalScreen[CanaryReport | None]):
@@ -59,7 +64,14 @@ class CanaryTimeline(ModalScreen[CanaryReport | None]):
         app.call_from_thread(self._ended, report)
 
     def _line(self, line: str) -> None:
-        self.query_one("#canary-log", Log).write_line(line)
+        log = self.query_one("#canary-log", Log)
+        # A gate's line carries its reason at the end: wrapped (continuations indented), never
+        # cut at the edge of the box.
+        width = max(40, log.scrollable_content_region.width - 1)
+        indent = " " * (len(line) - len(line.lstrip()))
+        for row in textwrap.wrap(line, width, initial_indent="", subsequent_indent=indent + _CONTINUED,
+                                 break_on_hyphens=False) or [""]:
+            log.write_line(row)
 
     def _ended(self, report: CanaryReport) -> None:
         self.report = report

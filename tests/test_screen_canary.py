@@ -4,6 +4,8 @@ last applied step."""
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 import pytest
@@ -27,7 +29,8 @@ def canary_weights(box: Sandbox) -> dict[str, int]:
 
 
 def timeline(app: Any) -> str:
-    return "\n".join(str(line) for line in app.screen.query_one("#canary-log").lines)
+    """The timeline as read: a wrapped line's indented continuation rows joined back to it."""
+    return re.sub(r"\n {4,}(?=\S)", " ", "\n".join(str(line) for line in app.screen.query_one("#canary-log").lines))
 
 
 async def test_autopilot_from_the_editor_reaches_max_then_esc_stops_a_second_run(busy: Sandbox) -> None:

@@ -5,6 +5,8 @@ maximum, a failing one is rolled back to the weights the run started from."""
 
 from __future__ import annotations
 
+import re
+
 import subprocess
 from typing import Any
 
@@ -40,7 +42,8 @@ def kubectl(box: Sandbox, *args: str) -> None:
 
 
 def timeline(app: Any) -> str:
-    return "\n".join(str(line) for line in app.screen.query_one("#canary-log").lines)
+    """The timeline as read: a wrapped line's indented continuation rows joined back to it."""
+    return re.sub(r"\n {4,}(?=\S)", " ", "\n".join(str(line) for line in app.screen.query_one("#canary-log").lines))
 
 
 async def open_on_cart_v2(pilot: Any, app: Any) -> Any:
