@@ -141,9 +141,9 @@ class HTTPRouteEditor(Screen[None]):
         tree = self.query_one(Tree)
         at = select if select is not None else self._at()
         keep = self._cursor_data() if select is None else None
-        scale = "the rule's own scale where exact" if self.scale is Scale.AUTO else "a 100 scale"
+        scale = "rule's scale where exact" if self.scale is Scale.AUTO else "on 100"
         title = Text.assemble(("Edit ", "bold"), (f"{self.key[0]} {self.key[1]}/{self.key[2]}", "bold cyan"),
-                              (f"   weights written on {scale} (%)", "dim"))
+                              (f"   weights: {scale} (%)", "dim"))
         self.query_one("#hr-editor-title", Static).update(title)
         tree.clear()
         for reason in self._managers:
