@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from textual.app import App
 
 from meshtui.model.base import Resource
+from meshtui.routing.rules import ReleaseError
 from meshtui.screens.confirm import Confirm
 from meshtui.screens.edit_form import FormField, FormScreen
 from meshtui.screens.write_actions import refuse_if_read_only, revert
@@ -113,7 +114,7 @@ class ReviewFlow:
                 session.rebase(raw)
                 self.editor.notify(f"the {self.editor.key[0]} changed at the source{who}: your pending edits now "
                                    "apply on top of the new version", severity="warning")
-            except Exception as exc:  # noqa: BLE001 - ReleaseError or RebaseError: say why, keep the edits
+            except ReleaseError as exc:  # an edit that no longer applies: say why, keep the edits
                 self.editor.notify(f"the {self.editor.key[0]} changed at the source{who} and your pending edits "
                                    f"no longer apply ({exc}); esc discards them", severity="error", timeout=10)
                 return
