@@ -61,7 +61,7 @@ class ReviewFlow:
     def load(self) -> Resource | None:
         """The route from the live index, now the session's base; None (after saying so and
         closing the editor) when it is not there."""
-        mesh = session_of(self.editor)  # type: ignore[arg-type]  # the editor is a Screen
+        mesh = session_of(self.editor)
         found = mesh.index.get(*self.editor.key) if mesh is not None and mesh.index is not None else None
         if found is None:
             self.editor.notify(f"{self._what} not found", severity="error")
@@ -89,7 +89,7 @@ class ReviewFlow:
     def follow_source(self) -> None:
         """Adopt a newer version of the route: meshtui's own write clears what it applied; another
         writer's change is named and the pending edits re-applied on top, or refused."""
-        mesh = session_of(self.editor)  # type: ignore[arg-type]
+        mesh = session_of(self.editor)
         session = self.editor.session
         if session is None or mesh is None or mesh.index is None:
             return
@@ -132,7 +132,7 @@ class ReviewFlow:
             return
         from meshtui.screens.change_preview import ChangePreview
 
-        mesh = session_of(self.editor)  # type: ignore[arg-type]
+        mesh = session_of(self.editor)
         if mesh is None or mesh.source is None or mesh.index is None:
             return
         # Only what the edit can affect: found through the index's host maps, not a walk of the mesh.
@@ -199,7 +199,7 @@ class ReviewFlow:
             self.editor.notify("discard or apply the pending edits first: the autopilot writes each step itself",
                                severity="warning")
             return
-        mesh = session_of(self.editor)  # type: ignore[arg-type]
+        mesh = session_of(self.editor)
         if mesh is None or mesh.source is None:
             return
         source = mesh.source

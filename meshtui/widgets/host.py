@@ -6,11 +6,20 @@ Screens read the session (``session_of``) and send the user's intents up as mess
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from textual.dom import DOMNode
+from textual.app import App
 
 from meshtui.session.mesh_session import MeshSession
+
+
+class InApp(Protocol):
+    """Anything that runs in an app: a widget or screen (``DOMNode``), or what serves one."""
+
+    @property
+    def app(self) -> App[Any]:
+        """The app it runs in."""
+        ...
 
 
 @runtime_checkable
@@ -28,13 +37,13 @@ class SessionHost(Protocol):
         ...
 
 
-def host_of(node: DOMNode) -> SessionHost | None:
+def host_of(node: InApp) -> SessionHost | None:
     """The app ``node`` runs in, when it hosts a session."""
     app = node.app
     return app if isinstance(app, SessionHost) else None
 
 
-def session_of(node: DOMNode) -> MeshSession | None:
+def session_of(node: InApp) -> MeshSession | None:
     """The session of the app ``node`` runs in (None in an app that hosts none, e.g. a test
     app showing one screen on a saved config dump)."""
     app = node.app
