@@ -114,6 +114,7 @@ async def _run(args: argparse.Namespace) -> None:
         await wait_until(lambda: bool(app.screen.query(MeshTree)) and bool(app.screen.query_one(MeshTree).root.children),
                          args.timeout, "the mesh browser")
         await asyncio.sleep(args.settle)  # the post-load analysis and its repaint
+        await wait_until(lambda: app.findings.idle, 60, "the post-load analysis")
         app.show_in_browser(("Service", ns, name))
         await wait_until(lambda: bool(_shown_weights(app)), 30, f"the routes of {ns}/{name}")
 
@@ -134,7 +135,10 @@ async def _run(args: argparse.Namespace) -> None:
             out["watch_patch_ms"].append((shown - t0) * 1000)
             if arrived is not None:
                 out["watch_event_ms"].append((shown - arrived) * 1000)
-            await asyncio.sleep(0.3)  # let the analysis of this change finish before the next
+            # The analysis this change asks for (about a second at 5,000 services, after the
+            # mesh has been quiet for one) shares the interpreter with the UI: measure each
+            # event on an app that has finished with the one before.
+            await wait_until(lambda: app.findings.idle, 60, "the analysis of the change")
 
         # -- filter keystroke -> repaint on :svc -----------------------------------------------
         await pilot.press("colon", "s", "v", "c", "enter")

@@ -252,6 +252,11 @@ class FindingsScheduler:
         self._load_findings: list[Finding] = []
         self.latest: Findings | None = None
 
+    @property
+    def idle(self) -> bool:
+        """Whether no analysis is running or waiting to run (every change has been analysed)."""
+        return not (self._running or self._dirty)
+
     def observe(self, service: ServiceKey, bypass: ObservedBypass | None) -> None:
         """Record (or, with None, withdraw) what the logs showed about ``service`` and publish
         the findings again with it, without analysing anew. No change: nothing published."""
