@@ -177,7 +177,8 @@ class SplitStats:
 
     ``window`` is in seconds (``None``: no window, keep every line). Time comes from the
     ``t`` given to ``add`` or else the record's ``%START_TIME%``; a record without either
-    is placed at the latest time seen. Records older than the window are counted in
+    is placed at the latest time seen (without a window it is counted and does not move the
+    span of the rates). Records older than the window are counted in
     ``lines`` but not in the rows.
     """
 
@@ -212,14 +213,20 @@ class SplitStats:
         self.lines += 1
         if t is None:
             t = record.start_epoch
-        if t is None:
-            t = self._latest if self._latest is not None else 0.0
-        if self._earliest is None or t < self._earliest:
-            self._earliest = t
-        advanced = self._latest is None or t > self._latest
-        if advanced:
-            self._latest = t
-        slot = int(t // 1) if self.window is not None else 0
+        advanced = False
+        if t is None and self.window is None:
+            # Without a window (a saved log read whole) a line without a time says nothing
+            # about the span of the rates: it is counted and moves neither end (as in bulk).
+            slot = 0
+        else:
+            if t is None:
+                t = self._latest if self._latest is not None else 0.0
+            if self._earliest is None or t < self._earliest:
+                self._earliest = t
+            advanced = self._latest is None or t > self._latest
+            if advanced:
+                self._latest = t
+            slot = int(t // 1) if self.window is not None else 0
         if self.window is not None and self._latest is not None and slot <= self._latest - self.window:
             return  # older than the window
         piece = self._slices.get(slot)
@@ -258,12 +265,7 @@ class SplitStats:
         if self.window is not None:
             raise ValueError("grouped counts need statistics without a window")
         self.lines += lines
-        for t in (earliest, latest):
-            if t is not None:
-                if self._earliest is None or t < self._earliest:
-                    self._earliest = t
-                if self._latest is None or t > self._latest:
-                    self._latest = t
+        self._note_span(earliest, latest)
         piece = self._slices.get(0)
         if piece is None:
             piece = self._slices[0] = _Slice()
@@ -289,6 +291,36 @@ class SplitStats:
             if agg is None:
                 agg = rows[key] = _Agg()
             agg.hist.add_many(ms, n)
+
+    def _note_span(self, earliest: float | None, latest: float | None) -> None:
+        for t in (earliest, latest):
+            if t is not None:
+                if self._earliest is None or t < self._earliest:
+                    self._earliest = t
+                if self._latest is None or t > self._latest:
+                    self._latest = t
+
+    def merge(self, later: "SplitStats") -> None:
+        """Add the counts of ``later``, made from the lines that follow this one's (a saved log
+        read in parts), as if one pass had read them all. Only without a window."""
+        if self.window is not None or later.window is not None:
+            raise ValueError("only statistics without a window can be merged")
+        self.lines += later.lines
+        self.unparsed += later.unparsed
+        self.unparsed_samples.extend(later.unparsed_samples)
+        self._note_span(later._earliest, later._latest)
+        for slot, piece in later._slices.items():
+            mine = self._slices.get(slot)
+            if mine is None:
+                self._slices[slot] = piece
+                continue
+            for key, agg in piece.rows.items():
+                have = mine.rows.get(key)
+                if have is None:
+                    mine.rows[key] = agg
+                else:
+                    have.merge(agg)
+            mine.errors.update(piece.errors)
 
     def _expire(self) -> None:
         if self.window is None or self._latest is None:

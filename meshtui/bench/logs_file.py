@@ -4,13 +4,14 @@
 meshtui.bench``) writes N lines in Istio's default TEXT format to a temporary file, then runs,
 alternately and K times each, in child processes:
 
-- ``meshtui logs --file F --split -o json`` (start-up, reading, parsing, the split);
+- ``meshtui logs --file F --split -o json`` (start-up, reading, parsing, the split; a big file
+  is counted in parts by one worker process per core, ``meshtui.commands.logs_parallel``);
 - the naive baseline: one regular expression per line counting requests per upstream cluster
   (``NAIVE``), what a user would write in five minutes and what the issue compares with.
 
 Each figure is the median of K runs: lines per second by the wall clock and by CPU time (user +
-system of the child: on a shared machine the wall clock also measures the neighbours), and the
-child's peak RSS. The ratio column is meshtui's rate over the naive script's.
+system of the child and its workers: on a shared machine the wall clock also measures the
+neighbours), and the child's peak RSS with its workers'. The ratio column is meshtui's rate over the naive script's.
 """
 
 from __future__ import annotations
@@ -43,13 +44,19 @@ print(sum(counts.values()))
 TARGET_LINES_PER_S = 1_000_000.0
 
 #: ``meshtui logs ...`` in a child that reports its own peak RSS (``VmHWM``, of this process image
-#: only: ``ru_maxrss`` of a forked child also counts the parent's pages before the exec).
+#: only: ``ru_maxrss`` of a forked child also counts the parent's pages before the exec), plus,
+#: for a file counted in parts, each worker's at the biggest one's (``ru_maxrss`` of the waited
+#: children: an upper bound, as the pages a worker shares with its parent count twice).
 MESHTUI = r'''
-import sys
+import resource, sys
 from meshtui.cli import main
+from meshtui.commands.logs_parallel import worker_count
 code = main(sys.argv[1:])
 try:
     peak = next(int(r.split()[1]) for r in open("/proc/self/status") if r.startswith("VmHWM:"))
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if workers:
+        peak += worker_count() * workers
     print(f"vmhwm_kb={peak}", file=sys.stderr)
 except (OSError, StopIteration, ValueError):
     pass

@@ -33,12 +33,16 @@ class BoundedLines:
     other file-like object (an in-memory stream) with its ``read``."""
 
     def __init__(self, stream: IO[Any], warn: Callable[[str], None], *, max_line: int = MAX_LINE_BYTES,
-                 deadline: float | None = None) -> None:
+                 deadline: float | None = None, at_start: bool = True) -> None:
         self.stream = stream
         self.warn = warn
         self.max_line = max_line
         self.deadline = deadline  # time.monotonic() value
+        #: Whether the stream begins the input (only there can a byte-order mark be).
+        self.at_start = at_start
         self.cut = 0
+        #: The number (from 1, in this stream) of the first line that was cut, if any.
+        self.first_cut: int | None = None
         #: Bytes taken from the stream so far (for a progress line).
         self.bytes_read = 0
         self._number = 0
@@ -75,6 +79,9 @@ class BoundedLines:
     def _unmarked(self) -> Iterator[bytes]:
         """The input as UTF-8 bytes, whatever byte-order mark opens it."""
         chunks = self._chunks()
+        if not self.at_start:
+            yield from chunks
+            return
         head = b""
         for chunk in chunks:  # gather the 3 bytes a BOM may take, even from tiny reads
             head += chunk
@@ -96,11 +103,16 @@ class BoundedLines:
     def _line(self, data: bytes | bytearray) -> str:
         return bytes(data).decode("utf-8", "replace").rstrip("\r")
 
+    @property
+    def lines_read(self) -> int:
+        """Lines delivered so far (a cut line counts once)."""
+        return self._number
+
     def _cut_here(self) -> None:
         self.cut += 1
         if self.cut == 1:
-            self.warn(f"warning: line {self._number} is longer than {self.max_line} bytes: cut there, "
-                      "the rest of it skipped (and so for any longer line)")
+            self.first_cut = self._number
+            self.warn(first_cut_warning(self._number, self.max_line))
 
     def _region(self, region: bytes) -> list[str]:
         """The lines of ``region`` (whole lines, each ending with a newline)."""
@@ -148,8 +160,19 @@ class BoundedLines:
             self._number += 1
             yield [self._line(carry)]
         if self.cut > 1:
-            self.warn(f"warning: {self.cut} lines longer than {self.max_line} bytes were cut")
+            self.warn(cuts_warning(self.cut, self.max_line))
 
     def __iter__(self) -> Iterator[str]:
         for block in self.blocks():
             yield from block
+
+
+def first_cut_warning(number: int, max_line: int) -> str:
+    """The warning for the first line cut (line ``number`` of the input)."""
+    return (f"warning: line {number} is longer than {max_line} bytes: cut there, "
+            "the rest of it skipped (and so for any longer line)")
+
+
+def cuts_warning(count: int, max_line: int) -> str:
+    """The closing warning when more than one line was cut."""
+    return f"warning: {count} lines longer than {max_line} bytes were cut"

@@ -131,8 +131,18 @@ def read_file(args: argparse.Namespace, out: TextIO) -> int:
     path = args.file
     deadline = None if args.duration is None else time.monotonic() + args.duration
 
+    def warn(text: str) -> None:
+        print(f"meshtui: {text}", file=sys.stderr)
+
     def read(stream: Any, size: int | None) -> None:
-        reader = BoundedLines(stream, lambda text: print(f"meshtui: {text}", file=sys.stderr), deadline=deadline)
+        if args.split:
+            from meshtui.commands import logs_parallel
+
+            if logs_parallel.can_split(path, size, args) and not logs_parallel.has_utf16_mark(path):
+                assert size is not None
+                logs_parallel.count_in_parts(path, size, parser, stats, args, ReadProgress(path, size), warn)
+                return
+        reader = BoundedLines(stream, warn, deadline=deadline)
         if args.split:
             count_split(reader, parser, stats, args, out, ReadProgress(path, size))
         else:
@@ -231,9 +241,14 @@ class ReadProgress:
 
 
 def count_split(reader: Any, parser: "Parser", stats: "SplitStats", args: argparse.Namespace, out: TextIO,
-                progress: ReadProgress) -> None:
+                progress: Any, *, detect: bool = True) -> None:
     """``--file --split``: count the reader's blocks of lines, in bulk where the format allows
-    (``meshtui.accesslog.bulk``), the lines it does not take one by one (``consume``)."""
+    (``meshtui.accesslog.bulk``), the lines it does not take one by one (``consume``).
+
+    ``progress`` has ``tick(bytes, lines)`` and ``done(lines)`` (a ``ReadProgress``);
+    ``detect=False`` keeps the format order the parser already has (one part of a file whose
+    format was detected on its first lines).
+    """
     from meshtui.accesslog.bulk import BulkSplit
     from meshtui.accesslog.detect import DetectingParser
 
@@ -245,7 +260,8 @@ def count_split(reader: Any, parser: "Parser", stats: "SplitStats", args: argpar
         if first:
             first = False
             if detecting is not None:
-                detecting.detect(block[:200])  # the bulk pass takes the format of most lines
+                if detect:
+                    detecting.detect(block[:200])  # the bulk pass takes the format of most lines
                 bulk_format = detecting.front
             bulk = BulkSplit.for_parser(parser) if stats.window is None else None
         rest = bulk.add(block, stats) if bulk is not None else block
