@@ -91,6 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     biggest = max(scales)
 
+    # The machine's own speed, before and after: on a shared virtual machine it moves by up to 2x
+    # between runs, and every figure here that is CPU-bound moves with it.
+    reference = Figure("reference: 10,000,000 CPython loop additions (machine speed)", "s")
+    figures.append(reference)
+    reference.samples.append(engine.reference_seconds())
+
     watch_event = Figure("watch: event to screen (route tree)", "ms", target=WATCH_MS)
     watch_patch = Figure("watch: kubectl patch to screen", "ms")
     repaint = Figure(f"filter keystroke to repaint (:svc, {biggest:,} svc)", "ms", target=REPAINT_MS)
@@ -175,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ok &= _metrics_basis(figures, 100 if quick else 5000, 3 if quick else max(runs, 7))
 
+    reference.samples.append(engine.reference_seconds())
     elapsed = time.perf_counter() - started
     print(f"meshtui benchmark: {command}")
     print(f"machine: {os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, Python {platform.python_version()}; "

@@ -47,3 +47,13 @@ def config_dump_times(size_mb: float, runs: int) -> list[float]:
         times.append(time.perf_counter() - t0)
         del result  # freed after the clock stops, as after the screen is drawn
     return times
+
+
+def reference_seconds(n: int = 10_000_000) -> float:
+    """Seconds this interpreter takes for ``n`` additions in a loop: a yardstick of the machine's
+    speed at the moment, printed beside the figures that depend on it."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(n):
+        total += i
+    return time.perf_counter() - started

@@ -139,25 +139,49 @@ def _target_pod(ref: Any) -> str | None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Endpoints(Resource):
-    """Core v1 Endpoints of a service (flattened over its subsets)."""
+    """Core v1 Endpoints of a service (flattened over its subsets).
 
-    addresses: list[EndpointAddress]
-    ports: list[EndpointPort]
+    ``addresses`` and ``ports`` are read from ``raw`` on first use: a big mesh has an Endpoints
+    object per service, and most are never looked at.
+    """
+
+    _views: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def parse(cls, raw: Raw) -> Endpoints:
         """Read an Endpoints object (tolerant)."""
-        addresses: list[EndpointAddress] = []
-        ports: list[EndpointPort] = []
-        for subset in as_list(raw.get("subsets")):
-            s = as_dict(subset)
-            for key, ready in (("addresses", True), ("notReadyAddresses", False)):
-                for a in as_list(s.get(key)):
-                    d = as_dict(a)
-                    addresses.append(EndpointAddress(as_str(d.get("ip")), _target_pod(d.get("targetRef")), ready,
-                                                     as_str(d.get("nodeName"))))
-            ports.extend(p for p in _ports(s.get("ports")) if p not in ports)
-        return cls(**meta_fields(raw), addresses=addresses, ports=ports)
+        return cls(**meta_fields(raw))
+
+    @property
+    def addresses(self) -> list[EndpointAddress]:
+        """Every address of every subset, ready ones first within each subset."""
+        return self._read()[0]
+
+    @property
+    def ports(self) -> list[EndpointPort]:
+        """The ports of the subsets, each once."""
+        return self._read()[1]
+
+    def _read(self) -> tuple[list[EndpointAddress], list[EndpointPort]]:
+        read = self._views.get("subsets")
+        if read is None:
+            read = self._views["subsets"] = _read_subsets(self.raw)
+        return read
+
+
+def _read_subsets(raw: Raw) -> tuple[list[EndpointAddress], list[EndpointPort]]:
+    """An Endpoints object's addresses and ports, flattened over its subsets (tolerant)."""
+    addresses: list[EndpointAddress] = []
+    ports: list[EndpointPort] = []
+    for subset in as_list(raw.get("subsets")):
+        s = as_dict(subset)
+        for key, ready in (("addresses", True), ("notReadyAddresses", False)):
+            for a in as_list(s.get(key)):
+                d = as_dict(a)
+                addresses.append(EndpointAddress(as_str(d.get("ip")), _target_pod(d.get("targetRef")), ready,
+                                                 as_str(d.get("nodeName"))))
+        ports.extend(p for p in _ports(s.get("ports")) if p not in ports)
+    return addresses, ports
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
