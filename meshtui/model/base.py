@@ -8,8 +8,11 @@ copies: treat them as read-only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
+
+T = TypeVar("T")
 
 Raw = dict[str, Any]
 
@@ -114,6 +117,16 @@ class Resource:
     def spec(self) -> dict[str, Any]:
         """The raw ``spec`` mapping (empty when absent)."""
         return as_dict(self.raw.get("spec"))
+
+
+def lazy_view(views: dict[str, Any], name: str, read: Callable[[], T]) -> T:
+    """A part of a view read from its raw object on first use and kept in the view's own
+    ``views`` dict (a frozen view cannot set attributes): indexing a big mesh reads only what
+    the index needs of each object."""
+    value = views.get(name)
+    if value is None:
+        value = views[name] = read()
+    return value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

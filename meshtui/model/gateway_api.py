@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshtui.model.base import (
-    Raw, Resource, as_dict, as_int, as_list, as_str, as_strs, meta_fields,
+    Raw, Resource, as_dict, as_int, as_list, as_str, as_strs, lazy_view, meta_fields,
 )
 
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
@@ -489,29 +489,21 @@ class K8sRoute(Resource):
     @property
     def rules(self) -> list[RouteRule]:
         """The rules, in order (read on first use)."""
-        rules = self._views.get("rules")
-        if rules is None:
-            ns = self.namespace or "default"
-            grpc = self.kind == "GRPCRoute"
-            rules = [RouteRule.parse(r, i, ns, grpc)
-                     for i, r in enumerate(as_list(as_dict(self.raw.get("spec")).get("rules")))]
-            self._views["rules"] = rules
-        return rules
+        ns = self.namespace or "default"
+        grpc = self.kind == "GRPCRoute"
+        return lazy_view(self._views, "rules", lambda: [
+            RouteRule.parse(r, i, ns, grpc) for i, r in enumerate(as_list(as_dict(self.raw.get("spec")).get("rules")))])
 
     @property
     def status_parents(self) -> list[RouteParentStatus]:
         """``status.parents``: the controllers' verdict per parent (read on first use)."""
-        parents = self._views.get("status_parents")
-        if parents is None:
-            ns = self.namespace or "default"
-            parents = [
-                RouteParentStatus(ParentRef.parse(as_dict(p).get("parentRef"), ns),
-                                  as_str(as_dict(p).get("controllerName")) or "",
-                                  parse_conditions(as_dict(p).get("conditions")))
-                for p in as_list(as_dict(self.raw.get("status")).get("parents"))
-            ]
-            self._views["status_parents"] = parents
-        return parents
+        ns = self.namespace or "default"
+        return lazy_view(self._views, "status_parents", lambda: [
+            RouteParentStatus(ParentRef.parse(as_dict(p).get("parentRef"), ns),
+                              as_str(as_dict(p).get("controllerName")) or "",
+                              parse_conditions(as_dict(p).get("conditions")))
+            for p in as_list(as_dict(self.raw.get("status")).get("parents"))
+        ])
 
     @property
     def label(self) -> str:

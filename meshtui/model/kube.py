@@ -7,7 +7,7 @@ from typing import Any
 
 from meshtui.model.base import (
     Raw, Resource, as_bool, as_dict, as_int, as_labels, as_list, as_str, as_strs, int_or_str,
-    meta_fields,
+    lazy_view, meta_fields,
 )
 from meshtui.model.serviceentry_visibility import ServiceEntryVisibility
 
@@ -163,10 +163,7 @@ class Endpoints(Resource):
         return self._read()[1]
 
     def _read(self) -> tuple[list[EndpointAddress], list[EndpointPort]]:
-        read = self._views.get("subsets")
-        if read is None:
-            read = self._views["subsets"] = _read_subsets(self.raw)
-        return read
+        return lazy_view(self._views, "subsets", lambda: _read_subsets(self.raw))
 
 
 def _read_subsets(raw: Raw) -> tuple[list[EndpointAddress], list[EndpointPort]]:

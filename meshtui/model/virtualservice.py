@@ -11,7 +11,7 @@ from typing import Any
 
 from meshtui.model.base import (
     Raw, Resource, as_bool, as_dict, as_float, as_int, as_labels, as_list, as_str, as_strs,
-    meta_fields, percentage,
+    lazy_view, meta_fields, percentage,
 )
 from meshtui.model.route_parts import (  # noqa: F401  (re-exported: part of this module's API)
     CorsPolicy, Destination, FaultAbort, FaultDelay, HeaderOperations, Headers,
@@ -220,27 +220,18 @@ class VirtualService(Resource):
     @property
     def http(self) -> list[HTTPRoute]:
         """The HTTP routes, in order (read on first use)."""
-        routes = self._views.get("http")
-        if routes is None:
-            spec = as_dict(self.raw.get("spec"))
-            routes = self._views["http"] = [HTTPRoute.parse(i, r) for i, r in enumerate(as_list(spec.get("http")))]
-        return routes
+        return lazy_view(self._views, "http", lambda: [
+            HTTPRoute.parse(i, r) for i, r in enumerate(as_list(as_dict(self.raw.get("spec")).get("http")))])
 
     @property
     def tls(self) -> list[TLSRoute]:
         """The TLS routes, in order (read on first use)."""
-        routes = self._views.get("tls")
-        if routes is None:
-            routes = self._views["tls"] = _l4_routes(TLSRoute, as_dict(self.raw.get("spec")).get("tls"))
-        return routes
+        return lazy_view(self._views, "tls", lambda: _l4_routes(TLSRoute, as_dict(self.raw.get("spec")).get("tls")))
 
     @property
     def tcp(self) -> list[TCPRoute]:
         """The TCP routes, in order (read on first use)."""
-        routes = self._views.get("tcp")
-        if routes is None:
-            routes = self._views["tcp"] = _l4_routes(TCPRoute, as_dict(self.raw.get("spec")).get("tcp"))
-        return routes
+        return lazy_view(self._views, "tcp", lambda: _l4_routes(TCPRoute, as_dict(self.raw.get("spec")).get("tcp")))
 
     @property
     def effective_gateways(self) -> list[str]:
