@@ -72,10 +72,6 @@ class MeshIndex:
         # asked on every keystroke of the browser, so it is kept, not walked from every object.
         self._ns_objects: Counter[str] = Counter()
         self._ns_sorted: list[str] | None = None
-        self.extend(objects)
-
-    def extend(self, objects: Iterable[dict[str, Any]]) -> None:
-        """Add or replace many objects (a load, one kind at a time as the lists complete)."""
         with gc_paused():
             for raw in objects:
                 self.upsert(raw)

@@ -86,9 +86,8 @@ class LiveIndex:
         full collections stay small.
         """
         with gc_paused(freeze=True):
-            index = MeshIndex()
-            # Each kind is indexed as its list completes, while the source reads the others.
-            snap = source.snapshot(on_objects=index.extend)
+            snap = source.snapshot()
+            index = MeshIndex(snap.objects)
         return cls(source, index, list(snap.errors), dict(snap.resume))
 
     def start_watch(self, wake: Callable[[], None] | None = None) -> threading.Thread:

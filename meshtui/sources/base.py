@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -212,14 +212,9 @@ class Source(Protocol):
         and document; None for a cluster (its server names the writer in managedFields)."""
         ...
 
-    def snapshot(self, on_objects: Callable[[list[RawObject]], None] | None = None) -> Snapshot:
+    def snapshot(self) -> Snapshot:
         """List every object meshtui reads (Istio networking kinds, services, pods, endpoints,
-        namespaces, the mesh config map).
-
-        ``on_objects``, when given, is called on the caller's thread with each batch of objects
-        as soon as it is read (every object in exactly one batch, before ``snapshot`` returns),
-        so a caller can index one kind while the source is still reading the next.
-        """
+        namespaces, the mesh config map)."""
         ...
 
     def watch(self, stop: threading.Event, resume: dict[str, str] | None = None) -> Iterator[SourceEvent]:

@@ -25,7 +25,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -126,9 +126,8 @@ class FilesSource:
             entry = self._objects.get(key)
             return entry[1] if entry else None
 
-    def snapshot(self, on_objects: Callable[[list[RawObject]], None] | None = None) -> Snapshot:
-        """Read every manifest below the directory (``on_objects`` gets them in one batch, at
-        the end). Objects are shared: do not modify them."""
+    def snapshot(self) -> Snapshot:
+        """Read every manifest below the directory. Objects are shared: do not modify them."""
         if not os.path.isdir(self.root):
             raise NotFoundError(f"{self.description}: not a directory")
         files: dict[str, FileState] = {}
@@ -140,10 +139,7 @@ class FilesSource:
             self._files = files
             self._reindex()
             self._loaded = True
-            snap = Snapshot(objects=[obj for obj, _ in self._objects.values()], errors=list(self._errors))
-        if on_objects is not None:
-            on_objects(snap.objects)
-        return snap
+            return Snapshot(objects=[obj for obj, _ in self._objects.values()], errors=list(self._errors))
 
     def _reindex(self) -> None:
         self._objects, self._errors = build_index(self._files, self.root)

@@ -11,7 +11,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from meshtui.sources.base import (
@@ -181,9 +181,8 @@ class KubeSource:
                     raise _read_error(exc, self.rest.host) from exc
             return self._specs
 
-    def snapshot(self, on_objects: Callable[[list[RawObject]], None] | None = None) -> Snapshot:
-        """List every kind meshtui reads, in pages of 500 (see ``KubeSource`` on pods);
-        ``on_objects`` gets each kind's objects as its list completes (see ``Source``).
+    def snapshot(self) -> Snapshot:
+        """List every kind meshtui reads, in pages of 500 (see ``KubeSource`` on pods).
 
         A kind that cannot be listed (e.g. 403) becomes a ``LoadError``; the rest still loads.
         ``resume`` holds the list resourceVersion of each kind. Raises ``UnavailableError`` when
@@ -191,30 +190,23 @@ class KubeSource:
         """
         specs = self.specs()
         errors = list(self._discovery_errors)
-        by_spec: dict[int, list[RawObject]] = {}
+        objects: list[RawObject] = []
         resume: dict[str, str] = {}
-        # A few lists in flight hide the round trips; decoding is serialised by the GIL anyway,
-        # but the server's time per page is not: the caller indexes a finished kind meanwhile.
+        # A few lists in flight hide the round trips; decoding is serialised by the GIL anyway.
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="meshtui-list") as pool:
-            futures = {
-                pool.submit(list_kind, self.rest, spec, self.namespace, self.page_size): (n, spec)
-                for n, spec in enumerate(specs)
-            }
-            failed: dict[int, LoadError] = {}
-            for future in as_completed(futures):
-                n, spec = futures[future]
+            futures = [
+                (spec, pool.submit(list_kind, self.rest, spec, self.namespace, self.page_size))
+                for spec in specs
+            ]
+            for spec, future in futures:
                 try:
                     records, rv = future.result()
                 except HttpError as exc:
                     if not (spec.optional and exc.status in (403, 404)):
-                        failed[n] = LoadError(f"cannot list {spec.plural}: {exc.message}")
+                        errors.append(LoadError(f"cannot list {spec.plural}: {exc.message}"))
                     continue
-                by_spec[n] = records
+                objects.extend(records)
                 resume[spec.index_kind] = rv
-                if on_objects is not None and records:
-                    on_objects(records)
-        errors.extend(failed[n] for n in sorted(failed))
-        objects = [o for n in sorted(by_spec) for o in by_spec[n]]
         with self._lock:
             self._resume = dict(resume)
         return Snapshot(objects=objects, errors=errors, resume=resume)
