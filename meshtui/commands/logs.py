@@ -138,8 +138,7 @@ def read_file(args: argparse.Namespace, out: TextIO) -> int:
         if args.split:
             from meshtui.commands import logs_parallel
 
-            if logs_parallel.can_split(path, size, args) and not logs_parallel.has_utf16_mark(path):
-                assert size is not None
+            if size is not None and logs_parallel.can_split(path, size, args):
                 logs_parallel.count_in_parts(path, size, parser, stats, args, ReadProgress(path, size), warn)
                 return
         reader = BoundedLines(stream, warn, deadline=deadline)

@@ -52,7 +52,8 @@ def worker_count() -> int:
 def can_split(path: str, size: int | None, args: argparse.Namespace) -> bool:
     """Whether ``--file path --split`` is counted in parallel parts (see the module docstring)."""
     return (path != "-" and size is not None and size >= MIN_BYTES and worker_count() > 1
-            and args.window is None and args.duration is None and "fork" in get_all_start_methods())
+            and args.window is None and args.duration is None and "fork" in get_all_start_methods()
+            and not _has_utf16_mark(path))
 
 
 def cut_points(handle: BinaryIO, size: int, parts: int) -> list[int]:
@@ -174,7 +175,7 @@ def detect_format(path: str, parser: Parser) -> None:
             return
 
 
-def has_utf16_mark(path: str) -> bool:
+def _has_utf16_mark(path: str) -> bool:
     """Whether the file opens with a UTF-16 byte-order mark (decoded as a whole stream)."""
     with open(path, "rb") as handle:
         head = handle.read(2)

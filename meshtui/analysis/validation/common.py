@@ -1,4 +1,5 @@
-"""What every kind's validation shares: the message list, and Istio's value checks.
+"""What every kind's validation shares: the message list, and Istio's value checks (header
+names and values are checked in ``meshtui.analysis.validation.headers``).
 
 Restates the facts of istio/istio ``pkg/config/validation`` (``validation.go``) and
 ``pkg/config/validation/agent`` (host names, ports, IPs, durations, labels, exportTo): the
@@ -22,9 +23,6 @@ _QUALIFIED = r"(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
 _DNS_LABEL_FMT = r"[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?"
 _TAG_KEY = re.compile(r"^(" + _DNS_LABEL_FMT + r"(?:\." + _DNS_LABEL_FMT + r")*/)?(" + _QUALIFIED + r")$")
 _LABEL_VALUE = re.compile(r"^(" + _QUALIFIED + r")?$")
-_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~A-Za-z0-9]+$")
-_PROBE_HEADER_NAME = re.compile(r"^[-A-Za-z0-9]+$")
-_HEADER_VALUE = re.compile("^[^\u0000-\u0008\u000a-\u001f\u007f]*$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _PROTOCOLS = {"tcp": "TCP", "udp": "UDP", "grpc": "GRPC", "grpc-web": "GRPC-Web", "http": "HTTP",
               "http_proxy": "HTTP_PROXY", "http2": "HTTP2", "https": "HTTPS", "tls": "TLS", "mongo": "Mongo",
@@ -371,121 +369,6 @@ def _go_float_g(n: int | float) -> str:
 def go_float_f(n: int | float) -> str:
     """Go's ``%f``."""
     return f"{float(n):.6f}"
-
-
-def check_header_name(name: str) -> str | None:
-    """``ValidateHTTPHeaderNameOrJwtClaimRoute``."""
-    if not name:
-        return "header name cannot be empty"
-    if is_jwt_claim(name) or name in (":method", ":scheme", ":authority", ":path", ":status"):
-        return None
-    if not _HEADER_NAME.match(name):
-        return f"header name {name} is not a valid header name"
-    return None
-
-
-def check_cors_header_name(name: str) -> str | None:
-    """``ValidateCORSHTTPHeaderName``."""
-    if not name:
-        return "header name cannot be empty"
-    if name == "*" or _HEADER_NAME.match(name):
-        return None
-    return f"header name {name} is not a valid header name"
-
-
-def check_probe_header_name(name: str) -> str | None:
-    """``ValidateProbeHeaderName``."""
-    if not name:
-        return "header name cannot be empty"
-    return None if _PROBE_HEADER_NAME.match(name) else f"header name {name} is not a valid header name"
-
-
-def is_jwt_claim(name: str) -> bool:
-    """``jwt.ToRoutingClaim(name).Match``: ``@request.auth.claims.<name>`` / ``[...]``."""
-    for prefix in ("@request.auth.claims.", "@request.auth.claims["):
-        if name.startswith(prefix) and len(name) > len(prefix):
-            return True
-    return False
-
-
-def is_internal_header(name: str) -> bool:
-    """``isInternalHeader``: a pseudo header or Host."""
-    return name.startswith(":") or name.lower() == "host"
-
-
-def is_authority_header(name: str) -> bool:
-    """``isAuthorityHeader``."""
-    return name.lower() in (":authority", "host")
-
-
-def check_header_value(value: str) -> str | None:
-    """``ValidateHTTPHeaderValue``: no control characters, and Envoy's ``%VAR%`` syntax."""
-    if not _HEADER_VALUE.match(value):
-        return f"header value configuration {value} is invalid"
-    err = _envoy_header_format(value)
-    return f"header value configuration: {err}" if err else None
-
-
-def _envoy_header_format(value: str) -> str | None:
-    """Envoy's header_parser state machine (Istio's ``validateHeaderValue``)."""
-    literal, name, expect_array, expect_str, string, delim, args_end, var_end = range(8)
-    state, pos = literal, 0
-    while pos < len(value):
-        ch = value[pos]
-        has_next = pos + 1 < len(value)
-        if state == literal:
-            if ch == "%":
-                if not has_next:
-                    return "invalid header configuration. Un-escaped %"
-                if value[pos + 1] == "%":
-                    pos += 1
-                else:
-                    state = name
-        elif state == name:
-            if ch == "%":
-                state = literal
-            elif ch == "(":
-                state = expect_array
-        elif state == expect_array:
-            if ch == "[":
-                state = expect_str
-            elif ch != " ":
-                state = string
-        elif state == delim:
-            if ch == ",":
-                state = expect_str
-            elif ch == "]":
-                state = args_end
-            elif ch != " ":
-                return "invalid header configuration. Expecting ',', ']', or whitespace"
-        elif state == expect_str:
-            if ch == '"':
-                state = string
-            elif ch != " ":
-                return "invalid header configuration. Expecting '\"'"
-        elif state == string:
-            if ch == "\\":
-                if not has_next:
-                    return "invalid header configuration. Un-terminated backslash in JSON string"
-                pos += 1
-            elif ch == ")":
-                state = var_end
-            elif ch == '"':
-                state = delim
-        elif state == args_end:
-            if ch == ")":
-                state = var_end
-            elif ch != " ":
-                return "invalid header configuration. Expecting ')' or whitespace after '{}', but found '{}'"
-        elif state == var_end:
-            if ch == "%":
-                state = literal
-            elif ch != " ":
-                return "invalid header configuration. Expecting '%' or whitespace after"
-        pos += 1
-    if state != literal:
-        return f"invalid header configuration. Un-terminated variable expression '{value}'"
-    return None
 
 
 # Perl constructs Go's RE2 parser refuses that Python's ``re`` accepts, with Go's words for them.

@@ -6,9 +6,11 @@ from typing import Any
 
 from meshtui.analysis.validation.common import (
     UNIX_PREFIX, Result, check_alpha_workload_selector, check_export_to, check_fqdn, check_ip_subnet, check_labels,
-    check_partial_wildcard, check_port, check_port_name, check_probe_header_name, check_protocol,
-    check_unix_address, check_wildcard_domain, is_http, is_ip, is_tcp, is_tls, items, num, obj, parse_protocol,
-    text,
+    check_partial_wildcard, check_port, check_port_name, check_protocol, check_unix_address, check_wildcard_domain,
+    is_http, is_ip, is_tcp, is_tls, items, num, obj, parse_protocol, text,
+)
+from meshtui.analysis.validation.headers import (
+    check_probe_header_name,
 )
 
 AUTOALLOCATE_LABEL = "networking.istio.io/enable-autoallocate-ip"

@@ -10,11 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from meshtui.analysis.validation.common import (
-    Result, check_cors_header_name, check_destination, check_duration, check_export_to, check_fqdn,
-    check_header_name, check_header_value, check_ip_subnet, check_labels, check_percentage, check_port,
-    check_regex, check_string_match, check_wildcard_domain, check_wildcard_domain_for_gateway, go_float_f,
-    is_authority_header, is_dns1123_label, is_internal_header, is_ip, is_jwt_claim, items, num, obj, string_map,
-    text, wrapped,
+    Result, check_destination, check_duration, check_export_to, check_fqdn, check_ip_subnet, check_labels,
+    check_percentage, check_port, check_regex, check_string_match, check_wildcard_domain,
+    check_wildcard_domain_for_gateway, go_float_f, is_dns1123_label, is_ip, items, num, obj, string_map, text,
+    wrapped,
+)
+from meshtui.analysis.validation.headers import (
+    check_cors_header_name, check_header_name, check_header_value, is_authority_header, is_internal_header,
+    is_jwt_claim,
 )
 
 ROUTE_SEMANTICS = "internal.istio.io/route-semantics"
